@@ -1,0 +1,37 @@
+# applinkctl — see README.md. `make test` is what CI runs.
+GO        ?= go
+BIN       := bin/applinkctl
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS   := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+STATICCHECK_VERSION := v0.8.2
+
+.PHONY: build test lint fmt-check vet staticcheck unit bench soak fuzz schema man clean
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/applinkctl
+
+test: fmt-check vet staticcheck unit
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+staticcheck:
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+# Regenerate golden files and the committed schema.
+update:
+	$(GO) test ./... -update
+
+schema: build
+	$(BIN) schema > schema/applink.schema.json
+
+clean:
+	rm -rf bin

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+)
+
+// streams are the command's standard streams, injected so tests capture them.
+type streams struct {
+	In  io.Reader
+	Out io.Writer
+	Err io.Writer
+}
+
+// Exit codes of DESIGN.md §1.
+const (
+	exitOK          = 0
+	exitError       = 1
+	exitChanges     = 2
+	exitPending     = 3
+	exitInterrupted = 130
+)
+
+// exitCodeError carries a process exit code other than 1 through the error
+// path; "changes present" is such an error, as in kapp.
+type exitCodeError struct {
+	code int
+	err  error // may be nil: nothing more to print
+}
+
+func (e *exitCodeError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit code %d", e.code)
+	}
+	return e.err.Error()
+}
+func (e *exitCodeError) Unwrap() error { return e.err }
+
+// withExitCode wraps err (possibly nil) so run exits with code.
+func withExitCode(code int, err error) error { return &exitCodeError{code: code, err: err} }
+
+// exitCode maps an error to the process exit code; the one place that does.
+func exitCode(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var ec *exitCodeError
+	if errors.As(err, &ec) {
+		return ec.code
+	}
+	if errors.Is(err, context.Canceled) {
+		return exitInterrupted
+	}
+	return exitError
+}
+
+// run is the whole program: it builds the command tree, runs it and maps the
+// outcome to an exit code. It never panics on input and never calls os.Exit.
+func run(args []string, io streams) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	app := newApp(io)
+	err := app.RunContext(ctx, args)
+	if err != nil {
+		var ec *exitCodeError
+		if !errors.As(err, &ec) || ec.err != nil {
+			fmt.Fprintf(io.Err, "error: %v\n", err)
+		}
+	}
+	return exitCode(err)
+}
+
+func newApp(io streams) *cli.App {
+	app := &cli.App{
+		Name:  "applinkctl",
+		Usage: "manage Heroku AppLink declaratively",
+		Description: "applinkctl reads applink.yaml, validates it against a JSON Schema, plans the difference\n" +
+			"against live Heroku AppLink state, and applies it in dependency order.",
+		Flags:                globalFlags(),
+		Reader:               io.In,
+		Writer:               io.Out,
+		ErrWriter:            io.Err,
+		HideHelpCommand:      false,
+		EnableBashCompletion: true,
+		ExitErrHandler:       func(*cli.Context, error) {}, // run maps errors to exit codes
+		Commands: []*cli.Command{
+			validateCommand(io),
+			planCommand(io),
+			applyCommand(io),
+			driftCommand(io),
+			exportCommand(io),
+			graphCommand(io),
+			stateCommand(io),
+			schemaCommand(io),
+			emulatorCommand(io),
+			versionCommand(io),
+		},
+	}
+	// Global flags are accepted after the verb too (applinkctl plan --sandbox),
+	// as users of terraform and kubectl expect.
+	for _, c := range app.Commands {
+		c.Flags = append(c.Flags, globalFlags()...)
+	}
+	return app
+}
+
+// globalFlags are the flags every command takes (DESIGN.md §1).
+func globalFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.GenericFlag{Name: "sandbox", Value: &optionalString{def: ".applinkctl/sandbox"},
+			Usage: "use the in-process AppLink emulator with its world in `DIR` (default .applinkctl/sandbox); no Heroku account needed"},
+		&cli.StringFlag{Name: "state", EnvVars: []string{"APPLINKCTL_STATE"},
+			Usage: "state backend `URL`: file://PATH (default .applinkctl/state.json beside the first manifest) or postgres://…"},
+		&cli.BoolFlag{Name: "no-color", EnvVars: []string{"NO_COLOR"}, Usage: "disable colored output"},
+		&cli.StringFlag{Name: "log-level", Value: "warn", Usage: "log `LEVEL` on stderr: debug, info, warn, error"},
+		&cli.StringFlag{Name: "addon-service", EnvVars: []string{"HEROKU_APPLINK_ADDON"}, Value: "heroku-applink",
+			Usage: "AppLink add-on service `SLUG`"},
+	}
+}
+
+// global finds a global flag's context: the innermost command on whose
+// command line it was set, else the command's own (for defaults and env vars).
+func global(c *cli.Context, name string) *cli.Context {
+	for _, ctx := range c.Lineage() {
+		for _, n := range ctx.LocalFlagNames() {
+			if n == name {
+				return ctx
+			}
+		}
+	}
+	return c
+}
+
+// optionalString is a flag value that may be given bare (--sandbox) or with
+// a value (--sandbox=DIR). The flag package treats it as boolean so a bare
+// flag does not swallow the next argument.
+type optionalString struct {
+	def   string
+	value string
+	set   bool
+}
+
+func (o *optionalString) String() string {
+	if o == nil {
+		return ""
+	}
+	return o.value
+}
+func (o *optionalString) Set(s string) error {
+	o.set = true
+	if s == "true" || s == "" {
+		s = o.def
+	}
+	if s == "false" {
+		o.set, s = false, ""
+	}
+	o.value = s
+	return nil
+}
+func (o *optionalString) IsBoolFlag() bool { return true }
+
+// sandboxDir is the --sandbox directory, or "" when the sandbox is off.
+func sandboxDir(c *cli.Context) string {
+	v, _ := global(c, "sandbox").Generic("sandbox").(*optionalString)
+	if v == nil || !v.set {
+		return ""
+	}
+	return v.value
+}
