@@ -1,0 +1,23 @@
+package live
+
+import (
+	"github.com/applinkctl/applinkctl/internal/client"
+)
+
+// World is what exists live for the apps of a manifest, read with list
+// routes only (never one GET per resource).
+type World struct {
+	Apps map[string]*App // by the manifest's app name
+}
+
+// App is one app's AppLink add-on and everything under it.
+type App struct {
+	Name string
+	// Link is the resolved AppLink API of the app's chosen add-on; apply uses
+	// it for every write on this app.
+	Link           *client.AppLink
+	Connections    map[string]*client.Connection        // by connection_name (org.connection_name)
+	Authorizations map[string]*client.Authorization     // by developer_name
+	Targets        map[string][]client.DataActionTarget // by Data Cloud connection name
+	Publications   map[string][]client.Publication      // by Salesforce connection name
+}

@@ -1,0 +1,112 @@
+package plan
+
+import (
+	"github.com/applinkctl/applinkctl/internal/addr"
+)
+
+// Action is what apply will do to one resource. The string values are
+// stable: they appear in plan JSON, state and CI scripts.
+type Action string
+
+// The actions of DESIGN.md §3.
+const (
+	Create    Action = "create"    // not live: create it
+	Replace   Action = "replace"   // delete then create: the API has no update
+	Republish Action = "republish" // publications only: upload again
+	Delete    Action = "delete"    // only with --prune, only what state says applinkctl owns
+	Adopt     Action = "adopt"     // live and desired but not in state: record it, no API write
+	Noop      Action = "noop"      // nothing to do
+)
+
+// Change is the planned action for one address.
+//
+// Before is what exists now (live values, completed from state where the API
+// does not return a field such as login_url); it is nil for create. After is
+// what will exist once applied (desired values); it is nil for delete. For
+// noop and adopt both are set and equal in every compared attribute.
+type Change struct {
+	Address addr.Address
+	Kind    addr.Kind
+	Action  Action
+	// Reasons say in words why the action is not noop, e.g. "login_url
+	// changed", "status is failed (org_connection_failed)", "key fingerprint
+	// changed", "spec changed: +2 −1 operations".
+	Reasons []string
+	// CausedBy is set on cascaded changes: the connection whose replacement
+	// forces this target to be recreated or this publication republished.
+	CausedBy addr.Address
+	// Blocked, when not empty, says why the change cannot be applied and
+	// names the way out (e.g. "--replace acme-api/connection/events_dc").
+	// A plan with a blocked change is an error for apply.
+	Blocked string
+	// Wait is set when the live resource is pending (connecting, authorizing,
+	// creating, …) or state holds an unfinished intent: apply waits for it to
+	// settle instead of acting again.
+	Wait bool
+	// Protected mirrors the manifest's protect: true (or state's, for a
+	// resource being pruned).
+	Protected bool
+	// RemoteID is the live id when one is known.
+	RemoteID string
+	// DependsOn lists the addresses that must be ready before this change
+	// runs (a child's connection); deletes run in the reverse order.
+	DependsOn []addr.Address
+
+	Before *Snapshot
+	After  *Snapshot
+
+	// Spec is set for publications whose spec differs from the last
+	// published copy in state.
+	Spec *SpecChange
+}
+
+// Snapshot is the non-secret, comparable attributes of a resource, flat, for
+// display and JSON. Keys are the manifest's field names where one exists
+// (type, login_url, client_id, username, key_fingerprint, alias, api_name,
+// target_endpoint, spec_digest, …) plus status and id for live resources.
+type Snapshot struct {
+	Attrs map[string]string
+}
+
+// SpecChange describes how a publication's spec changed since it was last
+// published.
+type SpecChange struct {
+	Added   []string // operations, "POST /orders", sorted
+	Removed []string
+	Changed []string
+	// UnifiedDiff is the text diff of the spec against the copy in state,
+	// trimmed to a reviewable length.
+	UnifiedDiff string
+	Truncated   bool
+}
+
+// Options are the choices that shaped a plan; a saved plan records them so
+// apply executes exactly what was reviewed.
+type Options struct {
+	Prune      bool
+	AllowEmpty bool
+	Targets    []string // --target globs
+	Replace    []string // --replace addresses
+}
+
+// Fingerprints record what a plan saw, so a saved plan can be refused when
+// any of it changed before apply ("stale plan: … changed").
+type Fingerprints struct {
+	Live  string                  // digest of the live resources the plan read
+	State string                  // digest of the state (serial and lineage included)
+	Keys  map[addr.Address]string // key fingerprint per JWT resource
+	Specs map[addr.Address]string // bundle digest per publication
+}
+
+// Plan is the result of Diff: every change in a stable order (by app, then
+// address), plus what was seen but left alone.
+type Plan struct {
+	Changes []*Change
+	// Unmanaged are live resources that neither the manifest nor state
+	// knows; they are reported and never touched.
+	Unmanaged []addr.Address
+	Options   Options
+	// ManifestFiles are the -f files the plan was made from, for apply PLANFILE.
+	ManifestFiles []string
+	Fingerprints  Fingerprints
+}
