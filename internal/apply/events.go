@@ -12,13 +12,13 @@ type EventType string
 
 // Event types, in the order a change normally sees them.
 const (
-	EventStarted          EventType = "started"            // the change began (after its dependencies were ready)
-	EventStatus           EventType = "status"             // a new live status was seen while waiting
+	EventStarted          EventType = "started"             // the change began (after its dependencies were ready)
+	EventStatus           EventType = "status"              // a new live status was seen while waiting
 	EventWaitingOnBrowser EventType = "waiting_for_browser" // an OAuth flow needs a person at RedirectURI
-	EventDone             EventType = "done"               // the change reached its goal
-	EventFailed           EventType = "failed"             // the change failed; Message says why
-	EventSkipped          EventType = "skipped"            // not run: Message names the failed dependency, or the interrupt
-	EventPending          EventType = "pending"            // timed out while still pending; resumable
+	EventDone             EventType = "done"                // the change reached its goal
+	EventFailed           EventType = "failed"              // the change failed; Message says why
+	EventSkipped          EventType = "skipped"             // not run: Message names the failed dependency, or the interrupt
+	EventPending          EventType = "pending"             // timed out while still pending; resumable
 )
 
 // Event is one step of one change, sent to the Observer as it happens.
@@ -39,10 +39,10 @@ type Event struct {
 // Summary counts the outcome of a whole apply.
 type Summary struct {
 	Created, Replaced, Republished, Deleted, Adopted, Unchanged int
-	Failed, Skipped, Pending                                   int
-	Wall                                                       time.Duration
-	DryRun                                                     bool
-	Interrupted                                                bool
+	Failed, Skipped, Pending                                    int
+	Wall                                                        time.Duration
+	DryRun                                                      bool
+	Interrupted                                                 bool
 	// RootCauses are the failures that are not merely "skipped because a
 	// dependency failed"; only these make the final error.
 	RootCauses []Failure
