@@ -2,6 +2,7 @@ package plan
 
 import (
 	"github.com/applinkctl/applinkctl/internal/addr"
+	"github.com/applinkctl/applinkctl/internal/manifest"
 )
 
 // Action is what apply will do to one resource. The string values are
@@ -58,6 +59,14 @@ type Change struct {
 	// Spec is set for publications whose spec differs from the last
 	// published copy in state.
 	Spec *SpecChange
+
+	// Desired is the manifest resource (*manifest.Connection,
+	// *manifest.Authorization, *manifest.Target or *manifest.Publication);
+	// nil for delete. Bundle is the upload of a publication. Neither is
+	// serialized: a saved plan reloads them from the manifest and checks
+	// their fingerprints.
+	Desired any
+	Bundle  *manifest.Bundle
 }
 
 // Snapshot is the non-secret, comparable attributes of a resource, flat, for
