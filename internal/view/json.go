@@ -1,0 +1,190 @@
+package view
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	"github.com/applinkctl/applinkctl/internal/addr"
+	"github.com/applinkctl/applinkctl/internal/plan"
+)
+
+// The JSON plan is its own wire format (documented field by field in
+// docs/plan-format.md) so that scripts parsing `plan --format json` and
+// saved plan files never depend on the shape of the Go domain types. Every
+// field is always present (empty lists as [], absent snapshots as null) so
+// consumers need no existence checks.
+
+// jsonPlan is the top-level plan document; it is also the saved plan file.
+type jsonPlan struct {
+	FormatVersion string           `json:"format_version"`
+	HasChanges    bool             `json:"has_changes"`
+	Summary       jsonSummary      `json:"summary"`
+	Options       jsonOptions      `json:"options"`
+	ManifestFiles []string         `json:"manifest_files"`
+	Fingerprints  jsonFingerprints `json:"fingerprints"`
+	Changes       []jsonChange     `json:"changes"`
+	Unmanaged     []string         `json:"unmanaged"`
+}
+
+type jsonSummary struct {
+	Create    int `json:"create"`
+	Replace   int `json:"replace"`
+	Republish int `json:"republish"`
+	Delete    int `json:"delete"`
+	Adopt     int `json:"adopt"`
+	Noop      int `json:"noop"`
+	Wait      int `json:"wait"`
+	Blocked   int `json:"blocked"`
+}
+
+type jsonOptions struct {
+	Prune      bool     `json:"prune"`
+	AllowEmpty bool     `json:"allow_empty"`
+	Targets    []string `json:"targets"`
+	Replace    []string `json:"replace"`
+}
+
+type jsonFingerprints struct {
+	Live  string            `json:"live"`
+	State string            `json:"state"`
+	Keys  map[string]string `json:"keys"`
+	Specs map[string]string `json:"specs"`
+}
+
+type jsonChange struct {
+	Address   string            `json:"address"`
+	Kind      string            `json:"kind"`
+	Action    string            `json:"action"`
+	Reasons   []string          `json:"reasons"`
+	CausedBy  string            `json:"caused_by"`
+	Blocked   string            `json:"blocked"`
+	Wait      bool              `json:"wait"`
+	Protected bool              `json:"protected"`
+	RemoteID  string            `json:"remote_id"`
+	DependsOn []string          `json:"depends_on"`
+	Before    map[string]string `json:"before"`
+	After     map[string]string `json:"after"`
+	Spec      *jsonSpec         `json:"spec"`
+}
+
+type jsonSpec struct {
+	Added     []string `json:"added"`
+	Removed   []string `json:"removed"`
+	Changed   []string `json:"changed"`
+	Diff      string   `json:"diff"`
+	Truncated bool     `json:"truncated"`
+}
+
+// nonNil makes an absent list encode as [] rather than null.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func addrStrings(as []addr.Address, sorted bool) []string {
+	out := make([]string, 0, len(as))
+	for _, a := range as {
+		out = append(out, string(a))
+	}
+	if sorted {
+		sort.Strings(out)
+	}
+	return out
+}
+
+func addrMap(m map[addr.Address]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[string(k)] = v
+	}
+	return out
+}
+
+func attrs(s *plan.Snapshot) map[string]string {
+	if s == nil {
+		return nil
+	}
+	out := make(map[string]string, len(s.Attrs))
+	for k, v := range s.Attrs {
+		out[k] = v
+	}
+	return out
+}
+
+// toWire converts a plan to its wire form, sorting everything that has no
+// inherent order.
+func toWire(p *plan.Plan) jsonPlan {
+	n := countPlan(p)
+	w := jsonPlan{
+		FormatVersion: FormatVersion,
+		HasChanges:    n.hasChanges(),
+		Summary: jsonSummary{
+			Create: n.Create, Replace: n.Replace, Republish: n.Republish, Delete: n.Delete,
+			Adopt: n.Adopt, Noop: n.Noop, Wait: n.Wait, Blocked: n.Blocked,
+		},
+		Options: jsonOptions{
+			Prune:      p.Options.Prune,
+			AllowEmpty: p.Options.AllowEmpty,
+			Targets:    nonNil(sortedCopy(p.Options.Targets)),
+			Replace:    nonNil(sortedCopy(p.Options.Replace)),
+		},
+		// Load order matters to the manifest merge; keep it.
+		ManifestFiles: nonNil(append([]string(nil), p.ManifestFiles...)),
+		Fingerprints: jsonFingerprints{
+			Live:  p.Fingerprints.Live,
+			State: p.Fingerprints.State,
+			Keys:  addrMap(p.Fingerprints.Keys),
+			Specs: addrMap(p.Fingerprints.Specs),
+		},
+		Changes:   []jsonChange{},
+		Unmanaged: addrStrings(p.Unmanaged, true),
+	}
+	for _, c := range sortedChanges(p) {
+		jc := jsonChange{
+			Address:   string(c.Address),
+			Kind:      string(c.Kind),
+			Action:    string(c.Action),
+			Reasons:   nonNil(append([]string(nil), c.Reasons...)),
+			CausedBy:  string(c.CausedBy),
+			Blocked:   c.Blocked,
+			Wait:      c.Wait,
+			Protected: c.Protected,
+			RemoteID:  c.RemoteID,
+			DependsOn: addrStrings(c.DependsOn, true),
+			Before:    attrs(c.Before),
+			After:     attrs(c.After),
+		}
+		if c.Spec != nil {
+			jc.Spec = &jsonSpec{
+				Added:     nonNil(sortedCopy(c.Spec.Added)),
+				Removed:   nonNil(sortedCopy(c.Spec.Removed)),
+				Changed:   nonNil(sortedCopy(c.Spec.Changed)),
+				Diff:      c.Spec.UnifiedDiff,
+				Truncated: c.Spec.Truncated,
+			}
+		}
+		w.Changes = append(w.Changes, jc)
+	}
+	return w
+}
+
+// marshalPlan encodes the wire plan, indented, with a trailing newline and
+// without HTML escaping (diffs hold < and > that should stay readable).
+func marshalPlan(p *plan.Plan) ([]byte, error) {
+	return marshalIndent(toWire(p))
+}
+
+func marshalIndent(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return nil, fmt.Errorf("json: encode: %w", err)
+	}
+	return buf.Bytes(), nil
+}

@@ -1,0 +1,235 @@
+package view
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/applinkctl/applinkctl/internal/plan"
+)
+
+// mdChunk is a unit of Markdown that is either printed whole or not at all,
+// so a capped comment never ends inside a list item, a <details> block or a
+// code fence.
+type mdChunk struct {
+	text    string
+	changes int  // changes this chunk shows
+	open    bool // opens a <details> block that close must end
+	close   bool // ends the open <details> block
+}
+
+const mdDetailsClose = "</details>\n\n"
+
+// planMarkdown renders the pull-request comment: heading, summary, a table
+// of counts, then one collapsed block per app. Output is capped at
+// opts.MaxBytes on a chunk boundary with a visible note of what was cut.
+func planMarkdown(p *plan.Plan, opts Options) string {
+	n := countPlan(p)
+	var head strings.Builder
+	head.WriteString("## applinkctl plan\n\n")
+	head.WriteString("**" + mdEscape(summaryLine(n)) + "**\n\n")
+	if l := blockedLine(n); l != "" {
+		head.WriteString("> **Blocked:** " + mdEscape(l) + "\n\n")
+	}
+	head.WriteString("| action | count |\n|---|---:|\n")
+	rows := []struct {
+		name string
+		n    int
+		opt  bool
+	}{
+		{"create", n.Create, false}, {"replace", n.Replace, false}, {"republish", n.Republish, false},
+		{"delete", n.Delete, false}, {"adopt", n.Adopt, false},
+		{"wait", n.Wait, true}, {"blocked", n.Blocked, true},
+	}
+	for _, r := range rows {
+		if r.opt && r.n == 0 {
+			continue
+		}
+		fmt.Fprintf(&head, "| %s | %d |\n", r.name, r.n)
+	}
+	head.WriteString("\n")
+
+	chunks := []mdChunk{{text: head.String()}}
+	for _, g := range groupByApp(p) {
+		chunks = append(chunks, mdChunk{
+			text: fmt.Sprintf("<details><summary>%s: %s</summary>\n\n", htmlEscape(g.App), plural(g.Count, "change", "changes")),
+			open: true,
+		})
+		for _, c := range g.Top {
+			var b strings.Builder
+			writeMDChange(&b, c, "")
+			k := 1
+			for _, sub := range g.Under[c.Address] {
+				writeMDChange(&b, sub, "  ")
+				k++
+			}
+			chunks = append(chunks, mdChunk{text: b.String(), changes: k})
+		}
+		chunks = append(chunks, mdChunk{text: "\n" + mdDetailsClose, close: true})
+	}
+	if len(p.Unmanaged) > 0 {
+		var b strings.Builder
+		fmt.Fprintf(&b, "<details><summary>unmanaged: %s left alone</summary>\n\n",
+			plural(len(p.Unmanaged), "resource", "resources"))
+		for _, a := range sortedAddrs(p.Unmanaged) {
+			b.WriteString("- `" + string(a) + "`\n")
+		}
+		b.WriteString("\n" + mdDetailsClose)
+		chunks = append(chunks, mdChunk{text: b.String()})
+	}
+	return capChunks(chunks, opts.maxBytes())
+}
+
+// capChunks joins chunks up to max bytes. When they do not all fit it stops
+// at the last whole chunk that leaves room for closing an open <details> and
+// for the truncation note, and says how many changes and bytes were cut.
+func capChunks(chunks []mdChunk, max int) string {
+	total := 0
+	for _, c := range chunks {
+		total += len(c.text)
+	}
+	if total <= max {
+		var b strings.Builder
+		for _, c := range chunks {
+			b.WriteString(c.text)
+		}
+		return b.String()
+	}
+	// The note is at most this long: it holds two numbers.
+	const noteRoom = 160
+	var b strings.Builder
+	open := false
+	lastOpened := -1 // index of the chunk that opened the current block
+	i := 0
+	for ; i < len(chunks); i++ {
+		c := chunks[i]
+		need := len(c.text) + noteRoom
+		if open && !c.close || c.open {
+			need += len("\n" + mdDetailsClose)
+		}
+		if i > 0 && b.Len()+need > max {
+			break
+		}
+		b.WriteString(c.text)
+		if c.open {
+			open, lastOpened = true, i
+		}
+		if c.close {
+			open = false
+		}
+	}
+	out := b.String()
+	if open && lastOpened == i-1 {
+		// Nothing fitted in the block just opened: drop its empty shell.
+		out = out[:len(out)-len(chunks[lastOpened].text)]
+		open = false
+		i--
+	}
+	b.Reset()
+	b.WriteString(out)
+	omittedBytes := total - b.Len()
+	omittedChanges := 0
+	for _, c := range chunks[i:] {
+		omittedChanges += c.changes
+	}
+	if open {
+		b.WriteString("\n" + mdDetailsClose)
+	}
+	fmt.Fprintf(&b, "> **… output truncated: %s more (%d bytes); run `applinkctl plan` locally for the full plan**\n",
+		plural(omittedChanges, "change", "changes"), omittedBytes)
+	return b.String()
+}
+
+// writeMDChange writes one change as a list item with its details as a
+// nested list and its spec diff in a fenced diff block.
+func writeMDChange(b *strings.Builder, c *plan.Change, indent string) {
+	action := string(c.Action)
+	if c.Wait && c.Action == plan.Noop {
+		action = "wait"
+	}
+	fmt.Fprintf(b, "%s- `%s` **%s** `%s`", indent, symbol(c), action, c.Address)
+	for _, t := range tags(c) {
+		b.WriteString(" _(" + t + ")_")
+	}
+	b.WriteString("\n")
+	sub := indent + "  "
+	item := func(s string) { b.WriteString(sub + "- " + s + "\n") }
+	if c.CausedBy != "" {
+		item("because `" + string(c.CausedBy) + "` is replaced")
+	}
+	for _, r := range reasons(c) {
+		item(mdEscape(r))
+	}
+	for _, a := range attrChanges(c) {
+		item(mdCode(a))
+	}
+	if c.Blocked != "" {
+		item("**blocked:** " + mdEscape(c.Blocked))
+	}
+	if c.Spec == nil {
+		return
+	}
+	for _, op := range specOps(c.Spec) {
+		item(mdCode(op))
+	}
+	lines := diffLines(c.Spec.UnifiedDiff)
+	if len(lines) > 0 {
+		fence := codeFence(c.Spec.UnifiedDiff)
+		b.WriteString("\n" + sub + fence + "diff\n")
+		for _, l := range lines {
+			b.WriteString(sub + l + "\n")
+		}
+		b.WriteString(sub + fence + "\n")
+	}
+	if c.Spec.Truncated {
+		b.WriteString("\n" + sub + "_(diff truncated)_\n")
+	}
+	b.WriteString("\n")
+}
+
+// codeFence is a backtick fence longer than any backtick run in s, so a spec
+// holding ``` cannot end the block early.
+func codeFence(s string) string {
+	longest, run := 0, 0
+	for _, r := range s {
+		if r == '`' {
+			run++
+			if run > longest {
+				longest = run
+			}
+		} else {
+			run = 0
+		}
+	}
+	if longest < 3 {
+		return "```"
+	}
+	return strings.Repeat("`", longest+1)
+}
+
+// mdCode shows s as inline code, with a delimiter that s cannot close.
+func mdCode(s string) string {
+	if !strings.Contains(s, "`") {
+		return "`" + s + "`"
+	}
+	return "`` " + s + " ``"
+}
+
+// mdEscaper neutralises the characters that would turn a reason into
+// markup, a link or raw HTML in a pull-request comment.
+var mdEscaper = strings.NewReplacer(
+	`\`, `\\`, "`", "\\`", "*", `\*`, "[", `\[`, "]", `\]`,
+	"<", "&lt;", ">", "&gt;", "|", `\|`, "&", "&amp;",
+)
+
+func mdEscape(s string) string { return mdEscaper.Replace(s) }
+
+var htmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;")
+
+func htmlEscape(s string) string { return htmlEscaper.Replace(s) }
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}

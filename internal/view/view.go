@@ -1,0 +1,419 @@
+package view
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/applinkctl/applinkctl/internal/addr"
+	"github.com/applinkctl/applinkctl/internal/plan"
+)
+
+// DefaultMaxBytes caps Markdown output when Options.MaxBytes is zero: GitHub
+// refuses pull-request comments above 65536 characters, and the note about
+// truncation needs some room.
+const DefaultMaxBytes = 60000
+
+// The output formats RenderPlan and RenderDrift accept.
+const (
+	FormatText     = "text"
+	FormatJSON     = "json"
+	FormatMarkdown = "markdown"
+)
+
+// FormatVersion is the version of every JSON document this package writes
+// (plans, saved plans, drift reports, apply events). It changes only when a
+// field is removed or changes meaning; adding a field keeps it.
+const FormatVersion = "1"
+
+// Options tune rendering. The zero value is plain, uncapped-by-default
+// (60000 bytes for Markdown) output on the real clock.
+type Options struct {
+	// Color adds ANSI colors to text output; set it from ColorEnabled.
+	Color bool
+	// MaxBytes caps Markdown output (default DefaultMaxBytes); pull-request
+	// comments have a size limit and a silently cut plan misleads reviewers.
+	MaxBytes int
+	// Now is the clock for progress timestamps; nil means time.Now. Tests
+	// pass a fake one so output is reproducible.
+	Now func() time.Time
+}
+
+func (o Options) now() time.Time {
+	if o.Now != nil {
+		return o.Now()
+	}
+	return time.Now()
+}
+
+func (o Options) maxBytes() int {
+	if o.MaxBytes <= 0 {
+		return DefaultMaxBytes
+	}
+	return o.MaxBytes
+}
+
+// UnknownFormatError is returned for a --format value no renderer knows, so
+// the CLI can answer with the list of valid ones.
+type UnknownFormatError struct {
+	Format string
+	Valid  []string
+}
+
+func (e *UnknownFormatError) Error() string {
+	return fmt.Sprintf("format %q: unknown, want one of %s", e.Format, strings.Join(e.Valid, ", "))
+}
+
+// IsTerminal reports whether w is a *os.File connected to a terminal. The
+// CLI uses it to choose the live progress view and colors; anything else (a
+// pipe, a file, a test buffer) gets plain lines.
+func IsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// ColorEnabled reports whether output to w should be colored: only on a
+// terminal, never with --no-color (noColorFlag), never when NO_COLOR is set
+// to anything non-empty (https://no-color.org) and never when TERM=dumb.
+func ColorEnabled(w io.Writer, noColorFlag bool) bool {
+	if noColorFlag || os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
+		return false
+	}
+	return IsTerminal(w)
+}
+
+// ANSI colors used by the text views.
+const (
+	ansiReset  = "\x1b[0m"
+	ansiBold   = "\x1b[1m"
+	ansiRed    = "\x1b[31m"
+	ansiGreen  = "\x1b[32m"
+	ansiYellow = "\x1b[33m"
+	ansiCyan   = "\x1b[36m"
+)
+
+// paint wraps s in color when enabled.
+func paint(enabled bool, color, s string) string {
+	if !enabled || color == "" {
+		return s
+	}
+	return color + s + ansiReset
+}
+
+// symbol is the one-glance mark of a change in text and Markdown.
+func symbol(c *plan.Change) string {
+	if c.Wait && (c.Action == plan.Noop || c.Action == "") {
+		return "…"
+	}
+	switch c.Action {
+	case plan.Create:
+		return "+"
+	case plan.Replace:
+		return "-/+"
+	case plan.Republish:
+		return "~"
+	case plan.Delete:
+		return "-"
+	case plan.Adopt:
+		return "="
+	}
+	return " "
+}
+
+// color is the color of a change's symbol: green adds, yellow changes, red
+// removes, cyan touches nothing remote (adopt, wait).
+func color(c *plan.Change) string {
+	if c.Wait && (c.Action == plan.Noop || c.Action == "") {
+		return ansiCyan
+	}
+	switch c.Action {
+	case plan.Create:
+		return ansiGreen
+	case plan.Replace, plan.Republish:
+		return ansiYellow
+	case plan.Delete:
+		return ansiRed
+	case plan.Adopt:
+		return ansiCyan
+	}
+	return ""
+}
+
+// shown reports whether a change appears in the human views: every action
+// but noop, and a noop that waits on a pending resource.
+func shown(c *plan.Change) bool {
+	return c.Action != plan.Noop || c.Wait
+}
+
+// counts are the per-action totals of a plan.
+type counts struct {
+	Create, Replace, Republish, Delete, Adopt, Noop, Wait, Blocked int
+}
+
+func countPlan(p *plan.Plan) counts {
+	var n counts
+	for _, c := range p.Changes {
+		switch c.Action {
+		case plan.Create:
+			n.Create++
+		case plan.Replace:
+			n.Replace++
+		case plan.Republish:
+			n.Republish++
+		case plan.Delete:
+			n.Delete++
+		case plan.Adopt:
+			n.Adopt++
+		case plan.Noop:
+			n.Noop++
+		}
+		if c.Wait {
+			n.Wait++
+		}
+		if c.Blocked != "" {
+			n.Blocked++
+		}
+	}
+	return n
+}
+
+// hasChanges reports whether applying the plan would do anything: an action
+// other than noop, or a pending resource to wait on.
+func (n counts) hasChanges() bool {
+	return n.Create+n.Replace+n.Republish+n.Delete+n.Adopt+n.Wait > 0
+}
+
+// summaryLine is the first line of the text and Markdown plans.
+func summaryLine(n counts) string {
+	if !n.hasChanges() {
+		return "No changes. Live state matches the manifest."
+	}
+	s := fmt.Sprintf("Plan: %d to create, %d to replace, %d to republish, %d to delete, %d to adopt",
+		n.Create, n.Replace, n.Republish, n.Delete, n.Adopt)
+	if n.Wait > 0 {
+		s += fmt.Sprintf(", %d to wait for", n.Wait)
+	}
+	return s + "."
+}
+
+// blockedLine explains, under the summary, that apply will refuse the plan.
+func blockedLine(n counts) string {
+	if n.Blocked == 0 {
+		return ""
+	}
+	if n.Blocked == 1 {
+		return "1 change is blocked; apply refuses this plan until it is resolved."
+	}
+	return fmt.Sprintf("%d changes are blocked; apply refuses this plan until they are resolved.", n.Blocked)
+}
+
+// sortedChanges returns the plan's changes ordered by address (then action,
+// for the impossible-but-harmless duplicate), never mutating the plan.
+func sortedChanges(p *plan.Plan) []*plan.Change {
+	out := make([]*plan.Change, 0, len(p.Changes))
+	for _, c := range p.Changes {
+		if c != nil {
+			out = append(out, c)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Address != out[j].Address {
+			return out[i].Address < out[j].Address
+		}
+		return out[i].Action < out[j].Action
+	})
+	return out
+}
+
+// appOf is the app of an address, tolerating a malformed one (which only a
+// hand-edited plan file could hold) instead of panicking.
+func appOf(a addr.Address) string {
+	p, err := addr.Parse(string(a))
+	if err != nil {
+		s := string(a)
+		if i := strings.IndexByte(s, '/'); i >= 0 {
+			return s[:i]
+		}
+		return s
+	}
+	return p.App
+}
+
+// appGroup is the shown changes of one app, with cascaded changes nested
+// beneath their cause.
+type appGroup struct {
+	App   string
+	Top   []*plan.Change                 // changes not nested under another, by address
+	Under map[addr.Address][]*plan.Change // cause → cascaded changes, by address
+	Count int                             // every shown change, nested included
+}
+
+// groupByApp arranges the shown changes for the text and Markdown views. A
+// cascaded change nests beneath its cause when the cause is itself shown in
+// the same plan; otherwise it stands alone and says what caused it.
+func groupByApp(p *plan.Plan) []*appGroup {
+	changes := sortedChanges(p)
+	present := map[addr.Address]bool{}
+	for _, c := range changes {
+		if shown(c) {
+			present[c.Address] = true
+		}
+	}
+	byApp := map[string]*appGroup{}
+	var apps []string
+	for _, c := range changes {
+		if !shown(c) {
+			continue
+		}
+		app := appOf(c.Address)
+		g := byApp[app]
+		if g == nil {
+			g = &appGroup{App: app, Under: map[addr.Address][]*plan.Change{}}
+			byApp[app] = g
+			apps = append(apps, app)
+		}
+		g.Count++
+		if c.CausedBy != "" && c.CausedBy != c.Address && present[c.CausedBy] && appOf(c.CausedBy) == app {
+			g.Under[c.CausedBy] = append(g.Under[c.CausedBy], c)
+			continue
+		}
+		g.Top = append(g.Top, c)
+	}
+	sort.Strings(apps)
+	out := make([]*appGroup, len(apps))
+	for i, a := range apps {
+		out[i] = byApp[a]
+	}
+	return out
+}
+
+// causeLine is the line under a cascaded change naming its cause.
+func causeLine(c *plan.Change) string {
+	return fmt.Sprintf("because %s is replaced", c.CausedBy)
+}
+
+// reasons returns the reasons to print for a change, dropping one that
+// merely repeats the cause line.
+func reasons(c *plan.Change) []string {
+	var out []string
+	for _, r := range c.Reasons {
+		if c.CausedBy != "" && r == causeLine(c) {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// attrChanges lists the attributes a replacement changes, "name: old → new",
+// sorted, leaving out the live-only status and id.
+func attrChanges(c *plan.Change) []string {
+	if c.Action != plan.Replace || c.Before == nil || c.After == nil {
+		return nil
+	}
+	keys := map[string]bool{}
+	for k := range c.Before.Attrs {
+		keys[k] = true
+	}
+	for k := range c.After.Attrs {
+		keys[k] = true
+	}
+	var out []string
+	for _, k := range sortedKeys(keys) {
+		if k == "status" || k == "id" {
+			continue
+		}
+		b, bok := c.Before.Attrs[k]
+		a, aok := c.After.Attrs[k]
+		if b == a && bok == aok {
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s: %s → %s", k, showAttr(b, bok), showAttr(a, aok)))
+	}
+	return out
+}
+
+func showAttr(v string, ok bool) string {
+	if !ok {
+		return "(none)"
+	}
+	return fmt.Sprintf("%q", v)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// specOps lists a spec change's operations with their marks: "+ POST
+// /orders", "− GET /legacy", "~ PUT /items".
+func specOps(s *plan.SpecChange) []string {
+	var out []string
+	for _, op := range sortedCopy(s.Added) {
+		out = append(out, "+ "+op)
+	}
+	for _, op := range sortedCopy(s.Removed) {
+		out = append(out, "− "+op)
+	}
+	for _, op := range sortedCopy(s.Changed) {
+		out = append(out, "~ "+op)
+	}
+	return out
+}
+
+func sortedCopy(s []string) []string {
+	out := append([]string(nil), s...)
+	sort.Strings(out)
+	return out
+}
+
+// diffLines splits a unified diff into lines without a trailing empty one.
+func diffLines(d string) []string {
+	d = strings.TrimRight(d, "\n")
+	if d == "" {
+		return nil
+	}
+	return strings.Split(d, "\n")
+}
+
+// RenderPlan writes p to w in format (text, json or markdown). The output
+// depends only on p and opts: the same plan renders byte-identically.
+func RenderPlan(w io.Writer, p *plan.Plan, format string, opts Options) error {
+	if p == nil {
+		p = &plan.Plan{}
+	}
+	var b []byte
+	var err error
+	switch format {
+	case FormatText, "":
+		b = []byte(planText(p, opts))
+	case FormatJSON:
+		b, err = marshalPlan(p)
+	case FormatMarkdown:
+		b = []byte(planMarkdown(p, opts))
+	default:
+		return &UnknownFormatError{Format: format, Valid: []string{FormatText, FormatJSON, FormatMarkdown}}
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(b); err != nil {
+		return fmt.Errorf("plan: write: %w", err)
+	}
+	return nil
+}
+
+func sortedAddrs(as []addr.Address) []addr.Address {
+	out := append([]addr.Address(nil), as...)
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
