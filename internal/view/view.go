@@ -248,7 +248,7 @@ func appOf(a addr.Address) string {
 // beneath their cause.
 type appGroup struct {
 	App   string
-	Top   []*plan.Change                 // changes not nested under another, by address
+	Top   []*plan.Change                  // changes not nested under another, by address
 	Under map[addr.Address][]*plan.Change // cause → cascaded changes, by address
 	Count int                             // every shown change, nested included
 }
