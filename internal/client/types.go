@@ -1,6 +1,9 @@
 package client
 
 import (
+	"encoding/json"
+	"strings"
+
 	"github.com/applinkctl/applinkctl/internal/secret"
 )
 
@@ -187,4 +190,27 @@ type UserAuth struct {
 	Username    string       `json:"username"`
 	UserID      string       `json:"user_id"`
 	AccessToken secret.Value `json:"-"`
+}
+
+// normOrgType reads "DatacloudOrg", which older servers send, as DataCloudOrg.
+func normOrgType(t string) string {
+	if strings.EqualFold(t, OrgTypeDataCloud) {
+		return OrgTypeDataCloud
+	}
+	if strings.EqualFold(t, OrgTypeSalesforce) {
+		return OrgTypeSalesforce
+	}
+	return t
+}
+
+// UnmarshalJSON normalises the org type (applink-api.md §2.1).
+func (o *Org) UnmarshalJSON(b []byte) error {
+	type plain Org
+	var p plain
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	*o = Org(p)
+	o.Type = normOrgType(o.Type)
+	return nil
 }

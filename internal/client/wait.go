@@ -1,0 +1,94 @@
+package client
+
+import (
+	"context"
+	"time"
+)
+
+// WaitOptions tunes Wait. Zero fields take the defaults: Initial 250ms, Max
+// 5s, Timeout 10m. OnStatus, if set, sees every status change, the first
+// status included; the apply view prints them.
+type WaitOptions struct {
+	Initial, Max, Timeout time.Duration
+	OnStatus              func(status string)
+}
+
+// Wait polls fetch until terminal(status(v)) holds, starting near Initial and
+// doubling to Max between polls: AppLink reports asynchronous work in the
+// resource's status, not as an HTTP error (applink-api.md §3), and a fast
+// first poll keeps JWT creates quick while the cap keeps slow OAuth waits
+// cheap. It returns the terminal value; a fetch error as is; a
+// *TimeoutError once Timeout has passed with the status still pending; ctx's
+// error when ctx ends. On error it also returns the last value fetched, if
+// any.
+func Wait[T any](ctx context.Context, fetch func(context.Context) (T, error), status func(T) string, terminal func(string) bool, opts WaitOptions) (T, error) {
+	if opts.Initial <= 0 {
+		opts.Initial = 250 * time.Millisecond
+	}
+	if opts.Max <= 0 {
+		opts.Max = 5 * time.Second
+	}
+	if opts.Max < opts.Initial {
+		opts.Max = opts.Initial
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 10 * time.Minute
+	}
+	start := time.Now()
+	deadline := start.Add(opts.Timeout)
+	interval := opts.Initial
+	var (
+		last    T
+		lastSt  string
+		started bool
+	)
+	for {
+		v, err := fetch(ctx)
+		if err != nil {
+			return last, err
+		}
+		last = v
+		st := status(v)
+		if (!started || st != lastSt) && opts.OnStatus != nil {
+			opts.OnStatus(st)
+		}
+		started, lastSt = true, st
+		if terminal(st) {
+			return v, nil
+		}
+		now := time.Now()
+		if !now.Before(deadline) {
+			return v, &TimeoutError{LastStatus: st, Waited: now.Sub(start)}
+		}
+		d := min(interval, deadline.Sub(now))
+		if err := sleep(ctx, d); err != nil {
+			return v, err
+		}
+		interval = min(interval*2, opts.Max)
+	}
+}
+
+// ConnectionTerminal reports whether a connection status is final: connected,
+// or failed or disconnected.
+func ConnectionTerminal(s string) bool {
+	return s == StatusConnected || s == StatusFailed || s == StatusDisconnected
+}
+
+// AuthorizationTerminal reports whether an authorization status is final:
+// authorized, or failed or disconnected.
+func AuthorizationTerminal(s string) bool {
+	return s == StatusAuthorized || s == StatusFailed || s == StatusDisconnected
+}
+
+// TargetTerminal reports whether a data action target status is final:
+// created or creation_failed.
+func TargetTerminal(s string) bool {
+	return s == StatusCreated || s == StatusCreationFailed
+}
+
+// StatusFailedFinal reports whether a terminal status of any resource kind
+// is a failure (failed, disconnected, creation_failed), so callers need not
+// list them per kind.
+func StatusFailedFinal(s string) bool {
+	return s == StatusFailed || s == StatusDisconnected || s == StatusCreationFailed
+}
