@@ -1,0 +1,381 @@
+package state
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// fileBackend keeps state in one JSON file, its lock in STATE.lock and its
+// history in state.history.jsonl beside it.
+type fileBackend struct {
+	path    string // absolute
+	lock    string
+	history string
+}
+
+func openFile(p string) (*fileBackend, error) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return nil, fmt.Errorf("state file %s: %w", p, err)
+	}
+	return &fileBackend{
+		path:    abs,
+		lock:    abs + ".lock",
+		history: filepath.Join(filepath.Dir(abs), "state.history.jsonl"),
+	}, nil
+}
+
+func (f *fileBackend) Describe() string { return "file://" + filepath.ToSlash(f.path) }
+func (f *fileBackend) Close() error     { return nil }
+
+func (f *fileBackend) Load(ctx context.Context) (*State, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return f.read()
+}
+
+func (f *fileBackend) read() (*State, error) {
+	b, err := os.ReadFile(f.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return newEmpty(f.Describe()), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("state %s: %w", f.Describe(), err)
+	}
+	return decode(f.Describe(), b)
+}
+
+// Save writes atomically: a temporary file in the same directory, fsync,
+// rename over the state, fsync of the directory. The read-compare-rename
+// runs under an flock of the directory so two writers cannot both pass the
+// serial check.
+func (f *fileBackend) Save(ctx context.Context, s *State) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	dir := filepath.Dir(f.path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("state %s: %w", f.Describe(), err)
+	}
+	unlock, err := flockDir(dir)
+	if err != nil {
+		return fmt.Errorf("state %s: %w", f.Describe(), err)
+	}
+	defer unlock()
+	cur, err := f.read()
+	if err != nil {
+		return err
+	}
+	if cur.Serial != s.Serial {
+		return &ConflictError{Where: f.Describe(), Expected: s.Serial, Found: cur.Serial}
+	}
+	next := s.Clone()
+	next.Version = Version
+	if next.Lineage == "" {
+		next.Lineage = cur.Lineage
+	}
+	next.Serial = s.Serial + 1
+	b, err := encode(next)
+	if err != nil {
+		return err
+	}
+	if err := writeAtomic(f.path, b); err != nil {
+		return fmt.Errorf("state %s: %w", f.Describe(), err)
+	}
+	s.Version, s.Lineage, s.Serial = next.Version, next.Lineage, next.Serial
+	return nil
+}
+
+// writeAtomic replaces path with b so a reader or a crash sees the old file
+// or the new one, never a mix.
+func writeAtomic(path string, b []byte) (err error) {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = os.Remove(tmp.Name())
+		}
+	}()
+	if _, err = tmp.Write(b); err != nil {
+		_ = tmp.Close()
+		return err
+	}
+	if err = tmp.Chmod(0o600); err != nil {
+		_ = tmp.Close()
+		return err
+	}
+	if err = tmp.Sync(); err != nil {
+		_ = tmp.Close()
+		return err
+	}
+	if err = tmp.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// pollInterval is how often a waiting Lock retries.
+const pollInterval = 200 * time.Millisecond
+
+// Lock creates STATE.lock with O_EXCL, writes the holder into it and holds
+// an flock on it for the run. The flock is what tells a live holder from a
+// dead one: the kernel drops it when the process dies, however it dies.
+func (f *fileBackend) Lock(ctx context.Context, info LockInfo, wait time.Duration) (func() error, error) {
+	if err := os.MkdirAll(filepath.Dir(f.path), 0o700); err != nil {
+		return nil, fmt.Errorf("state %s: lock: %w", f.Describe(), err)
+	}
+	return pollLock(ctx, wait, func() (func() error, error) { return f.tryLock(info) })
+}
+
+// pollLock retries try until it stops returning *LockedError, wait passes,
+// or ctx is done.
+func pollLock(ctx context.Context, wait time.Duration, try func() (func() error, error)) (func() error, error) {
+	deadline := time.Now().Add(wait)
+	for {
+		release, err := try()
+		var le *LockedError
+		if err == nil || !errors.As(err, &le) || le.Stale || !time.Now().Before(deadline) {
+			return release, err
+		}
+		t := time.NewTimer(min(pollInterval, time.Until(deadline)))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("%w (stopped waiting: %w)", err, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+func (f *fileBackend) tryLock(info LockInfo) (func() error, error) {
+	fh, err := os.OpenFile(f.lock, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil, f.lockedBy()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("state %s: lock: %w", f.Describe(), err)
+	}
+	ok, err := flockTry(fh)
+	if err != nil || !ok {
+		// Someone opened our brand-new file to check staleness; back off
+		// rather than share it.
+		fh.Close()
+		_ = os.Remove(f.lock)
+		if err != nil {
+			return nil, fmt.Errorf("state %s: lock: %w", f.Describe(), err)
+		}
+		return nil, &LockedError{}
+	}
+	b, _ := json.MarshalIndent(info, "", "  ") // LockInfo always encodes
+	if _, err := fh.Write(append(b, '\n')); err == nil {
+		err = fh.Sync()
+	}
+	if err != nil {
+		_ = os.Remove(f.lock)
+		fh.Close()
+		return nil, fmt.Errorf("state %s: lock: %w", f.Describe(), err)
+	}
+	var released bool
+	return func() error {
+		if released {
+			return nil
+		}
+		released = true
+		// Remove before closing: the flock is dropped only once the file
+		// is gone, so no one can mistake it for a stale lock.
+		rmErr := os.Remove(f.lock)
+		if errors.Is(rmErr, fs.ErrNotExist) {
+			rmErr = nil // broken by state unlock
+		}
+		return errors.Join(rmErr, fh.Close())
+	}, nil
+}
+
+// lockedBy reads the current holder and decides whether it is stale: no
+// process holds the flock and, the lock being from this host, its pid is
+// gone. A lock from another host on a shared file system is never judged
+// stale.
+func (f *fileBackend) lockedBy() error {
+	info, held, err := f.inspectLock()
+	if errors.Is(err, fs.ErrNotExist) {
+		return &LockedError{} // released in between; the caller retries
+	}
+	if err != nil {
+		return err
+	}
+	stale := !held && info.ID != "" && info.Host == hostname() && !processAlive(info.PID)
+	return &LockedError{Holder: info, Stale: stale}
+}
+
+// inspectLock reads the lock file and reports whether a process on this
+// host holds its flock.
+func (f *fileBackend) inspectLock() (LockInfo, bool, error) {
+	fh, err := os.Open(f.lock)
+	if err != nil {
+		return LockInfo{}, false, err
+	}
+	defer fh.Close()
+	var info LockInfo
+	b, err := readLimited(fh, 64<<10)
+	if err != nil {
+		return LockInfo{}, false, fmt.Errorf("state %s: lock: %w", f.Describe(), err)
+	}
+	if len(bytes.TrimSpace(b)) > 0 {
+		if err := json.Unmarshal(b, &info); err != nil {
+			return LockInfo{}, false, fmt.Errorf("state %s: lock file %s unreadable (remove it if no run is active): %w", f.Describe(), f.lock, err)
+		}
+	}
+	free, err := flockTry(fh)
+	if err != nil {
+		return info, true, fmt.Errorf("state %s: lock: %w", f.Describe(), err)
+	}
+	if free {
+		flockRelease(fh)
+	}
+	return info, !free, nil
+}
+
+// ForceUnlock removes the lock file when its id matches and no process on
+// this host holds it.
+func (f *fileBackend) ForceUnlock(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	info, held, err := f.inspectLock()
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("state %s: unlock %s: not locked", f.Describe(), id)
+	}
+	if err != nil {
+		return err
+	}
+	if info.ID != id {
+		return fmt.Errorf("state %s: unlock %s: the lock is %q, held by %s", f.Describe(), id, info.ID, info.holder())
+	}
+	if held {
+		return fmt.Errorf("state %s: unlock %s: its holder %s is still running; stop it first", f.Describe(), id, info.holder())
+	}
+	if err := os.Remove(f.lock); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("state %s: unlock %s: %w", f.Describe(), id, err)
+	}
+	return nil
+}
+
+func hostname() string { h, _ := os.Hostname(); return h }
+
+func (f *fileBackend) AppendHistory(ctx context.Context, r HistoryRecord) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(f.history), 0o700); err != nil {
+		return fmt.Errorf("state %s: history: %w", f.Describe(), err)
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("state %s: history: %w", f.Describe(), err)
+	}
+	fh, err := os.OpenFile(f.history, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("state %s: history: %w", f.Describe(), err)
+	}
+	// One write of one line: O_APPEND keeps concurrent appends whole.
+	if _, err = fh.Write(append(b, '\n')); err == nil {
+		err = fh.Sync()
+	}
+	return errors.Join(wrapHistory(f, err), wrapHistory(f, fh.Close()))
+}
+
+func wrapHistory(f *fileBackend, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("state %s: history: %w", f.Describe(), err)
+}
+
+func (f *fileBackend) History(ctx context.Context, limit int) ([]HistoryRecord, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	fh, err := os.Open(f.history)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("state %s: history: %w", f.Describe(), err)
+	}
+	defer fh.Close()
+	var out []HistoryRecord
+	sc := bufio.NewScanner(fh)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	for line := 1; sc.Scan(); line++ {
+		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+			continue
+		}
+		var r HistoryRecord
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			return nil, fmt.Errorf("state %s: history %s:%d: %w", f.Describe(), f.history, line, err)
+		}
+		out = append(out, r)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("state %s: history: %w", f.Describe(), err)
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+// importState writes s exactly (serial and lineage kept) into an empty
+// backend; migrate uses it so the copy has the source's digest.
+func (f *fileBackend) importState(ctx context.Context, s *State) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	dir := filepath.Dir(f.path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("state %s: %w", f.Describe(), err)
+	}
+	unlock, err := flockDir(dir)
+	if err != nil {
+		return fmt.Errorf("state %s: %w", f.Describe(), err)
+	}
+	defer unlock()
+	if _, err := os.Stat(f.path); err == nil {
+		return fmt.Errorf("state %s: already holds a state; refusing to overwrite it", f.Describe())
+	}
+	b, err := encode(s)
+	if err != nil {
+		return err
+	}
+	if err := writeAtomic(f.path, b); err != nil {
+		return fmt.Errorf("state %s: %w", f.Describe(), err)
+	}
+	return nil
+}

@@ -1,0 +1,475 @@
+package state
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// defaultSchema holds applinkctl's tables unless ?schema= says otherwise.
+const defaultSchema = "applinkctl"
+
+// releaseTimeout bounds giving a lock up. Release runs after Ctrl-C has
+// cancelled the run's context, so it has a context of its own.
+const releaseTimeout = 10 * time.Second
+
+// migrations are the forward schema changes; schema_version records how
+// many have run. Append only: a shipped migration never changes.
+var migrations = []string{
+	// 1: states, locks, history.
+	`CREATE TABLE {S}.states (
+		workspace  text PRIMARY KEY,
+		serial     bigint NOT NULL,
+		lineage    text NOT NULL,
+		body       jsonb NOT NULL,
+		updated_at timestamptz NOT NULL DEFAULT now()
+	);
+	CREATE TABLE {S}.locks (
+		workspace   text PRIMARY KEY,
+		id          text NOT NULL,
+		info        jsonb NOT NULL,
+		backend_pid integer NOT NULL,
+		created_at  timestamptz NOT NULL DEFAULT now()
+	);
+	CREATE TABLE {S}.history (
+		id        bigserial PRIMARY KEY,
+		workspace text NOT NULL,
+		started   timestamptz,
+		ended     timestamptz,
+		record    jsonb NOT NULL
+	);
+	CREATE INDEX history_workspace_id ON {S}.history (workspace, id);`,
+}
+
+var schemaName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
+
+// pgBackend keeps each workspace's state in one row of {schema}.states. Its
+// lock is a session-level advisory lock keyed on (schema, workspace), taken
+// on a connection of its own that lives exactly as long as the lock: the
+// pooled-connection leak of Terraform's pg backend cannot happen, and
+// workspaces never block each other.
+type pgBackend struct {
+	cfg       *pgx.ConnConfig
+	schema    string
+	workspace string
+	describe  string
+	key       int64 // advisory lock key
+
+	mu    sync.Mutex // guards conn and locks
+	conn  *pgx.Conn  // data connection, reopened after a loss
+	locks map[*pgx.Conn]struct{}
+}
+
+func openPostgres(ctx context.Context, raw string, opts OpenOptions) (*pgBackend, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, errors.New("state backend postgres: the URL does not parse") // the error would echo the password
+	}
+	q := u.Query()
+	schema := q.Get("schema")
+	if schema == "" {
+		schema = defaultSchema
+	}
+	ws := opts.Workspace
+	if ws == "" {
+		ws = q.Get("workspace")
+	}
+	if ws == "" {
+		ws = DefaultWorkspace(opts.ManifestFiles)
+	}
+	q.Del("schema")
+	q.Del("workspace")
+	u.RawQuery = q.Encode()
+	desc := (&url.URL{Scheme: "postgres", Host: u.Host, Path: u.Path,
+		RawQuery: url.Values{"schema": {schema}, "workspace": {ws}}.Encode()}).String()
+	if !schemaName.MatchString(schema) {
+		return nil, fmt.Errorf("state %s: schema %q: want a plain identifier ([A-Za-z_][A-Za-z0-9_]*)", desc, schema)
+	}
+	cfg, err := pgx.ParseConfig(u.String())
+	if err != nil {
+		return nil, fmt.Errorf("state %s: %w", desc, err)
+	}
+	sum := sha256.Sum256([]byte("applinkctl-lock\x00" + schema + "\x00" + ws))
+	b := &pgBackend{
+		cfg: cfg, schema: schema, workspace: ws, describe: desc,
+		key:   int64(binary.BigEndian.Uint64(sum[:8])),
+		locks: map[*pgx.Conn]struct{}{},
+	}
+	if err := b.withConn(ctx, "open", b.migrate); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func (b *pgBackend) Describe() string { return b.describe }
+
+// table is a schema-qualified, quoted table name.
+func (b *pgBackend) table(name string) string {
+	return pgx.Identifier{b.schema, name}.Sanitize()
+}
+
+// withConn runs fn on the data connection, reconnecting first when a
+// previous failure closed it, and names the backend and operation in any
+// error.
+func (b *pgBackend) withConn(ctx context.Context, op string, fn func(context.Context, *pgx.Conn) error) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.conn == nil || b.conn.IsClosed() {
+		c, err := pgx.ConnectConfig(ctx, b.cfg)
+		if err != nil {
+			return fmt.Errorf("state %s: %s: connect: %w", b.describe, op, err)
+		}
+		b.conn = c
+	}
+	if err := fn(ctx, b.conn); err != nil {
+		var ce *ConflictError
+		var ve *VersionError
+		var co *CorruptError
+		if errors.As(err, &ce) || errors.As(err, &ve) || errors.As(err, &co) {
+			return err
+		}
+		if b.conn.IsClosed() {
+			return fmt.Errorf("state %s: %s: connection lost (the transaction did not commit unless the server says otherwise; the next command reconnects): %w", b.describe, op, err)
+		}
+		return fmt.Errorf("state %s: %s: %w", b.describe, op, err)
+	}
+	return nil
+}
+
+// migrate creates the schema and tables on first use and runs forward
+// migrations, serialised across processes by a transaction-level advisory
+// lock.
+func (b *pgBackend) migrate(ctx context.Context, c *pgx.Conn) error {
+	var current int
+	var exists bool
+	if err := c.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, b.table("schema_version")).Scan(&exists); err != nil {
+		return err
+	}
+	if exists {
+		if err := c.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM `+b.table("schema_version")).Scan(&current); err != nil {
+			return err
+		}
+		if current == len(migrations) {
+			return nil
+		}
+	}
+	return pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
+		sum := sha256.Sum256([]byte("applinkctl-migrate\x00" + b.schema))
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(binary.BigEndian.Uint64(sum[:8]))); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+pgx.Identifier{b.schema}.Sanitize()); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+b.table("schema_version")+` (version integer NOT NULL)`); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM `+b.table("schema_version")).Scan(&current); err != nil {
+			return err
+		}
+		if current > len(migrations) {
+			return &VersionError{Where: b.describe, Found: current, Supported: len(migrations)}
+		}
+		for i := current; i < len(migrations); i++ {
+			sql := strings.ReplaceAll(migrations[i], "{S}", pgx.Identifier{b.schema}.Sanitize())
+			if _, err := tx.Exec(ctx, sql); err != nil {
+				return fmt.Errorf("migration %d: %w", i+1, err)
+			}
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM `+b.table("schema_version")); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO `+b.table("schema_version")+` (version) VALUES ($1)`, len(migrations))
+		return err
+	})
+}
+
+func (b *pgBackend) Load(ctx context.Context) (*State, error) {
+	var s *State
+	err := b.withConn(ctx, "load", func(ctx context.Context, c *pgx.Conn) error {
+		var body string
+		err := c.QueryRow(ctx, `SELECT body::text FROM `+b.table("states")+` WHERE workspace = $1`, b.workspace).Scan(&body)
+		if errors.Is(err, pgx.ErrNoRows) {
+			s = newEmpty("postgres:" + b.schema + "/" + b.workspace)
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		s, err = decode(b.describe, []byte(body))
+		return err
+	})
+	return s, err
+}
+
+// Save is the compare-and-swap: an UPDATE guarded by the loaded serial (an
+// INSERT for a workspace's first state) in one transaction.
+func (b *pgBackend) Save(ctx context.Context, s *State) error {
+	next := s.Clone()
+	next.Version = Version
+	if next.Lineage == "" {
+		next.Lineage = newEmpty("postgres:" + b.schema + "/" + b.workspace).Lineage
+	}
+	next.Serial = s.Serial + 1
+	body, err := encode(next)
+	if err != nil {
+		return err
+	}
+	err = b.withConn(ctx, "save", func(ctx context.Context, c *pgx.Conn) error {
+		return pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
+			var n int64
+			if s.Serial == 0 {
+				tag, err := tx.Exec(ctx, `INSERT INTO `+b.table("states")+` (workspace, serial, lineage, body, updated_at)
+					VALUES ($1, $2, $3, $4::jsonb, now()) ON CONFLICT (workspace) DO NOTHING`,
+					b.workspace, next.Serial, next.Lineage, string(body))
+				if err != nil {
+					return err
+				}
+				n = tag.RowsAffected()
+			} else {
+				tag, err := tx.Exec(ctx, `UPDATE `+b.table("states")+` SET serial = $3, lineage = $4, body = $5::jsonb, updated_at = now()
+					WHERE workspace = $1 AND serial = $2`,
+					b.workspace, s.Serial, next.Serial, next.Lineage, string(body))
+				if err != nil {
+					return err
+				}
+				n = tag.RowsAffected()
+			}
+			if n == 1 {
+				return nil
+			}
+			var found int64
+			err := tx.QueryRow(ctx, `SELECT serial FROM `+b.table("states")+` WHERE workspace = $1`, b.workspace).Scan(&found)
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				return err
+			}
+			return &ConflictError{Where: b.describe, Expected: s.Serial, Found: found}
+		})
+	})
+	if err != nil {
+		return err
+	}
+	s.Version, s.Lineage, s.Serial = next.Version, next.Lineage, next.Serial
+	return nil
+}
+
+// importState writes s with its serial into a workspace that has no state.
+func (b *pgBackend) importState(ctx context.Context, s *State) error {
+	body, err := encode(s)
+	if err != nil {
+		return err
+	}
+	return b.withConn(ctx, "import", func(ctx context.Context, c *pgx.Conn) error {
+		tag, err := c.Exec(ctx, `INSERT INTO `+b.table("states")+` (workspace, serial, lineage, body, updated_at)
+			VALUES ($1, $2, $3, $4::jsonb, now()) ON CONFLICT (workspace) DO NOTHING`,
+			b.workspace, s.Serial, s.Lineage, string(body))
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() != 1 {
+			return fmt.Errorf("workspace %s already holds a state; refusing to overwrite it", b.workspace)
+		}
+		return nil
+	})
+}
+
+// Lock takes pg_try_advisory_lock on a new dedicated connection, polling
+// until wait, and records the holder in {schema}.locks. Postgres releases
+// the advisory lock when the session ends, however the process dies; a
+// leftover info row is overwritten by the next holder.
+func (b *pgBackend) Lock(ctx context.Context, info LockInfo, wait time.Duration) (func() error, error) {
+	c, err := pgx.ConnectConfig(ctx, b.cfg)
+	if err != nil {
+		return nil, fmt.Errorf("state %s: lock: connect: %w", b.describe, err)
+	}
+	infoJSON, _ := json.Marshal(info) // LockInfo always encodes
+	release, err := pollLock(ctx, wait, func() (func() error, error) {
+		var got bool
+		if err := c.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, b.key).Scan(&got); err != nil {
+			return nil, fmt.Errorf("state %s: lock: %w", b.describe, err)
+		}
+		if !got {
+			return nil, b.holder(ctx, c)
+		}
+		_, err := c.Exec(ctx, `INSERT INTO `+b.table("locks")+` (workspace, id, info, backend_pid, created_at)
+			VALUES ($1, $2, $3::jsonb, pg_backend_pid(), now())
+			ON CONFLICT (workspace) DO UPDATE SET id = excluded.id, info = excluded.info,
+				backend_pid = excluded.backend_pid, created_at = excluded.created_at`,
+			b.workspace, info.ID, string(infoJSON))
+		if err != nil {
+			return nil, fmt.Errorf("state %s: lock: record holder: %w", b.describe, err)
+		}
+		return func() error { return b.unlock(c, info.ID) }, nil
+	})
+	if err != nil {
+		closeCtx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
+		defer cancel()
+		_ = c.Close(closeCtx)
+		return nil, err
+	}
+	b.mu.Lock()
+	b.locks[c] = struct{}{}
+	b.mu.Unlock()
+	var once sync.Once
+	var relErr error
+	return func() error {
+		once.Do(func() { relErr = release() })
+		return relErr
+	}, nil
+}
+
+// holder reads who holds the workspace's lock.
+func (b *pgBackend) holder(ctx context.Context, c *pgx.Conn) error {
+	var raw string
+	err := c.QueryRow(ctx, `SELECT info::text FROM `+b.table("locks")+` WHERE workspace = $1`, b.workspace).Scan(&raw)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return &LockedError{}
+	}
+	if err != nil {
+		return fmt.Errorf("state %s: lock: read holder: %w", b.describe, err)
+	}
+	var info LockInfo
+	if err := json.Unmarshal([]byte(raw), &info); err != nil {
+		return fmt.Errorf("state %s: lock: read holder: %w", b.describe, err)
+	}
+	return &LockedError{Holder: info}
+}
+
+// unlock deletes our info row, releases the advisory lock and closes the
+// lock's connection (which alone would release it).
+func (b *pgBackend) unlock(c *pgx.Conn, id string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
+	defer cancel()
+	b.mu.Lock()
+	delete(b.locks, c)
+	b.mu.Unlock()
+	_, err := c.Exec(ctx, `DELETE FROM `+b.table("locks")+` WHERE workspace = $1 AND id = $2`, b.workspace, id)
+	if err == nil {
+		_, err = c.Exec(ctx, `SELECT pg_advisory_unlock($1)`, b.key)
+	}
+	closeErr := c.Close(ctx)
+	if err != nil {
+		return fmt.Errorf("state %s: unlock: %w", b.describe, err)
+	}
+	if closeErr != nil {
+		return fmt.Errorf("state %s: unlock: %w", b.describe, closeErr)
+	}
+	return nil
+}
+
+// ForceUnlock clears the info row a dead holder left. A holder whose
+// session is still connected keeps its advisory lock; it is named with the
+// SQL that ends its session rather than ended here, because that would
+// cut an apply off in the middle of a mutating call.
+func (b *pgBackend) ForceUnlock(ctx context.Context, id string) error {
+	return b.withConn(ctx, "unlock "+id, func(ctx context.Context, c *pgx.Conn) error {
+		var raw string
+		var pid int32
+		err := c.QueryRow(ctx, `SELECT info::text, backend_pid FROM `+b.table("locks")+` WHERE workspace = $1`, b.workspace).Scan(&raw, &pid)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("workspace %s is not locked", b.workspace)
+		}
+		if err != nil {
+			return err
+		}
+		var info LockInfo
+		_ = json.Unmarshal([]byte(raw), &info) // a garbled row is cleared all the same
+		if info.ID != id {
+			return fmt.Errorf("the lock of workspace %s is %q, held by %s", b.workspace, info.ID, info.holder())
+		}
+		var got bool
+		if err := c.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, b.key).Scan(&got); err != nil {
+			return err
+		}
+		if !got {
+			return fmt.Errorf("its holder %s is still connected (database session %d); if that run is truly gone, end the session with SELECT pg_terminate_backend(%d) and run applinkctl again", info.holder(), pid, pid)
+		}
+		_, err = c.Exec(ctx, `DELETE FROM `+b.table("locks")+` WHERE workspace = $1 AND id = $2`, b.workspace, id)
+		if _, uerr := c.Exec(ctx, `SELECT pg_advisory_unlock($1)`, b.key); err == nil {
+			err = uerr
+		}
+		return err
+	})
+}
+
+func (b *pgBackend) AppendHistory(ctx context.Context, r HistoryRecord) error {
+	if r.Workspace == "" {
+		r.Workspace = b.workspace
+	}
+	rec, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("state %s: history: %w", b.describe, err)
+	}
+	return b.withConn(ctx, "history", func(ctx context.Context, c *pgx.Conn) error {
+		_, err := c.Exec(ctx, `INSERT INTO `+b.table("history")+` (workspace, started, ended, record) VALUES ($1, $2, $3, $4::jsonb)`,
+			b.workspace, nullTime(r.Started), nullTime(r.Ended), string(rec))
+		return err
+	})
+}
+
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func (b *pgBackend) History(ctx context.Context, limit int) ([]HistoryRecord, error) {
+	var out []HistoryRecord
+	var lim *int64
+	if limit > 0 {
+		l := int64(limit)
+		lim = &l
+	}
+	err := b.withConn(ctx, "history", func(ctx context.Context, c *pgx.Conn) error {
+		rows, err := c.Query(ctx, `SELECT record::text FROM `+b.table("history")+` WHERE workspace = $1 ORDER BY id DESC LIMIT $2`, b.workspace, lim)
+		if err != nil {
+			return err
+		}
+		raws, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		for _, raw := range raws {
+			var r HistoryRecord
+			if err := json.Unmarshal([]byte(raw), &r); err != nil {
+				return fmt.Errorf("history record: %w", err)
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Close closes the data connection and any lock connections still open,
+// which releases their advisory locks.
+func (b *pgBackend) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
+	defer cancel()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var errs []error
+	for c := range b.locks {
+		errs = append(errs, c.Close(ctx))
+		delete(b.locks, c)
+	}
+	if b.conn != nil {
+		errs = append(errs, b.conn.Close(ctx))
+		b.conn = nil
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("state %s: close: %w", b.describe, err)
+	}
+	return nil
+}
