@@ -20,4 +20,7 @@ type App struct {
 	Authorizations map[string]*client.Authorization     // by developer_name
 	Targets        map[string][]client.DataActionTarget // by Data Cloud connection name
 	Publications   map[string][]client.Publication      // by Salesforce connection name
+	// A connection has a key in Targets or Publications exactly when its
+	// children were listed (Read lists them for the connections the manifest
+	// declares), so a missing key means "not read", never "none".
 }
