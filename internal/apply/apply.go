@@ -1,0 +1,325 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/applinkctl/applinkctl/internal/addr"
+	"github.com/applinkctl/applinkctl/internal/client"
+	"github.com/applinkctl/applinkctl/internal/live"
+	"github.com/applinkctl/applinkctl/internal/plan"
+	"github.com/applinkctl/applinkctl/internal/state"
+)
+
+// Defaults of Options, chosen for the real API: DESIGN.md §3 says four at
+// once, issue 5 says ten minutes per resource.
+const (
+	DefaultParallelism = 4
+	DefaultTimeout     = 10 * time.Minute
+	DefaultGrace       = 30 * time.Second
+	// stateWriteTimeout bounds one state write made after ctx was cancelled,
+	// so a hung backend cannot keep an interrupted run alive for ever.
+	stateWriteTimeout = 30 * time.Second
+)
+
+// Options tune Apply. The zero value is usable.
+type Options struct {
+	// Parallelism bounds how many changes run at once; < 1 means 4.
+	Parallelism int
+	// Timeout bounds the wait of each resource for a terminal status; a
+	// resource still pending then is reported pending (exit code 3) and
+	// resumed by the next run. 0 means 10 minutes.
+	Timeout time.Duration
+	// DryRun makes every read and every decision but no mutating request and
+	// no state write; events are marked DryRun.
+	DryRun bool
+	// WaitForBrowser waits for browser OAuth flows even without a terminal
+	// (the sandbox approves them by itself).
+	WaitForBrowser bool
+	// Interactive says a person is at a terminal to follow redirect URIs.
+	Interactive bool
+	// Grace is how long in-flight mutating calls may still take after ctx is
+	// cancelled, so a request the server may already have processed gets its
+	// answer recorded. 0 means 30s.
+	Grace time.Duration
+	// Poll is the polling cadence; Timeout and OnStatus are set per resource.
+	Poll client.WaitOptions
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Who is recorded in state as the author of each write.
+	Who string
+}
+
+func (o Options) withDefaults() Options {
+	if o.Parallelism < 1 {
+		o.Parallelism = DefaultParallelism
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.Grace <= 0 {
+		o.Grace = DefaultGrace
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+// ErrInterrupted is what the error of an apply cut short by ctx matches
+// (together with ctx's own error, so context.Canceled maps to exit 130).
+var ErrInterrupted = errors.New("apply interrupted")
+
+// BlockedError refuses a plan before anything starts: some changes cannot
+// be applied as planned. Each Failure's Message names the way out.
+type BlockedError struct{ Changes []Failure }
+
+func (e *BlockedError) Error() string {
+	return "plan cannot be applied: " + joinFailures(e.Changes)
+}
+
+// FailedError says some changes failed. RootCauses lists only the changes
+// that failed themselves, not their skipped dependents.
+type FailedError struct{ RootCauses []Failure }
+
+func (e *FailedError) Error() string {
+	return fmt.Sprintf("apply: %d change(s) failed: %s", len(e.RootCauses), joinFailures(e.RootCauses))
+}
+
+// PendingError says every change that ran either reached its goal or timed
+// out while still pending; the CLI exits 3 and the next run resumes them.
+type PendingError struct{ StillPending []Failure }
+
+func (e *PendingError) Error() string {
+	return fmt.Sprintf("apply: %d resource(s) still pending: %s", len(e.StillPending), joinFailures(e.StillPending))
+}
+
+func joinFailures(fs []Failure) string {
+	parts := make([]string, 0, len(fs))
+	for _, f := range fs {
+		s := string(f.Address)
+		if f.RemoteID != "" {
+			s += " (id " + f.RemoteID + ")"
+		}
+		if f.Message != "" {
+			s += ": " + f.Message
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Apply executes p against the world through the store. It never returns
+// before every started call has finished (bounded by Grace after ctx is
+// cancelled) and state is written.
+//
+// The error is nil when every change reached its goal; *BlockedError when
+// the plan was refused before starting; otherwise, in this order of
+// precedence, one matching ErrInterrupted (ctx was cancelled), a
+// *FailedError, or a *PendingError. The Summary is complete in every case.
+func Apply(ctx context.Context, p *plan.Plan, w *live.World, st *state.Store, obs Observer, opts Options) (Summary, error) {
+	links := func(app string) (linkAPI, error) {
+		if w == nil || w.Apps[app] == nil || w.Apps[app].Link == nil {
+			return nil, fmt.Errorf("app %s: no AppLink API was resolved for it", app)
+		}
+		return w.Apps[app].Link, nil
+	}
+	var rec recorder
+	if st != nil {
+		rec = st
+	}
+	return run(ctx, p, links, rec, obs, opts)
+}
+
+// recorder is the part of *state.Store the engine writes through; every
+// intent and result goes through its serialised Update.
+type recorder interface {
+	Update(ctx context.Context, fn func(*state.State) error) error
+}
+
+// engine is one run of Apply.
+type engine struct {
+	opts  Options
+	links func(app string) (linkAPI, error)
+	rec   recorder
+	// writeCtx outlives ctx: mutating calls and state writes made after an
+	// interrupt still complete, bounded by Grace (calls) or
+	// stateWriteTimeout (writes).
+	writeCtx context.Context
+	graceCtx context.Context
+
+	obsMu sync.Mutex
+	obs   Observer
+
+	byAddr   map[addr.Address]int // index into changes; read-only during the walk
+	changes  []*plan.Change
+	results  []result // index-addressed like changes: each node writes its own slot
+	deleting map[addr.Address]bool
+}
+
+// outcome is how a change ended.
+type outcome int
+
+const (
+	notRun outcome = iota
+	succeeded
+	failed
+	stillPending
+	skipped
+)
+
+// result is what happened to one change.
+type result struct {
+	outcome  outcome
+	remoteID string
+	status   string
+	message  string
+	// interrupted marks a pending or skipped result caused by ctx's cancel.
+	interrupted bool
+}
+
+// errNotDone tells the walk a change did not reach its goal, so its
+// dependents are skipped; the reason is in the change's result.
+var errNotDone = errors.New("change did not reach its goal")
+
+func run(ctx context.Context, p *plan.Plan, links func(string) (linkAPI, error), rec recorder, obs Observer, opts Options) (Summary, error) {
+	opts = opts.withDefaults()
+	start := opts.Now()
+	if p == nil {
+		return Summary{DryRun: opts.DryRun}, errors.New("apply: no plan")
+	}
+	if err := check(p); err != nil {
+		return Summary{DryRun: opts.DryRun}, err
+	}
+	if rec == nil && !opts.DryRun {
+		return Summary{}, errors.New("apply: no state store")
+	}
+
+	writeCtx := context.WithoutCancel(ctx)
+	graceCtx, cancelGrace := context.WithCancel(writeCtx)
+	defer cancelGrace()
+	stopGrace := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(opts.Grace, cancelGrace)
+		context.AfterFunc(graceCtx, func() { t.Stop() })
+	})
+	defer stopGrace()
+
+	e := &engine{
+		opts:     opts,
+		links:    links,
+		rec:      rec,
+		writeCtx: writeCtx,
+		graceCtx: graceCtx,
+		obs:      obs,
+		byAddr:   make(map[addr.Address]int, len(p.Changes)),
+		changes:  p.Changes,
+		results:  make([]result, len(p.Changes)),
+		deleting: map[addr.Address]bool{},
+	}
+	for i, c := range p.Changes {
+		e.byAddr[c.Address] = i
+		if c.Action == plan.Delete {
+			e.deleting[c.Address] = true
+		}
+	}
+
+	// Creates, replaces, republishes, adopts and waits first, parent before
+	// child; prunes only after all of them, so nothing is deleted while the
+	// run could still fail to build what replaces it.
+	e.walk(ctx, e.forwardGraph())
+	e.walk(ctx, e.deleteGraph())
+
+	s := e.summary(opts.Now().Sub(start), ctx.Err() != nil)
+	e.obsMu.Lock()
+	if e.obs != nil {
+		e.obs.Done(s)
+	}
+	e.obsMu.Unlock()
+
+	switch {
+	case s.Interrupted:
+		return s, fmt.Errorf("%w: %w", ErrInterrupted, ctx.Err())
+	case len(s.RootCauses) > 0:
+		return s, &FailedError{RootCauses: s.RootCauses}
+	case len(s.StillPending) > 0:
+		return s, &PendingError{StillPending: s.StillPending}
+	}
+	return s, nil
+}
+
+// check refuses a plan that cannot be applied, before any request: blocked
+// changes, protected resources that would be deleted or replaced, and
+// changes whose manifest resource was not loaded.
+func check(p *plan.Plan) error {
+	var bad []Failure
+	for _, c := range p.Changes {
+		switch {
+		case c.Blocked != "":
+			bad = append(bad, Failure{Address: c.Address, Message: "blocked: " + c.Blocked})
+		case c.Protected && (c.Action == plan.Delete || c.Action == plan.Replace):
+			bad = append(bad, Failure{Address: c.Address, Message: fmt.Sprintf("protected: refusing to %s it; remove protect: true first", c.Action)})
+		case c.Action != plan.Delete && c.Action != plan.Noop && c.Action != plan.Adopt && c.Desired == nil:
+			bad = append(bad, Failure{Address: c.Address, Message: "the manifest resource was not loaded"})
+		case c.Kind == addr.KindPublication && (c.Action == plan.Create || c.Action == plan.Republish || c.Action == plan.Replace) && c.Bundle == nil:
+			bad = append(bad, Failure{Address: c.Address, Message: "the publication bundle was not built"})
+		}
+	}
+	if len(bad) > 0 {
+		slices.SortFunc(bad, func(a, b Failure) int { return strings.Compare(string(a.Address), string(b.Address)) })
+		return &BlockedError{Changes: bad}
+	}
+	return nil
+}
+
+// emit sends one event, serialised.
+func (e *engine) emit(ev Event) {
+	if ev.Time.IsZero() {
+		ev.Time = e.opts.Now()
+	}
+	ev.DryRun = e.opts.DryRun
+	e.obsMu.Lock()
+	defer e.obsMu.Unlock()
+	if e.obs != nil {
+		e.obs.Event(ev)
+	}
+}
+
+// summary counts the results; failures and pendings are sorted by address.
+func (e *engine) summary(wall time.Duration, interrupted bool) Summary {
+	s := Summary{Wall: wall, DryRun: e.opts.DryRun, Interrupted: interrupted}
+	for i, c := range e.changes {
+		r := e.results[i]
+		f := Failure{Address: c.Address, RemoteID: r.remoteID, Status: r.status, Message: r.message}
+		switch r.outcome {
+		case succeeded:
+			switch c.Action {
+			case plan.Create:
+				s.Created++
+			case plan.Replace:
+				s.Replaced++
+			case plan.Republish:
+				s.Republished++
+			case plan.Delete:
+				s.Deleted++
+			case plan.Adopt:
+				s.Adopted++
+			default:
+				s.Unchanged++
+			}
+		case failed:
+			s.Failed++
+			s.RootCauses = append(s.RootCauses, f)
+		case stillPending:
+			s.Pending++
+			s.StillPending = append(s.StillPending, f)
+		case skipped, notRun:
+			s.Skipped++
+		}
+	}
+	return s
+}

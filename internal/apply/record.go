@@ -1,0 +1,114 @@
+package apply
+
+import (
+	"context"
+
+	"github.com/applinkctl/applinkctl/internal/addr"
+	"github.com/applinkctl/applinkctl/internal/plan"
+	"github.com/applinkctl/applinkctl/internal/state"
+)
+
+// update writes state through the store; a no-op in dry-run. Writes use a
+// context that survives Ctrl-C (bounded by stateWriteTimeout): an
+// interrupted run must still record what it did.
+func (t *task) update(fn func(s *state.State, old *state.Resource) *state.Resource) error {
+	if t.e.opts.DryRun {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(t.e.writeCtx, stateWriteTimeout)
+	defer cancel()
+	a := t.c.Address
+	return t.e.rec.Update(ctx, func(s *state.State) error {
+		if s.Resources == nil {
+			s.Resources = map[addr.Address]*state.Resource{}
+		}
+		r := fn(s, s.Resources[a])
+		if r == nil {
+			delete(s.Resources, a)
+			return nil
+		}
+		r.Kind = t.c.Kind
+		if r.Kind == "" {
+			r.Kind = a.Kind()
+		}
+		r.UpdatedAt = t.e.opts.Now().UTC()
+		r.UpdatedBy = t.e.opts.Who
+		s.Resources[a] = r
+		return nil
+	})
+}
+
+// intent records that a mutating call (op) is about to be made. keepOld
+// keeps the previous record's inputs (replace, republish, delete): should
+// the call never happen, the next plan still sees the old inputs and plans
+// the same change again.
+func (t *task) intent(op string, keepOld bool) error {
+	return t.update(func(_ *state.State, old *state.Resource) *state.Resource {
+		var r *state.Resource
+		if keepOld && old != nil {
+			cp := *old
+			r = &cp
+		} else {
+			r = t.fresh("", "")
+			r.Origin = state.Created
+		}
+		if r.Origin == "" {
+			r.Origin = state.Created
+		}
+		r.Phase = state.Intent
+		r.Operation = op
+		return r
+	})
+}
+
+// pending records the accepted resource with its id and last status, so
+// the next run waits on it instead of creating it again.
+func (t *task) pending() error {
+	return t.record(state.Pending)
+}
+
+// record writes the resource's record in phase ph with the applied inputs.
+func (t *task) record(ph state.Phase) error {
+	return t.update(func(_ *state.State, old *state.Resource) *state.Resource {
+		r := t.fresh(t.remoteID, t.status)
+		r.Origin = originFor(old, t.c.Action)
+		r.Phase = ph
+		r.Operation = ""
+		if ph == state.Pending && old != nil && old.Phase != state.Applied {
+			r.Operation = old.Operation
+		}
+		return r
+	})
+}
+
+// forget removes the resource's record: it is gone.
+func (t *task) forget() error {
+	return t.update(func(*state.State, *state.Resource) *state.Resource { return nil })
+}
+
+// fresh is the record of the change's desired inputs as plan computes them,
+// so the next plan compares equal.
+func (t *task) fresh(remoteID, status string) *state.Resource {
+	if t.c.Desired == nil && t.c.Bundle == nil {
+		return &state.Resource{Kind: t.c.Kind, RemoteID: remoteID, Status: status}
+	}
+	r := recordFor(t.c, remoteID, status)
+	if r == nil {
+		r = &state.Resource{}
+	}
+	cp := *r
+	cp.RemoteID, cp.Status = remoteID, status
+	return &cp
+}
+
+// originFor says how a resource came under management: created by this
+// run's create or replace, else whatever state said, else adopted.
+func originFor(old *state.Resource, a plan.Action) state.Origin {
+	switch {
+	case a == plan.Create || a == plan.Replace:
+		return state.Created
+	case old != nil && old.Origin != "":
+		return old.Origin
+	}
+	return state.Adopted
+}

@@ -1,0 +1,449 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/applinkctl/applinkctl/internal/addr"
+	"github.com/applinkctl/applinkctl/internal/client"
+	"github.com/applinkctl/applinkctl/internal/plan"
+	"github.com/applinkctl/applinkctl/internal/state"
+)
+
+// maxPosts bounds the creating requests of one resource in one run. A POST
+// is only repeated after an ambiguous outcome and a lookup by name that
+// found nothing; names are unique per add-on, so a repeat that crossed a
+// late first one answers 409, which the lookup resolves: no duplicate.
+const maxPosts = 3
+
+// browserHint is how a run without a person continues an OAuth flow.
+const browserHint = "run applinkctl apply interactively or pass --wait-for-browser"
+
+// task is one change being applied.
+type task struct {
+	e        *engine
+	c        *plan.Change
+	start    time.Time
+	deadline time.Time
+	remoteID string
+	status   string
+}
+
+// do applies one change and reports how it ended. It emits the change's
+// events and writes its state records.
+func (e *engine) do(ctx context.Context, c *plan.Change) result {
+	if c.Action == plan.Noop && !c.Wait {
+		return result{outcome: succeeded, remoteID: c.RemoteID}
+	}
+	now := e.opts.Now()
+	t := &task{e: e, c: c, start: now, deadline: now.Add(e.opts.Timeout), remoteID: c.RemoteID}
+	if c.Before != nil {
+		t.status = c.Before.Attrs["status"]
+	}
+	t.event(EventStarted, "")
+	if err := ctx.Err(); err != nil {
+		return t.skip("interrupted", true)
+	}
+	o, err := e.opsFor(c)
+	if err != nil {
+		return t.fail(err)
+	}
+	if e.opts.DryRun {
+		return t.dryRun(ctx, o)
+	}
+	switch c.Action {
+	case plan.Noop:
+		return t.settle(ctx, o)
+	case plan.Adopt:
+		if c.Wait {
+			return t.settle(ctx, o)
+		}
+		return t.applied("")
+	case plan.Create:
+		return t.create(ctx, o, "create")
+	case plan.Replace:
+		return t.replace(ctx, o)
+	case plan.Republish:
+		return t.create(ctx, o, "republish")
+	case plan.Delete:
+		return t.delete(ctx, o)
+	}
+	return t.fail(fmt.Errorf("unknown action %q", c.Action))
+}
+
+// create posts the resource (resolving ambiguous answers and 409s by name)
+// and waits for it to be ready.
+func (t *task) create(ctx context.Context, o *ops, op string) result {
+	if o.post == nil {
+		return t.fail(errors.New("nothing to create it from"))
+	}
+	keepOld := op != "create"
+	if err := t.intent(op, keepOld); err != nil {
+		return t.fail(err)
+	}
+	p, err := t.post(ctx, o)
+	if err != nil {
+		return t.fail(fmt.Errorf("%s: %w", op, err))
+	}
+	return t.afterPost(ctx, o, p)
+}
+
+// replace deletes the resource, waits until it is gone, and creates it
+// again. Targets have no delete: their connection's replacement took them,
+// so they are only created.
+func (t *task) replace(ctx context.Context, o *ops) result {
+	if o.del == nil {
+		return t.create(ctx, o, "create")
+	}
+	if o.post == nil {
+		return t.fail(errors.New("nothing to create it from"))
+	}
+	if err := t.intent("replace", true); err != nil {
+		return t.fail(err)
+	}
+	if r, done := t.remove(ctx, o); done {
+		return r
+	}
+	// Gone: from here on the record is a plain create intent, which the
+	// next plan resolves by name whatever happens.
+	if err := t.intent("create", false); err != nil {
+		return t.fail(err)
+	}
+	t.remoteID, t.status = "", ""
+	p, err := t.post(ctx, o)
+	if err != nil {
+		return t.fail(fmt.Errorf("create: %w", err))
+	}
+	return t.afterPost(ctx, o, p)
+}
+
+// delete prunes a resource and forgets it.
+func (t *task) delete(ctx context.Context, o *ops) result {
+	if o.del == nil {
+		parent := t.c.Address.Parent()
+		if parent == "" || !t.e.deleting[parent] {
+			return t.fail(fmt.Errorf("the API cannot delete a %s on its own; it goes with its connection (--replace %s, or prune the connection)", o.kind, parent))
+		}
+		// The walk runs this only after the connection is gone.
+		if err := t.forget(); err != nil {
+			return t.fail(err)
+		}
+		t.status = statusGone
+		return t.done("deleted with its connection")
+	}
+	if err := t.intent("delete", true); err != nil {
+		return t.fail(err)
+	}
+	if r, done := t.remove(ctx, o); done {
+		return r
+	}
+	if err := t.forget(); err != nil {
+		return t.fail(err)
+	}
+	return t.done("")
+}
+
+// remove sends the delete and waits until the resource is gone (404 or
+// disconnected). done is true when the change ended there (failed or
+// pending) and r says how.
+func (t *task) remove(ctx context.Context, o *ops) (r result, done bool) {
+	if err := o.del(t.e.graceCtx); err != nil && !client.IsNotFound(err) {
+		return t.fail(fmt.Errorf("delete: %w", err)), true
+	}
+	gone := func(ctx context.Context) (probe, error) {
+		p, err := o.get(ctx, o.name)
+		if client.IsNotFound(err) {
+			return probe{status: statusGone}, nil
+		}
+		return p, err
+	}
+	isGone := func(s string) bool { return s == statusGone || s == client.StatusDisconnected }
+	p, err := gone(ctx)
+	if err == nil && !isGone(p.status) {
+		p, err = t.wait(ctx, gone, isGone)
+	}
+	if err != nil {
+		return t.waitFailed(err, "delete"), true
+	}
+	t.status = p.status
+	return result{}, false
+}
+
+// post sends the creating request. An ambiguous outcome or a 409 is
+// resolved by looking the name up: found, it is the resource; not found
+// after a 409, it fails; not found after an ambiguous outcome, the POST is
+// repeated (bounded, see maxPosts).
+func (t *task) post(ctx context.Context, o *ops) (probe, error) {
+	gctx := t.e.graceCtx
+	delay := 500 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		p, err := o.post(gctx)
+		if err == nil {
+			if o.terminal == nil {
+				// Publications answer no body: read back their id.
+				if q, gerr := o.get(gctx, o.name); gerr == nil {
+					return q, nil
+				}
+			}
+			return p, nil
+		}
+		conflict := isConflict(err)
+		if !conflict && !errors.Is(err, client.ErrAmbiguous) {
+			return probe{}, err
+		}
+		found, lerr := o.get(gctx, o.name)
+		if lerr == nil {
+			return found, nil
+		}
+		if !client.IsNotFound(lerr) {
+			return probe{}, fmt.Errorf("%w; then looking it up by name: %w", err, lerr)
+		}
+		if conflict {
+			return probe{}, fmt.Errorf("%w; yet %s is not found by name", err, o.name)
+		}
+		if attempt >= maxPosts || ctx.Err() != nil {
+			return probe{}, fmt.Errorf("%w; %s is not found by name, run apply again", err, o.name)
+		}
+		if err := sleep(ctx, delay); err != nil {
+			return probe{}, fmt.Errorf("%w; interrupted before trying again", err)
+		}
+		delay *= 2
+	}
+}
+
+// afterPost records the accepted resource and waits for it to be ready.
+func (t *task) afterPost(ctx context.Context, o *ops, p probe) result {
+	t.remoteID, t.status = p.id, p.status
+	if o.terminal != nil && !o.terminal(p.status) {
+		// Accepted but not settled: a run killed from here on resumes
+		// waiting on this id instead of creating it again.
+		if err := t.pending(); err != nil {
+			return t.fail(err)
+		}
+	}
+	return t.await(ctx, o, p)
+}
+
+// settle waits for an existing resource (a noop or adopt the plan found
+// pending, or an unfinished create of an earlier run) and records it.
+func (t *task) settle(ctx context.Context, o *ops) result {
+	key := t.remoteID
+	if key == "" || o.kind == addr.KindTarget || o.kind == addr.KindPublication {
+		key = o.name
+	}
+	p, err := o.get(ctx, key)
+	if err != nil {
+		if client.IsNotFound(err) {
+			return t.fail(errors.New("no longer exists live; run plan again"))
+		}
+		if ctx.Err() != nil {
+			return t.interrupted()
+		}
+		return t.fail(err)
+	}
+	return t.await(ctx, o, p)
+}
+
+// await waits from probe p until the resource is terminal, then records
+// the outcome: ready → applied; failed → recorded (applinkctl owns it, the
+// next plan replaces it) and reported.
+func (t *task) await(ctx context.Context, o *ops, p probe) result {
+	t.remoteID, t.status = firstNonEmpty(p.id, t.remoteID), p.status
+	if o.terminal == nil {
+		return t.applied("")
+	}
+	if !o.terminal(p.status) {
+		if p.redirect != "" {
+			t.e.emit(Event{Address: t.c.Address, Action: t.c.Action, Type: EventWaitingOnBrowser,
+				Status: p.status, RemoteID: t.remoteID, RedirectURI: p.redirect, Elapsed: t.elapsed(),
+				Message: "approve it in a browser at the URL"})
+			if !t.e.opts.WaitForBrowser && !t.e.opts.Interactive {
+				if err := t.pending(); err != nil {
+					return t.fail(err)
+				}
+				return t.fail(fmt.Errorf("%s %s waits for a person to approve it in a browser; %s", o.kind, t.c.Address, browserHint))
+			}
+		}
+		key := t.remoteID
+		if key == "" {
+			key = o.name
+		}
+		var err error
+		p, err = t.wait(ctx, func(ctx context.Context) (probe, error) { return o.get(ctx, key) }, o.terminal)
+		if err != nil {
+			return t.waitFailed(err, "wait")
+		}
+		t.remoteID, t.status = firstNonEmpty(p.id, t.remoteID), p.status
+	}
+	if o.ready(p.status) {
+		return t.applied("")
+	}
+	// Failed: record it so prune knows it is ours and the next plan
+	// replaces it, then report why.
+	if err := t.record(state.Applied); err != nil {
+		return t.fail(err)
+	}
+	msg := "status is " + p.status
+	if p.errMsg != "" {
+		msg += " (" + p.errMsg + ")"
+	}
+	return t.fail(errors.New(msg))
+}
+
+// wait polls fetch with the engine's cadence until terminal, within what is
+// left of the change's timeout, emitting each new status.
+func (t *task) wait(ctx context.Context, fetch func(context.Context) (probe, error), terminal func(string) bool) (probe, error) {
+	wo := t.e.opts.Poll
+	wo.Timeout = t.deadline.Sub(t.e.opts.Now())
+	if wo.Timeout <= 0 {
+		wo.Timeout = time.Millisecond
+	}
+	wo.OnStatus = func(s string) {
+		if s == t.status {
+			return
+		}
+		t.status = s
+		t.e.emit(Event{Address: t.c.Address, Action: t.c.Action, Type: EventStatus, Status: s, RemoteID: t.remoteID, Elapsed: t.elapsed()})
+	}
+	return client.Wait(ctx, fetch, func(p probe) string { return p.status }, terminal, wo)
+}
+
+// waitFailed turns a failed wait into the change's result: a timeout or an
+// interrupt leaves the resource pending (recorded, resumable); anything
+// else is a failure.
+func (t *task) waitFailed(err error, what string) result {
+	var te *client.TimeoutError
+	switch {
+	case errors.As(err, &te):
+		if te.LastStatus != "" {
+			t.status = te.LastStatus
+		}
+		if werr := t.pending(); werr != nil {
+			return t.fail(werr)
+		}
+		return t.pendingResult(fmt.Sprintf("still %s after %s; the next apply resumes waiting", t.status, t.e.opts.Timeout), false)
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		return t.interrupted()
+	}
+	return t.fail(fmt.Errorf("%s: %w", what, err))
+}
+
+// interrupted records a resource left waiting by Ctrl-C as pending.
+func (t *task) interrupted() result {
+	if t.remoteID != "" {
+		if err := t.pending(); err != nil {
+			return t.fail(err)
+		}
+	}
+	return t.pendingResult("interrupted while waiting; the next apply resumes", true)
+}
+
+// dryRun reports what the change would do, reading but never writing.
+func (t *task) dryRun(ctx context.Context, o *ops) result {
+	c := t.c
+	var msg string
+	switch c.Action {
+	case plan.Noop, plan.Adopt:
+		msg = "would record it in state"
+		if c.Action == plan.Noop {
+			msg = "unchanged"
+		}
+		if c.Wait {
+			key := t.remoteID
+			if key == "" || o.kind == addr.KindTarget || o.kind == addr.KindPublication {
+				key = o.name
+			}
+			p, err := o.get(ctx, key)
+			if err != nil {
+				return t.fail(err)
+			}
+			t.remoteID, t.status = firstNonEmpty(p.id, t.remoteID), p.status
+			if o.terminal != nil && !o.terminal(p.status) {
+				msg = "would wait for it to settle (status " + p.status + ")"
+				if p.redirect != "" && !t.e.opts.WaitForBrowser && !t.e.opts.Interactive {
+					msg += "; it waits for a person in a browser: " + browserHint
+				}
+			}
+		}
+	case plan.Create:
+		msg = "would create"
+	case plan.Replace:
+		msg = "would delete and create again"
+		if o.del == nil {
+			msg = "would create again"
+		}
+	case plan.Republish:
+		msg = "would publish"
+	case plan.Delete:
+		msg = "would delete"
+		if o.del == nil {
+			parent := c.Address.Parent()
+			if parent == "" || !t.e.deleting[parent] {
+				return t.fail(fmt.Errorf("the API cannot delete a %s on its own; it goes with its connection (--replace %s, or prune the connection)", o.kind, parent))
+			}
+			msg = "would be deleted with its connection"
+		}
+	}
+	if (c.Action == plan.Create || c.Action == plan.Replace) && o.browser && !t.e.opts.WaitForBrowser && !t.e.opts.Interactive {
+		msg += "; it needs a person in a browser: " + browserHint
+	}
+	return t.done(msg)
+}
+
+func (t *task) elapsed() time.Duration { return t.e.opts.Now().Sub(t.start) }
+
+func (t *task) event(typ EventType, msg string) {
+	t.e.emit(Event{Address: t.c.Address, Action: t.c.Action, Type: typ, Status: t.status, RemoteID: t.remoteID, Message: msg, Elapsed: t.elapsed()})
+}
+
+func (t *task) done(msg string) result {
+	t.event(EventDone, msg)
+	return result{outcome: succeeded, remoteID: t.remoteID, status: t.status, message: msg}
+}
+
+func (t *task) fail(err error) result {
+	msg := err.Error()
+	t.event(EventFailed, msg)
+	return result{outcome: failed, remoteID: t.remoteID, status: t.status, message: msg}
+}
+
+func (t *task) pendingResult(msg string, interrupted bool) result {
+	t.event(EventPending, msg)
+	return result{outcome: stillPending, remoteID: t.remoteID, status: t.status, message: msg, interrupted: interrupted}
+}
+
+func (t *task) skip(msg string, interrupted bool) result {
+	t.event(EventSkipped, msg)
+	return result{outcome: skipped, remoteID: t.remoteID, status: t.status, message: msg, interrupted: interrupted}
+}
+
+// applied records the resource as settled and reports the change done.
+func (t *task) applied(msg string) result {
+	if err := t.record(state.Applied); err != nil {
+		return t.fail(err)
+	}
+	return t.done(msg)
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// sleep waits d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-tm.C:
+		return nil
+	}
+}

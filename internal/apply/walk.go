@@ -1,0 +1,102 @@
+package apply
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/applinkctl/applinkctl/internal/addr"
+	"github.com/applinkctl/applinkctl/internal/dag"
+	"github.com/applinkctl/applinkctl/internal/plan"
+)
+
+// forwardGraph holds every change but deletes, each depending on the
+// changes its plan entry names and on its parent connection: a target or
+// publication starts only once its connection is ready.
+func (e *engine) forwardGraph() *dag.Graph[addr.Address] {
+	g := dag.New[addr.Address]()
+	for _, c := range e.changes {
+		if c.Action == plan.Delete {
+			continue
+		}
+		g.AddNode(c.Address)
+	}
+	for _, c := range e.changes {
+		if c.Action == plan.Delete {
+			continue
+		}
+		deps := append([]addr.Address{}, c.DependsOn...)
+		if p := c.Address.Parent(); p != "" {
+			deps = append(deps, p)
+		}
+		for _, d := range deps {
+			if i, ok := e.byAddr[d]; ok && d != c.Address && e.changes[i].Action != plan.Delete {
+				g.AddEdge(c.Address, d)
+			}
+		}
+	}
+	return g
+}
+
+// deleteGraph holds the prunes. The API deletes a connection's targets and
+// publications with it and has no delete of its own for them, so a pruned
+// child does not run before its connection as in a generic teardown: it is
+// settled after its connection is gone, and skipped if that failed.
+func (e *engine) deleteGraph() *dag.Graph[addr.Address] {
+	g := dag.New[addr.Address]()
+	for _, c := range e.changes {
+		if c.Action != plan.Delete {
+			continue
+		}
+		g.AddNode(c.Address)
+		if p := c.Address.Parent(); p != "" && e.deleting[p] {
+			g.AddEdge(c.Address, p)
+		}
+	}
+	return g
+}
+
+// walk runs the changes of g in dependency order and records a result for
+// every one, including those it skipped.
+func (e *engine) walk(ctx context.Context, g *dag.Graph[addr.Address]) {
+	if g.Len() == 0 {
+		return
+	}
+	res := dag.Walk(ctx, g, e.opts.Parallelism, func(ctx context.Context, a addr.Address) error {
+		i := e.byAddr[a]
+		r := e.do(ctx, e.changes[i])
+		e.results[i] = r
+		if r.outcome != succeeded {
+			return errNotDone
+		}
+		return nil
+	})
+	for _, a := range g.Nodes() {
+		wr := res[a]
+		if !wr.Skipped {
+			continue
+		}
+		i := e.byAddr[a]
+		c := e.changes[i]
+		r := result{outcome: skipped}
+		switch {
+		case wr.SkippedBecause != "":
+			why := "failed"
+			if j, ok := e.byAddr[wr.SkippedBecause]; ok && e.results[j].outcome == stillPending {
+				why = "still pending"
+			}
+			r.message = fmt.Sprintf("skipped: %s %s", wr.SkippedBecause, why)
+		case ctx.Err() != nil:
+			r.message = "interrupted"
+			r.interrupted = true
+		default:
+			r.message = fmt.Sprintf("skipped: %v", wr.Err)
+		}
+		e.results[i] = r
+		if c.Action == plan.Noop && !c.Wait {
+			// Nothing would have been done anyway: it is unchanged.
+			e.results[i] = result{outcome: succeeded}
+			continue
+		}
+		e.emit(Event{Address: a, Action: c.Action, Type: EventSkipped, Message: r.message})
+	}
+}
