@@ -12,7 +12,7 @@ import (
 // code fence.
 type mdChunk struct {
 	text    string
-	changes int  // changes this chunk shows
+	changes int  // changes (or drift findings) this chunk shows
 	open    bool // opens a <details> block that close must end
 	close   bool // ends the open <details> block
 }
@@ -76,13 +76,13 @@ func planMarkdown(p *plan.Plan, opts Options) string {
 		b.WriteString("\n" + mdDetailsClose)
 		chunks = append(chunks, mdChunk{text: b.String()})
 	}
-	return capChunks(chunks, opts.maxBytes())
+	return capChunks(chunks, opts.maxBytes(), "change", "changes", "run `applinkctl plan` locally for the full plan")
 }
 
 // capChunks joins chunks up to max bytes. When they do not all fit it stops
 // at the last whole chunk that leaves room for closing an open <details> and
 // for the truncation note, and says how many changes and bytes were cut.
-func capChunks(chunks []mdChunk, max int) string {
+func capChunks(chunks []mdChunk, max int, one, many, hint string) string {
 	total := 0
 	for _, c := range chunks {
 		total += len(c.text)
@@ -134,8 +134,11 @@ func capChunks(chunks []mdChunk, max int) string {
 	if open {
 		b.WriteString("\n" + mdDetailsClose)
 	}
-	fmt.Fprintf(&b, "> **… output truncated: %s more (%d bytes); run `applinkctl plan` locally for the full plan**\n",
-		plural(omittedChanges, "change", "changes"), omittedBytes)
+	noun := many
+	if omittedChanges == 1 {
+		noun = one
+	}
+	fmt.Fprintf(&b, "> **… output truncated: %d more %s (%d bytes); %s**\n", omittedChanges, noun, omittedBytes, hint)
 	return b.String()
 }
 
@@ -183,7 +186,6 @@ func writeMDChange(b *strings.Builder, c *plan.Change, indent string) {
 	if c.Spec.Truncated {
 		b.WriteString("\n" + sub + "_(diff truncated)_\n")
 	}
-	b.WriteString("\n")
 }
 
 // codeFence is a backtick fence longer than any backtick run in s, so a spec
