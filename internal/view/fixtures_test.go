@@ -106,8 +106,8 @@ func fullPlan() *plan.Plan {
 				Reasons: []string{"state holds an unfinished create; apply looks it up by name first"},
 			},
 		},
-		Unmanaged: []addr.Address{"acme-web/authorization/manual", "acme-api/connection/mystery"},
-		Options:   plan.Options{Prune: true, Replace: []string{"acme-web/connection/sf"}},
+		Unmanaged:     []addr.Address{"acme-web/authorization/manual", "acme-api/connection/mystery"},
+		Options:       plan.Options{Prune: true, Replace: []string{"acme-web/connection/sf"}},
 		ManifestFiles: []string{"applink.yaml", "more/apps.yaml"},
 		Fingerprints: plan.Fingerprints{
 			Live:  "sha256:live",
