@@ -1,0 +1,489 @@
+package emulator
+
+import (
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+)
+
+// AppLink management routes #1–#13 of applink-api.md §2 and the runtime
+// route of §7, at the root of the emulator (/addons/{addon_id}/…).
+
+func (e *Emulator) applinkRoutes() {
+	const root = "/addons/{addon_id}"
+	e.handle("GET "+root+"/connections", classAppLink, e.listConnections)                                                 // #1
+	e.handle("GET "+root+"/connections/{connection}", classAppLink, e.getConnection)                                      // #2
+	e.handle("POST "+root+"/connections/salesforce", classAppLink, e.createOAuthConnection)                               // #3
+	e.handle("POST "+root+"/connections/datacloud", classAppLink, e.createOAuthConnection)                                // #4
+	e.handle("POST "+root+"/connections/salesforce/jwt", classAppLink, e.createJWTConnection)                             // #5
+	e.handle("DELETE "+root+"/connections/{connection}", classAppLink, e.deleteConnection)                                // #6
+	e.handle("GET "+root+"/authorizations", classAppLink, e.listAuthorizations)                                           // #7
+	e.handle("GET "+root+"/authorizations/{authorization}", classAppLink, e.getAuthorization)                             // #8 and §7
+	e.handle("POST "+root+"/authorizations/salesforce", classAppLink, e.createOAuthAuthorization)                         // #9
+	e.handle("POST "+root+"/authorizations/datacloud", classAppLink, e.createOAuthAuthorization)                          // #10
+	e.handle("POST "+root+"/authorizations/salesforce/jwt", classAppLink, e.createJWTAuthorization)                       // #11
+	e.handle("POST "+root+"/authorizations/datacloud/jwt", classAppLink, e.createJWTAuthorization)                        // #12
+	e.handle("DELETE "+root+"/authorizations/{authorization}", classAppLink, e.deleteAuthorization)                       // #13
+	e.handle("GET "+root+"/connections/datacloud/{connection}/data_action_targets", classAppLink, e.listTargets)          // #14
+	e.handle("POST "+root+"/connections/datacloud/{connection}/data_action_targets", classAppLink, e.createTarget)        // #15
+	e.handle("GET "+root+"/connections/datacloud/{connection}/data_action_targets/{api_name}", classAppLink, e.getTarget) // #16
+	e.handle("POST "+root+"/connections/salesforce/{connection}/apps", classAppLink, e.publish)                           // #17
+	e.handle("GET "+root+"/connections/salesforce/{connection}/apps/{app_uuid}", classAppLink, e.listPublications)        // #18
+}
+
+// authAddon finds the path's add-on and checks the add-on token, x-app-uuid
+// and, when present, x-addon-sso (§8: whether it is required is uncertain,
+// so it is accepted when absent). It also settles finished deletions.
+// Callers hold e.mu; false means the request was answered.
+func (e *Emulator) authAddon(w http.ResponseWriter, r *http.Request) (*app, *addon, bool) {
+	if e.settle() {
+		if err := e.persist(); err != nil {
+			writeError(w, http.StatusInternalServerError, "server_error", "could not save the world")
+			return nil, nil, false
+		}
+	}
+	a, ad := e.w.addonByID(r.PathValue("addon_id"))
+	if ad == nil {
+		writeError(w, http.StatusNotFound, "record_not_found", "Add-on not found.")
+		return nil, nil, false
+	}
+	tok, ok := bearer(r)
+	if !ok || subtle.ConstantTimeCompare([]byte(tok), []byte(ad.Token)) != 1 {
+		writeError(w, http.StatusUnauthorized, "unauthorized", "Invalid add-on token.")
+		return nil, nil, false
+	}
+	if r.Header.Get("X-App-UUID") != a.ID {
+		writeError(w, http.StatusUnauthorized, "unauthorized", "Missing or wrong x-app-uuid header.")
+		return nil, nil, false
+	}
+	if sso := r.Header.Get("X-Addon-SSO"); sso != "" && !wellFormedSSO(sso) {
+		writeError(w, http.StatusUnauthorized, "unauthorized", "Malformed x-addon-sso header.")
+		return nil, nil, false
+	}
+	return a, ad, true
+}
+
+// wellFormedSSO reports whether s is base64 of a JSON object.
+func wellFormedSSO(s string) bool {
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil {
+			var m map[string]any
+			return json.Unmarshal(b, &m) == nil
+		}
+	}
+	return false
+}
+
+// maxJSONBody caps management request bodies.
+const maxJSONBody = 1 << 20
+
+// decodeBody reads a JSON object body; false means the request was answered.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	if err != nil {
+		writeError(w, http.StatusRequestEntityTooLarge, "validation_failed", "Request body too large.")
+		return false
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		writeError(w, http.StatusUnprocessableEntity, "validation_failed", "Request body is not a valid JSON object.")
+		return false
+	}
+	return true
+}
+
+// validName is the name rule of applink-api.md §5:
+// ^[A-Za-z](?:[A-Za-z0-9]|_(?!_)){1,28}[A-Za-z0-9]$, written by hand
+// because Go's regexp has no look-ahead.
+func validName(s string) bool {
+	if len(s) < 3 || len(s) > 30 || !isLetter(s[0]) || !isLetter(s[len(s)-1]) && !isDigit(s[len(s)-1]) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case isLetter(c) || isDigit(c):
+		case c == '_' && s[i-1] != '_':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+func isDigit(c byte) bool  { return c >= '0' && c <= '9' }
+
+// validLoginURL accepts an absent login URL or an https URL with a host.
+func validLoginURL(s string) bool {
+	if s == "" {
+		return true
+	}
+	u, err := url.Parse(s)
+	return err == nil && u.Scheme == "https" && u.Host != ""
+}
+
+// orgTypeOf is the org type a create route's path names.
+func orgTypeOf(r *http.Request) string {
+	if strings.Contains(r.URL.Path, "/datacloud") {
+		return orgDataCloud
+	}
+	return orgSalesforce
+}
+
+// orgOf is the org a grant reaches once it is established: derived from
+// its login URL (and, for JWT, the user's domain), so that the same inputs
+// name the same org.
+func orgOf(g *grant) (id, instance, user, userID string) {
+	login := g.LoginURL
+	if login == "" {
+		login = defaultLoginURL
+	}
+	user = g.Username
+	key := "oauth|" + login
+	if g.Method == methodJWT {
+		key = "jwt|" + domainOf(user)
+	} else if user == "" {
+		user = "admin@" + strings.ToLower(sfID("00D", key)[3:10]) + ".example.com"
+	}
+	id = sfID("00D", key)
+	return id, instanceURL(id), user, sfID("005", id+user)
+}
+
+// wireOrg is the org of a grant as the API shows it: empty id and
+// instance_url until the grant is established.
+func (e *Emulator) wireOrg(g *grant) wOrg {
+	o := wOrg{Type: g.OrgType}
+	established := g.Error == nil
+	if g.Method == methodOAuth {
+		_, established = e.approvedAt(g)
+	}
+	if established {
+		o.ID, o.InstanceURL, o.Username, o.UserID = orgOf(g)
+	}
+	return o
+}
+
+func (e *Emulator) wireConnection(a *app, ad *addon, c *connection, base string) wConnection {
+	st, errInfo, _ := e.connectionStatus(c)
+	org := e.wireOrg(&c.grant)
+	org.ConnectionName = c.Name
+	out := wConnection{
+		ID: c.ID, Status: st, Org: org, AddonID: ad.ID, AppID: a.ID, Alias: c.Alias,
+		ConnectionMethod: c.Method, CreatedAt: stamp(c.CreatedAt), CreatedBy: userEmail, CreatedViaApp: a.Name,
+		LastModifiedAt: stamp(c.ModifiedAt), LastModifiedBy: userEmail, Error: errInfo,
+	}
+	if c.FlowID != "" && st == "connecting" {
+		out.RedirectURI = base + "/_emulator/oauth/" + c.FlowID
+	}
+	return out
+}
+
+func (e *Emulator) wireAuthorization(a *app, ad *addon, au *authorization, base string) wAuthorization {
+	st, errInfo, _ := e.authorizationStatus(au)
+	org := e.wireOrg(&au.grant)
+	org.DeveloperName = au.Name
+	out := wAuthorization{
+		ID: au.ID, Status: st, Org: org, AddonID: ad.ID, AppName: a.Name, Alias: au.Alias,
+		ConnectionMethod: au.Method, CreatedAt: stamp(au.CreatedAt), CreatedBy: userEmail,
+		LastModifiedAt: stamp(au.ModifiedAt), LastModifiedBy: userEmail, Error: errInfo,
+	}
+	if au.FlowID != "" && st == "authorizing" {
+		out.RedirectURI = base + "/_emulator/oauth/" + au.FlowID
+	}
+	return out
+}
+
+// saveOrFail persists the world; false means a 500 was answered.
+func (e *Emulator) saveOrFail(w http.ResponseWriter) bool {
+	if err := e.persist(); err != nil {
+		writeError(w, http.StatusInternalServerError, "server_error", "could not save the world")
+		return false
+	}
+	return true
+}
+
+func (e *Emulator) listConnections(w http.ResponseWriter, r *http.Request) {
+	base := e.base(r)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	a, ad, ok := e.authAddon(w, r)
+	if !ok {
+		return
+	}
+	cs := append([]*connection(nil), ad.Connections...)
+	sort.Slice(cs, func(i, j int) bool { return cs[i].Name < cs[j].Name })
+	out := []wConnection{}
+	for _, c := range cs {
+		out = append(out, e.wireConnection(a, ad, c, base))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (e *Emulator) getConnection(w http.ResponseWriter, r *http.Request) {
+	base := e.base(r)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	a, ad, ok := e.authAddon(w, r)
+	if !ok {
+		return
+	}
+	c := ad.connection(r.PathValue("connection"), true)
+	if c == nil {
+		writeError(w, http.StatusNotFound, "record_not_found", "Connection not found.")
+		return
+	}
+	writeJSON(w, http.StatusOK, e.wireConnection(a, ad, c, base))
+}
+
+type oauthCreate struct {
+	ConnectionName string `json:"connection_name"`
+	DeveloperName  string `json:"developer_name"`
+	LoginURL       string `json:"login_url"`
+}
+
+type jwtCreate struct {
+	ConnectionName string `json:"connection_name"`
+	DeveloperName  string `json:"developer_name"`
+	ClientID       string `json:"client_id"`
+	PrivateKey     string `json:"jwt_private_key"`
+	Username       string `json:"username"`
+	LoginURL       string `json:"login_url"`
+	Alias          string `json:"alias"`
+}
+
+// checkNew validates a new grant's name and login URL and that the name is
+// free; false means the request was answered.
+func checkNew(w http.ResponseWriter, what, name, loginURL string, taken bool) bool {
+	switch {
+	case name == "":
+		writeError(w, http.StatusUnprocessableEntity, "validation_failed", what+" name is required.")
+	case !validName(name):
+		writeError(w, http.StatusUnprocessableEntity, "validation_failed", "Invalid "+what+" name format.")
+	case !validLoginURL(loginURL):
+		writeError(w, http.StatusUnprocessableEntity, "validation_failed", "Invalid login URL.")
+	case taken:
+		writeError(w, http.StatusConflict, "conflict", strings.ToUpper(what[:1])+what[1:]+" name "+name+" already exists.")
+	default:
+		return true
+	}
+	return false
+}
+
+func (e *Emulator) createOAuthConnection(w http.ResponseWriter, r *http.Request) {
+	var body oauthCreate
+	if !decodeBody(w, r, &body) {
+		return
+	}
+	base := e.base(r)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	a, ad, ok := e.authAddon(w, r)
+	if !ok || !checkNew(w, "connection", body.ConnectionName, body.LoginURL, ad.connection(body.ConnectionName, false) != nil) {
+		return
+	}
+	now := e.now()
+	c := &connection{grant: grant{
+		ID: newUUID(), Name: body.ConnectionName, OrgType: orgTypeOf(r), Method: methodOAuth,
+		LoginURL: body.LoginURL, FlowID: newToken(12), CreatedAt: now, ModifiedAt: now,
+	}}
+	ad.Connections = append(ad.Connections, c)
+	if !e.saveOrFail(w) {
+		return
+	}
+	writeJSON(w, http.StatusAccepted, e.wireConnection(a, ad, c, base))
+}
+
+// newJWTGrant validates a JWT create body and runs the grant; false means
+// the request was answered.
+func (e *Emulator) newJWTGrant(w http.ResponseWriter, what, name string, body *jwtCreate, taken bool) (*grant, bool) {
+	if !checkNew(w, what, name, body.LoginURL, taken) {
+		return nil, false
+	}
+	for field, v := range map[string]string{"client_id": body.ClientID, "jwt_private_key": body.PrivateKey, "username": body.Username} {
+		if strings.TrimSpace(v) == "" {
+			writeError(w, http.StatusUnprocessableEntity, "validation_failed", field+" is required.")
+			return nil, false
+		}
+	}
+	key, err := parsePrivateKey(body.PrivateKey)
+	if err != nil {
+		writeError(w, http.StatusUnprocessableEntity, "validation_failed", "Invalid JWT private key: "+err.Error()+".")
+		return nil, false
+	}
+	now := e.now()
+	g := &grant{
+		ID: newUUID(), Name: name, Method: methodJWT, LoginURL: body.LoginURL, ClientID: body.ClientID,
+		Username: body.Username, Alias: body.Alias, CreatedAt: now, ModifiedAt: now,
+	}
+	g.Error = e.jwtGrant(body.ClientID, body.Username, body.LoginURL, key)
+	return g, true
+}
+
+func (e *Emulator) createJWTConnection(w http.ResponseWriter, r *http.Request) {
+	var body jwtCreate
+	if !decodeBody(w, r, &body) {
+		return
+	}
+	base := e.base(r)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	a, ad, ok := e.authAddon(w, r)
+	if !ok {
+		return
+	}
+	g, ok := e.newJWTGrant(w, "connection", body.ConnectionName, &body, ad.connection(body.ConnectionName, false) != nil)
+	if !ok {
+		return
+	}
+	g.OrgType = orgSalesforce
+	if g.Alias == "" {
+		g.Alias = newUUID() // JWT connections get a random UUID as alias (§2)
+	}
+	c := &connection{grant: *g}
+	ad.Connections = append(ad.Connections, c)
+	if !e.saveOrFail(w) {
+		return
+	}
+	writeJSON(w, http.StatusAccepted, e.wireConnection(a, ad, c, base))
+}
+
+func (e *Emulator) deleteConnection(w http.ResponseWriter, r *http.Request) {
+	base := e.base(r)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	a, ad, ok := e.authAddon(w, r)
+	if !ok {
+		return
+	}
+	c := ad.connection(r.PathValue("connection"), false)
+	if c == nil {
+		writeError(w, http.StatusNotFound, "record_not_found", "Connection not found.")
+		return
+	}
+	if c.DeletedAt == nil {
+		now := e.now()
+		c.DeletedAt, c.ModifiedAt = &now, now
+		if !e.saveOrFail(w) {
+			return
+		}
+	}
+	writeJSON(w, http.StatusAccepted, e.wireConnection(a, ad, c, base))
+}
+
+func (e *Emulator) listAuthorizations(w http.ResponseWriter, r *http.Request) {
+	base := e.base(r)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	a, ad, ok := e.authAddon(w, r)
+	if !ok {
+		return
+	}
+	as := append([]*authorization(nil), ad.Authorizations...)
+	sort.Slice(as, func(i, j int) bool { return as[i].Name < as[j].Name })
+	out := []wAuthorization{}
+	for _, au := range as {
+		out = append(out, e.wireAuthorization(a, ad, au, base))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// getAuthorization is management route #8 and, for a caller without
+// x-addon-sso (a running app), the runtime route of §7 whose answer nests
+// the org's credentials. It finds the authorization by developer name, id
+// or alias.
+func (e *Emulator) getAuthorization(w http.ResponseWriter, r *http.Request) {
+	base := e.base(r)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	a, ad, ok := e.authAddon(w, r)
+	if !ok {
+		return
+	}
+	au := ad.authorization(r.PathValue("authorization"), true)
+	if au == nil {
+		writeError(w, http.StatusNotFound, "record_not_found", "Authorization not found.")
+		return
+	}
+	out := e.wireAuthorization(a, ad, au, base)
+	if r.Header.Get("X-Addon-SSO") == "" && out.Status == "authorized" {
+		out.Org.APIVersion = apiVersion
+		out.Org.UserAuth = &wUserAuth{Username: out.Org.Username, UserID: out.Org.UserID, AccessToken: out.Org.ID[:15] + "!" + newToken(24)}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (e *Emulator) createOAuthAuthorization(w http.ResponseWriter, r *http.Request) {
+	var body oauthCreate
+	if !decodeBody(w, r, &body) {
+		return
+	}
+	base := e.base(r)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	a, ad, ok := e.authAddon(w, r)
+	if !ok || !checkNew(w, "developer", body.DeveloperName, body.LoginURL, ad.authorization(body.DeveloperName, false) != nil) {
+		return
+	}
+	now := e.now()
+	au := &authorization{grant: grant{
+		ID: newUUID(), Name: body.DeveloperName, OrgType: orgTypeOf(r), Method: methodOAuth,
+		LoginURL: body.LoginURL, FlowID: newToken(12), CreatedAt: now, ModifiedAt: now,
+	}}
+	ad.Authorizations = append(ad.Authorizations, au)
+	if !e.saveOrFail(w) {
+		return
+	}
+	writeJSON(w, http.StatusAccepted, e.wireAuthorization(a, ad, au, base))
+}
+
+func (e *Emulator) createJWTAuthorization(w http.ResponseWriter, r *http.Request) {
+	var body jwtCreate
+	if !decodeBody(w, r, &body) {
+		return
+	}
+	base := e.base(r)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	a, ad, ok := e.authAddon(w, r)
+	if !ok {
+		return
+	}
+	g, ok := e.newJWTGrant(w, "developer", body.DeveloperName, &body, ad.authorization(body.DeveloperName, false) != nil)
+	if !ok {
+		return
+	}
+	g.OrgType = orgTypeOf(r)
+	if g.Alias == "" {
+		g.Alias = "applink:" + g.Name
+	}
+	au := &authorization{grant: *g}
+	ad.Authorizations = append(ad.Authorizations, au)
+	if !e.saveOrFail(w) {
+		return
+	}
+	writeJSON(w, http.StatusAccepted, e.wireAuthorization(a, ad, au, base))
+}
+
+func (e *Emulator) deleteAuthorization(w http.ResponseWriter, r *http.Request) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	_, ad, ok := e.authAddon(w, r)
+	if !ok {
+		return
+	}
+	au := ad.authorization(r.PathValue("authorization"), false)
+	if au == nil {
+		writeError(w, http.StatusNotFound, "record_not_found", "Authorization not found.")
+		return
+	}
+	ad.removeAuthorization(au)
+	if !e.saveOrFail(w) {
+		return
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
+}

@@ -1,0 +1,110 @@
+package emulator
+
+import "time"
+
+// Statuses of applink-api.md §3, computed from timestamps on read.
+
+const (
+	orgSalesforce = "SalesforceOrg"
+	orgDataCloud  = "DataCloudOrg"
+	methodOAuth   = "OAuth"
+	methodJWT     = "JWT"
+)
+
+// approvedAt is when an OAuth grant's browser flow was approved, by a GET of
+// its redirect_uri or by ApproveOAuthAfter; ok is false while nobody has.
+func (e *Emulator) approvedAt(g *grant) (time.Time, bool) {
+	if g.ApprovedAt != nil {
+		return *g.ApprovedAt, true
+	}
+	if e.oauth > 0 {
+		t := g.CreatedAt.Add(e.oauth)
+		if !e.now().Before(t) {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// grantStatus is the status of a connection (pending "connecting", done
+// "connected") or authorization ("authorizing", "authorized"), and when it
+// reached a terminal state (zero while pending).
+func (e *Emulator) grantStatus(g *grant, kind, pending, done string) (string, *apiError, time.Time) {
+	if g.Override != nil {
+		return g.Override.Status, g.Override.Error, g.ModifiedAt
+	}
+	var start time.Time
+	if g.Method == methodOAuth {
+		t, ok := e.approvedAt(g)
+		if !ok {
+			return pending, nil, time.Time{}
+		}
+		start = t
+	} else {
+		start = g.CreatedAt
+	}
+	end := start.Add(e.delay[kind])
+	if e.now().Before(end) {
+		return pending, nil, time.Time{}
+	}
+	if g.Error != nil {
+		return "failed", g.Error, end
+	}
+	return done, nil, end
+}
+
+func (e *Emulator) connectionStatus(c *connection) (string, *apiError, time.Time) {
+	if c.DeletedAt != nil {
+		return "disconnecting", nil, *c.DeletedAt
+	}
+	return e.grantStatus(&c.grant, KindConnection, "connecting", "connected")
+}
+
+func (e *Emulator) authorizationStatus(a *authorization) (string, *apiError, time.Time) {
+	return e.grantStatus(&a.grant, KindAuthorization, "authorizing", "authorized")
+}
+
+// targetStatus walks pending → creating → generating_signing_key → created
+// in equal thirds of the target delay.
+func (e *Emulator) targetStatus(t *target) (string, *apiError) {
+	if t.Override != nil {
+		return t.Override.Status, t.Override.Error
+	}
+	d := e.delay[KindTarget]
+	el := e.now().Sub(t.CreatedAt)
+	switch {
+	case el >= d:
+		return "created", nil
+	case el < d/3:
+		return "pending", nil
+	case el < 2*d/3:
+		return "creating", nil
+	default:
+		return "generating_signing_key", nil
+	}
+}
+
+// settle removes connections whose disconnecting phase is over, with their
+// targets and publications. It reports whether the world changed. Callers
+// hold e.mu.
+func (e *Emulator) settle() bool {
+	now := e.now()
+	changed := false
+	for _, a := range e.w.Apps {
+		for _, ad := range a.Addons {
+			for _, c := range append([]*connection(nil), ad.Connections...) {
+				if c.DeletedAt != nil && !now.Before(c.DeletedAt.Add(e.delay[KindDelete])) {
+					ad.removeConnection(c)
+					changed = true
+				}
+			}
+		}
+	}
+	return changed
+}
+
+// connected reports whether a connection's status is connected now.
+func (e *Emulator) connected(c *connection) bool {
+	s, _, _ := e.connectionStatus(c)
+	return s == "connected"
+}

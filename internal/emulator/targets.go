@@ -1,0 +1,140 @@
+package emulator
+
+import (
+	"net/http"
+	"sort"
+	"strings"
+)
+
+// Data action targets, routes #14–#16.
+
+type targetCreate struct {
+	Label          string `json:"label"`
+	APIName        string `json:"api_name"`
+	TargetEndpoint string `json:"target_endpoint"`
+	Type           string `json:"type"`
+}
+
+// datacloudConnection finds the path's connection and requires it to be a
+// Data Cloud one; false means the request was answered.
+func datacloudConnection(w http.ResponseWriter, r *http.Request, ad *addon) (*connection, bool) {
+	c := ad.connection(r.PathValue("connection"), true)
+	if c == nil || c.OrgType != orgDataCloud {
+		writeError(w, http.StatusNotFound, "record_not_found", "Data Cloud connection not found.")
+		return nil, false
+	}
+	return c, true
+}
+
+func (e *Emulator) wireTarget(a *app, c *connection, t *target) wTarget {
+	st, _ := e.targetStatus(t)
+	return wTarget{ID: t.ID, APIName: t.APIName, Label: t.Label, Status: st, TargetEndpoint: t.TargetEndpoint,
+		Type: t.Type, ConnectionID: c.ID, AppID: a.ID}
+}
+
+func (e *Emulator) wireTargetDetail(a *app, c *connection, t *target) wTargetDetail {
+	st, errInfo := e.targetStatus(t)
+	org := e.wireOrg(&c.grant)
+	org.ConnectionName = c.Name
+	return wTargetDetail{ID: t.ID, APIName: t.APIName, Label: t.Label, Status: st, TargetEndpoint: t.TargetEndpoint,
+		Type: t.Type, HerokuApp: wHerokuApp{ID: a.ID, Name: a.Name, URL: webURL(a)}, Org: org, Error: errInfo}
+}
+
+func (e *Emulator) listTargets(w http.ResponseWriter, r *http.Request) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	a, ad, ok := e.authAddon(w, r)
+	if !ok {
+		return
+	}
+	c, ok := datacloudConnection(w, r, ad)
+	if !ok {
+		return
+	}
+	ts := append([]*target(nil), c.Targets...)
+	sort.Slice(ts, func(i, j int) bool { return ts[i].APIName < ts[j].APIName })
+	out := []wTarget{}
+	for _, t := range ts {
+		out = append(out, e.wireTarget(a, c, t))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (e *Emulator) getTarget(w http.ResponseWriter, r *http.Request) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	a, ad, ok := e.authAddon(w, r)
+	if !ok {
+		return
+	}
+	c, ok := datacloudConnection(w, r, ad)
+	if !ok {
+		return
+	}
+	t := c.target(r.PathValue("api_name"))
+	if t == nil {
+		writeError(w, http.StatusNotFound, "record_not_found", "Data action target not found.")
+		return
+	}
+	writeJSON(w, http.StatusOK, e.wireTargetDetail(a, c, t))
+}
+
+func (e *Emulator) createTarget(w http.ResponseWriter, r *http.Request) {
+	var body targetCreate
+	if !decodeBody(w, r, &body) {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	a, ad, ok := e.authAddon(w, r)
+	if !ok {
+		return
+	}
+	c, ok := datacloudConnection(w, r, ad)
+	if !ok {
+		return
+	}
+	if body.APIName == "" {
+		body.APIName = strings.ReplaceAll(body.Label, " ", "_")
+	}
+	if body.Type == "" {
+		body.Type = "webhook"
+	}
+	fail := func(msg string) { writeError(w, http.StatusUnprocessableEntity, "validation_failed", msg) }
+	switch {
+	case body.Label == "" || body.TargetEndpoint == "":
+		fail("label and target_endpoint are required.")
+	case !validName(body.Label):
+		fail("Invalid label format.")
+	case !validName(body.APIName):
+		fail("Invalid api_name format.")
+	case body.Type != "webhook":
+		fail("Invalid type " + body.Type + ": only webhook is supported.")
+	case !strings.HasPrefix(body.TargetEndpoint, "/"):
+		fail("target_endpoint must be a path on the app, starting with /.")
+	case !e.connected(c):
+		fail("Connection " + c.Name + " is not connected.")
+	case c.target(body.APIName) != nil || labelTaken(c, body.Label):
+		writeError(w, http.StatusConflict, "conflict", "Data action target "+body.APIName+" already exists.")
+	default:
+		now := e.now()
+		t := &target{ID: newUUID(), Label: body.Label, APIName: body.APIName, TargetEndpoint: body.TargetEndpoint,
+			Type: body.Type, CreatedAt: now}
+		c.Targets = append(c.Targets, t)
+		if !e.saveOrFail(w) {
+			return
+		}
+		out := e.wireTargetDetail(a, c, t)
+		out.Status = "pending" // the create answer is always the first status
+		writeJSON(w, http.StatusAccepted, out)
+	}
+}
+
+func labelTaken(c *connection, label string) bool {
+	for _, t := range c.Targets {
+		if t.Label == label {
+			return true
+		}
+	}
+	return false
+}

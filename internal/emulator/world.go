@@ -1,0 +1,278 @@
+package emulator
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// The persisted world. Field names are the on-disk format of world.json;
+// timestamps are the moments things happened, from which statuses are
+// computed on read (status.go).
+
+const worldFile = "world.json"
+
+// worldFormat is bumped when world.json changes incompatibly.
+const worldFormat = 1
+
+type world struct {
+	Format        int                      `json:"format"`
+	APIKey        string                   `json:"api_key"`
+	Apps          []*app                   `json:"apps"`
+	ConnectedApps map[string]*connectedApp `json:"connected_apps"` // by client id
+}
+
+type app struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+	Addons    []*addon  `json:"addons"`
+}
+
+type addon struct {
+	ID             string           `json:"id"`
+	Name           string           `json:"name"`
+	Service        string           `json:"service"`
+	Attachment     string           `json:"attachment"` // HEROKU_APPLINK, HEROKU_APPLINK_COBALT, …
+	Token          string           `json:"token"`
+	CreatedAt      time.Time        `json:"created_at"`
+	Connections    []*connection    `json:"connections"`
+	Authorizations []*authorization `json:"authorizations"`
+}
+
+// grant is what connections and authorizations share: how they were made
+// and where their status stands.
+type grant struct {
+	ID         string     `json:"id"`
+	Name       string     `json:"name"`     // connection_name or developer_name
+	OrgType    string     `json:"org_type"` // SalesforceOrg | DataCloudOrg
+	Method     string     `json:"method"`   // OAuth | JWT
+	LoginURL   string     `json:"login_url,omitempty"`
+	ClientID   string     `json:"client_id,omitempty"`
+	Username   string     `json:"username,omitempty"`
+	Alias      string     `json:"alias,omitempty"`
+	FlowID     string     `json:"flow_id,omitempty"` // OAuth: the redirect_uri's id
+	CreatedAt  time.Time  `json:"created_at"`
+	ApprovedAt *time.Time `json:"approved_at,omitempty"` // OAuth: when the browser flow was approved
+	Error      *apiError  `json:"error,omitempty"`       // JWT grant failure, decided at create
+	Override   *override  `json:"override,omitempty"`    // set out of band by an admin route
+	ModifiedAt time.Time  `json:"modified_at"`
+}
+
+type connection struct {
+	grant
+	DeletedAt    *time.Time     `json:"deleted_at,omitempty"`
+	Targets      []*target      `json:"targets"`
+	Publications []*publication `json:"publications"`
+}
+
+type authorization struct {
+	grant
+}
+
+// override is a status forced by an admin route (drift tests).
+type override struct {
+	Status string    `json:"status"`
+	Error  *apiError `json:"error,omitempty"`
+}
+
+type target struct {
+	ID             string    `json:"id"`
+	Label          string    `json:"label"`
+	APIName        string    `json:"api_name"`
+	TargetEndpoint string    `json:"target_endpoint"`
+	Type           string    `json:"type"`
+	CreatedAt      time.Time `json:"created_at"`
+	Override       *override `json:"override,omitempty"`
+}
+
+type publication struct {
+	ClientName        string    `json:"client_name"`
+	ESRID             string    `json:"esr_id"`
+	SpecName          string    `json:"spec_name"`
+	SpecSHA256        string    `json:"spec_sha256"`
+	Files             []string  `json:"files"`
+	ExternalClientApp string    `json:"external_client_app,omitempty"`
+	PermissionSet     string    `json:"permission_set,omitempty"`
+	ConnectedApp      string    `json:"connected_app,omitempty"`
+	Count             int       `json:"count"` // times published
+	CreatedAt         time.Time `json:"created_at"`
+	ModifiedAt        time.Time `json:"modified_at"`
+}
+
+// connectedApp is a Salesforce connected app: the certificate that
+// verifies JWT assertions for its client id and the users pre-authorized
+// for it. Registered ones come from the admin route; the others were
+// trusted on first use (TOFU) and allow any user.
+type connectedApp struct {
+	ClientID     string   `json:"client_id"`
+	PublicKeyPEM string   `json:"public_key_pem"`
+	Usernames    []string `json:"usernames,omitempty"`
+	LoginURL     string   `json:"login_url,omitempty"`
+	Registered   bool     `json:"registered"`
+}
+
+// load reads dir/world.json; a missing file is an empty world.
+func load(dir string) (*world, error) {
+	w := &world{Format: worldFormat, ConnectedApps: map[string]*connectedApp{}}
+	if dir == "" {
+		return w, nil
+	}
+	b, err := os.ReadFile(filepath.Join(dir, worldFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return w, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("emulator world: %w", err)
+	}
+	if err := json.Unmarshal(b, w); err != nil {
+		return nil, fmt.Errorf("emulator world %s: %w", filepath.Join(dir, worldFile), err)
+	}
+	if w.Format != worldFormat {
+		return nil, fmt.Errorf("emulator world %s: format %d, want %d", filepath.Join(dir, worldFile), w.Format, worldFormat)
+	}
+	if w.ConnectedApps == nil {
+		w.ConnectedApps = map[string]*connectedApp{}
+	}
+	return w, nil
+}
+
+// save writes the world atomically: a temp file in dir, fsync, rename, and
+// an fsync of the directory so the rename survives a crash.
+func save(dir string, w *world) error {
+	if dir == "" {
+		return nil
+	}
+	b, err := json.MarshalIndent(w, "", "  ")
+	if err != nil {
+		return fmt.Errorf("emulator world: encode: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("emulator world: %w", err)
+	}
+	f, err := os.CreateTemp(dir, worldFile+".tmp*")
+	if err != nil {
+		return fmt.Errorf("emulator world: %w", err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // no-op after a successful rename
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		f.Close()
+		return fmt.Errorf("emulator world: write: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("emulator world: sync: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("emulator world: close: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, worldFile)); err != nil {
+		return fmt.Errorf("emulator world: %w", err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync() // best effort: not every file system syncs directories
+		d.Close()
+	}
+	return nil
+}
+
+// Lookups. Names and ids are both accepted where the API accepts both.
+
+func (w *world) appByNameOrID(s string) *app {
+	for _, a := range w.Apps {
+		if a.Name == s || a.ID == s {
+			return a
+		}
+	}
+	return nil
+}
+
+func (w *world) addonByID(id string) (*app, *addon) {
+	for _, a := range w.Apps {
+		for _, ad := range a.Addons {
+			if ad.ID == id {
+				return a, ad
+			}
+		}
+	}
+	return nil, nil
+}
+
+func (w *world) addonByNameOrID(s string) (*app, *addon) {
+	for _, a := range w.Apps {
+		for _, ad := range a.Addons {
+			if ad.ID == s || ad.Name == s {
+				return a, ad
+			}
+		}
+	}
+	return nil, nil
+}
+
+func (ad *addon) connection(nameOrID string, byID bool) *connection {
+	for _, c := range ad.Connections {
+		if c.Name == nameOrID || (byID && c.ID == nameOrID) {
+			return c
+		}
+	}
+	return nil
+}
+
+func (ad *addon) authorization(key string, byIDOrAlias bool) *authorization {
+	for _, a := range ad.Authorizations {
+		if a.Name == key {
+			return a
+		}
+	}
+	if byIDOrAlias {
+		for _, a := range ad.Authorizations {
+			if a.ID == key || (a.Alias != "" && a.Alias == key) {
+				return a
+			}
+		}
+	}
+	return nil
+}
+
+func (ad *addon) removeConnection(c *connection) {
+	out := ad.Connections[:0]
+	for _, x := range ad.Connections {
+		if x != c {
+			out = append(out, x)
+		}
+	}
+	ad.Connections = out
+}
+
+func (ad *addon) removeAuthorization(a *authorization) {
+	out := ad.Authorizations[:0]
+	for _, x := range ad.Authorizations {
+		if x != a {
+			out = append(out, x)
+		}
+	}
+	ad.Authorizations = out
+}
+
+func (c *connection) target(apiName string) *target {
+	for _, t := range c.Targets {
+		if t.APIName == apiName {
+			return t
+		}
+	}
+	return nil
+}
+
+func (c *connection) publication(clientName string) *publication {
+	for _, p := range c.Publications {
+		if p.ClientName == clientName {
+			return p
+		}
+	}
+	return nil
+}
