@@ -1,0 +1,470 @@
+package manifest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/applinkctl/applinkctl/internal/secret"
+)
+
+// Options tune Load. The zero value reads the environment with
+// os.LookupEnv and caps each file at 10 MiB.
+type Options struct {
+	// LookupEnv resolves ${VAR} and private_key_env; tests inject a map.
+	LookupEnv func(string) (string, bool)
+	// MaxFileSize caps manifest, spec, metadata and key files, checked
+	// before a file is read.
+	MaxFileSize int64
+}
+
+// Counts is how many resources of each kind a manifest declares, for the
+// summary line of validate.
+type Counts struct {
+	Apps, Connections, Authorizations, Targets, Publications int
+}
+
+// Counts counts the manifest's resources.
+func (m *Manifest) Counts() Counts {
+	var c Counts
+	for _, a := range m.Apps {
+		c.Apps++
+		c.Authorizations += len(a.Authorizations)
+		for _, conn := range a.Connections {
+			c.Connections++
+			c.Targets += len(conn.Targets)
+			c.Publications += len(conn.Publications)
+		}
+	}
+	return c
+}
+
+// Load reads manifest files and directories (every *.yaml and *.yml in a
+// directory, not recursive, sorted by name), merges them, expands ${VAR},
+// validates each file against Schema() and then semantically, loads private
+// keys and checks specs. It reports every problem at once, sorted: when any
+// is an error it returns (nil, problems, *InvalidError); warnings alone come
+// back with the manifest and a nil error.
+func Load(paths []string, opts Options) (*Manifest, []Problem, error) {
+	if opts.LookupEnv == nil {
+		opts.LookupEnv = os.LookupEnv
+	}
+	if opts.MaxFileSize <= 0 {
+		opts.MaxFileSize = defaultMaxFileSize
+	}
+	l := &loader{opts: opts, keys: map[string]keyResult{}}
+	files := l.collect(paths)
+	var docs []*doc
+	for _, f := range files {
+		if d := l.parseFile(f); d != nil {
+			docs = append(docs, d)
+		}
+	}
+	m := l.build(docs)
+	list := l.ps.sorted()
+	if l.ps.hasErrors() {
+		return nil, list, &InvalidError{Problems: list}
+	}
+	return m, list, nil
+}
+
+type loader struct {
+	opts Options
+	ps   problems
+	keys map[string]keyResult // by absolute key file path
+}
+
+type keyResult struct {
+	pem         []byte
+	fingerprint string
+	err         error
+}
+
+type fileRef struct{ shown, abs string }
+
+// collect expands the -f arguments into manifest files, in order, each once.
+func (l *loader) collect(paths []string) []fileRef {
+	var out []fileRef
+	seen := map[string]bool{}
+	add := func(shown string) {
+		abs, err := filepath.Abs(shown)
+		if err != nil {
+			abs = shown
+		}
+		if seen[abs] {
+			return
+		}
+		seen[abs] = true
+		out = append(out, fileRef{shown: shown, abs: abs})
+	}
+	if len(paths) == 0 {
+		l.ps.errorf(Pos{File: "-f"}, "", "no manifest given: pass -f FILE or -f DIR")
+	}
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			l.ps.errorf(Pos{File: p}, "", "%s", describeFSError(err))
+			continue
+		}
+		if !st.IsDir() {
+			add(p)
+			continue
+		}
+		entries, err := os.ReadDir(p)
+		if err != nil {
+			l.ps.errorf(Pos{File: p}, "", "%s", describeFSError(err))
+			continue
+		}
+		var names []string
+		for _, e := range entries {
+			ext := strings.ToLower(filepath.Ext(e.Name()))
+			if !e.IsDir() && (ext == ".yaml" || ext == ".yml") {
+				names = append(names, e.Name())
+			}
+		}
+		sort.Strings(names)
+		if len(names) == 0 {
+			l.ps.errorf(Pos{File: p}, "", "directory holds no *.yaml or *.yml file")
+		}
+		for _, n := range names {
+			add(filepath.Join(p, n))
+		}
+	}
+	return out
+}
+
+func describeFSError(err error) string {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "no such file or directory"
+	case errors.Is(err, fs.ErrPermission):
+		return "permission denied"
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+func (l *loader) parseFile(f fileRef) *doc {
+	data, err := readLimited(f.abs, l.opts.MaxFileSize)
+	if err != nil {
+		l.ps.errorf(Pos{File: f.shown}, "", "%s", describeFSError(err))
+		return nil
+	}
+	d := &doc{file: f.shown, abs: f.abs, dir: filepath.Dir(f.abs)}
+	if parseYAML(data, d, l.opts.LookupEnv, &l.ps) == nil {
+		return nil
+	}
+	validateSchema(d, &l.ps)
+	return d
+}
+
+// build merges the files and turns each into model values, running the
+// semantic checks on the way. It works on a best-effort decoding, so that a
+// schema error in one place does not hide a semantic one elsewhere.
+func (l *loader) build(docs []*doc) *Manifest {
+	m := &Manifest{}
+	firstApp := map[string]Pos{}
+	for _, d := range docs {
+		m.Files = append(m.Files, d.abs)
+		var fw fileWire
+		raw, err := json.Marshal(d.value)
+		if err == nil {
+			_ = json.Unmarshal(raw, &fw) // best effort: type errors are the schema's to report
+		}
+		names := make([]string, 0, len(fw.Apps))
+		for name := range fw.Apps {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			pos := d.posOf(ptrOf("apps", name)).at()
+			if first, dup := firstApp[name]; dup {
+				l.ps.errorf(pos, "apps."+name, "app %q is declared twice: also at %s", name, first)
+				l.ps.errorf(first, "apps."+name, "app %q is declared twice: also at %s", name, pos)
+				continue
+			}
+			firstApp[name] = pos
+			m.Apps = append(m.Apps, l.app(d, name, fw.Apps[name], pos))
+		}
+	}
+	sort.Slice(m.Apps, func(i, j int) bool { return m.Apps[i].Name < m.Apps[j].Name })
+	return m
+}
+
+func (l *loader) app(d *doc, name string, w appWire, pos Pos) *App {
+	a := &App{Name: name, Addon: w.Addon, Pos: pos}
+	for _, cn := range sortedKeys(w.Connections) {
+		a.Connections = append(a.Connections, l.connection(d, name, cn, w.Connections[cn]))
+	}
+	for _, dn := range sortedKeys(w.Authorizations) {
+		a.Authorizations = append(a.Authorizations, l.authorization(d, name, dn, w.Authorizations[dn]))
+	}
+	return a
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (l *loader) connection(d *doc, app, name string, w connectionWire) *Connection {
+	base := []string{"apps", app, "connections", name}
+	ptr := ptrOf(base...)
+	pos := d.posOf(ptr).at()
+	c := &Connection{App: app, Name: name, Type: OrgType(w.Type), LoginURL: w.LoginURL, Protect: w.Protect, Pos: pos}
+	if err := checkName("connection name", name); err != nil {
+		l.ps.errorf(pos, fieldOf(ptr), "%v", err)
+	}
+	if w.LoginURL != "" {
+		l.checkLoginURL(d, ptr+"/login_url", w.LoginURL)
+	}
+	if w.JWT != nil {
+		if c.Type == DataCloud {
+			l.ps.errorf(d.posOf(ptr+"/jwt").at(), fieldOf(ptr+"/jwt"), "datacloud connections have no JWT flow: remove jwt to use browser OAuth")
+		}
+		c.JWT = l.jwt(d, ptr+"/jwt", *w.JWT)
+	}
+	if len(w.Publications) > 0 && c.Type == DataCloud {
+		l.ps.errorf(d.posOf(ptr+"/publications").at(), fieldOf(ptr+"/publications"), "publications are for salesforce connections only, and %s is datacloud", name)
+	}
+	if len(w.DataActionTargets) > 0 && c.Type == Salesforce {
+		l.ps.errorf(d.posOf(ptr+"/data_action_targets").at(), fieldOf(ptr+"/data_action_targets"), "data_action_targets are for datacloud connections only, and %s is salesforce", name)
+	}
+	for _, cn := range sortedKeys(w.Publications) {
+		c.Publications = append(c.Publications, l.publication(d, app, name, cn, w.Publications[cn]))
+	}
+	apiNames := map[string]Pos{}
+	for _, label := range sortedKeys(w.DataActionTargets) {
+		t := l.target(d, app, name, label, w.DataActionTargets[label])
+		if first, dup := apiNames[t.APIName]; dup {
+			tp := ptrOf(append(base, "data_action_targets", label, "api_name")...)
+			l.ps.errorf(d.posOf(tp).at(), fieldOf(ptrOf(append(base, "data_action_targets", label)...)), "api_name %q is already used by another target of %s at %s", t.APIName, name, first)
+		} else {
+			apiNames[t.APIName] = t.Pos
+		}
+		c.Targets = append(c.Targets, t)
+	}
+	return c
+}
+
+func (l *loader) authorization(d *doc, app, name string, w authorizationWire) *Authorization {
+	ptr := ptrOf("apps", app, "authorizations", name)
+	pos := d.posOf(ptr).at()
+	a := &Authorization{App: app, DeveloperName: name, Type: OrgType(w.Type), LoginURL: w.LoginURL, Alias: w.Alias, Protect: w.Protect, Pos: pos}
+	if err := checkName("developer name", name); err != nil {
+		l.ps.errorf(pos, fieldOf(ptr), "%v", err)
+	}
+	if w.LoginURL != "" {
+		l.checkLoginURL(d, ptr+"/login_url", w.LoginURL)
+	}
+	if w.JWT != nil {
+		a.JWT = l.jwt(d, ptr+"/jwt", *w.JWT)
+		if a.Alias == "" {
+			a.Alias = "applink:" + name
+		}
+	} else if w.Alias != "" {
+		l.ps.errorf(d.posOf(ptr+"/alias").at(), fieldOf(ptr+"/alias"), "alias is only for JWT authorizations: add jwt or remove alias")
+	}
+	return a
+}
+
+func (l *loader) checkLoginURL(d *doc, ptr, raw string) {
+	n := d.posOf(ptr)
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.Scheme == "" {
+		l.ps.errorf(n.val, fieldOf(ptr), "not an absolute URL: want https://HOST")
+		return
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !isLoopback(u.Hostname()) {
+			l.ps.errorf(n.val, fieldOf(ptr), "must be https (http is allowed only for loopback test servers)")
+		}
+	default:
+		l.ps.errorf(n.val, fieldOf(ptr), "scheme %q not allowed: must be https", u.Scheme)
+	}
+	if u.User != nil {
+		l.ps.errorf(n.val, fieldOf(ptr), "must not carry user info")
+	}
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func (l *loader) jwt(d *doc, ptr string, w jwtWire) *JWT {
+	j := &JWT{ClientID: w.ClientID, Username: w.Username, PrivateKeyEnv: w.PrivateKeyEnv, Pos: d.posOf(ptr).at()}
+	if (w.PrivateKeyFile == "") == (w.PrivateKeyEnv == "") {
+		return j // neither or both: the schema's oneOf reports it
+	}
+	if w.PrivateKeyFile != "" {
+		fptr := ptr + "/private_key_file"
+		n := d.posOf(fptr)
+		path := resolve(d.dir, w.PrivateKeyFile)
+		j.PrivateKeyFile = path
+		k := l.keyFile(path)
+		if k.err != nil {
+			l.ps.errorf(n.val, fieldOf(fptr), "private key %s %v", shownPath(d, w.PrivateKeyFile), k.err)
+			return j
+		}
+		if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
+			l.ps.warnf(n.val, fieldOf(fptr), "private key %s is readable by group or others (mode %04o): chmod 600 it", shownPath(d, w.PrivateKeyFile), st.Mode().Perm())
+		}
+		j.PrivateKey, j.KeyFingerprint = secret.New(string(k.pem)), k.fingerprint
+		return j
+	}
+	eptr := ptr + "/private_key_env"
+	n := d.posOf(eptr)
+	if !validVarName(w.PrivateKeyEnv) {
+		l.ps.errorf(n.val, fieldOf(eptr), "%q is not an environment variable name", w.PrivateKeyEnv)
+		return j
+	}
+	v, ok := l.opts.LookupEnv(w.PrivateKeyEnv)
+	if !ok || strings.TrimSpace(v) == "" {
+		l.ps.errorf(n.val, fieldOf(eptr), "environment variable %s is not set", w.PrivateKeyEnv)
+		return j
+	}
+	fp, err := parseKey([]byte(v))
+	if err != nil {
+		l.ps.errorf(n.val, fieldOf(eptr), "private key in $%s %v", w.PrivateKeyEnv, err)
+		return j
+	}
+	j.PrivateKey, j.KeyFingerprint = secret.New(v), fp
+	return j
+}
+
+// keyFile reads and parses a key file once per run, however many
+// connections and authorizations name it.
+func (l *loader) keyFile(path string) keyResult {
+	if k, ok := l.keys[path]; ok {
+		return k
+	}
+	var k keyResult
+	data, err := readLimited(path, min(l.opts.MaxFileSize, 1<<20))
+	if err != nil {
+		k.err = fmt.Errorf("cannot be read: %s", describeFSError(err))
+	} else if fp, perr := parseKey(data); perr != nil {
+		k.err = perr
+	} else {
+		k.pem, k.fingerprint = data, fp
+	}
+	l.keys[path] = k
+	return k
+}
+
+// resolve makes a manifest-relative path absolute.
+func resolve(dir, p string) string {
+	if filepath.IsAbs(p) {
+		return filepath.Clean(p)
+	}
+	return filepath.Join(dir, p)
+}
+
+// shownPath is a manifest-relative path as the user would recognise it:
+// relative to the manifest as they named it.
+func shownPath(d *doc, p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(filepath.Dir(d.file), p)
+}
+
+func (l *loader) target(d *doc, app, conn, label string, w targetWire) *Target {
+	ptr := ptrOf("apps", app, "connections", conn, "data_action_targets", label)
+	pos := d.posOf(ptr).at()
+	t := &Target{App: app, Connection: conn, Label: label, APIName: w.APIName, TargetEndpoint: w.TargetEndpoint, Type: w.Type, Pos: pos}
+	if err := checkName("label", label); err != nil {
+		l.ps.errorf(pos, fieldOf(ptr), "%v", err)
+	}
+	if t.APIName == "" {
+		t.APIName = strings.ReplaceAll(label, " ", "_")
+	} else if err := checkName("api_name", t.APIName); err != nil {
+		l.ps.errorf(d.posOf(ptr+"/api_name").val, fieldOf(ptr+"/api_name"), "%v", err)
+	}
+	if t.Type == "" {
+		t.Type = "webhook"
+	}
+	if w.TargetEndpoint != "" && !strings.HasPrefix(w.TargetEndpoint, "/") {
+		l.ps.errorf(d.posOf(ptr+"/target_endpoint").val, fieldOf(ptr+"/target_endpoint"), "must be a path on the app starting with /")
+	}
+	return t
+}
+
+func (l *loader) publication(d *doc, app, conn, client string, w publicationWire) *Publication {
+	ptr := ptrOf("apps", app, "connections", conn, "publications", client)
+	pos := d.posOf(ptr).at()
+	p := &Publication{App: app, Connection: conn, ClientName: client, PermissionSet: w.PermissionSet,
+		ExternalClientApp: w.ExternalClientApp, ConnectedApp: w.ConnectedApp, Pos: pos}
+	if strings.TrimSpace(client) != client || strings.ContainsAny(client, "/") {
+		l.ps.errorf(pos, fieldOf(ptr), "client name %q must not contain / or surrounding spaces", client)
+	}
+	if w.ConnectedApp != "" && w.ExternalClientApp != "" {
+		l.ps.errorf(d.posOf(ptr+"/connected_app").at(), fieldOf(ptr), "set external_client_app or connected_app (deprecated), not both")
+	} else if w.ConnectedApp != "" {
+		l.ps.warnf(d.posOf(ptr+"/connected_app").at(), fieldOf(ptr+"/connected_app"), "connected_app is deprecated: use external_client_app")
+	}
+	if w.Spec != "" {
+		sptr := ptr + "/spec"
+		sn := d.posOf(sptr)
+		p.SpecFile = resolve(d.dir, w.Spec)
+		shown := shownPath(d, w.Spec)
+		if _, ok := specName(w.Spec); !ok {
+			l.ps.errorf(sn.val, fieldOf(sptr), "spec %s must end in .json, .yaml or .yml", shown)
+		} else if data, err := readLimited(p.SpecFile, l.opts.MaxFileSize); err != nil {
+			l.ps.errorf(sn.val, fieldOf(sptr), "spec %s: %s", shown, describeFSError(err))
+		} else {
+			checkSpec(data, shown, sn.val, fieldOf(sptr), &l.ps)
+		}
+	}
+	if w.MetadataDir != "" {
+		mptr := ptr + "/metadata_dir"
+		mn := d.posOf(mptr)
+		p.MetadataDir = resolve(d.dir, w.MetadataDir)
+		shown := shownPath(d, w.MetadataDir)
+		st, err := os.Stat(p.MetadataDir)
+		switch {
+		case err != nil:
+			l.ps.errorf(mn.val, fieldOf(mptr), "metadata_dir %s: %s", shown, describeFSError(err))
+		case !st.IsDir():
+			l.ps.errorf(mn.val, fieldOf(mptr), "metadata_dir %s is not a directory", shown)
+		default:
+			if w.ConnectedApp != "" && exists(filepath.Join(p.MetadataDir, connectedAppMeta)) {
+				l.ps.errorf(d.posOf(ptr+"/connected_app").at(), fieldOf(ptr+"/connected_app"), "connected_app is set and %s holds %s: use one or the other", shown, connectedAppMeta)
+			}
+			if w.PermissionSet != "" && exists(filepath.Join(p.MetadataDir, permissionSetMeta)) {
+				l.ps.errorf(d.posOf(ptr+"/permission_set").at(), fieldOf(ptr+"/permission_set"), "permission_set is set and %s holds %s: use one or the other", shown, permissionSetMeta)
+			}
+		}
+	}
+	return p
+}
+
+// The metadata files publishing uploads (applink-api.md §2.2).
+const (
+	connectedAppMeta  = "connectedapp-meta.xml"
+	permissionSetMeta = "permissionset-meta.xml"
+)
+
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}

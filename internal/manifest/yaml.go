@@ -1,0 +1,326 @@
+package manifest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"gopkg.in/yaml.v3"
+)
+
+// maxDepth bounds nesting. A manifest needs six levels; 32 leaves room for
+// anything sane while refusing the deeply nested inputs that exist only to
+// exhaust a parser.
+const maxDepth = 32
+
+// defaultMaxFileSize is the cap on a manifest or spec file: far above any
+// real manifest, far below what would hurt the machine.
+const defaultMaxFileSize = 10 << 20
+
+// node is where a value sits in its file: the position of its key (for a
+// mapping value) and of the value itself.
+type node struct {
+	key Pos
+	val Pos
+}
+
+// at is the position to report for a value: its key when it has one, since
+// that is where a person looks first.
+func (n node) at() Pos {
+	if n.key.Line > 0 {
+		return n.key
+	}
+	return n.val
+}
+
+// doc is one parsed manifest file: its content as a JSON value (the shape the
+// schema validates) and the position of every value, by JSON pointer.
+type doc struct {
+	file  string // path as the user gave it (for messages)
+	abs   string // absolute path
+	dir   string // directory that relative paths in the file resolve against
+	value any
+	pos   map[string]node
+}
+
+// posOf returns the position of the value at ptr, falling back to the
+// nearest ancestor that has one and finally to the file itself.
+func (d *doc) posOf(ptr string) node {
+	for {
+		if n, ok := d.pos[ptr]; ok {
+			return n
+		}
+		if ptr == "" {
+			return node{val: Pos{File: d.file, Line: 1, Col: 1}}
+		}
+		i := strings.LastIndexByte(ptr, '/')
+		if i < 0 {
+			ptr = ""
+		} else {
+			ptr = ptr[:i]
+		}
+	}
+}
+
+// readLimited reads a file after checking its size, so a 50 MB file is
+// refused before a byte of it is parsed.
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.IsDir() {
+		return nil, errors.New("is a directory")
+	}
+	if st.Size() > limit {
+		return nil, fmt.Errorf("file is %s, larger than the %s limit", humanSize(st.Size()), humanSize(limit))
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("file is larger than the %s limit", humanSize(limit))
+	}
+	return data, nil
+}
+
+func humanSize(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// parseYAML decodes one manifest file into a doc, reporting structural
+// problems (not YAML, not a mapping, duplicate keys, aliases, nesting, bad
+// variables) into ps. It returns nil when nothing usable was read.
+func parseYAML(data []byte, d *doc, env func(string) (string, bool), ps *problems) *doc {
+	filePos := Pos{File: d.file, Line: 1, Col: 1}
+	if !utf8.Valid(data) {
+		line := 1 + bytes.Count(data[:invalidUTF8Offset(data)], []byte("\n"))
+		ps.errorf(Pos{File: d.file, Line: line, Col: 1}, "", "file is not valid UTF-8")
+		return nil
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		ps.errorf(filePos, "", "file is empty: a manifest needs at least \"version: 1\" and \"apps\"")
+		return nil
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var root yaml.Node
+	if err := safeDecode(dec, &root); err != nil {
+		if errors.Is(err, io.EOF) {
+			ps.errorf(filePos, "", "file is empty: a manifest needs at least \"version: 1\" and \"apps\"")
+			return nil
+		}
+		pos, msg := filePos, strings.TrimPrefix(err.Error(), "yaml: ")
+		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+			if n, aerr := strconv.Atoi(m[1]); aerr == nil {
+				pos.Line, msg = n, m[2]
+			}
+		}
+		ps.errorf(pos, "", "not valid YAML: %s", msg)
+		return nil
+	}
+	var extra yaml.Node
+	if err := safeDecode(dec, &extra); err == nil {
+		ps.errorf(Pos{File: d.file, Line: extra.Line, Col: extra.Column}, "", "file holds more than one YAML document: put each in its own file")
+		return nil
+	} else if !errors.Is(err, io.EOF) {
+		ps.errorf(filePos, "", "not valid YAML after the first document")
+		return nil
+	}
+	top := &root
+	if top.Kind == yaml.DocumentNode {
+		if len(top.Content) == 0 {
+			ps.errorf(filePos, "", "file is empty: a manifest needs at least \"version: 1\" and \"apps\"")
+			return nil
+		}
+		top = top.Content[0]
+	}
+	if top.Kind != yaml.MappingNode {
+		ps.errorf(Pos{File: d.file, Line: top.Line, Col: top.Column}, "", "top level is %s: a manifest is a mapping with \"version\" and \"apps\"", kindName(top))
+		return nil
+	}
+	c := converter{d: d, env: env, ps: ps}
+	d.pos = map[string]node{"": {val: Pos{File: d.file, Line: top.Line, Col: top.Column}}}
+	d.value = c.value(top, "", 0)
+	return d
+}
+
+// safeDecode turns a panic inside the YAML library into an error: bad input
+// must never crash applinkctl.
+func safeDecode(dec *yaml.Decoder, n *yaml.Node) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("yaml: %v", r)
+		}
+	}()
+	return dec.Decode(n)
+}
+
+func invalidUTF8Offset(b []byte) int {
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return len(b)
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		if n.ShortTag() == "!!null" {
+			return "null"
+		}
+		return "a scalar"
+	case yaml.AliasNode:
+		return "an alias"
+	}
+	return "not a mapping"
+}
+
+// converter turns a yaml.Node tree into the JSON value the schema validates,
+// recording positions and expanding ${VAR} in string values.
+type converter struct {
+	d   *doc
+	env func(string) (string, bool)
+	ps  *problems
+}
+
+func (c *converter) pos(n *yaml.Node) Pos { return Pos{File: c.d.file, Line: n.Line, Col: n.Column} }
+
+func (c *converter) value(n *yaml.Node, ptr string, depth int) any {
+	if depth > maxDepth {
+		c.ps.errorf(c.pos(n), fieldOf(ptr), "nested deeper than %d levels", maxDepth)
+		return nil
+	}
+	switch n.Kind {
+	case yaml.AliasNode:
+		c.ps.errorf(c.pos(n), fieldOf(ptr), "YAML aliases (*%s) are not supported: write the value out", n.Value)
+		return nil
+	case yaml.MappingNode:
+		out := make(map[string]any, len(n.Content)/2)
+		seen := make(map[string]int, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if k.Kind != yaml.ScalarNode {
+				c.ps.errorf(c.pos(k), fieldOf(ptr), "keys must be plain strings")
+				continue
+			}
+			if k.ShortTag() == "!!merge" {
+				c.ps.errorf(c.pos(k), fieldOf(ptr), "YAML merge keys (<<) are not supported: write the values out")
+				continue
+			}
+			if first, dup := seen[k.Value]; dup {
+				c.ps.errorf(c.pos(k), fieldOf(ptr), "duplicate key %q (first at line %d)", k.Value, first)
+				continue
+			}
+			seen[k.Value] = k.Line
+			child := ptr + "/" + escapePtr(k.Value)
+			c.d.pos[child] = node{key: c.pos(k), val: c.pos(v)}
+			out[k.Value] = c.value(v, child, depth+1)
+		}
+		return out
+	case yaml.SequenceNode:
+		out := make([]any, 0, len(n.Content))
+		for i, item := range n.Content {
+			child := ptr + "/" + strconv.Itoa(i)
+			c.d.pos[child] = node{val: c.pos(item)}
+			out = append(out, c.value(item, child, depth+1))
+		}
+		return out
+	case yaml.ScalarNode:
+		return c.scalar(n, ptr)
+	}
+	return nil
+}
+
+func (c *converter) scalar(n *yaml.Node, ptr string) any {
+	switch n.ShortTag() {
+	case "!!null":
+		return nil
+	case "!!bool":
+		var b bool
+		if err := n.Decode(&b); err == nil {
+			return b
+		}
+	case "!!int":
+		var i int64
+		if err := n.Decode(&i); err == nil {
+			return i
+		}
+		var f float64
+		if err := n.Decode(&f); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+			return f
+		}
+	case "!!float":
+		var f float64
+		if err := n.Decode(&f); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+			return f
+		}
+	case "!!str":
+		s, err := expand(n.Value, c.env)
+		if err != nil {
+			c.ps.errorf(c.pos(n), fieldOf(ptr), "%v", err)
+		}
+		return s
+	}
+	return n.Value
+}
+
+// escapePtr escapes one JSON-pointer segment (RFC 6901), as the schema
+// validator does in its instance locations.
+func escapePtr(s string) string {
+	s = strings.ReplaceAll(s, "~", "~0")
+	return strings.ReplaceAll(s, "/", "~1")
+}
+
+func unescapePtr(s string) string {
+	s = strings.ReplaceAll(s, "~1", "/")
+	return strings.ReplaceAll(s, "~0", "~")
+}
+
+// fieldOf turns a JSON pointer into the dotted field path used in messages.
+func fieldOf(ptr string) string {
+	if ptr == "" {
+		return ""
+	}
+	segs := strings.Split(strings.TrimPrefix(ptr, "/"), "/")
+	for i, s := range segs {
+		segs[i] = unescapePtr(s)
+	}
+	return strings.Join(segs, ".")
+}
+
+// ptrOf builds a JSON pointer from segments.
+func ptrOf(segs ...string) string {
+	var b strings.Builder
+	for _, s := range segs {
+		b.WriteByte('/')
+		b.WriteString(escapePtr(s))
+	}
+	return b.String()
+}
