@@ -62,6 +62,10 @@ type Resource struct {
 	LoginURL       string `json:"login_url,omitempty"`
 	ClientID       string `json:"client_id,omitempty"`
 	Username       string `json:"username,omitempty"`
+	// Protect mirrors the manifest's protect: true when the resource was
+	// last applied, so that prune refuses to delete a protected resource
+	// even after its declaration is gone from the manifest.
+	Protect bool `json:"protect,omitempty"`
 
 	// Publications only.
 	SpecGzip       []byte `json:"spec_gzip,omitempty"`       // last published spec, gzip

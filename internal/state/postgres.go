@@ -238,8 +238,9 @@ func (b *pgBackend) Save(ctx context.Context, s *State) error {
 				n = tag.RowsAffected()
 			} else {
 				tag, err := tx.Exec(ctx, `UPDATE `+b.table("states")+` SET serial = $3, lineage = $4, body = $5::jsonb, updated_at = now()
-					WHERE workspace = $1 AND serial = $2`,
-					b.workspace, s.Serial, next.Serial, next.Lineage, string(body))
+					WHERE workspace = $1 AND serial = $2
+					AND CASE WHEN jsonb_typeof(body->'version') = 'number' THEN (body->'version')::numeric BETWEEN 1 AND $6 ELSE false END`,
+					b.workspace, s.Serial, next.Serial, next.Lineage, string(body), Version)
 				if err != nil {
 					return err
 				}
@@ -249,9 +250,17 @@ func (b *pgBackend) Save(ctx context.Context, s *State) error {
 				return nil
 			}
 			var found int64
-			err := tx.QueryRow(ctx, `SELECT serial FROM `+b.table("states")+` WHERE workspace = $1`, b.workspace).Scan(&found)
+			var stored string
+			err := tx.QueryRow(ctx, `SELECT serial, body::text FROM `+b.table("states")+` WHERE workspace = $1`, b.workspace).Scan(&found, &stored)
 			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 				return err
+			}
+			if found == s.Serial && err == nil {
+				// The serial matched, so the stored body is what refused the
+				// write: a newer or unreadable format.
+				if _, derr := decode(b.describe, []byte(stored)); derr != nil {
+					return derr
+				}
 			}
 			return &ConflictError{Where: b.describe, Expected: s.Serial, Found: found}
 		})

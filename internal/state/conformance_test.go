@@ -1,0 +1,471 @@
+package state_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/applinkctl/applinkctl/internal/addr"
+	"github.com/applinkctl/applinkctl/internal/pgtest"
+	"github.com/applinkctl/applinkctl/internal/state"
+)
+
+// backendKind makes fresh state locations of one backend, so every
+// conformance case runs against the file and the Postgres backend alike.
+type backendKind struct {
+	name string
+	// newURL returns the --state URL of a fresh, empty state.
+	newURL func(t *testing.T) string
+	// store writes raw bytes as the stored state, bypassing the backend,
+	// to simulate corruption and newer versions.
+	store func(t *testing.T, url, body string)
+	// staleAfterKill: a killed holder's lock is reported stale and must be
+	// broken by hand (file), rather than freed by the server (Postgres).
+	staleAfterKill bool
+}
+
+func kinds() []backendKind {
+	return []backendKind{
+		{
+			name: "file",
+			newURL: func(t *testing.T) string {
+				return "file://" + filepath.Join(t.TempDir(), ".applinkctl", "state.json")
+			},
+			store: func(t *testing.T, url, body string) {
+				p := strings.TrimPrefix(url, "file://")
+				if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			},
+			staleAfterKill: true,
+		},
+		{
+			name: "postgres",
+			newURL: func(t *testing.T) string {
+				return pgtest.Start(t) + "&workspace=conformance"
+			},
+			store: func(t *testing.T, url, body string) {
+				ctx := context.Background()
+				b := open(t, url, state.OpenOptions{}) // creates the tables
+				_ = b
+				c, err := pgx.Connect(ctx, strings.TrimSuffix(url, "&workspace=conformance"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close(ctx)
+				if _, err := c.Exec(ctx, `INSERT INTO applinkctl.states (workspace, serial, lineage, body) VALUES ('conformance', 7, 'x', $1::jsonb)
+					ON CONFLICT (workspace) DO UPDATE SET body = excluded.body`, body); err != nil {
+					t.Fatal(err)
+				}
+			},
+		},
+	}
+}
+
+// eachBackend runs f as a subtest per backend.
+func eachBackend(t *testing.T, f func(t *testing.T, k backendKind)) {
+	for _, k := range kinds() {
+		t.Run(k.name, func(t *testing.T) { f(t, k) })
+	}
+}
+
+func open(t *testing.T, url string, opts state.OpenOptions) state.Backend {
+	t.Helper()
+	b, err := state.Open(context.Background(), url, opts)
+	if err != nil {
+		t.Fatalf("open %s: %v", url, err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	return b
+}
+
+func load(t *testing.T, b state.Backend) *state.State {
+	t.Helper()
+	s, err := b.Load(context.Background())
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	return s
+}
+
+func sampleResource(i int) (addr.Address, *state.Resource) {
+	return addr.Connection("acme-api", fmt.Sprintf("org%d", i)), &state.Resource{
+		Kind: addr.KindConnection, RemoteID: fmt.Sprintf("id-%d", i), Origin: state.Created, Phase: state.Applied,
+		Status: "connected", InputsDigest: "sha256:abc", KeyFingerprint: "sha256:def",
+		SpecGzip: state.CompressSpec([]byte(`{"openapi":"3.0.0"}`)), SpecName: "api-spec.json",
+		UpdatedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), UpdatedBy: "alice",
+	}
+}
+
+func TestConformanceLoadEmpty(t *testing.T) {
+	eachBackend(t, func(t *testing.T, k backendKind) {
+		url := k.newURL(t)
+		s := load(t, open(t, url, state.OpenOptions{}))
+		if s.Version != state.Version || s.Serial != 0 || s.Lineage == "" || len(s.Resources) != 0 || s.Resources == nil {
+			t.Fatalf("empty state = %+v", s)
+		}
+		// A plan saved against empty state must not look stale to an apply
+		// in another process.
+		if d := load(t, open(t, url, state.OpenOptions{})).Digest(); d != s.Digest() {
+			t.Fatalf("empty state digest changed between loads: %s, %s", s.Digest(), d)
+		}
+	})
+}
+
+func TestConformanceSaveLoadRoundTrip(t *testing.T) {
+	eachBackend(t, func(t *testing.T, k backendKind) {
+		ctx := context.Background()
+		url := k.newURL(t)
+		b := open(t, url, state.OpenOptions{})
+		s := load(t, b)
+		a, r := sampleResource(1)
+		s.Resources[a] = r
+		if err := b.Save(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		if s.Serial != 1 {
+			t.Fatalf("serial after first save = %d, want 1", s.Serial)
+		}
+		got := load(t, open(t, url, state.OpenOptions{}))
+		if got.Digest() != s.Digest() {
+			t.Fatalf("reloaded digest %s != saved %s", got.Digest(), s.Digest())
+		}
+		spec, err := state.DecompressSpec(got.Resources[a].SpecGzip)
+		if err != nil || string(spec) != `{"openapi":"3.0.0"}` {
+			t.Fatalf("spec round trip = %q, %v", spec, err)
+		}
+		delete(s.Resources, a)
+		if err := b.Save(ctx, s); err != nil || s.Serial != 2 {
+			t.Fatalf("second save: serial %d, %v", s.Serial, err)
+		}
+		if got := load(t, b); len(got.Resources) != 0 || got.Serial != 2 {
+			t.Fatalf("after delete: %+v", got)
+		}
+	})
+}
+
+func TestConformanceCompareAndSwapConflict(t *testing.T) {
+	eachBackend(t, func(t *testing.T, k backendKind) {
+		ctx := context.Background()
+		url := k.newURL(t)
+		b1, b2 := open(t, url, state.OpenOptions{}), open(t, url, state.OpenOptions{})
+		s1, s2 := load(t, b1), load(t, b2)
+		a, r := sampleResource(1)
+		s1.Resources[a] = r
+		if err := b1.Save(ctx, s1); err != nil {
+			t.Fatal(err)
+		}
+		a2, r2 := sampleResource(2)
+		s2.Resources[a2] = r2
+		err := b2.Save(ctx, s2)
+		var ce *state.ConflictError
+		if !errors.As(err, &ce) || ce.Expected != 0 || ce.Found != 1 {
+			t.Fatalf("concurrent save error = %v, want *ConflictError 0 vs 1", err)
+		}
+		if s2.Serial != 0 {
+			t.Fatalf("failed save changed the serial to %d", s2.Serial)
+		}
+		got := load(t, b2)
+		if _, ok := got.Resources[a]; !ok || len(got.Resources) != 1 {
+			t.Fatalf("the conflicting save overwrote the first: %v", got.Resources)
+		}
+	})
+}
+
+func TestConformanceRefusesCorruptAndNewer(t *testing.T) {
+	eachBackend(t, func(t *testing.T, k backendKind) {
+		ctx := context.Background()
+		cases := []struct {
+			name, body string
+			check      func(error) bool
+		}{
+			{"newer", `{"version": 99, "serial": 7, "lineage": "x", "resources": {}}`, func(err error) bool {
+				var ve *state.VersionError
+				return errors.As(err, &ve) && ve.Found == 99
+			}},
+			{"no version", `{"serial": 7, "lineage": "x"}`, func(err error) bool {
+				var ce *state.CorruptError
+				return errors.As(err, &ce)
+			}},
+		}
+		if k.name == "file" {
+			// Postgres's jsonb refuses to store these; Save there checks the
+			// stored format version only, not every record.
+			isCorrupt := func(err error) bool {
+				var ce *state.CorruptError
+				return errors.As(err, &ce)
+			}
+			cases = append(cases, []struct {
+				name, body string
+				check      func(error) bool
+			}{
+				{"garbage", "{not json", isCorrupt},
+				{"bad resource", `{"version": 1, "serial": 7, "lineage": "x", "resources": {"a/connection/b": {"kind": 5}}}`, isCorrupt},
+			}...)
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				url := k.newURL(t)
+				k.store(t, url, c.body)
+				b := open(t, url, state.OpenOptions{})
+				_, err := b.Load(ctx)
+				if !c.check(err) {
+					t.Fatalf("load = %v", err)
+				}
+				if err := b.Save(ctx, &state.State{Version: 1, Serial: 7, Lineage: "x"}); err == nil {
+					t.Fatal("save over unreadable state succeeded")
+				}
+				if _, err := b.Load(ctx); !c.check(err) {
+					t.Fatalf("after refused save, load = %v: the stored state was replaced", err)
+				}
+			})
+		}
+	})
+}
+
+func TestConformanceLockExclusion(t *testing.T) {
+	eachBackend(t, func(t *testing.T, k backendKind) {
+		ctx := context.Background()
+		url := k.newURL(t)
+		b1, b2 := open(t, url, state.OpenOptions{}), open(t, url, state.OpenOptions{})
+		holder := state.NewLockInfo("apply")
+		holder.Who, holder.CIRunURL = "alice", "https://ci.example/run/1"
+		release, err := b1.Lock(ctx, holder, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = b2.Lock(ctx, state.NewLockInfo("apply"), 0)
+		var le *state.LockedError
+		if !errors.As(err, &le) || le.Holder.ID != holder.ID || le.Stale {
+			t.Fatalf("second lock = %v, want *LockedError naming %s", err, holder.ID)
+		}
+		for _, want := range []string{"alice@", "apply", "ci: https://ci.example/run/1", "applinkctl state unlock " + holder.ID} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("lock error %q does not mention %q", err, want)
+			}
+		}
+		if err := b2.ForceUnlock(ctx, holder.ID); err == nil {
+			t.Error("force unlock of a live holder succeeded")
+		}
+		if err := b2.ForceUnlock(ctx, "not-the-id"); err == nil {
+			t.Error("force unlock with a wrong id succeeded")
+		}
+		if err := release(); err != nil {
+			t.Fatal(err)
+		}
+		if err := release(); err != nil {
+			t.Fatalf("second release: %v", err)
+		}
+		rel2, err := b2.Lock(ctx, state.NewLockInfo("apply"), 0)
+		if err != nil {
+			t.Fatalf("lock after release: %v", err)
+		}
+		_ = rel2()
+	})
+}
+
+func TestConformanceLockWaitThenAcquire(t *testing.T) {
+	eachBackend(t, func(t *testing.T, k backendKind) {
+		ctx := context.Background()
+		url := k.newURL(t)
+		b1, b2 := open(t, url, state.OpenOptions{}), open(t, url, state.OpenOptions{})
+		release, err := b1.Lock(ctx, state.NewLockInfo("apply"), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		time.AfterFunc(400*time.Millisecond, func() { done <- release() })
+		start := time.Now()
+		rel2, err := b2.Lock(ctx, state.NewLockInfo("apply"), 10*time.Second)
+		if err != nil {
+			t.Fatalf("waiting lock: %v", err)
+		}
+		defer rel2()
+		if el := time.Since(start); el < 300*time.Millisecond {
+			t.Fatalf("acquired after %v, before the holder released", el)
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestConformanceLockTimeoutNamesHolder(t *testing.T) {
+	eachBackend(t, func(t *testing.T, k backendKind) {
+		ctx := context.Background()
+		url := k.newURL(t)
+		b1, b2 := open(t, url, state.OpenOptions{}), open(t, url, state.OpenOptions{})
+		holder := state.NewLockInfo("apply")
+		release, err := b1.Lock(ctx, holder, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer release()
+		start := time.Now()
+		_, err = b2.Lock(ctx, state.NewLockInfo("apply"), 600*time.Millisecond)
+		var le *state.LockedError
+		if !errors.As(err, &le) || le.Holder.ID != holder.ID {
+			t.Fatalf("lock = %v, want *LockedError naming %s", err, holder.ID)
+		}
+		if el := time.Since(start); el < 550*time.Millisecond || el > 5*time.Second {
+			t.Fatalf("gave up after %v, want about 600ms", el)
+		}
+		// Cancelling the context stops the wait early.
+		cctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		defer cancel()
+		start = time.Now()
+		_, err = b2.Lock(cctx, state.NewLockInfo("apply"), time.Minute)
+		if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 5*time.Second {
+			t.Fatalf("cancelled wait = %v after %v", err, time.Since(start))
+		}
+	})
+}
+
+// TestConformanceKilledHolder kills a process holding the lock. Postgres
+// frees the lock with the session; the file lock is reported stale with the
+// command to break it, and breaking it lets the next run in.
+func TestConformanceKilledHolder(t *testing.T) {
+	eachBackend(t, func(t *testing.T, k backendKind) {
+		ctx := context.Background()
+		url := k.newURL(t)
+		open(t, url, state.OpenOptions{}) // Postgres: create the tables before the helper races us
+		cmd := exec.Command(os.Args[0])
+		cmd.Env = append(os.Environ(), envHelper+"=hold-lock", envURL+"="+url)
+		cmd.Stderr = os.Stderr
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		line, err := bufio.NewReader(out).ReadString('\n')
+		if err != nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			t.Fatalf("helper did not take the lock: %v", err)
+		}
+		id := strings.TrimSpace(line)
+		b := open(t, url, state.OpenOptions{})
+		_, err = b.Lock(ctx, state.NewLockInfo("apply"), 0)
+		var le *state.LockedError
+		if !errors.As(err, &le) || le.Holder.ID != id || le.Stale {
+			t.Fatalf("lock while the helper lives = %v", err)
+		}
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+
+		if k.staleAfterKill {
+			_, err = b.Lock(ctx, state.NewLockInfo("apply"), 0)
+			if !errors.As(err, &le) || !le.Stale || le.Holder.ID != id || !strings.Contains(err.Error(), "applinkctl state unlock "+id) {
+				t.Fatalf("lock after the holder died = %v, want a stale *LockedError naming the unlock command", err)
+			}
+			if err := b.ForceUnlock(ctx, id); err != nil {
+				t.Fatalf("unlock: %v", err)
+			}
+		}
+		release, err := b.Lock(ctx, state.NewLockInfo("apply"), 10*time.Second)
+		if err != nil {
+			t.Fatalf("lock after the holder died: %v", err)
+		}
+		if err := release(); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestConformanceHistory(t *testing.T) {
+	eachBackend(t, func(t *testing.T, k backendKind) {
+		ctx := context.Background()
+		b := open(t, k.newURL(t), state.OpenOptions{})
+		if h, err := b.History(ctx, 0); err != nil || len(h) != 0 {
+			t.Fatalf("empty history = %v, %v", h, err)
+		}
+		base := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+		for i := range 3 {
+			r := state.HistoryRecord{Workspace: "w", Started: base.Add(time.Duration(i) * time.Hour), Ended: base.Add(time.Duration(i)*time.Hour + time.Minute),
+				Who: "alice", Host: "h", GitCommit: fmt.Sprintf("c%d", i), PlanHash: "sha256:p", Summary: map[string]int{"created": i}, Outcome: "success"}
+			if err := b.AppendHistory(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		all, err := b.History(ctx, 0)
+		if err != nil || len(all) != 3 {
+			t.Fatalf("history = %v, %v", all, err)
+		}
+		if all[0].GitCommit != "c2" || all[2].GitCommit != "c0" || all[0].Summary["created"] != 2 || !all[0].Started.Equal(base.Add(2*time.Hour)) {
+			t.Fatalf("history not newest first or fields lost: %+v", all)
+		}
+		if two, _ := b.History(ctx, 2); len(two) != 2 || two[0].GitCommit != "c2" {
+			t.Fatalf("history limit 2 = %+v", two)
+		}
+	})
+}
+
+// TestConformanceStoreConcurrentUpdates has many goroutines record at once,
+// as apply's walk does; every update must land.
+func TestConformanceStoreConcurrentUpdates(t *testing.T) {
+	eachBackend(t, func(t *testing.T, k backendKind) {
+		ctx := context.Background()
+		url := k.newURL(t)
+		st, err := state.NewStore(ctx, open(t, url, state.OpenOptions{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		const n = 24
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = st.Update(ctx, func(s *state.State) error {
+					a, r := sampleResource(i)
+					r.Phase = state.Intent
+					s.Resources[a] = r
+					return nil
+				})
+				if errs[i] == nil {
+					errs[i] = st.Update(ctx, func(s *state.State) error {
+						a, _ := sampleResource(i)
+						s.Resources[a].Phase = state.Applied
+						return nil
+					})
+				}
+			}()
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			t.Fatal(err)
+		}
+		failed := st.Update(ctx, func(*state.State) error { return errors.New("boom") })
+		if failed == nil || failed.Error() != "boom" {
+			t.Fatalf("update error = %v", failed)
+		}
+		got := load(t, open(t, url, state.OpenOptions{}))
+		if got.Serial != 2*n || len(got.Resources) != n {
+			t.Fatalf("stored serial %d with %d resources, want %d and %d", got.Serial, len(got.Resources), 2*n, n)
+		}
+		for a, r := range got.Resources {
+			if r.Phase != state.Applied {
+				t.Errorf("%s: phase %s", a, r.Phase)
+			}
+		}
+		if snap := st.Snapshot(); snap.Digest() != got.Digest() {
+			t.Fatal("snapshot differs from the stored state")
+		}
+	})
+}
