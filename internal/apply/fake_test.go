@@ -1,0 +1,357 @@
+package apply
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/applinkctl/applinkctl/internal/client"
+)
+
+// fakeLink is an in-memory AppLink add-on for engine tests: names are
+// unique (409), statuses advance one step per read after pendingReads
+// reads, and faults can be scripted per route. It counts every call.
+type fakeLink struct {
+	mu      sync.Mutex
+	seq     int
+	conns   map[string]*client.Connection
+	auths   map[string]*client.Authorization
+	targets map[string]*client.DataActionTargetDetail // conn/apiName
+	pubs    map[string]client.Publication             // conn/client
+	reads   map[string]int                            // reads left before a pending status settles, by id
+	calls   map[string]int                            // "POST connection", "GET connection", …
+	log     []string                                  // mutating calls in order, "POST connection x"
+
+	// pendingReads is how many reads a new resource stays pending.
+	pendingReads int
+	// stuck names resources that never settle (by name).
+	stuck map[string]bool
+	// fail names resources whose create settles as failed.
+	fail map[string]bool
+	// ambiguous names resources whose next POST answers ambiguously;
+	// the value says whether the server created it anyway.
+	ambiguous map[string]bool
+	// postErr names resources whose POST fails with this error.
+	postErr map[string]error
+	// oauth: OAuth creates return a redirect URI.
+	// deleteReads is how many reads a deleted resource stays disconnecting.
+	deleteReads int
+	// onPost, if set, runs before each POST (tests use it to cancel).
+	onPost func(name string)
+}
+
+func newFakeLink() *fakeLink {
+	return &fakeLink{
+		conns: map[string]*client.Connection{}, auths: map[string]*client.Authorization{},
+		targets: map[string]*client.DataActionTargetDetail{}, pubs: map[string]client.Publication{},
+		reads: map[string]int{}, calls: map[string]int{},
+		stuck: map[string]bool{}, fail: map[string]bool{}, ambiguous: map[string]bool{}, postErr: map[string]error{},
+	}
+}
+
+func (f *fakeLink) count(k string) { f.calls[k]++ }
+
+func (f *fakeLink) mutations() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for k, v := range f.calls {
+		if !strings.HasPrefix(k, "GET") {
+			n += v
+		}
+	}
+	return n
+}
+
+func (f *fakeLink) logged() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.log...)
+}
+
+func (f *fakeLink) newID() string {
+	f.seq++
+	return fmt.Sprintf("id-%03d", f.seq)
+}
+
+// prePost applies scripted faults; it returns done=true with the error to
+// answer when the POST must not proceed normally.
+func (f *fakeLink) prePost(kind, name string) (created bool, err error) {
+	f.count("POST " + kind)
+	f.log = append(f.log, "POST "+kind+" "+name)
+	if e, ok := f.postErr[name]; ok {
+		delete(f.postErr, name)
+		return false, e
+	}
+	if c, ok := f.ambiguous[name]; ok {
+		delete(f.ambiguous, name)
+		amb := &client.AmbiguousError{Method: "POST", Path: "/" + kind, Err: fmt.Errorf("connection reset")}
+		return c, amb
+	}
+	return true, nil
+}
+
+func conflict(kind string) error {
+	return &client.ConflictError{APIError: &client.APIError{Method: "POST", Path: "/" + kind, Status: 409, ID: "conflict", Message: "name taken"}}
+}
+
+func notFound(kind string) error {
+	return &client.APIError{Method: "GET", Path: "/" + kind, Status: 404, ID: "record_not_found"}
+}
+
+// step advances a pending status as reads happen.
+func (f *fakeLink) step(id, name, status string, pending bool, final string) string {
+	if !pending || f.stuck[name] {
+		return status
+	}
+	if f.reads[id] > 0 {
+		f.reads[id]--
+		return status
+	}
+	return final
+}
+
+func (f *fakeLink) connFinal(c *client.Connection) {
+	name := c.Org.ConnectionName
+	switch c.Status {
+	case client.StatusConnecting:
+		final := client.StatusConnected
+		if f.fail[name] {
+			final = client.StatusFailed
+		}
+		c.Status = f.step(c.ID, name, c.Status, true, final)
+		if c.Status == client.StatusFailed {
+			c.Error = &client.ErrorInfo{ID: "org_connection_failed", Message: "could not connect"}
+		}
+		if c.Status != client.StatusConnecting {
+			c.RedirectURI = ""
+		}
+	case client.StatusDisconnecting:
+		if f.reads[c.ID] > 0 {
+			f.reads[c.ID]--
+			return
+		}
+		delete(f.conns, name)
+		for k := range f.targets {
+			if strings.HasPrefix(k, name+"/") {
+				delete(f.targets, k)
+			}
+		}
+		for k := range f.pubs {
+			if strings.HasPrefix(k, name+"/") {
+				delete(f.pubs, k)
+			}
+		}
+	}
+}
+
+func (f *fakeLink) GetConnection(_ context.Context, key string) (*client.Connection, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.count("GET connection")
+	var c *client.Connection
+	for _, v := range f.conns {
+		if v.ID == key || v.Org.ConnectionName == key {
+			c = v
+		}
+	}
+	if c == nil {
+		return nil, notFound("connection")
+	}
+	f.connFinal(c)
+	if _, ok := f.conns[c.Org.ConnectionName]; !ok {
+		return nil, notFound("connection")
+	}
+	cp := *c
+	return &cp, nil
+}
+
+func (f *fakeLink) createConn(name, orgType string, jwt bool) (*client.Connection, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	created, err := f.prePost("connection", name)
+	if created {
+		if _, ok := f.conns[name]; ok {
+			return nil, conflict("connection")
+		}
+		c := &client.Connection{ID: f.newID(), Status: client.StatusConnecting, Org: client.Org{ConnectionName: name, Type: orgType}}
+		if !jwt {
+			c.RedirectURI = "https://login.example/oauth/" + c.ID
+		}
+		f.reads[c.ID] = f.pendingReads
+		f.conns[name] = c
+		if err == nil {
+			cp := *c
+			return &cp, nil
+		}
+	}
+	return nil, err
+}
+
+func (f *fakeLink) CreateConnection(_ context.Context, orgType string, req client.ConnectRequest) (*client.Connection, error) {
+	t := client.OrgTypeSalesforce
+	if orgType == "datacloud" {
+		t = client.OrgTypeDataCloud
+	}
+	return f.createConn(req.Name, t, false)
+}
+
+func (f *fakeLink) CreateJWTConnection(_ context.Context, req client.JWTRequest) (*client.Connection, error) {
+	if req.PrivateKey.IsZero() {
+		return nil, fmt.Errorf("no key")
+	}
+	return f.createConn(req.Name, client.OrgTypeSalesforce, true)
+}
+
+func (f *fakeLink) DeleteConnection(_ context.Context, name string) (*client.Connection, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.count("DELETE connection")
+	f.log = append(f.log, "DELETE connection "+name)
+	c, ok := f.conns[name]
+	if !ok {
+		return nil, notFound("connection")
+	}
+	c.Status = client.StatusDisconnecting
+	f.reads[c.ID] = f.deleteReads
+	cp := *c
+	return &cp, nil
+}
+
+func (f *fakeLink) GetAuthorization(_ context.Context, key string) (*client.Authorization, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.count("GET authorization")
+	for _, a := range f.auths {
+		if a.ID == key || a.Org.DeveloperName == key {
+			name := a.Org.DeveloperName
+			if a.Status == client.StatusAuthorizing {
+				final := client.StatusAuthorized
+				if f.fail[name] {
+					final = client.StatusFailed
+				}
+				a.Status = f.step(a.ID, name, a.Status, true, final)
+				if a.Status != client.StatusAuthorizing {
+					a.RedirectURI = ""
+				}
+			}
+			cp := *a
+			return &cp, nil
+		}
+	}
+	return nil, notFound("authorization")
+}
+
+func (f *fakeLink) createAuth(name string, jwt bool) (*client.Authorization, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	created, err := f.prePost("authorization", name)
+	if created {
+		if _, ok := f.auths[name]; ok {
+			return nil, conflict("authorization")
+		}
+		a := &client.Authorization{ID: f.newID(), Status: client.StatusAuthorizing, Org: client.Org{DeveloperName: name}}
+		if !jwt {
+			a.RedirectURI = "https://login.example/oauth/" + a.ID
+		}
+		f.reads[a.ID] = f.pendingReads
+		f.auths[name] = a
+		if err == nil {
+			cp := *a
+			return &cp, nil
+		}
+	}
+	return nil, err
+}
+
+func (f *fakeLink) CreateAuthorization(_ context.Context, _ string, req client.ConnectRequest) (*client.Authorization, error) {
+	return f.createAuth(req.Name, false)
+}
+
+func (f *fakeLink) CreateJWTAuthorization(_ context.Context, _ string, req client.JWTRequest) (*client.Authorization, error) {
+	return f.createAuth(req.Name, true)
+}
+
+func (f *fakeLink) DeleteAuthorization(_ context.Context, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.count("DELETE authorization")
+	f.log = append(f.log, "DELETE authorization "+name)
+	if _, ok := f.auths[name]; !ok {
+		return notFound("authorization")
+	}
+	delete(f.auths, name)
+	return nil
+}
+
+func (f *fakeLink) GetDataActionTarget(_ context.Context, conn, apiName string) (*client.DataActionTargetDetail, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.count("GET target")
+	t, ok := f.targets[conn+"/"+apiName]
+	if !ok {
+		return nil, notFound("target")
+	}
+	if t.Status == client.StatusPending {
+		final := client.StatusCreated
+		if f.fail[apiName] {
+			final = client.StatusCreationFailed
+		}
+		t.Status = f.step(t.ID, apiName, t.Status, true, final)
+	}
+	cp := *t
+	return &cp, nil
+}
+
+func (f *fakeLink) CreateDataActionTarget(_ context.Context, conn string, req client.TargetRequest) (*client.DataActionTargetDetail, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	created, err := f.prePost("target", req.APIName)
+	if created {
+		c, ok := f.conns[conn]
+		if !ok || c.Status != client.StatusConnected {
+			return nil, &client.ValidationError{APIError: &client.APIError{Method: "POST", Path: "/targets", Status: 422, ID: "validation_failed", Message: "connection is not connected"}}
+		}
+		if _, ok := f.targets[conn+"/"+req.APIName]; ok {
+			return nil, conflict("target")
+		}
+		t := &client.DataActionTargetDetail{ID: f.newID(), APIName: req.APIName, Label: req.Label, Status: client.StatusPending, TargetEndpoint: req.TargetEndpoint, Type: req.Type}
+		f.reads[t.ID] = f.pendingReads
+		f.targets[conn+"/"+req.APIName] = t
+		if err == nil {
+			cp := *t
+			return &cp, nil
+		}
+	}
+	return nil, err
+}
+
+func (f *fakeLink) Publish(_ context.Context, conn string, req client.PublishRequest) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	created, err := f.prePost("publication", req.ClientName)
+	if created {
+		c, ok := f.conns[conn]
+		if !ok || c.Status != client.StatusConnected {
+			return &client.ValidationError{APIError: &client.APIError{Method: "POST", Path: "/apps", Status: 422, ID: "validation_failed", Message: "connection is not connected"}}
+		}
+		f.pubs[conn+"/"+req.ClientName] = client.Publication{ConnectionName: conn, ESRName: req.ClientName, ESRID: "esr-" + req.ClientName}
+	}
+	return err
+}
+
+func (f *fakeLink) ListPublications(_ context.Context, conn string) ([]client.Publication, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.count("GET publications")
+	var out []client.Publication
+	for k, p := range f.pubs {
+		if strings.HasPrefix(k, conn+"/") {
+			out = append(out, p)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ESRName < out[j].ESRName })
+	return out, nil
+}
