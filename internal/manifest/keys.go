@@ -24,7 +24,7 @@ const minKeyBits = 2048
 func parseKey(pemText []byte) (fingerprint string, err error) {
 	block, rest := pem.Decode(pemText)
 	if block == nil {
-		return "", errors.New("not a PEM private key: no -----BEGIN … PRIVATE KEY----- block found")
+		return "", errors.New("is not a PEM private key: no -----BEGIN … PRIVATE KEY----- block found")
 	}
 	if strings.TrimSpace(string(rest)) != "" {
 		if next, _ := pem.Decode(rest); next != nil {

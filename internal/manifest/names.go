@@ -34,6 +34,9 @@ func checkName(what, name string) error {
 			return fmt.Errorf("%s %q has a hyphen: use letters, digits and single underscores", what, name)
 		default:
 			r, _ := utf8.DecodeRuneInString(name[i:])
+			if r == ' ' {
+				return fmt.Errorf("%s %q has a space: use letters, digits and single underscores", what, name)
+			}
 			return fmt.Errorf("%s %q has %q: use letters, digits and single underscores", what, name, r)
 		}
 	}

@@ -233,13 +233,38 @@ func schemaLeaves(ve *validator.ValidationError, d *doc, ps *problems) {
 		}
 	case "type":
 		ps.errorf(n.val, field, "must be %s, not %s", typeWord(schemaTypeAt(ve.AbsoluteKeywordLocation)), jsonTypeWord(valueAt(d.value, ve.InstanceLocation)))
-	case "enum", "const":
+	case "enum":
+		ps.errorf(n.val, field, "%s", enumMessage(field, valueAt(d.value, ve.InstanceLocation), schemaAt(fragment(ve.AbsoluteKeywordLocation))))
+	case "const":
 		ps.errorf(n.val, field, "%s", ve.Message)
 	case "minLength":
 		ps.errorf(n.val, field, "must not be empty")
 	default:
 		ps.errorf(n.val, field, "%s", ve.Message)
 	}
+}
+
+// enumMessage says which values are allowed. It names the offending value
+// only when it is a number (the version), never a string, which could have
+// come from the environment.
+func enumMessage(field string, got, enum any) string {
+	list, _ := enum.([]any)
+	words := make([]string, len(list))
+	for i, v := range list {
+		words[i] = fmt.Sprint(v)
+	}
+	if field == "version" {
+		if _, isNum := got.(int64); isNum {
+			return fmt.Sprintf("%d is not supported: this applinkctl reads version %s", got, strings.Join(words, ", "))
+		}
+	}
+	switch len(words) {
+	case 0:
+		return "value not allowed"
+	case 1:
+		return "must be " + words[0]
+	}
+	return "must be one of " + strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
 }
 
 // oneOfProblem explains a failed oneOf of required-property branches (the

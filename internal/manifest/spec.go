@@ -76,13 +76,13 @@ func checkSpec(data []byte, file string, ref Pos, field string, ps *problems) {
 	}
 	switch {
 	case h.swagger != "":
-		ps.errorf(h.pos, "swagger", "swagger: %s is not supported: convert to OpenAPI 3", h.swagger)
+		ps.errorf(h.pos, "", "swagger: %s is not supported: convert to OpenAPI 3", h.swagger)
 		return
 	case h.openapi == "":
 		ps.errorf(ref, field, "%s is not an OpenAPI document: it has no openapi field", file)
 		return
 	case !strings.HasPrefix(h.openapi, "3."):
-		ps.errorf(h.pos, "openapi", "openapi %s is not supported: want 3.x", h.openapi)
+		ps.errorf(h.pos, "", "openapi %s is not supported: want 3.x", h.openapi)
 		return
 	}
 	doc, err := loadSpec(data, true)

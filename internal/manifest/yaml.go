@@ -162,6 +162,9 @@ func parseYAML(data []byte, d *doc, env func(string) (string, bool), ps *problem
 	c := converter{d: d, env: env, ps: ps}
 	d.pos = map[string]node{"": {val: Pos{File: d.file, Line: top.Line, Col: top.Column}}}
 	d.value = c.value(top, "", 0)
+	if c.refused {
+		return nil
+	}
 	return d
 }
 
@@ -208,18 +211,27 @@ type converter struct {
 	d   *doc
 	env func(string) (string, bool)
 	ps  *problems
+	// refused is set by an alias or excessive nesting: the file is then
+	// reported once and not validated further, so that an input built to
+	// explode (billion laughs) costs one message and no work.
+	refused bool
 }
 
 func (c *converter) pos(n *yaml.Node) Pos { return Pos{File: c.d.file, Line: n.Line, Col: n.Column} }
 
 func (c *converter) value(n *yaml.Node, ptr string, depth int) any {
+	if c.refused {
+		return nil
+	}
 	if depth > maxDepth {
-		c.ps.errorf(c.pos(n), fieldOf(ptr), "nested deeper than %d levels", maxDepth)
+		c.ps.errorf(c.pos(n), "", "nested deeper than %d levels: a manifest needs at most 7", maxDepth)
+		c.refused = true
 		return nil
 	}
 	switch n.Kind {
 	case yaml.AliasNode:
 		c.ps.errorf(c.pos(n), fieldOf(ptr), "YAML aliases (*%s) are not supported: write the value out", n.Value)
+		c.refused = true
 		return nil
 	case yaml.MappingNode:
 		out := make(map[string]any, len(n.Content)/2)
@@ -232,7 +244,8 @@ func (c *converter) value(n *yaml.Node, ptr string, depth int) any {
 			}
 			if k.ShortTag() == "!!merge" {
 				c.ps.errorf(c.pos(k), fieldOf(ptr), "YAML merge keys (<<) are not supported: write the values out")
-				continue
+				c.refused = true
+				return nil
 			}
 			if first, dup := seen[k.Value]; dup {
 				c.ps.errorf(c.pos(k), fieldOf(ptr), "duplicate key %q (first at line %d)", k.Value, first)
@@ -284,7 +297,10 @@ func (c *converter) scalar(n *yaml.Node, ptr string) any {
 	case "!!str":
 		s, err := expand(n.Value, c.env)
 		if err != nil {
+			// Keep the unexpanded text so that no second, derived
+			// problem ("must not be empty") hides the real one.
 			c.ps.errorf(c.pos(n), fieldOf(ptr), "%v", err)
+			return n.Value
 		}
 		return s
 	}
