@@ -203,6 +203,7 @@ func (f *fake) platform(mod ...func(*client.Config)) *client.Platform {
 	if err != nil {
 		f.t.Fatalf("New: %v", err)
 	}
+	client.SetLimiterRate(p, 1000) // tests that pace set their own rate
 	return p
 }
 
