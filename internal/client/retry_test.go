@@ -212,7 +212,10 @@ func TestTimeouts(t *testing.T) {
 	}
 	f.handle("GET", listPath, slow)
 	f.handle("POST", createPath, slow)
-	a, p := f.link(func(c *client.Config) { c.HTTPClient = &http.Client{Timeout: 100 * time.Millisecond}; c.Retry.MaxAttempts = 2 })
+	a, p := f.link(func(c *client.Config) {
+		c.HTTPClient = &http.Client{Timeout: 100 * time.Millisecond}
+		c.Retry.MaxAttempts = 2
+	})
 	before := p.Requests()
 	if _, err := a.ListConnections(t.Context()); err == nil || errors.Is(err, client.ErrAmbiguous) {
 		t.Errorf("GET timeout err = %v", err)
