@@ -173,7 +173,7 @@ func driftMarkdown(fs []finding, opts Options) string {
 	}
 	chunks := []mdChunk{{text: head.String()}}
 	for _, g := range groups {
-		chunks = append(chunks, mdChunk{text: "### " + mdEscape(g.heading) + "\n\n"})
+		chunks = append(chunks, mdChunk{text: "### " + mdEscape(g.heading) + "\n\n", lead: true})
 		for i, f := range g.items {
 			t := "- `" + f.Address + "`"
 			if f.Detail != "" {

@@ -15,6 +15,7 @@ type mdChunk struct {
 	changes int  // changes (or drift findings) this chunk shows
 	open    bool // opens a <details> block that close must end
 	close   bool // ends the open <details> block
+	lead    bool // a heading: shown only if something follows it
 }
 
 const mdDetailsClose = "</details>\n\n"
@@ -98,7 +99,6 @@ func capChunks(chunks []mdChunk, max int, one, many, hint string) string {
 	const noteRoom = 160
 	var b strings.Builder
 	open := false
-	lastOpened := -1 // index of the chunk that opened the current block
 	i := 0
 	for ; i < len(chunks); i++ {
 		c := chunks[i]
@@ -111,17 +111,19 @@ func capChunks(chunks []mdChunk, max int, one, many, hint string) string {
 		}
 		b.WriteString(c.text)
 		if c.open {
-			open, lastOpened = true, i
+			open = true
 		}
 		if c.close {
 			open = false
 		}
 	}
 	out := b.String()
-	if open && lastOpened == i-1 {
-		// Nothing fitted in the block just opened: drop its empty shell.
-		out = out[:len(out)-len(chunks[lastOpened].text)]
-		open = false
+	if i > 1 && (chunks[i-1].open || chunks[i-1].lead) {
+		// Nothing fitted under the heading or block just opened: drop it.
+		out = out[:len(out)-len(chunks[i-1].text)]
+		if chunks[i-1].open {
+			open = false
+		}
 		i--
 	}
 	b.Reset()
@@ -133,6 +135,9 @@ func capChunks(chunks []mdChunk, max int, one, many, hint string) string {
 	}
 	if open {
 		b.WriteString("\n" + mdDetailsClose)
+	}
+	if !strings.HasSuffix(b.String(), "\n\n") {
+		b.WriteString("\n")
 	}
 	noun := many
 	if omittedChanges == 1 {
