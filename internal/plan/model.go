@@ -47,6 +47,10 @@ type Change struct {
 	// Protected mirrors the manifest's protect: true (or state's, for a
 	// resource being pruned).
 	Protected bool
+	// Resumed is set when state holds an unfinished record (an intent or a
+	// pending wait) of an earlier run for this address: the change finishes
+	// that run's work, so what it records counts as created by applinkctl.
+	Resumed bool
 	// RemoteID is the live id when one is known.
 	RemoteID string
 	// DependsOn lists the addresses that must be ready before this change

@@ -1,0 +1,704 @@
+package plan_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/applinkctl/applinkctl/internal/addr"
+	"github.com/applinkctl/applinkctl/internal/client"
+	"github.com/applinkctl/applinkctl/internal/live"
+	"github.com/applinkctl/applinkctl/internal/manifest"
+	"github.com/applinkctl/applinkctl/internal/plan"
+	"github.com/applinkctl/applinkctl/internal/state"
+)
+
+// fixture builds desired, live and state by hand for one app, "acme".
+type fixture struct {
+	t   *testing.T
+	app *manifest.App
+	m   *manifest.Manifest
+	w   *live.World
+	la  *live.App
+	s   *state.State
+	dir string
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	app := &manifest.App{Name: "acme"}
+	la := &live.App{Name: "acme", Link: &client.AppLink{AppName: "acme", AppID: "app-uuid", AddonID: "addon-uuid"},
+		Connections:    map[string]*client.Connection{},
+		Authorizations: map[string]*client.Authorization{},
+		Targets:        map[string][]client.DataActionTarget{},
+		Publications:   map[string][]client.Publication{},
+	}
+	return &fixture{
+		t:   t,
+		app: app,
+		m:   &manifest.Manifest{Files: []string{"/x/applink.yaml"}, Apps: []*manifest.App{app}},
+		w:   &live.World{Apps: map[string]*live.App{"acme": la}},
+		la:  la,
+		s:   &state.State{Version: state.Version, Lineage: "l", Resources: map[addr.Address]*state.Resource{}},
+		dir: t.TempDir(),
+	}
+}
+
+func jwt(user, fp string) *manifest.JWT {
+	return &manifest.JWT{ClientID: "cid", Username: user, KeyFingerprint: fp}
+}
+
+func (f *fixture) sfConn(name string, j *manifest.JWT) *manifest.Connection {
+	c := &manifest.Connection{App: "acme", Name: name, Type: manifest.Salesforce, JWT: j}
+	f.app.Connections = append(f.app.Connections, c)
+	return c
+}
+
+func (f *fixture) dcConn(name string) *manifest.Connection {
+	c := &manifest.Connection{App: "acme", Name: name, Type: manifest.DataCloud}
+	f.app.Connections = append(f.app.Connections, c)
+	return c
+}
+
+func (f *fixture) target(c *manifest.Connection, label, endpoint string) *manifest.Target {
+	t := &manifest.Target{App: "acme", Connection: c.Name, Label: label, APIName: label, TargetEndpoint: endpoint, Type: "webhook"}
+	c.Targets = append(c.Targets, t)
+	return t
+}
+
+const specV1 = `openapi: 3.0.0
+info: {title: Acme, version: "1"}
+paths:
+  /orders:
+    get:
+      responses: {"200": {description: ok}}
+  /legacy:
+    get:
+      responses: {"200": {description: ok}}
+`
+
+const specV2 = `openapi: 3.0.0
+info: {title: Acme, version: "2"}
+paths:
+  /orders:
+    get:
+      responses: {"200": {description: ok}}
+    post:
+      responses: {"201": {description: created}}
+`
+
+func (f *fixture) pub(c *manifest.Connection, client, spec string) *manifest.Publication {
+	path := filepath.Join(f.dir, client+".yaml")
+	if err := os.WriteFile(path, []byte(spec), 0o600); err != nil {
+		f.t.Fatal(err)
+	}
+	p := &manifest.Publication{App: "acme", Connection: c.Name, ClientName: client, SpecFile: path}
+	c.Publications = append(c.Publications, p)
+	return p
+}
+
+func (f *fixture) auth(name string, j *manifest.JWT) *manifest.Authorization {
+	a := &manifest.Authorization{App: "acme", DeveloperName: name, Type: manifest.Salesforce, JWT: j}
+	if j != nil {
+		a.Alias = "applink:" + name
+	}
+	f.app.Authorizations = append(f.app.Authorizations, a)
+	return a
+}
+
+func (f *fixture) liveConn(name, orgType, status string) *client.Connection {
+	c := &client.Connection{ID: "id-" + name, Status: status, Org: client.Org{ConnectionName: name, Type: orgType}}
+	f.la.Connections[name] = c
+	return c
+}
+
+func (f *fixture) liveTarget(conn, label, endpoint, status string) {
+	f.la.Targets[conn] = append(f.la.Targets[conn], client.DataActionTarget{ID: "t-" + label, Label: label, APIName: label, TargetEndpoint: endpoint, Type: "webhook", Status: status})
+}
+
+func (f *fixture) livePub(conn, client_ string) {
+	f.la.Publications[conn] = append(f.la.Publications[conn], client.Publication{ESRName: client_, ESRID: "esr-" + client_, ConnectionName: conn})
+}
+
+// applied records desired as applied, as apply would after creating it.
+func (f *fixture) applied(desired any, a addr.Address, k addr.Kind, action plan.Action) {
+	c := &plan.Change{Address: a, Kind: k, Action: action, Desired: desired}
+	if p, ok := desired.(*manifest.Publication); ok {
+		b, err := manifest.BuildBundle(p)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		c.Bundle = b
+	}
+	f.s.Resources[a] = plan.RecordFor(c, "id", "connected")
+}
+
+func (f *fixture) diff(opts plan.Options) *plan.Plan {
+	f.t.Helper()
+	p, err := plan.Diff(f.m, f.w, f.s, opts)
+	if err != nil {
+		f.t.Fatalf("Diff: %v", err)
+	}
+	return p
+}
+
+func change(t *testing.T, p *plan.Plan, a addr.Address) *plan.Change {
+	t.Helper()
+	c := p.Change(a)
+	if c == nil {
+		t.Fatalf("no change for %s; have %v", a, addrs(p))
+	}
+	return c
+}
+
+func addrs(p *plan.Plan) []string {
+	var out []string
+	for _, c := range p.Changes {
+		out = append(out, string(c.Address)+":"+string(c.Action))
+	}
+	return out
+}
+
+func wantAction(t *testing.T, c *plan.Change, a plan.Action, reasonPart string) {
+	t.Helper()
+	if c.Action != a {
+		t.Fatalf("%s: action %s, want %s (reasons %q)", c.Address, c.Action, a, c.Reasons)
+	}
+	if reasonPart != "" && !strings.Contains(strings.Join(c.Reasons, "|"), reasonPart) {
+		t.Fatalf("%s: reasons %q, want one containing %q", c.Address, c.Reasons, reasonPart)
+	}
+}
+
+func TestEmptyWorldCreatesParentFirst(t *testing.T) {
+	f := newFixture(t)
+	dc := f.dcConn("events_dc")
+	f.target(dc, "Order_Events", "/hook")
+	sf := f.sfConn("prod_org", jwt("u@acme.com", "sha256:k1"))
+	f.pub(sf, "AcmeAPI", specV1)
+	f.auth("ci_auth", nil)
+	p := f.diff(plan.Options{})
+	for _, c := range p.Changes {
+		if c.Action != plan.Create {
+			t.Errorf("%s: %s, want create", c.Address, c.Action)
+		}
+		if len(c.Reasons) == 0 {
+			t.Errorf("%s: no reasons", c.Address)
+		}
+	}
+	if !p.HasChanges() || p.Counts()[plan.Create] != 5 {
+		t.Fatalf("counts %v", p.Counts())
+	}
+	g, err := p.Graph()
+	if err != nil {
+		t.Fatal(err)
+	}
+	order, _ := g.TopoOrder()
+	tgt := slices.Index(order, addr.Target("acme", "events_dc", "Order_Events"))
+	conn := slices.Index(order, addr.Connection("acme", "events_dc"))
+	if conn < 0 || tgt < conn {
+		t.Fatalf("order %v: connection must precede its target", order)
+	}
+	if p.Fingerprints.Keys[addr.Connection("acme", "prod_org")] != "sha256:k1" {
+		t.Fatalf("key fingerprints %v", p.Fingerprints.Keys)
+	}
+	if p.Fingerprints.Specs[addr.Publication("acme", "prod_org", "AcmeAPI")] == "" || p.Fingerprints.Live == "" || p.Fingerprints.State == "" {
+		t.Fatalf("fingerprints %+v", p.Fingerprints)
+	}
+}
+
+func TestInSyncIsNoop(t *testing.T) {
+	f := newFixture(t)
+	dc := f.dcConn("events_dc")
+	tg := f.target(dc, "Order_Events", "/hook")
+	sf := f.sfConn("prod_org", jwt("u@acme.com", "sha256:k1"))
+	pb := f.pub(sf, "AcmeAPI", specV1)
+	au := f.auth("ci_auth", jwt("ci@acme.com", "sha256:k2"))
+	f.liveConn("events_dc", client.OrgTypeDataCloud, client.StatusConnected)
+	lc := f.liveConn("prod_org", client.OrgTypeSalesforce, client.StatusConnected)
+	lc.Org.Username, lc.ConnectionMethod = "u@acme.com", "JWT"
+	f.liveTarget("events_dc", "Order_Events", "/hook", client.StatusCreated)
+	f.livePub("prod_org", "AcmeAPI")
+	f.la.Authorizations["ci_auth"] = &client.Authorization{ID: "a1", Status: client.StatusAuthorized, Alias: "applink:ci_auth",
+		ConnectionMethod: "JWT", Org: client.Org{DeveloperName: "ci_auth", Type: client.OrgTypeSalesforce, Username: "ci@acme.com"}}
+	f.applied(dc, dc.Address(), addr.KindConnection, plan.Create)
+	f.applied(tg, tg.Address(), addr.KindTarget, plan.Create)
+	f.applied(sf, sf.Address(), addr.KindConnection, plan.Create)
+	f.applied(pb, pb.Address(), addr.KindPublication, plan.Create)
+	f.applied(au, au.Address(), addr.KindAuthorization, plan.Create)
+	p := f.diff(plan.Options{})
+	if p.HasChanges() {
+		t.Fatalf("want no changes, got %v", addrs(p))
+	}
+	for _, c := range p.Changes {
+		if c.Before == nil || c.After == nil {
+			t.Errorf("%s: noop without before/after", c.Address)
+		}
+	}
+	findings, err := plan.Drift(f.m, f.w, f.s, nil)
+	if err != nil || len(findings) != 0 {
+		t.Fatalf("drift = %v, %v", findings, err)
+	}
+	// The same inputs give the same plan.
+	q := f.diff(plan.Options{})
+	if !slices.Equal(addrs(p), addrs(q)) || p.Fingerprints.Live != q.Fingerprints.Live {
+		t.Fatal("plan not deterministic")
+	}
+}
+
+func TestReplacementReasons(t *testing.T) {
+	cases := []struct {
+		name   string
+		mutate func(f *fixture, c *manifest.Connection)
+		reason string
+		kind   plan.FindingKind
+	}{
+		{"login_url", func(f *fixture, c *manifest.Connection) { c.LoginURL = "https://test.salesforce.com" }, "login_url changed", plan.Pending},
+		{"client_id", func(f *fixture, c *manifest.Connection) { c.JWT.ClientID = "other" }, "jwt client_id changed", plan.Pending},
+		{"key", func(f *fixture, c *manifest.Connection) { c.JWT.KeyFingerprint = "sha256:k9" }, "key fingerprint changed", plan.Pending},
+		{"username", func(f *fixture, c *manifest.Connection) { c.JWT.Username = "new@acme.com" }, "username changed (u@acme.com → new@acme.com)", plan.Pending},
+		{"type", func(f *fixture, c *manifest.Connection) { f.la.Connections["prod_org"].Org.Type = client.OrgTypeDataCloud }, "type changed (datacloud → salesforce)", plan.Changed},
+		{"failed", func(f *fixture, c *manifest.Connection) {
+			lc := f.la.Connections["prod_org"]
+			lc.Status, lc.Error = client.StatusFailed, &client.ErrorInfo{ID: "org_connection_failed"}
+		}, "status is failed (org_connection_failed)", plan.Changed},
+		{"disconnected", func(f *fixture, c *manifest.Connection) { f.la.Connections["prod_org"].Status = client.StatusDisconnected }, "status is disconnected", plan.Changed},
+		{"method", func(f *fixture, c *manifest.Connection) { c.JWT = nil }, "connection method changed (JWT → OAuth)", plan.Pending},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			c := f.sfConn("prod_org", jwt("u@acme.com", "sha256:k1"))
+			lc := f.liveConn("prod_org", client.OrgTypeSalesforce, client.StatusConnected)
+			lc.Org.Username, lc.ConnectionMethod = "u@acme.com", "JWT"
+			f.applied(c, c.Address(), addr.KindConnection, plan.Create)
+			tc.mutate(f, c)
+			p := f.diff(plan.Options{})
+			ch := change(t, p, c.Address())
+			wantAction(t, ch, plan.Replace, tc.reason)
+			if ch.RemoteID != "id-prod_org" || ch.Before == nil || ch.After == nil {
+				t.Fatalf("change %+v", ch)
+			}
+			fs, err := plan.Drift(f.m, f.w, f.s, nil)
+			if err != nil || len(fs) != 1 || fs[0].Kind != tc.kind {
+				t.Fatalf("drift = %+v, %v; want one %s", fs, err, tc.kind)
+			}
+		})
+	}
+}
+
+func TestLoginURLDefaultIsNotAChange(t *testing.T) {
+	f := newFixture(t)
+	c := f.sfConn("prod_org", nil)
+	f.liveConn("prod_org", client.OrgTypeSalesforce, client.StatusConnected)
+	f.applied(c, c.Address(), addr.KindConnection, plan.Create)
+	c.LoginURL = "https://login.salesforce.com/"
+	wantAction(t, change(t, f.diff(plan.Options{}), c.Address()), plan.Noop, "")
+}
+
+func TestPendingIsWaitedNotReplaced(t *testing.T) {
+	f := newFixture(t)
+	c := f.sfConn("prod_org", nil)
+	f.liveConn("prod_org", client.OrgTypeSalesforce, client.StatusConnecting)
+	f.applied(c, c.Address(), addr.KindConnection, plan.Create)
+	ch := change(t, f.diff(plan.Options{}), c.Address())
+	wantAction(t, ch, plan.Noop, "status is connecting")
+	if !ch.Wait {
+		t.Fatal("pending connection not waited on")
+	}
+	fs, _ := plan.Drift(f.m, f.w, f.s, nil)
+	if len(fs) != 1 || fs[0].Kind != plan.Pending {
+		t.Fatalf("drift %+v", fs)
+	}
+}
+
+func TestIntentResumes(t *testing.T) {
+	f := newFixture(t)
+	c := f.sfConn("prod_org", nil)
+	a := f.sfConn("other", nil)
+	f.s.Resources[c.Address()] = &state.Resource{Kind: addr.KindConnection, Origin: state.Created, Phase: state.Intent, Operation: "create"}
+	f.s.Resources[a.Address()] = &state.Resource{Kind: addr.KindConnection, Origin: state.Created, Phase: state.Intent, Operation: "create"}
+	f.liveConn("prod_org", client.OrgTypeSalesforce, client.StatusConnecting)
+	p := f.diff(plan.Options{})
+	ch := change(t, p, c.Address())
+	wantAction(t, ch, plan.Adopt, "an earlier run left it intent")
+	if !ch.Wait || !ch.Resumed {
+		t.Fatalf("intent with live resource: %+v", ch)
+	}
+	if r := plan.RecordFor(ch, "id", "connected"); r.Origin != state.Created {
+		t.Fatalf("resumed create recorded as %s", r.Origin)
+	}
+	wantAction(t, change(t, p, a.Address()), plan.Create, "interrupted")
+}
+
+func TestAdoptLiveNotInState(t *testing.T) {
+	f := newFixture(t)
+	c := f.sfConn("prod_org", nil)
+	f.liveConn("prod_org", client.OrgTypeSalesforce, client.StatusConnected)
+	ch := change(t, f.diff(plan.Options{}), c.Address())
+	wantAction(t, ch, plan.Adopt, "not in state")
+	if r := plan.RecordFor(ch, "id-prod_org", "connected"); r.Origin != state.Adopted || r.InputsDigest == "" {
+		t.Fatalf("record %+v", r)
+	}
+}
+
+func TestMissingLiveIsRecreated(t *testing.T) {
+	f := newFixture(t)
+	c := f.sfConn("prod_org", nil)
+	f.applied(c, c.Address(), addr.KindConnection, plan.Create)
+	wantAction(t, change(t, f.diff(plan.Options{}), c.Address()), plan.Create, "deleted out of band")
+	fs, _ := plan.Drift(f.m, f.w, f.s, nil)
+	if len(fs) != 1 || fs[0].Kind != plan.Missing {
+		t.Fatalf("drift %+v", fs)
+	}
+	if fs, _ := plan.Drift(f.m, f.w, f.s, []string{"acme/connection/*"}); len(fs) != 0 {
+		t.Fatalf("ignored drift still shown: %+v", fs)
+	}
+}
+
+func TestCascades(t *testing.T) {
+	f := newFixture(t)
+	dc := f.dcConn("events_dc")
+	t1 := f.target(dc, "Order_Events", "/hook")
+	t2 := f.target(dc, "New_Events", "/new")
+	sf := f.sfConn("prod_org", nil)
+	pb := f.pub(sf, "AcmeAPI", specV1)
+	f.liveConn("events_dc", client.OrgTypeDataCloud, client.StatusFailed)
+	f.liveConn("prod_org", client.OrgTypeSalesforce, client.StatusDisconnected)
+	f.liveTarget("events_dc", "Order_Events", "/hook", client.StatusCreated)
+	f.livePub("prod_org", "AcmeAPI")
+	for _, x := range []struct {
+		d any
+		a addr.Address
+		k addr.Kind
+	}{{dc, dc.Address(), addr.KindConnection}, {t1, t1.Address(), addr.KindTarget}, {sf, sf.Address(), addr.KindConnection}, {pb, pb.Address(), addr.KindPublication}} {
+		f.applied(x.d, x.a, x.k, plan.Create)
+	}
+	p := f.diff(plan.Options{})
+	wantAction(t, change(t, p, dc.Address()), plan.Replace, "status is failed")
+	for _, x := range []struct {
+		a      addr.Address
+		action plan.Action
+		cause  addr.Address
+	}{
+		{t1.Address(), plan.Replace, dc.Address()},
+		{t2.Address(), plan.Create, dc.Address()},
+		{pb.Address(), plan.Republish, sf.Address()},
+	} {
+		c := change(t, p, x.a)
+		wantAction(t, c, x.action, "its connection is replaced")
+		if c.CausedBy != x.cause {
+			t.Errorf("%s: caused by %q, want %q", x.a, c.CausedBy, x.cause)
+		}
+	}
+}
+
+func TestTargetChangeBlockedUntilReplace(t *testing.T) {
+	f := newFixture(t)
+	dc := f.dcConn("events_dc")
+	tg := f.target(dc, "Order_Events", "/hook")
+	f.liveConn("events_dc", client.OrgTypeDataCloud, client.StatusConnected)
+	f.liveTarget("events_dc", "Order_Events", "/hook", client.StatusCreated)
+	f.applied(dc, dc.Address(), addr.KindConnection, plan.Create)
+	f.applied(tg, tg.Address(), addr.KindTarget, plan.Create)
+	tg.TargetEndpoint = "/v2/hook"
+
+	p := f.diff(plan.Options{})
+	c := change(t, p, tg.Address())
+	wantAction(t, c, plan.Replace, "target_endpoint changed (/hook → /v2/hook)")
+	if !strings.Contains(c.Blocked, "--replace acme/connection/events_dc") {
+		t.Fatalf("blocked = %q", c.Blocked)
+	}
+	if !p.HasChanges() {
+		t.Fatal("blocked plan reports no changes")
+	}
+
+	p = f.diff(plan.Options{Replace: []string{"acme/connection/events_dc"}})
+	wantAction(t, change(t, p, dc.Address()), plan.Replace, "replacement requested with --replace")
+	c = change(t, p, tg.Address())
+	wantAction(t, c, plan.Replace, "its connection is replaced")
+	if c.Blocked != "" || c.CausedBy != dc.Address() {
+		t.Fatalf("with --replace: %+v", c)
+	}
+}
+
+func TestProtect(t *testing.T) {
+	f := newFixture(t)
+	c := f.sfConn("prod_org", nil)
+	c.Protect = true
+	f.liveConn("prod_org", client.OrgTypeSalesforce, client.StatusFailed)
+	f.applied(c, c.Address(), addr.KindConnection, plan.Create)
+	_, err := plan.Diff(f.m, f.w, f.s, plan.Options{})
+	var pe *plan.ProtectError
+	if !errors.As(err, &pe) || pe.Address != c.Address() || pe.Action != plan.Replace {
+		t.Fatalf("err = %v", err)
+	}
+	if !strings.Contains(err.Error(), "acme/connection/prod_org is protected and would be replaced (status is failed)") {
+		t.Fatalf("message %q", err)
+	}
+	// Drift still reports it.
+	if fs, err := plan.Drift(f.m, f.w, f.s, nil); err != nil || len(fs) != 1 {
+		t.Fatalf("drift %v %v", fs, err)
+	}
+
+	// A protected resource removed from the manifest is not pruned either.
+	f.app.Connections = nil
+	f.app.Authorizations = []*manifest.Authorization{{App: "acme", DeveloperName: "keep", Type: manifest.Salesforce}}
+	_, err = plan.Diff(f.m, f.w, f.s, plan.Options{Prune: true})
+	if !errors.As(err, &pe) || pe.Action != plan.Delete {
+		t.Fatalf("prune of protected: %v", err)
+	}
+}
+
+func TestPrune(t *testing.T) {
+	f := newFixture(t)
+	keep := f.sfConn("keep", nil)
+	f.liveConn("keep", client.OrgTypeSalesforce, client.StatusConnected)
+	f.applied(keep, keep.Address(), addr.KindConnection, plan.Create)
+	gone := &manifest.Connection{App: "acme", Name: "gone", Type: manifest.DataCloud}
+	f.liveConn("gone", client.OrgTypeDataCloud, client.StatusConnected)
+	f.liveTarget("gone", "T1", "/t", client.StatusCreated)
+	f.applied(gone, gone.Address(), addr.KindConnection, plan.Create)
+	f.s.Resources[addr.Target("acme", "gone", "T1")] = &state.Resource{Kind: addr.KindTarget, Origin: state.Created, Phase: state.Applied}
+	f.liveConn("stranger", client.OrgTypeSalesforce, client.StatusConnected) // unmanaged
+	f.s.Resources[addr.Connection("acme", "foreign")] = &state.Resource{Kind: addr.KindConnection, Origin: "imported"}
+
+	p := f.diff(plan.Options{})
+	if c := p.Change(gone.Address()); c != nil {
+		t.Fatalf("without --prune: %+v", c)
+	}
+	if !slices.Equal(p.Unmanaged, []addr.Address{"acme/connection/stranger"}) {
+		t.Fatalf("unmanaged %v", p.Unmanaged)
+	}
+	fs, _ := plan.Drift(f.m, f.w, f.s, nil)
+	kinds := map[addr.Address]plan.FindingKind{}
+	for _, x := range fs {
+		kinds[x.Address] = x.Kind
+	}
+	if kinds["acme/connection/gone"] != plan.Pending || kinds["acme/connection/stranger"] != plan.Unmanaged {
+		t.Fatalf("drift %+v", fs)
+	}
+
+	p = f.diff(plan.Options{Prune: true})
+	wantAction(t, change(t, p, gone.Address()), plan.Delete, "no longer declared")
+	tc := change(t, p, addr.Target("acme", "gone", "T1"))
+	wantAction(t, tc, plan.Delete, "deleted with its connection")
+	if tc.CausedBy != gone.Address() || tc.Blocked != "" {
+		t.Fatalf("target delete %+v", tc)
+	}
+	if p.Change("acme/connection/stranger") != nil || p.Change("acme/connection/foreign") != nil {
+		t.Fatalf("pruned what state does not own: %v", addrs(p))
+	}
+	g, _ := p.Graph()
+	rev, _ := g.Reverse().TopoOrder()
+	if slices.Index(rev, tc.Address) > slices.Index(rev, gone.Address()) {
+		t.Fatalf("delete order %v", rev)
+	}
+}
+
+func TestPruneOrphanTargetBlocked(t *testing.T) {
+	f := newFixture(t)
+	dc := f.dcConn("events_dc")
+	f.liveConn("events_dc", client.OrgTypeDataCloud, client.StatusConnected)
+	f.liveTarget("events_dc", "Old", "/old", client.StatusCreated)
+	f.applied(dc, dc.Address(), addr.KindConnection, plan.Create)
+	f.s.Resources[addr.Target("acme", "events_dc", "Old")] = &state.Resource{Kind: addr.KindTarget, Origin: state.Created, Phase: state.Applied}
+	c := change(t, f.diff(plan.Options{Prune: true}), addr.Target("acme", "events_dc", "Old"))
+	if c.Action != plan.Delete || !strings.Contains(c.Blocked, "--replace acme/connection/events_dc") {
+		t.Fatalf("%+v", c)
+	}
+}
+
+func TestEmptyManifestGuard(t *testing.T) {
+	f := newFixture(t)
+	_, err := plan.Diff(f.m, f.w, f.s, plan.Options{Prune: true})
+	if !errors.Is(err, plan.ErrEmptyManifest) {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := plan.Diff(f.m, f.w, f.s, plan.Options{Prune: true, AllowEmpty: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plan.Diff(f.m, f.w, f.s, plan.Options{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTargetSelection(t *testing.T) {
+	f := newFixture(t)
+	dc := f.dcConn("events_dc")
+	f.target(dc, "A", "/a")
+	f.target(dc, "B", "/b")
+	f.sfConn("prod_org", nil)
+	p := f.diff(plan.Options{Targets: []string{"acme/connection/events_dc/target/A"}})
+	got := addrs(p)
+	want := []string{"acme/connection/events_dc:create", "acme/connection/events_dc/target/A:create"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("targeted plan %v, want %v (with its connection)", got, want)
+	}
+	p = f.diff(plan.Options{Targets: []string{"acme/connection/events_dc"}})
+	if len(p.Changes) != 3 {
+		t.Fatalf("a connection target includes its children: %v", addrs(p))
+	}
+	_, err := plan.Diff(f.m, f.w, f.s, plan.Options{Targets: []string{"acme/connection/nope*"}})
+	var se *plan.SelectorError
+	if !errors.As(err, &se) || se.Flag != "--target" {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := plan.Diff(f.m, f.w, f.s, plan.Options{Targets: []string{"[bad"}}); !errors.As(err, &se) {
+		t.Fatalf("bad glob: %v", err)
+	}
+}
+
+func TestReplaceUnknown(t *testing.T) {
+	f := newFixture(t)
+	f.sfConn("prod_org", nil)
+	for _, r := range []string{"acme/connection/nope", "not an address"} {
+		_, err := plan.Diff(f.m, f.w, f.s, plan.Options{Replace: []string{r}})
+		var se *plan.SelectorError
+		if !errors.As(err, &se) || se.Flag != "--replace" {
+			t.Fatalf("%s: err = %v", r, err)
+		}
+	}
+}
+
+func TestSpecChangeShowsOperationsAndDiff(t *testing.T) {
+	f := newFixture(t)
+	sf := f.sfConn("prod_org", nil)
+	pb := f.pub(sf, "AcmeAPI", specV1)
+	f.liveConn("prod_org", client.OrgTypeSalesforce, client.StatusConnected)
+	f.livePub("prod_org", "AcmeAPI")
+	f.applied(sf, sf.Address(), addr.KindConnection, plan.Create)
+	f.applied(pb, pb.Address(), addr.KindPublication, plan.Create)
+	if err := os.WriteFile(pb.SpecFile, []byte(specV2), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := f.diff(plan.Options{})
+	c := change(t, p, pb.Address())
+	wantAction(t, c, plan.Republish, "spec changed: +1 −1 operations")
+	if c.Spec == nil || !slices.Equal(c.Spec.Added, []string{"POST /orders"}) || !slices.Equal(c.Spec.Removed, []string{"GET /legacy"}) {
+		t.Fatalf("spec change %+v", c.Spec)
+	}
+	for _, line := range []string{"--- published/api-spec.yaml", "+++ manifest/api-spec.yaml", "-  /legacy:", "+    post:", "@@ -1,"} {
+		if !strings.Contains(c.Spec.UnifiedDiff, line) {
+			t.Fatalf("diff lacks %q:\n%s", line, c.Spec.UnifiedDiff)
+		}
+	}
+	if c.Spec.Truncated {
+		t.Fatal("short diff truncated")
+	}
+}
+
+func TestSpecDiffTruncated(t *testing.T) {
+	f := newFixture(t)
+	sf := f.sfConn("prod_org", nil)
+	var big strings.Builder
+	big.WriteString(specV1)
+	for i := range 400 {
+		big.WriteString("# line " + strings.Repeat("x", i%7) + "\n")
+	}
+	pb := f.pub(sf, "AcmeAPI", big.String())
+	f.liveConn("prod_org", client.OrgTypeSalesforce, client.StatusConnected)
+	f.livePub("prod_org", "AcmeAPI")
+	f.applied(sf, sf.Address(), addr.KindConnection, plan.Create)
+	f.applied(pb, pb.Address(), addr.KindPublication, plan.Create)
+	if err := os.WriteFile(pb.SpecFile, []byte(specV1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := change(t, f.diff(plan.Options{}), pb.Address())
+	if c.Spec == nil || !c.Spec.Truncated || strings.Count(c.Spec.UnifiedDiff, "\n") > 200 {
+		t.Fatalf("spec %+v", c.Spec)
+	}
+	wantAction(t, c, plan.Republish, "spec changed (same operations)")
+}
+
+func TestPublicationMissingLiveOrNotInState(t *testing.T) {
+	f := newFixture(t)
+	sf := f.sfConn("prod_org", nil)
+	pb := f.pub(sf, "AcmeAPI", specV1)
+	f.liveConn("prod_org", client.OrgTypeSalesforce, client.StatusConnected)
+	f.applied(sf, sf.Address(), addr.KindConnection, plan.Create)
+	wantAction(t, change(t, f.diff(plan.Options{}), pb.Address()), plan.Create, "not published yet")
+	f.applied(pb, pb.Address(), addr.KindPublication, plan.Create)
+	wantAction(t, change(t, f.diff(plan.Options{}), pb.Address()), plan.Republish, "deleted out of band")
+	delete(f.s.Resources, pb.Address())
+	f.livePub("prod_org", "AcmeAPI")
+	wantAction(t, change(t, f.diff(plan.Options{}), pb.Address()), plan.Republish, "not in state")
+	f.applied(pb, pb.Address(), addr.KindPublication, plan.Create)
+	wantAction(t, change(t, f.diff(plan.Options{Replace: []string{string(pb.Address())}}), pb.Address()), plan.Republish, "--replace")
+}
+
+func TestPublicationFileErrorNamesAddress(t *testing.T) {
+	f := newFixture(t)
+	sf := f.sfConn("prod_org", nil)
+	pb := f.pub(sf, "AcmeAPI", specV1)
+	pb.SpecFile = filepath.Join(f.dir, "missing.yaml")
+	_, err := plan.Diff(f.m, f.w, f.s, plan.Options{})
+	if err == nil || !strings.Contains(err.Error(), "acme/connection/prod_org/publication/AcmeAPI") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestTargetPendingAndFailed(t *testing.T) {
+	f := newFixture(t)
+	dc := f.dcConn("events_dc")
+	tg := f.target(dc, "A", "/a")
+	f.liveConn("events_dc", client.OrgTypeDataCloud, client.StatusConnected)
+	f.liveTarget("events_dc", "A", "/a", client.StatusGeneratingSigningKey)
+	f.applied(dc, dc.Address(), addr.KindConnection, plan.Create)
+	f.applied(tg, tg.Address(), addr.KindTarget, plan.Create)
+	c := change(t, f.diff(plan.Options{}), tg.Address())
+	if c.Action != plan.Noop || !c.Wait {
+		t.Fatalf("pending target %+v", c)
+	}
+	f.la.Targets["events_dc"][0].Status = client.StatusCreationFailed
+	c = change(t, f.diff(plan.Options{}), tg.Address())
+	wantAction(t, c, plan.Replace, "status is creation_failed")
+	if c.Blocked == "" {
+		t.Fatal("failed target not blocked")
+	}
+}
+
+func TestCheckStale(t *testing.T) {
+	f := newFixture(t)
+	c := f.sfConn("prod_org", jwt("u@acme.com", "sha256:k1"))
+	saved := f.diff(plan.Options{})
+	if err := plan.CheckStale(saved, f.diff(plan.Options{})); err != nil {
+		t.Fatalf("fresh plan judged stale: %v", err)
+	}
+	check := func(want string) {
+		t.Helper()
+		err := plan.CheckStale(saved, f.diff(plan.Options{}))
+		var se *plan.StaleError
+		if !errors.As(err, &se) || !strings.HasPrefix(err.Error(), "stale plan: "+want+" changed") {
+			t.Fatalf("err = %v, want stale %s", err, want)
+		}
+	}
+	c.JWT.KeyFingerprint = "sha256:k2"
+	check("key of acme/connection/prod_org")
+	c.JWT.KeyFingerprint = "sha256:k1"
+	f.liveConn("prod_org", client.OrgTypeSalesforce, client.StatusConnecting)
+	check("live state")
+	delete(f.la.Connections, "prod_org")
+	f.s.Serial++
+	check("state")
+	f.s.Serial--
+	f.auth("new", nil)
+	check("manifest")
+}
+
+func TestInputsDigest(t *testing.T) {
+	c1 := &manifest.Connection{App: "a", Name: "c", Type: manifest.Salesforce}
+	c2 := &manifest.Connection{App: "a", Name: "c", Type: manifest.Salesforce, LoginURL: "https://login.salesforce.com"}
+	if plan.InputsDigest(c1) != plan.InputsDigest(c2) || plan.InputsDigest(c1) == "" {
+		t.Fatal("default login_url changes the digest")
+	}
+	c2.LoginURL = "https://test.salesforce.com"
+	if plan.InputsDigest(c1) == plan.InputsDigest(c2) {
+		t.Fatal("login_url not in the digest")
+	}
+	if plan.InputsDigest(42) != "" {
+		t.Fatal("unknown type digested")
+	}
+}

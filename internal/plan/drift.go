@@ -1,0 +1,77 @@
+package plan
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/applinkctl/applinkctl/internal/addr"
+	"github.com/applinkctl/applinkctl/internal/live"
+	"github.com/applinkctl/applinkctl/internal/manifest"
+	"github.com/applinkctl/applinkctl/internal/state"
+)
+
+// FindingKind classifies a drift finding (DESIGN.md §3). The string values
+// are stable: they appear in drift JSON and in alerting rules.
+type FindingKind string
+
+// The kinds of drift.
+const (
+	// Missing: state records it, but it is gone live (deleted out of band).
+	Missing FindingKind = "missing"
+	// Changed: live differs from what was applied (a failed or
+	// disconnected status, a field changed out of band).
+	Changed FindingKind = "changed"
+	// Unmanaged: live, but neither the manifest nor state knows it.
+	Unmanaged FindingKind = "unmanaged"
+	// Pending: the manifest says something not yet applied (a new
+	// resource, a changed input, a resource no longer declared), or an
+	// earlier run is unfinished, or a live status is still settling.
+	Pending FindingKind = "pending"
+)
+
+// Finding is one difference drift reports.
+type Finding struct {
+	Kind    FindingKind
+	Address addr.Address
+	Detail  string
+}
+
+// Drift compares like Diff but read-only and without any apply options: it
+// classifies every difference between manifest, live world and state and
+// drops the findings whose address matches an ignore glob (addr.Match
+// syntax). Protected resources and an empty manifest are reported, not
+// refused. Findings are sorted by address.
+func Drift(m *manifest.Manifest, w *live.World, s *state.State, ignore []string) ([]Finding, error) {
+	for _, g := range ignore {
+		if err := addr.ValidPattern(g); err != nil {
+			return nil, &SelectorError{Flag: "--ignore", Value: g, Reason: err.Error()}
+		}
+	}
+	d, err := newDiffer(m, w, s, Options{})
+	if err != nil {
+		return nil, err
+	}
+	if err := d.run(); err != nil {
+		return nil, err
+	}
+	out := []Finding{}
+	for _, f := range d.findings {
+		if c := d.changes[f.Address]; c != nil && c.Action == Noop && !c.Wait {
+			continue
+		}
+		skip := false
+		for _, g := range ignore {
+			if ok, _ := addr.Match(g, f.Address); ok {
+				skip = true
+				break
+			}
+		}
+		if !skip {
+			out = append(out, f)
+		}
+	}
+	slices.SortFunc(out, func(a, b Finding) int {
+		return cmp.Or(cmp.Compare(a.Address, b.Address), cmp.Compare(a.Kind, b.Kind))
+	})
+	return out, nil
+}

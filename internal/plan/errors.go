@@ -1,0 +1,56 @@
+package plan
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/applinkctl/applinkctl/internal/addr"
+)
+
+// ProtectError is a plan that would delete or replace a resource marked
+// protect: true. It is an error rather than a blocked change because the
+// manifest itself says the action must never happen.
+type ProtectError struct {
+	Address addr.Address
+	Action  Action   // Replace or Delete
+	Reasons []string // why the plan wanted to
+}
+
+func (e *ProtectError) Error() string {
+	verb := "replaced"
+	if e.Action == Delete {
+		verb = "deleted"
+	}
+	why := ""
+	if len(e.Reasons) > 0 {
+		why = " (" + strings.Join(e.Reasons, "; ") + ")"
+	}
+	return fmt.Sprintf("%s is protected and would be %s%s; remove protect: true from the manifest to allow it", e.Address, verb, why)
+}
+
+// ErrEmptyManifest refuses a prune from a manifest that declares nothing:
+// such a plan deletes everything applinkctl manages, which is far more often
+// a wrong -f path than an intent.
+var ErrEmptyManifest = errors.New("manifest declares no resources: --prune would delete everything applinkctl manages; pass --allow-empty if that is intended")
+
+// SelectorError is a --target or --replace value that is malformed or names
+// nothing the plan knows.
+type SelectorError struct {
+	Flag   string // "--target" or "--replace"
+	Value  string
+	Reason string
+}
+
+func (e *SelectorError) Error() string {
+	return fmt.Sprintf("%s %s: %s", e.Flag, e.Value, e.Reason)
+}
+
+// StaleError is a saved plan that no longer matches what a fresh plan sees.
+type StaleError struct {
+	What string // "live state", "state", "key of ADDR", "spec of ADDR", "manifest"
+}
+
+func (e *StaleError) Error() string {
+	return "stale plan: " + e.What + " changed since it was made; run applinkctl plan again"
+}

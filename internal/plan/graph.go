@@ -1,0 +1,62 @@
+package plan
+
+import (
+	"github.com/applinkctl/applinkctl/internal/addr"
+	"github.com/applinkctl/applinkctl/internal/dag"
+)
+
+// HasChanges reports whether applying the plan would do anything: any
+// change other than noop, or a blocked one (which apply refuses). It is what
+// --detailed-exitcode turns into exit code 2.
+func (p *Plan) HasChanges() bool {
+	for _, c := range p.Changes {
+		if c.Action != Noop || c.Blocked != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// Counts is the number of changes per action, noop included.
+func (p *Plan) Counts() map[Action]int {
+	out := map[Action]int{}
+	for _, c := range p.Changes {
+		out[c.Action]++
+	}
+	return out
+}
+
+// Change finds the change of an address, or nil.
+func (p *Plan) Change(a addr.Address) *Change {
+	for _, c := range p.Changes {
+		if c.Address == a {
+			return c
+		}
+	}
+	return nil
+}
+
+// Graph is the dependency graph of the plan's changes: an edge from each
+// change to every change it depends on (a target or publication to its
+// connection), so TopoOrder runs creates, replaces and republishes parent
+// first; apply walks the Reverse for deletes. Every change is a node, noops
+// included, so a child can wait for a pending parent.
+func (p *Plan) Graph() (*dag.Graph[addr.Address], error) {
+	g := dag.New[addr.Address]()
+	in := map[addr.Address]bool{}
+	for _, c := range p.Changes {
+		g.AddNode(c.Address)
+		in[c.Address] = true
+	}
+	for _, c := range p.Changes {
+		for _, d := range c.DependsOn {
+			if in[d] {
+				g.AddEdge(c.Address, d)
+			}
+		}
+	}
+	if err := g.Validate(); err != nil {
+		return nil, err
+	}
+	return g, nil
+}

@@ -1,0 +1,269 @@
+package plan
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/applinkctl/applinkctl/internal/addr"
+	"github.com/applinkctl/applinkctl/internal/client"
+	"github.com/applinkctl/applinkctl/internal/manifest"
+	"github.com/applinkctl/applinkctl/internal/state"
+)
+
+// publication plans one declared publication. What was published cannot be
+// read back from the API, so the comparison is with state: the digest of
+// the bundle last uploaded, and the spec kept there for the diff.
+func (d *differ) publication(dp *manifest.Publication, parent *Change) error {
+	a := dp.Address()
+	b, err := manifest.BuildBundle(dp)
+	if err != nil {
+		return fmt.Errorf("publication %s: %w", a, err)
+	}
+	c := d.add(&Change{Address: a, Kind: addr.KindPublication, Desired: dp, Bundle: b, DependsOn: []addr.Address{parent.Address}})
+	c.After = &Snapshot{Attrs: map[string]string{"client_name": dp.ClientName, "spec_digest": b.Digest, "spec_name": b.SpecName}}
+	put(c.After, "metadata_digest", b.MetadataDigest)
+	put(c.After, "permission_set", dp.PermissionSet)
+	put(c.After, "external_client_app", dp.ExternalClientApp)
+	put(c.After, "connected_app", dp.ConnectedApp)
+
+	sr := d.record(a)
+	var lp *client.Publication
+	for i, p := range d.liveApp(dp.App).Publications[dp.Connection] {
+		if p.ESRName == dp.ClientName {
+			lp = &d.liveApp(dp.App).Publications[dp.Connection][i]
+			break
+		}
+	}
+	if lp != nil || sr != nil {
+		c.Before = &Snapshot{Attrs: map[string]string{"client_name": dp.ClientName}}
+		if lp != nil {
+			c.RemoteID = lp.ESRID
+			put(c.Before, "esr_id", lp.ESRID)
+			put(c.Before, "org_id", lp.OrgID)
+		}
+		if sr != nil {
+			put(c.Before, "spec_digest", sr.InputsDigest)
+			put(c.Before, "spec_name", sr.SpecName)
+			put(c.Before, "metadata_digest", sr.MetadataDigest)
+		}
+	}
+	if sr != nil && len(sr.SpecGzip) > 0 {
+		if old, err := state.DecompressSpec(sr.SpecGzip); err == nil {
+			c.Spec = diffSpecs(old, b.Spec, b.SpecName)
+		}
+	}
+
+	switch {
+	case parent.Action == Replace:
+		c.Action, c.CausedBy = Republish, parent.Address
+		c.Reasons = []string{"its connection is replaced"}
+		if sr == nil && lp == nil {
+			c.Action = Create
+		}
+	case lp == nil && (sr == nil || sr.Phase == state.Intent):
+		c.Action = Create
+		d.createReasons(c, sr)
+		c.Reasons = []string{"not published yet"}
+		if sr != nil {
+			c.Reasons = []string{"an earlier run was interrupted before publishing it"}
+		}
+	case lp == nil:
+		c.Action = Republish
+		c.Reasons = []string{"recorded in state but not published live (deleted out of band)"}
+		d.find(a, Missing, "recorded in state but not published live (deleted out of band)")
+	case sr == nil:
+		c.Action = Republish
+		c.Reasons = []string{"published live but not in state: what was published cannot be read back, so it is published again"}
+		d.find(a, Pending, "published live but not in state: the next apply publishes it again")
+	case sr.InputsDigest != b.Digest:
+		c.Action = Republish
+		c.Reasons = bundleReasons(sr, b, c.Spec)
+		d.find(a, Pending, "%s", c.Reasons[0])
+	case d.replace[a]:
+		c.Action = Republish
+		c.Reasons = []string{"republish requested with --replace"}
+	case sr.Phase != state.Applied && sr.Phase != "":
+		c.Action, c.Resumed = Republish, true
+		c.Reasons = []string{fmt.Sprintf("an earlier run left it %s", sr.Phase)}
+		d.find(a, Pending, "an earlier run left it %s", sr.Phase)
+	default:
+		c.Action = Noop
+		c.Spec = nil
+	}
+	if c.Action == Noop || c.Action == Create {
+		c.Spec = nil
+	}
+	return nil
+}
+
+// bundleReasons says which part of a publication's upload changed.
+func bundleReasons(sr *state.Resource, b *manifest.Bundle, sc *SpecChange) []string {
+	var out []string
+	specSame := false
+	if len(sr.SpecGzip) > 0 {
+		if old, err := state.DecompressSpec(sr.SpecGzip); err == nil && string(old) == string(b.Spec) {
+			specSame = true
+		}
+	}
+	if sc != nil {
+		out = append(out, specReason(sc))
+	} else if !specSame {
+		out = append(out, "spec changed")
+	}
+	if sr.SpecName != "" && sr.SpecName != b.SpecName {
+		out = append(out, fmt.Sprintf("spec format changed (%s → %s)", sr.SpecName, b.SpecName))
+	}
+	if sr.MetadataDigest != b.MetadataDigest {
+		out = append(out, "metadata files changed")
+	}
+	if len(out) == 0 {
+		out = append(out, "publication settings changed (client name, permission set, external client app or connected app)")
+	}
+	return out
+}
+
+// prune plans what state records as owned but the manifest no longer
+// declares. Without --prune nothing is planned: Drift reports them. Targets
+// and publications cannot be deleted alone (the API has neither a target
+// delete nor an unpublish): they go with their connection, or are blocked.
+func (d *differ) prune() {
+	var orphans []addr.Address
+	for _, a := range d.stateAddresses() {
+		r := d.s.Resources[a]
+		if d.desired[a] || r == nil || (r.Origin != state.Created && r.Origin != state.Adopted) {
+			continue
+		}
+		orphans = append(orphans, a)
+	}
+	// Parents first, so children can see whether theirs goes.
+	slices.SortStableFunc(orphans, func(x, y addr.Address) int { return depth(x) - depth(y) })
+	for _, a := range orphans {
+		r := d.s.Resources[a]
+		exists, before := d.liveOf(a)
+		if !d.opts.Prune {
+			if exists {
+				d.find(a, Pending, "no longer declared: apply --prune deletes it")
+			} else {
+				d.find(a, Pending, "no longer declared and gone live: apply --prune forgets it")
+			}
+			continue
+		}
+		c := &Change{Address: a, Kind: a.Kind(), Action: Delete, Protected: r.Protect, RemoteID: r.RemoteID, Before: before}
+		if exists {
+			c.Reasons = []string{"no longer declared in the manifest"}
+		} else {
+			c.Reasons = []string{"no longer declared in the manifest; already gone live: only the state record is dropped"}
+		}
+		if parent := a.Parent(); parent != "" {
+			c.DependsOn = []addr.Address{parent}
+			pc := d.changes[parent]
+			switch {
+			case pc != nil && (pc.Action == Delete || pc.Action == Replace):
+				c.CausedBy = parent
+				c.Reasons = []string{"deleted with its connection"}
+			case exists && a.Kind() == addr.KindTarget:
+				c.Blocked = fmt.Sprintf("a data action target cannot be deleted alone (the API has no target delete): run with --replace %s to recreate the connection with only its declared targets", parent)
+			case exists:
+				c.Blocked = fmt.Sprintf("a publication cannot be unpublished (the API has no route for it): remove it in Salesforce, or run with --replace %s to recreate the connection", parent)
+			}
+		}
+		d.add(c)
+	}
+}
+
+func depth(a addr.Address) int {
+	if a.Parent() == "" {
+		return 0
+	}
+	return 1
+}
+
+// liveOf says whether the resource at a exists live and what it looks like.
+func (d *differ) liveOf(a addr.Address) (bool, *Snapshot) {
+	p := a.Parts()
+	la := d.liveApp(p.App)
+	switch p.Kind {
+	case addr.KindConnection:
+		if c := la.Connections[p.Name]; c != nil {
+			return true, beforeSnapshot(&orgLive{id: c.ID, status: c.Status, typ: orgType(c.Org.Type), username: c.Org.Username}, d.record(a))
+		}
+	case addr.KindAuthorization:
+		if c := la.Authorizations[p.Name]; c != nil {
+			return true, beforeSnapshot(&orgLive{id: c.ID, status: c.Status, typ: orgType(c.Org.Type), username: c.Org.Username, alias: c.Alias}, d.record(a))
+		}
+	case addr.KindTarget:
+		for _, t := range la.Targets[p.Connection] {
+			if t.Label == p.Name {
+				s := targetSnapshot(t.Label, t.APIName, t.TargetEndpoint, t.Type)
+				put(s, "id", t.ID)
+				put(s, "status", t.Status)
+				return true, s
+			}
+		}
+	case addr.KindPublication:
+		for _, pub := range la.Publications[p.Connection] {
+			if pub.ESRName == p.Name {
+				return true, &Snapshot{Attrs: map[string]string{"client_name": p.Name, "esr_id": pub.ESRID}}
+			}
+		}
+	}
+	return false, nil
+}
+
+// findUnmanaged lists live resources that neither the manifest nor state
+// knows. They are reported and never touched.
+func (d *differ) findUnmanaged() {
+	for _, app := range sortedKeys(d.w.Apps) {
+		la := d.w.Apps[app]
+		if la == nil {
+			continue
+		}
+		known := func(a addr.Address) bool {
+			if _, err := addr.Parse(string(a)); err != nil {
+				return true // a name no address can hold: nothing to report it as
+			}
+			return d.desired[a] || d.s.Resources[a] != nil
+		}
+		for name := range la.Connections {
+			if a := addr.Connection(app, name); !known(a) {
+				d.unmanaged = append(d.unmanaged, a)
+			}
+		}
+		for name := range la.Authorizations {
+			if a := addr.Authorization(app, name); !known(a) {
+				d.unmanaged = append(d.unmanaged, a)
+			}
+		}
+		for conn, ts := range la.Targets {
+			for _, t := range ts {
+				if a := addr.Target(app, conn, t.Label); !known(a) {
+					d.unmanaged = append(d.unmanaged, a)
+				}
+			}
+		}
+		for conn, ps := range la.Publications {
+			for _, p := range ps {
+				if p.ESRName == "" {
+					continue
+				}
+				if a := addr.Publication(app, conn, p.ESRName); !known(a) {
+					d.unmanaged = append(d.unmanaged, a)
+				}
+			}
+		}
+	}
+	slices.Sort(d.unmanaged)
+	d.unmanaged = slices.Compact(d.unmanaged)
+	for _, a := range d.unmanaged {
+		d.find(a, Unmanaged, "exists live but neither the manifest nor state knows it: left alone")
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
