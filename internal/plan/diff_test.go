@@ -259,12 +259,16 @@ func TestReplacementReasons(t *testing.T) {
 		{"client_id", func(f *fixture, c *manifest.Connection) { c.JWT.ClientID = "other" }, "jwt client_id changed", plan.Pending},
 		{"key", func(f *fixture, c *manifest.Connection) { c.JWT.KeyFingerprint = "sha256:k9" }, "key fingerprint changed", plan.Pending},
 		{"username", func(f *fixture, c *manifest.Connection) { c.JWT.Username = "new@acme.com" }, "username changed (u@acme.com → new@acme.com)", plan.Pending},
-		{"type", func(f *fixture, c *manifest.Connection) { f.la.Connections["prod_org"].Org.Type = client.OrgTypeDataCloud }, "type changed (datacloud → salesforce)", plan.Changed},
+		{"type", func(f *fixture, c *manifest.Connection) {
+			f.la.Connections["prod_org"].Org.Type = client.OrgTypeDataCloud
+		}, "type changed (datacloud → salesforce)", plan.Changed},
 		{"failed", func(f *fixture, c *manifest.Connection) {
 			lc := f.la.Connections["prod_org"]
 			lc.Status, lc.Error = client.StatusFailed, &client.ErrorInfo{ID: "org_connection_failed"}
 		}, "status is failed (org_connection_failed)", plan.Changed},
-		{"disconnected", func(f *fixture, c *manifest.Connection) { f.la.Connections["prod_org"].Status = client.StatusDisconnected }, "status is disconnected", plan.Changed},
+		{"disconnected", func(f *fixture, c *manifest.Connection) {
+			f.la.Connections["prod_org"].Status = client.StatusDisconnected
+		}, "status is disconnected", plan.Changed},
 		{"method", func(f *fixture, c *manifest.Connection) { c.JWT = nil }, "connection method changed (JWT → OAuth)", plan.Pending},
 	}
 	for _, tc := range cases {
