@@ -217,7 +217,7 @@ func (e *Emulator) publish(w http.ResponseWriter, r *http.Request) {
 		c.Publications = append(c.Publications, p)
 	}
 	// Publishing the same client name again replaces the registration (§8).
-	p.ESRID = sfID("0Ci", c.ID+"|"+req.ClientName+"|"+now.String())
+	p.ESRID = sfID("0Ci", fmt.Sprintf("%s|%s|%d|%s", c.ID, req.ClientName, p.Count, now))
 	p.SpecName, p.SpecSHA256, p.Files = uz.specName, hex.EncodeToString(sum[:]), uz.files
 	p.ExternalClientApp, p.PermissionSet, p.ConnectedApp = req.AuthorizationExternalClientAppName, req.AuthorizationPermissionSetName, req.AuthorizationConnectedAppName
 	p.Count++
