@@ -6,7 +6,7 @@ COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS   := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: build test lint fmt-check vet staticcheck unit bench soak fuzz schema man clean
+.PHONY: build test lint fmt-check vet staticcheck unit bench soak fuzz schema man clean keys
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/applinkctl
@@ -29,6 +29,17 @@ unit:
 # Regenerate golden files and the committed schema.
 update:
 	$(GO) test ./... -update
+
+# Fuzz the manifest loader (never panics, always answers quickly).
+fuzz:
+	$(GO) test -run '^$$' -fuzz=FuzzLoad -fuzztime=30s ./internal/manifest
+
+# The quickstart's JWT key: generated locally, never committed (gitignored).
+keys: examples/quickstart/keys/server.key
+
+examples/quickstart/keys/server.key:
+	mkdir -p $(@D)
+	umask 077 && openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -quiet -out $@
 
 schema: build
 	$(BIN) schema > schema/applink.schema.json

@@ -48,3 +48,8 @@ func checkName(what, name string) error {
 
 func isLetter(c byte) bool { return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' }
 func isDigit(c byte) bool  { return c >= '0' && c <= '9' }
+
+// ValidName checks a connection name, developer name or target label
+// against applink-api.md §5; export uses it to tell which live names a
+// manifest can hold.
+func ValidName(name string) error { return checkName("name", name) }
