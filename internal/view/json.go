@@ -146,7 +146,7 @@ func toWire(p *plan.Plan) jsonPlan {
 	for _, c := range sortedChanges(p) {
 		jc := jsonChange{
 			Address:   string(c.Address),
-			Kind:      string(c.Kind),
+			Kind:      string(kindOf(c)),
 			Action:    string(c.Action),
 			Reasons:   nonNil(append([]string(nil), c.Reasons...)),
 			CausedBy:  string(c.CausedBy),
@@ -187,4 +187,16 @@ func marshalIndent(v any) ([]byte, error) {
 		return nil, fmt.Errorf("json: encode: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// kindOf is the change's kind, taken from its address when the planner left
+// it unset, so a saved plan always passes ReadPlanFile's consistency check.
+func kindOf(c *plan.Change) addr.Kind {
+	if c.Kind != "" {
+		return c.Kind
+	}
+	if p, err := addr.Parse(string(c.Address)); err == nil {
+		return p.Kind
+	}
+	return ""
 }

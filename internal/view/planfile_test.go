@@ -175,3 +175,19 @@ func TestReadPlanFileRefuses(t *testing.T) {
 		t.Errorf("missing file: %v, want os.ErrNotExist", err)
 	}
 }
+
+func TestPlanFileFillsMissingKind(t *testing.T) {
+	p := noopPlan()
+	p.Changes[0].Kind = ""
+	path := filepath.Join(t.TempDir(), "plan.json")
+	if err := view.WritePlanFile(path, p); err != nil {
+		t.Fatal(err)
+	}
+	got, err := view.ReadPlanFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Changes[0].Kind != "connection" {
+		t.Errorf("kind = %q, want connection", got.Changes[0].Kind)
+	}
+}
