@@ -75,7 +75,10 @@ func openPostgres(ctx context.Context, raw string, opts OpenOptions) (*pgBackend
 	if err != nil {
 		return nil, errors.New("state backend postgres: the URL does not parse") // the error would echo the password
 	}
-	q := u.Query()
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return nil, fmt.Errorf("state backend postgres://%s%s: query: %w", u.Host, u.Path, err)
+	}
 	schema := q.Get("schema")
 	if schema == "" {
 		schema = defaultSchema
