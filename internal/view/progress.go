@@ -7,6 +7,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/term"
@@ -35,6 +36,10 @@ func NewProgress(w io.Writer, tty bool, opts Options) apply.Observer {
 	}
 	return &liveProgress{w: w, opts: opts, width: width, rows: map[addr.Address]*liveRow{}}
 }
+
+// liveTick is how often the live view refreshes elapsed times between
+// events: a resource can wait minutes without a new status.
+const liveTick = time.Second
 
 // eventTime is when an event happened: the engine's stamp, else the clock.
 func eventTime(ev apply.Event, opts Options) time.Time {
@@ -160,6 +165,9 @@ type liveRow struct {
 // liveProgress is the terminal view: finished lines scroll, running lines
 // are redrawn below them.
 type liveProgress struct {
+	// mu serializes the engine's calls with the refresh ticker.
+	mu    sync.Mutex
+	stop  chan struct{} // closed by Done; nil until the ticker starts
 	w     io.Writer
 	opts  Options
 	width int // terminal columns, 0 when unknown: rows are not cut
@@ -169,6 +177,9 @@ type liveProgress struct {
 }
 
 func (p *liveProgress) Event(ev apply.Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.startTicker()
 	now := eventTime(ev, p.opts)
 	var permanent []string
 	switch ev.Type {
@@ -243,7 +254,40 @@ func (p *liveProgress) cut(s string) string {
 	return string(r[:p.width-2]) + "…"
 }
 
+// startTicker starts, once, the goroutine that redraws the running rows so
+// their elapsed times move; Done stops it. A fake clock (Options.Now) never
+// advances by itself, so with one there is nothing to refresh and no ticker.
+func (p *liveProgress) startTicker() {
+	if p.stop != nil || p.opts.Now != nil {
+		return
+	}
+	p.stop = make(chan struct{})
+	stop := p.stop
+	go func() {
+		t := time.NewTicker(liveTick)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				p.mu.Lock()
+				if len(p.rows) > 0 {
+					p.redraw(nil, p.opts.now())
+				}
+				p.mu.Unlock()
+			}
+		}
+	}()
+}
+
 func (p *liveProgress) Done(s apply.Summary) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stop != nil {
+		close(p.stop)
+		p.stop = nil
+	}
 	if p.drawn > 0 {
 		fmt.Fprintf(p.w, "\x1b[%dA\x1b[J", p.drawn)
 		p.drawn = 0

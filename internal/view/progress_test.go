@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -224,5 +225,49 @@ func TestIsTerminalAndColor(t *testing.T) {
 	t.Setenv("NO_COLOR", "1")
 	if view.ColorEnabled(&buf, false) || view.ColorEnabled(&buf, true) {
 		t.Error("color enabled despite NO_COLOR")
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the live view's refresh goroutine.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestProgressLiveRefreshesElapsed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the refresh tick")
+	}
+	var buf syncBuffer
+	obs := view.NewProgress(&buf, true, view.Options{})
+	obs.Event(apply.Event{Time: time.Now(), Address: prodOrg, Action: plan.Create, Type: apply.EventStarted})
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(buf.String(), "create: started (1") && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	obs.Done(apply.Summary{Created: 1})
+	out := buf.String()
+	if !strings.Contains(out, "\x1b[1A\x1b[J⋯ acme-api/connection/prod_org create: started (1") {
+		t.Errorf("elapsed not refreshed between events: %q", out)
+	}
+	if !strings.HasSuffix(out, "\x1b[1A\x1b[JApply complete: 1 created, 0 replaced, 0 republished, 0 deleted, 0 adopted, 0 unchanged in 0s.\n") {
+		t.Errorf("live region not cleared before the summary: %q", out)
+	}
+	n := len(buf.String())
+	time.Sleep(1500 * time.Millisecond)
+	if len(buf.String()) != n {
+		t.Error("refresh continued after Done")
 	}
 }
