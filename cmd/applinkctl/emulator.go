@@ -1,14 +1,193 @@
 package main
 
 import (
+	"crypto/tls"
 	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/applinkctl/applinkctl/internal/emulator"
 )
 
-// emulatorCommand is owned by the helper building it; this placeholder keeps the tree compiling.
+// emulatorOptions are the parsed flags of `applinkctl emulator`.
+type emulatorOptions struct {
+	listen      string
+	allowRemote bool
+	tlsCert     string
+	tlsKey      string
+	emu         emulator.Options
+}
+
 func emulatorCommand(io streams) *cli.Command {
-	return &cli.Command{Name: "emulator", Usage: "(under construction)", Action: func(*cli.Context) error {
-		return errors.New("emulator: not built yet")
-	}}
+	return &cli.Command{
+		Name:  "emulator",
+		Usage: "run the local Heroku AppLink emulator (Platform, AppLink and Salesforce routes on one port)",
+		UsageText: "applinkctl emulator [--listen ADDR] [--data DIR] [faults…]\n\n" +
+			"Serves the Heroku Platform API subset, every AppLink route and the Salesforce token endpoint on\n" +
+			"one listener, and prints HEROKU_API_URL=… and HEROKU_API_KEY=… lines to stdout, so that\n" +
+			"   eval \"$(applinkctl emulator --listen 127.0.0.1:5000 &)\"\n" +
+			"points applinkctl (or the Heroku CLI, with HEROKU_HOST) at it. Serves until interrupted.\n" +
+			"Admin routes under /_emulator/ seed apps and break things; see docs/emulator.md.\n\n" +
+			"Examples:\n" +
+			"   applinkctl emulator\n" +
+			"   applinkctl emulator --listen 127.0.0.1:0 --data .emulator --approve-oauth-after 2s\n" +
+			"   applinkctl emulator --latency 50ms±10ms --error-rate 0.1 --rate-limit 100/min --seed 7\n" +
+			"   applinkctl emulator --async-delay connection=2s,target=1s\n" +
+			"   applinkctl emulator --listen 127.0.0.1:8443 --tls-cert cert.pem --tls-key key.pem",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:5000", Usage: "listen on `ADDR` (host:port; port 0 picks a free one)"},
+			&cli.BoolFlag{Name: "allow-remote", Usage: "allow a non-loopback --listen address (the emulator's keys protect nothing real)"},
+			&cli.StringFlag{Name: "data", Usage: "persist the emulator's world in `DIR` (default: memory only)"},
+			&cli.StringFlag{Name: "api-key", Usage: "Platform API `KEY` to accept (default: the one persisted in --data, else random)"},
+			&cli.StringFlag{Name: "latency", Usage: "added to every request: `D` or D±JITTER, e.g. 50ms±10ms"},
+			&cli.Float64Flag{Name: "error-rate", Usage: "`FRACTION` of requests answered 503"},
+			&cli.Float64Flag{Name: "drop-rate", Usage: "`FRACTION` of requests whose connection is closed without an answer"},
+			&cli.Float64Flag{Name: "retry-429-rate", Usage: "`FRACTION` of requests answered 429 with Retry-After: 1"},
+			&cli.StringFlag{Name: "rate-limit", Usage: "account budget refill `N/min` (also N/h, N/s); default 4500/h with a 4500 burst"},
+			&cli.IntFlag{Name: "rate-limit-burst", Usage: "size of the rate-limit bucket (default: one minute's worth of --rate-limit)"},
+			&cli.StringFlag{Name: "async-delay", Usage: "how long pending statuses last, `KIND=D,…` for connection, authorization, target, delete"},
+			&cli.DurationFlag{Name: "approve-oauth-after", Usage: "approve browser OAuth flows by themselves after `D`"},
+			&cli.Int64Flag{Name: "seed", Usage: "`N` seeds the fault randomness, for repeatable runs"},
+			&cli.StringFlag{Name: "tls-cert", Usage: "serve HTTPS with this certificate `FILE` (with --tls-key)"},
+			&cli.StringFlag{Name: "tls-key", Usage: "private key `FILE` of --tls-cert"},
+		},
+		Action: func(c *cli.Context) error {
+			opts, err := emulatorOptionsFrom(c)
+			if err != nil {
+				return err
+			}
+			return runEmulator(c, io, opts)
+		},
+	}
+}
+
+// emulatorOptionsFrom parses and checks the flags.
+func emulatorOptionsFrom(c *cli.Context) (emulatorOptions, error) {
+	o := emulatorOptions{
+		listen: c.String("listen"), allowRemote: c.Bool("allow-remote"),
+		tlsCert: c.String("tls-cert"), tlsKey: c.String("tls-key"),
+		emu: emulator.Options{
+			Dir: c.String("data"), APIKey: c.String("api-key"),
+			ErrorRate: c.Float64("error-rate"), DropRate: c.Float64("drop-rate"), Retry429Rate: c.Float64("retry-429-rate"),
+			RateLimitBurst: c.Int("rate-limit-burst"), ApproveOAuthAfter: c.Duration("approve-oauth-after"), Seed: c.Int64("seed"),
+		},
+	}
+	var err error
+	if o.emu.Latency, o.emu.Jitter, err = parseLatency(c.String("latency")); err != nil {
+		return o, err
+	}
+	if o.emu.RateLimitPerMinute, err = parseRate(c.String("rate-limit")); err != nil {
+		return o, err
+	}
+	if o.emu.AsyncDelay, err = parseAsyncDelay(c.String("async-delay")); err != nil {
+		return o, err
+	}
+	if (o.tlsCert == "") != (o.tlsKey == "") {
+		return o, errors.New("emulator: --tls-cert and --tls-key go together")
+	}
+	if !o.allowRemote && !loopbackAddr(o.listen) {
+		return o, fmt.Errorf("emulator: --listen %s is not a loopback address; pass --allow-remote to expose it", o.listen)
+	}
+	return o, nil
+}
+
+// runEmulator serves until the command's context is cancelled (Ctrl-C).
+func runEmulator(c *cli.Context, io streams, o emulatorOptions) error {
+	var tlsConfig *tls.Config
+	if o.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(o.tlsCert, o.tlsKey)
+		if err != nil {
+			return fmt.Errorf("emulator: tls: %w", err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	srv, err := emulator.Listen(o.emu, o.listen, tlsConfig)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(io.Out, "HEROKU_API_URL=%s\nHEROKU_API_KEY=%s\n", srv.URL, srv.APIKey)
+	fmt.Fprintf(io.Err, "emulator: serving on %s (admin routes under %s/_emulator/); Ctrl-C stops it\n", srv.URL, srv.URL)
+	<-c.Context.Done()
+	return srv.Close()
+}
+
+// parseLatency reads "50ms", "50ms±10ms" or "50ms+-10ms".
+func parseLatency(s string) (latency, jitter time.Duration, err error) {
+	if s == "" {
+		return 0, 0, nil
+	}
+	base, jit, found := strings.Cut(strings.ReplaceAll(s, "+-", "±"), "±")
+	if latency, err = time.ParseDuration(strings.TrimSpace(base)); err != nil || latency < 0 {
+		return 0, 0, fmt.Errorf("emulator: --latency %q: want a duration such as 50ms or 50ms±10ms", s)
+	}
+	if found {
+		if jitter, err = time.ParseDuration(strings.TrimSpace(jit)); err != nil || jitter < 0 {
+			return 0, 0, fmt.Errorf("emulator: --latency %q: want a duration such as 50ms or 50ms±10ms", s)
+		}
+	}
+	return latency, jitter, nil
+}
+
+// parseRate reads "N/min" (also N/m, N/h, N/s, bare N per minute) as a
+// per-minute rate.
+func parseRate(s string) (int, error) {
+	if s == "" {
+		return 0, nil
+	}
+	num, unit, _ := strings.Cut(strings.TrimSpace(s), "/")
+	n, err := strconv.ParseFloat(num, 64)
+	bad := fmt.Errorf("emulator: --rate-limit %q: want N/min, N/h or N/s with N > 0", s)
+	if err != nil || n <= 0 {
+		return 0, bad
+	}
+	switch unit {
+	case "", "m", "min", "minute":
+	case "h", "hour":
+		n /= 60
+	case "s", "sec", "second":
+		n *= 60
+	default:
+		return 0, bad
+	}
+	return max(1, int(n+0.5)), nil
+}
+
+// parseAsyncDelay reads "connection=2s,target=1s".
+func parseAsyncDelay(s string) (map[string]time.Duration, error) {
+	out := map[string]time.Duration{}
+	if strings.TrimSpace(s) == "" {
+		return out, nil
+	}
+	for _, part := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		d, err := time.ParseDuration(v)
+		if !ok || err != nil || d < 0 {
+			return nil, fmt.Errorf("emulator: --async-delay %q: want KIND=DURATION,… e.g. connection=2s,target=1s", s)
+		}
+		switch k {
+		case emulator.KindConnection, emulator.KindAuthorization, emulator.KindTarget, emulator.KindDelete:
+		default:
+			return nil, fmt.Errorf("emulator: --async-delay kind %q: want connection, authorization, target or delete", k)
+		}
+		out[k] = d
+	}
+	return out, nil
+}
+
+// loopbackAddr reports whether a host:port listen address stays on this machine.
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

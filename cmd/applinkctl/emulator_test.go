@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestEmulatorCommandServes(t *testing.T) {
+	pr, pw := io.Pipe()
+	var stderr bytes.Buffer
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		app := newApp(streams{In: strings.NewReader(""), Out: pw, Err: &stderr})
+		done <- app.RunContext(ctx, []string{"applinkctl", "emulator", "--listen", "127.0.0.1:0", "--api-key", "test-key",
+			"--async-delay", "target=10ms", "--latency", "1ms±1ms"})
+		pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	lines := map[string]string{}
+	for len(lines) < 2 && sc.Scan() {
+		k, v, _ := strings.Cut(sc.Text(), "=")
+		lines[k] = v
+	}
+	go io.Copy(io.Discard, pr)
+	base, key := lines["HEROKU_API_URL"], lines["HEROKU_API_KEY"]
+	if !strings.HasPrefix(base, "http://127.0.0.1:") || key != "test-key" {
+		t.Fatalf("start-up lines %v", lines)
+	}
+
+	res, err := http.Post(base+"/_emulator/apps", "application/json", strings.NewReader(`{"name":"acme-api","addons":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 201 {
+		t.Fatalf("seed: %d", res.StatusCode)
+	}
+	req, _ := http.NewRequest("GET", base+"/apps/acme-api/config-vars", nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vars map[string]string
+	err = json.NewDecoder(res.Body).Decode(&vars)
+	res.Body.Close()
+	if err != nil || !strings.HasPrefix(vars["HEROKU_APPLINK_API_URL"], base+"/addons/") {
+		t.Fatalf("config vars %v %v", vars, err)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("shutdown: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("emulator did not stop on cancel")
+	}
+	if _, err := http.Get(base + "/_emulator/world"); err == nil {
+		t.Fatal("still serving after shutdown")
+	}
+}
+
+func TestEmulatorCommandRefusesBadFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"--listen", "0.0.0.0:0"},
+		{"--listen", ":0"},
+		{"--latency", "soon"},
+		{"--rate-limit", "10/week"},
+		{"--async-delay", "publication=1s"},
+		{"--async-delay", "connection"},
+		{"--tls-cert", "x.pem"},
+		{"--error-rate", "2"},
+	} {
+		var out, errb bytes.Buffer
+		code := run(append([]string{"applinkctl", "emulator", "--listen", "127.0.0.1:0"}, args...), streams{In: strings.NewReader(""), Out: &out, Err: &errb})
+		if code != exitError || !strings.Contains(errb.String(), "emulator") || out.Len() != 0 {
+			t.Errorf("%v: exit %d, stderr %q, stdout %q", args, code, errb.String(), out.String())
+		}
+	}
+}
+
+func TestEmulatorFlagParsers(t *testing.T) {
+	if l, j, err := parseLatency("50ms±10ms"); err != nil || l != 50*time.Millisecond || j != 10*time.Millisecond {
+		t.Errorf("latency: %v %v %v", l, j, err)
+	}
+	if l, j, err := parseLatency("2ms+-1ms"); err != nil || l != 2*time.Millisecond || j != time.Millisecond {
+		t.Errorf("latency +-: %v %v %v", l, j, err)
+	}
+	for in, want := range map[string]int{"": 0, "100/min": 100, "60": 60, "120/h": 2, "2/s": 120, "1/h": 1} {
+		if got, err := parseRate(in); err != nil || got != want {
+			t.Errorf("rate %q: %d %v, want %d", in, got, err, want)
+		}
+	}
+	d, err := parseAsyncDelay("connection=2s, target=1s,delete=0s")
+	if err != nil || d["connection"] != 2*time.Second || d["target"] != time.Second || len(d) != 3 {
+		t.Errorf("async delay: %v %v", d, err)
+	}
+	for in, want := range map[string]bool{"127.0.0.1:5000": true, "[::1]:0": true, "localhost:1": true, "0.0.0.0:1": false, ":1": false, "10.0.0.1:1": false, "nope": false} {
+		if loopbackAddr(in) != want {
+			t.Errorf("loopback %q: want %v", in, want)
+		}
+	}
+}
