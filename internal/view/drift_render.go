@@ -1,0 +1,18 @@
+package view
+
+import (
+	"io"
+
+	"github.com/applinkctl/applinkctl/internal/plan"
+)
+
+// RenderDrift writes a drift report to w in format (text, json or markdown):
+// the findings grouped by kind (missing, changed, unmanaged, pending), each
+// sorted by address, or "No drift." when there are none.
+func RenderDrift(w io.Writer, findings []plan.Finding, format string, opts Options) error {
+	fs := make([]finding, 0, len(findings))
+	for _, f := range findings {
+		fs = append(fs, finding{Kind: string(f.Kind), Address: string(f.Address), Detail: f.Detail})
+	}
+	return renderDrift(w, fs, format, opts)
+}
