@@ -14,6 +14,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
@@ -164,9 +165,16 @@ func (t *transport) once(ctx context.Context, r *request, attempt int) (resp *re
 	if r.ctype != "" {
 		req.Header.Set("Content-Type", r.ctype)
 	}
-	t.requests.Add(1)
+	// net/http replays an idempotent request by itself when a reused
+	// keep-alive connection turns out dead; count connections taken, not
+	// calls, so Requests matches what servers see.
+	var conns atomic.Int64
+	req = req.WithContext(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		GotConn: func(httptrace.GotConnInfo) { conns.Add(1) },
+	}))
 	began := time.Now()
 	hr, err := t.cfg.HTTPClient.Do(req)
+	t.requests.Add(max(conns.Load(), 1))
 	if err != nil {
 		err = unwrapURLError(err)
 		t.log(ctx, r, attempt, 0, time.Since(began), scrub(err.Error(), t.secrets(r)))
