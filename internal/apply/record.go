@@ -92,7 +92,7 @@ func (t *task) fresh(remoteID, status string) *state.Resource {
 	if t.c.Desired == nil && t.c.Bundle == nil {
 		return &state.Resource{Kind: t.c.Kind, RemoteID: remoteID, Status: status}
 	}
-	r := recordFor(t.c, remoteID, status)
+	r := plan.RecordFor(t.c, remoteID, status)
 	if r == nil {
 		r = &state.Resource{}
 	}

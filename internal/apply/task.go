@@ -152,6 +152,11 @@ func (t *task) remove(ctx context.Context, o *ops) (r result, done bool) {
 	if err := o.del(t.e.graceCtx); err != nil && !client.IsNotFound(err) {
 		return t.fail(fmt.Errorf("delete: %w", err)), true
 	}
+	return t.awaitGone(ctx, o)
+}
+
+// awaitGone waits until a deleted resource is gone (404 or disconnected).
+func (t *task) awaitGone(ctx context.Context, o *ops) (r result, done bool) {
 	gone := func(ctx context.Context) (probe, error) {
 		p, err := o.get(ctx, o.name)
 		if client.IsNotFound(err) {
@@ -234,14 +239,24 @@ func (t *task) settle(ctx context.Context, o *ops) result {
 		key = o.name
 	}
 	p, err := o.get(ctx, key)
-	if err != nil {
-		if client.IsNotFound(err) {
-			return t.fail(errors.New("no longer exists live; run plan again"))
-		}
-		if ctx.Err() != nil {
-			return t.interrupted()
-		}
+	switch {
+	case client.IsNotFound(err) && o.post != nil:
+		// Gone since the plan read it (an earlier run's delete finished):
+		// the manifest still wants it, and names are unique, so create it.
+		return t.create(ctx, o, "create")
+	case client.IsNotFound(err):
+		return t.fail(errors.New("no longer exists live; run plan again"))
+	case err != nil && ctx.Err() != nil:
+		return t.interrupted()
+	case err != nil:
 		return t.fail(err)
+	case p.status == client.StatusDisconnecting && o.post != nil:
+		// An earlier run's replace was cut short after its delete: let the
+		// delete finish, then create it again.
+		if r, done := t.awaitGone(ctx, o); done {
+			return r
+		}
+		return t.create(ctx, o, "create")
 	}
 	return t.await(ctx, o, p)
 }
