@@ -97,6 +97,17 @@ func fullPlan() *plan.Plan {
 				Before: snap("type", "salesforce", "status", "authorized"),
 			},
 			{
+				Address: addr.Target("acme-api", "gone_dc", "Old_Events"), Kind: addr.KindTarget, Action: plan.Delete,
+				Reasons: []string{"deleted with its connection"}, CausedBy: addr.Connection("acme-api", "gone_dc"),
+				DependsOn: []addr.Address{addr.Connection("acme-api", "gone_dc")},
+				Before:    snap("api_name", "Old_Events"),
+			},
+			{
+				Address: addr.Connection("acme-api", "gone_dc"), Kind: addr.KindConnection, Action: plan.Delete,
+				Reasons: []string{"no longer declared in the manifest"}, RemoteID: "c-gone",
+				Before: snap("type", "datacloud", "status", "connected"),
+			},
+			{
 				Address: addr.Connection("acme-api", "legacy_org"), Kind: addr.KindConnection, Action: plan.Adopt,
 				Reasons: []string{"exists live but not in state"}, RemoteID: "c-3",
 				Before: snap("type", "salesforce"), After: snap("type", "salesforce"),

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/applinkctl/applinkctl/internal/addr"
 	"github.com/applinkctl/applinkctl/internal/plan"
 )
 
@@ -57,10 +58,10 @@ func planMarkdown(p *plan.Plan, opts Options) string {
 		})
 		for _, c := range g.Top {
 			var b strings.Builder
-			writeMDChange(&b, c, "")
+			writeMDChange(&b, c, g.Actions, "")
 			k := 1
 			for _, sub := range g.Under[c.Address] {
-				writeMDChange(&b, sub, "  ")
+				writeMDChange(&b, sub, g.Actions, "  ")
 				k++
 			}
 			chunks = append(chunks, mdChunk{text: b.String(), changes: k})
@@ -149,7 +150,7 @@ func capChunks(chunks []mdChunk, max int, one, many, hint string) string {
 
 // writeMDChange writes one change as a list item with its details as a
 // nested list and its spec diff in a fenced diff block.
-func writeMDChange(b *strings.Builder, c *plan.Change, indent string) {
+func writeMDChange(b *strings.Builder, c *plan.Change, actions map[addr.Address]plan.Action, indent string) {
 	action := string(c.Action)
 	if c.Wait && c.Action == plan.Noop {
 		action = "wait"
@@ -162,9 +163,9 @@ func writeMDChange(b *strings.Builder, c *plan.Change, indent string) {
 	sub := indent + "  "
 	item := func(s string) { b.WriteString(sub + "- " + s + "\n") }
 	if c.CausedBy != "" {
-		item("because `" + string(c.CausedBy) + "` is replaced")
+		item("because `" + string(c.CausedBy) + "` is " + causeVerb(actions[c.CausedBy]))
 	}
-	for _, r := range reasons(c) {
+	for _, r := range reasons(c, actions) {
 		item(mdEscape(r))
 	}
 	for _, a := range attrChanges(c) {

@@ -69,7 +69,7 @@ func TestRenderPlanGolden(t *testing.T) {
 func TestRenderPlanTextShape(t *testing.T) {
 	out := string(render(t, fullPlan(), "text", view.Options{}))
 	lines := strings.Split(out, "\n")
-	if want := "Plan: 2 to create, 4 to replace, 2 to republish, 1 to delete, 1 to adopt, 2 to wait for."; lines[0] != want {
+	if want := "Plan: 2 to create, 4 to replace, 2 to republish, 3 to delete, 1 to adopt, 2 to wait for."; lines[0] != want {
 		t.Errorf("summary line = %q, want %q", lines[0], want)
 	}
 	for _, want := range []string{
@@ -85,6 +85,7 @@ func TestRenderPlanTextShape(t *testing.T) {
 		"[blocked]", "blocked: a target cannot be changed alone; use --replace acme-api/connection/stream_dc",
 		"login_url: \"https://login.salesforce.com\" → \"https://test.salesforce.com\"",
 		"Unmanaged (left alone",
+		"    - acme-api/connection/gone_dc\n        no longer declared in the manifest\n        - acme-api/connection/gone_dc/target/Old_Events\n            because acme-api/connection/gone_dc is deleted\n            deleted with its connection\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("text plan lacks %q:\n%s", want, out)
@@ -184,8 +185,8 @@ func TestRenderPlanMarkdownShape(t *testing.T) {
 	out := string(render(t, fullPlan(), "markdown", view.Options{}))
 	for _, want := range []string{
 		"## applinkctl plan\n",
-		"| action | count |\n|---|---:|\n| create | 2 |\n| replace | 4 |\n| republish | 2 |\n| delete | 1 |\n| adopt | 1 |\n| wait | 2 |\n| blocked | 1 |\n",
-		"<details><summary>acme-api: 9 changes</summary>",
+		"| action | count |\n|---|---:|\n| create | 2 |\n| replace | 4 |\n| republish | 2 |\n| delete | 3 |\n| adopt | 1 |\n| wait | 2 |\n| blocked | 1 |\n",
+		"<details><summary>acme-api: 11 changes</summary>",
 		"<details><summary>acme-web: 2 changes</summary>",
 		"```diff\n",
 		"+      summary: Create an <order>", // diff text is verbatim inside the fence

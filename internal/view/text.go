@@ -3,6 +3,7 @@ package view
 import (
 	"strings"
 
+	"github.com/applinkctl/applinkctl/internal/addr"
 	"github.com/applinkctl/applinkctl/internal/plan"
 )
 
@@ -19,9 +20,9 @@ func planText(p *plan.Plan, opts Options) string {
 	for _, g := range groupByApp(p) {
 		b.WriteString("\n" + paint(opts.Color, ansiBold, g.App) + "\n")
 		for _, c := range g.Top {
-			writeTextChange(&b, c, "  ", opts)
+			writeTextChange(&b, c, g.Actions, "  ", opts)
 			for _, sub := range g.Under[c.Address] {
-				writeTextChange(&b, sub, "      ", opts)
+				writeTextChange(&b, sub, g.Actions, "      ", opts)
 			}
 		}
 	}
@@ -36,7 +37,7 @@ func planText(p *plan.Plan, opts Options) string {
 
 // writeTextChange writes one change: its symbol and address, then its
 // details indented to start under the address.
-func writeTextChange(b *strings.Builder, c *plan.Change, indent string, opts Options) {
+func writeTextChange(b *strings.Builder, c *plan.Change, actions map[addr.Address]plan.Action, indent string, opts Options) {
 	sym := symbol(c)
 	pad := 3 - len([]rune(sym))
 	if pad < 0 {
@@ -50,9 +51,9 @@ func writeTextChange(b *strings.Builder, c *plan.Change, indent string, opts Opt
 	detail := indent + "      "
 	line := func(s string) { b.WriteString(detail + s + "\n") }
 	if c.CausedBy != "" {
-		line(causeLine(c))
+		line(causeLine(c, actions))
 	}
-	for _, r := range reasons(c) {
+	for _, r := range reasons(c, actions) {
 		line(r)
 	}
 	for _, a := range attrChanges(c) {

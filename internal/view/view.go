@@ -251,6 +251,8 @@ type appGroup struct {
 	Top   []*plan.Change                  // changes not nested under another, by address
 	Under map[addr.Address][]*plan.Change // cause → cascaded changes, by address
 	Count int                             // every shown change, nested included
+	// Actions are the plan's actions by address, to word cause lines.
+	Actions map[addr.Address]plan.Action
 }
 
 // groupByApp arranges the shown changes for the text and Markdown views. A
@@ -259,7 +261,9 @@ type appGroup struct {
 func groupByApp(p *plan.Plan) []*appGroup {
 	changes := sortedChanges(p)
 	present := map[addr.Address]bool{}
+	actions := map[addr.Address]plan.Action{}
 	for _, c := range changes {
+		actions[c.Address] = c.Action
 		if shown(c) {
 			present[c.Address] = true
 		}
@@ -273,7 +277,7 @@ func groupByApp(p *plan.Plan) []*appGroup {
 		app := appOf(c.Address)
 		g := byApp[app]
 		if g == nil {
-			g = &appGroup{App: app, Under: map[addr.Address][]*plan.Change{}}
+			g = &appGroup{App: app, Under: map[addr.Address][]*plan.Change{}, Actions: actions}
 			byApp[app] = g
 			apps = append(apps, app)
 		}
@@ -292,17 +296,31 @@ func groupByApp(p *plan.Plan) []*appGroup {
 	return out
 }
 
-// causeLine is the line under a cascaded change naming its cause.
-func causeLine(c *plan.Change) string {
-	return fmt.Sprintf("because %s is replaced", c.CausedBy)
+// causeVerb says what happens to a cascaded change's cause, in the words of
+// its action: a child is recreated because its connection is replaced, or
+// deleted because its connection is deleted.
+func causeVerb(a plan.Action) string {
+	switch a {
+	case plan.Delete:
+		return "deleted"
+	case plan.Create:
+		return "created again"
+	}
+	return "replaced"
+}
+
+// causeLine is the line under a cascaded change naming its cause; actions
+// are the plan's actions by address.
+func causeLine(c *plan.Change, actions map[addr.Address]plan.Action) string {
+	return fmt.Sprintf("because %s is %s", c.CausedBy, causeVerb(actions[c.CausedBy]))
 }
 
 // reasons returns the reasons to print for a change, dropping one that
 // merely repeats the cause line.
-func reasons(c *plan.Change) []string {
+func reasons(c *plan.Change, actions map[addr.Address]plan.Action) []string {
 	var out []string
 	for _, r := range c.Reasons {
-		if c.CausedBy != "" && r == causeLine(c) {
+		if c.CausedBy != "" && r == causeLine(c, actions) {
 			continue
 		}
 		out = append(out, r)
