@@ -1,14 +1,343 @@
 package main
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/applinkctl/applinkctl/internal/addr"
+	"github.com/applinkctl/applinkctl/internal/state"
 )
 
-// stateCommand is owned by the helper building it; this placeholder keeps the tree compiling.
+// stateOptions locate one state backend: --state (global), -f and
+// --workspace, shared by every state subcommand.
+type stateOptions struct {
+	URL       string
+	Files     []string
+	Workspace string
+}
+
+func (o stateOptions) open(ctx context.Context) (state.Backend, error) {
+	return state.Open(ctx, o.URL, state.OpenOptions{ManifestFiles: o.Files, Workspace: o.Workspace})
+}
+
+func stateOptionsFrom(c *cli.Context) stateOptions {
+	return stateOptions{
+		URL:       global(c, "state").String("state"),
+		Files:     c.StringSlice("file"),
+		Workspace: c.String("workspace"),
+	}
+}
+
+// stateCommand inspects and maintains the state (DESIGN.md §4): list,
+// show, unlock, history, migrate.
 func stateCommand(io streams) *cli.Command {
-	return &cli.Command{Name: "state", Usage: "(under construction)", Action: func(*cli.Context) error {
-		return errors.New("state: not built yet")
-	}}
+	locate := func() []cli.Flag {
+		return append([]cli.Flag{
+			&cli.StringSliceFlag{Name: "file", Aliases: []string{"f"},
+				Usage: "manifest `PATH` (repeatable): the default state lives beside the first, and the set names the default workspace"},
+			&cli.StringFlag{Name: "workspace", EnvVars: []string{"APPLINKCTL_WORKSPACE"},
+				Usage: "Postgres workspace `NAME` (default: derived from the manifest paths, or ?workspace= in the URL)"},
+		}, globalFlags()...)
+	}
+	return &cli.Command{
+		Name:  "state",
+		Usage: "inspect and maintain applinkctl's state: list, show, unlock, history, migrate",
+		Subcommands: []*cli.Command{
+			{
+				Name:  "list",
+				Usage: "list the managed resources recorded in state",
+				Flags: locate(),
+				Action: func(c *cli.Context) error {
+					return runStateList(c.Context, stateOptionsFrom(c), io.Out)
+				},
+			},
+			{
+				Name:      "show",
+				Usage:     "show every field of one resource's record",
+				ArgsUsage: "ADDRESS",
+				Flags:     locate(),
+				Action: func(c *cli.Context) error {
+					if c.NArg() != 1 {
+						return errors.New("state show: want exactly one ADDRESS (see applinkctl state list)")
+					}
+					return runStateShow(c.Context, stateOptionsFrom(c), c.Args().First(), io.Out)
+				},
+			},
+			{
+				Name:      "unlock",
+				Usage:     "break a lock left by a run that is gone",
+				ArgsUsage: "LOCK_ID",
+				Flags:     locate(),
+				Action: func(c *cli.Context) error {
+					if c.NArg() != 1 {
+						return errors.New("state unlock: want exactly one LOCK_ID (the lock error names it)")
+					}
+					return runStateUnlock(c.Context, stateOptionsFrom(c), c.Args().First(), io.Out)
+				},
+			},
+			{
+				Name:  "history",
+				Usage: "list past applies, newest first",
+				Flags: append(locate(),
+					&cli.IntFlag{Name: "limit", Value: 20, Usage: "show at most `N` records (0: all)"},
+					&cli.StringFlag{Name: "format", Value: "text", Usage: "output `FORMAT`: text or json"},
+				),
+				Action: func(c *cli.Context) error {
+					return runStateHistory(c.Context, stateOptionsFrom(c), c.Int("limit"), c.String("format"), io.Out)
+				},
+			},
+			{
+				Name:  "migrate",
+				Usage: "copy the state and its history to another backend, verifying the copy",
+				Flags: append(locate(),
+					&cli.StringFlag{Name: "to", Required: true, Usage: "destination backend `URL` (file://PATH or postgres://…)"},
+				),
+				Action: func(c *cli.Context) error {
+					return runStateMigrate(c.Context, stateOptionsFrom(c), c.String("to"), io.Out)
+				},
+			},
+		},
+	}
+}
+
+// withBackend opens the backend, runs fn and closes it.
+func withBackend(ctx context.Context, o stateOptions, fn func(state.Backend) error) error {
+	b, err := o.open(ctx)
+	if err != nil {
+		return err
+	}
+	return errors.Join(fn(b), b.Close())
+}
+
+func runStateList(ctx context.Context, o stateOptions, out io.Writer) error {
+	return withBackend(ctx, o, func(b state.Backend) error {
+		s, err := b.Load(ctx)
+		if err != nil {
+			return err
+		}
+		if len(s.Resources) == 0 {
+			_, err := fmt.Fprintf(out, "no resources in state %s\n", b.Describe())
+			return err
+		}
+		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ADDRESS\tKIND\tORIGIN\tPHASE\tREMOTE ID\tUPDATED")
+		for _, a := range slices.Sorted(maps.Keys(s.Resources)) {
+			r := s.Resources[a]
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a, dash(string(r.Kind)), dash(string(r.Origin)), phaseText(r), dash(r.RemoteID), timeText(r.UpdatedAt))
+		}
+		return tw.Flush()
+	})
+}
+
+// phaseText shows an intent's operation with its phase: "intent (create)".
+func phaseText(r *state.Resource) string {
+	if r.Operation != "" && r.Phase != state.Applied {
+		return fmt.Sprintf("%s (%s)", r.Phase, r.Operation)
+	}
+	return dash(string(r.Phase))
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func timeText(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func runStateShow(ctx context.Context, o stateOptions, address string, out io.Writer) error {
+	if _, err := addr.Parse(address); err != nil {
+		return fmt.Errorf("state show: %w", err)
+	}
+	return withBackend(ctx, o, func(b state.Backend) error {
+		s, err := b.Load(ctx)
+		if err != nil {
+			return err
+		}
+		r, ok := s.Resources[addr.Address(address)]
+		if !ok {
+			return fmt.Errorf("state show: %s is not in state %s (%d resources; see applinkctl state list)", address, b.Describe(), len(s.Resources))
+		}
+		spec := "-"
+		if len(r.SpecGzip) > 0 {
+			raw, err := state.DecompressSpec(r.SpecGzip)
+			if err != nil {
+				spec = fmt.Sprintf("unreadable (%v)", err)
+			} else {
+				sum := sha256.Sum256(raw)
+				spec = fmt.Sprintf("%s, %d bytes (%d compressed), sha256:%s", dash(r.SpecName), len(raw), len(r.SpecGzip), hex.EncodeToString(sum[:]))
+			}
+		}
+		tw := tabwriter.NewWriter(out, 0, 4, 1, ' ', 0)
+		for _, f := range [][2]string{
+			{"address", address},
+			{"kind", dash(string(r.Kind))},
+			{"origin", dash(string(r.Origin))},
+			{"phase", dash(string(r.Phase))},
+			{"operation", dash(r.Operation)},
+			{"remote id", dash(r.RemoteID)},
+			{"status", dash(r.Status)},
+			{"protect", fmt.Sprint(r.Protect)},
+			{"inputs digest", dash(r.InputsDigest)},
+			{"key fingerprint", dash(r.KeyFingerprint)},
+			{"login url", dash(r.LoginURL)},
+			{"client id", dash(r.ClientID)},
+			{"username", dash(r.Username)},
+			{"spec", spec},
+			{"metadata digest", dash(r.MetadataDigest)},
+			{"updated at", timeText(r.UpdatedAt)},
+			{"updated by", dash(r.UpdatedBy)},
+		} {
+			fmt.Fprintf(tw, "%s:\t%s\n", f[0], f[1])
+		}
+		return tw.Flush()
+	})
+}
+
+func runStateUnlock(ctx context.Context, o stateOptions, id string, out io.Writer) error {
+	return withBackend(ctx, o, func(b state.Backend) error {
+		if err := b.ForceUnlock(ctx, id); err != nil {
+			return err
+		}
+		_, err := fmt.Fprintf(out, "released lock %s on %s\n", id, b.Describe())
+		return err
+	})
+}
+
+// historyJSON is the wire form of `state history --format json`; it is
+// versioned and independent of the state package's types.
+type historyJSON struct {
+	FormatVersion string              `json:"format_version"`
+	Backend       string              `json:"backend"`
+	Records       []historyRecordJSON `json:"records"`
+}
+
+type historyRecordJSON struct {
+	Workspace string         `json:"workspace,omitempty"`
+	Started   *time.Time     `json:"started,omitempty"`
+	Ended     *time.Time     `json:"ended,omitempty"`
+	Who       string         `json:"who,omitempty"`
+	Host      string         `json:"host,omitempty"`
+	CIRunURL  string         `json:"ci_run_url,omitempty"`
+	GitCommit string         `json:"git_commit,omitempty"`
+	PlanHash  string         `json:"plan_hash,omitempty"`
+	Summary   map[string]int `json:"summary"`
+	Outcome   string         `json:"outcome"`
+}
+
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func runStateHistory(ctx context.Context, o stateOptions, limit int, format string, out io.Writer) error {
+	if format != "text" && format != "json" {
+		return fmt.Errorf("state history: --format %q: want text or json", format)
+	}
+	if limit < 0 {
+		return fmt.Errorf("state history: --limit %d: want 0 (all) or more", limit)
+	}
+	return withBackend(ctx, o, func(b state.Backend) error {
+		recs, err := b.History(ctx, limit)
+		if err != nil {
+			return err
+		}
+		if format == "json" {
+			doc := historyJSON{FormatVersion: "1", Backend: b.Describe(), Records: []historyRecordJSON{}}
+			for _, r := range recs {
+				sum := r.Summary
+				if sum == nil {
+					sum = map[string]int{}
+				}
+				doc.Records = append(doc.Records, historyRecordJSON{Workspace: r.Workspace, Started: optTime(r.Started), Ended: optTime(r.Ended),
+					Who: r.Who, Host: r.Host, CIRunURL: r.CIRunURL, GitCommit: r.GitCommit, PlanHash: r.PlanHash, Summary: sum, Outcome: r.Outcome})
+			}
+			enc := json.NewEncoder(out)
+			enc.SetIndent("", "  ")
+			return enc.Encode(doc)
+		}
+		if len(recs) == 0 {
+			_, err := fmt.Fprintf(out, "no applies recorded in %s\n", b.Describe())
+			return err
+		}
+		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "STARTED\tDURATION\tOUTCOME\tWHO\tWHERE\tCOMMIT\tSUMMARY")
+		for _, r := range recs {
+			dur := "-"
+			if !r.Started.IsZero() && !r.Ended.IsZero() {
+				dur = r.Ended.Sub(r.Started).Round(time.Second).String()
+			}
+			where := r.CIRunURL
+			if where == "" {
+				where = r.Host
+			}
+			commit := r.GitCommit
+			if len(commit) > 12 {
+				commit = commit[:12]
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", timeText(r.Started), dur, dash(r.Outcome), dash(r.Who), dash(where), dash(commit), summaryText(r.Summary))
+		}
+		return tw.Flush()
+	})
+}
+
+// summaryText is "created=2 deleted=1", sorted, zero counts left out.
+func summaryText(m map[string]int) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if m[k] != 0 {
+			parts = append(parts, fmt.Sprintf("%s=%d", k, m[k]))
+		}
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, " ")
+}
+
+func runStateMigrate(ctx context.Context, o stateOptions, to string, out io.Writer) error {
+	return withBackend(ctx, o, func(from state.Backend) error {
+		dst, err := state.Open(ctx, to, state.OpenOptions{ManifestFiles: o.Files, Workspace: o.Workspace})
+		if err != nil {
+			return err
+		}
+		defer dst.Close()
+		if dst.Describe() == from.Describe() {
+			return fmt.Errorf("state migrate: source and destination are both %s", from.Describe())
+		}
+		res, err := state.Migrate(ctx, from, dst)
+		if err != nil {
+			return err
+		}
+		if res.Unchanged {
+			_, err = fmt.Fprintf(out, "%s already holds this state (serial %d, %s); nothing copied\n", dst.Describe(), res.Serial, res.Digest)
+			return err
+		}
+		// The destination is named by Describe, never by the URL given,
+		// which may carry a password.
+		_, err = fmt.Fprintf(out, "migrated state serial %d (%d resources) and %d history records from %s to %s; verified %s\n",
+			res.Serial, res.Resources, res.History, from.Describe(), dst.Describe(), res.Digest)
+		return err
+	})
 }

@@ -10,11 +10,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
-// fileBackend keeps state in one JSON file, its lock in STATE.lock and its
-// history in state.history.jsonl beside it.
+// fileBackend keeps state in one JSON file (state.json), its lock in
+// state.json.lock and its history in state.history.jsonl beside it.
 type fileBackend struct {
 	path    string // absolute
 	lock    string
@@ -29,7 +30,8 @@ func openFile(p string) (*fileBackend, error) {
 	return &fileBackend{
 		path:    abs,
 		lock:    abs + ".lock",
-		history: filepath.Join(filepath.Dir(abs), "state.history.jsonl"),
+		history: strings.TrimSuffix(abs, ".json") + ".history.jsonl", // state.json → state.history.jsonl
+
 	}, nil
 }
 

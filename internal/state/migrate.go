@@ -30,6 +30,13 @@ func Migrate(ctx context.Context, from, to Backend) (MigrateResult, error) {
 	if !ok {
 		return res, fmt.Errorf("state migrate: %s cannot receive a migrated state", to.Describe())
 	}
+	// Look before locking: taking a file lock creates the state directory,
+	// which a migrate from an empty place should not leave behind.
+	if pre, err := from.Load(ctx); err != nil {
+		return res, fmt.Errorf("state migrate: %w", err)
+	} else if pre.Serial == 0 {
+		return res, fmt.Errorf("state migrate: source %s holds no state", from.Describe())
+	}
 	relFrom, err := from.Lock(ctx, NewLockInfo("migrate"), 0)
 	if err != nil {
 		return res, fmt.Errorf("state migrate: source %s: %w", from.Describe(), err)

@@ -1,0 +1,247 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/applinkctl/applinkctl/internal/addr"
+	"github.com/applinkctl/applinkctl/internal/state"
+)
+
+// runState runs applinkctl with args and returns stdout, stderr and the
+// exit code.
+func runState(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(append([]string{"applinkctl"}, args...), streams{In: strings.NewReader(""), Out: &out, Err: &errb})
+	return out.String(), errb.String(), code
+}
+
+// seedState writes a state with a connection (applied) and a publication
+// (an intent) beside dir/applink.yaml, and two history records.
+func seedState(t *testing.T, dir string) state.Backend {
+	t.Helper()
+	ctx := context.Background()
+	if err := os.WriteFile(filepath.Join(dir, "applink.yaml"), []byte("apps: {}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b, err := state.Open(ctx, "", state.OpenOptions{ManifestDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	s, err := b.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	when := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	s.Resources[addr.Connection("acme-api", "prod")] = &state.Resource{Kind: addr.KindConnection, RemoteID: "c-123", Origin: state.Created,
+		Phase: state.Applied, Status: "connected", KeyFingerprint: "sha256:keyfp", LoginURL: "https://login.salesforce.com",
+		ClientID: "3MVG9", Username: "ci@acme.example", InputsDigest: "sha256:inputs", UpdatedAt: when, UpdatedBy: "alice"}
+	s.Resources[addr.Publication("acme-api", "prod", "AcmeAPI")] = &state.Resource{Kind: addr.KindPublication, Origin: state.Created,
+		Phase: state.Intent, Operation: "republish", SpecGzip: state.CompressSpec([]byte("openapi: 3.0.0\n")), SpecName: "api-spec.yaml", UpdatedAt: when}
+	if err := b.Save(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	for i, outcome := range []string{"failed", "success"} {
+		if err := b.AppendHistory(ctx, state.HistoryRecord{Started: when.Add(time.Duration(i) * time.Hour), Ended: when.Add(time.Duration(i)*time.Hour + 90*time.Second),
+			Who: "alice", Host: "laptop", GitCommit: "0123456789abcdef", Summary: map[string]int{"created": i + 1, "failed": 1 - i}, Outcome: outcome}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return b
+}
+
+func TestStateListAndShow(t *testing.T) {
+	dir := t.TempDir()
+	seedState(t, dir)
+	manifest := filepath.Join(dir, "applink.yaml")
+	out, errOut, code := runState(t, "state", "list", "-f", manifest)
+	if code != 0 {
+		t.Fatalf("list: exit %d: %s", code, errOut)
+	}
+	want := "ADDRESS                                    KIND         ORIGIN   PHASE                REMOTE ID  UPDATED\n" +
+		"acme-api/connection/prod                   connection   created  applied              c-123      2026-05-01T10:00:00Z\n" +
+		"acme-api/connection/prod/publication/AcmeAPI  publication  created  intent (republish)  -          2026-05-01T10:00:00Z\n"
+	if normalizeSpaces(out) != normalizeSpaces(want) {
+		t.Fatalf("list:\n%s\nwant:\n%s", out, want)
+	}
+	// The directory of a manifest works as -f too, and so does --state.
+	if out2, _, _ := runState(t, "state", "list", "-f", dir); out2 != out {
+		t.Fatalf("list -f DIR differs:\n%s", out2)
+	}
+	if out3, _, _ := runState(t, "state", "list", "--state", "file://"+filepath.Join(dir, ".applinkctl", "state.json")); out3 != out {
+		t.Fatalf("list --state differs:\n%s", out3)
+	}
+
+	out, errOut, code = runState(t, "state", "show", "-f", manifest, "acme-api/connection/prod/publication/AcmeAPI")
+	if code != 0 {
+		t.Fatalf("show: exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"phase:           intent", "operation:       republish", "spec:            api-spec.yaml, 15 bytes (", "sha256:"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("show output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "openapi: 3.0.0") {
+		t.Error("show printed the spec's bytes")
+	}
+	out, _, _ = runState(t, "state", "show", "-f", manifest, "acme-api/connection/prod")
+	for _, want := range []string{"remote id:       c-123", "key fingerprint: sha256:keyfp", "username:        ci@acme.example", "updated by:      alice", "protect:         false"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("show output lacks %q:\n%s", want, out)
+		}
+	}
+
+	_, errOut, code = runState(t, "state", "show", "-f", manifest, "acme-api/connection/nope")
+	if code != 1 || !strings.Contains(errOut, "acme-api/connection/nope is not in state") {
+		t.Fatalf("show of a missing address: exit %d: %s", code, errOut)
+	}
+	_, errOut, code = runState(t, "state", "show", "-f", manifest, "not-an-address")
+	if code != 1 || !strings.Contains(errOut, "address \"not-an-address\"") {
+		t.Fatalf("show of a bad address: exit %d: %s", code, errOut)
+	}
+}
+
+func normalizeSpaces(s string) string {
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(s), "\n") {
+		lines = append(lines, strings.Join(strings.Fields(l), " "))
+	}
+	return strings.Join(lines, "\n")
+}
+
+func TestStateListEmptyAndCorrupt(t *testing.T) {
+	dir := t.TempDir()
+	out, _, code := runState(t, "state", "list", "-f", filepath.Join(dir, "applink.yaml"))
+	if code != 0 || !strings.HasPrefix(out, "no resources in state file://") {
+		t.Fatalf("empty list: exit %d: %s", code, out)
+	}
+	p := filepath.Join(dir, "s.json")
+	if err := os.WriteFile(p, []byte(`{"version": 9, "lineage": "x"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code := runState(t, "state", "list", "--state", p)
+	if code != 1 || !strings.Contains(errOut, "newer than this build supports") {
+		t.Fatalf("newer state: exit %d: %s", code, errOut)
+	}
+}
+
+func TestStateHistory(t *testing.T) {
+	dir := t.TempDir()
+	seedState(t, dir)
+	out, errOut, code := runState(t, "state", "history", "-f", dir)
+	if code != 0 {
+		t.Fatalf("history: exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "STARTED") ||
+		normalizeSpaces(lines[1]) != "2026-05-01T11:00:00Z 1m30s success alice laptop 0123456789ab created=2" ||
+		normalizeSpaces(lines[2]) != "2026-05-01T10:00:00Z 1m30s failed alice laptop 0123456789ab created=1 failed=1" {
+		t.Fatalf("history:\n%s", out)
+	}
+	out, _, code = runState(t, "state", "history", "-f", dir, "--limit", "1", "--format", "json")
+	var doc struct {
+		FormatVersion string `json:"format_version"`
+		Records       []struct {
+			Outcome string         `json:"outcome"`
+			Summary map[string]int `json:"summary"`
+			Started time.Time      `json:"started"`
+		} `json:"records"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || code != 0 {
+		t.Fatalf("history json: exit %d, %v:\n%s", code, err, out)
+	}
+	if doc.FormatVersion != "1" || len(doc.Records) != 1 || doc.Records[0].Outcome != "success" || doc.Records[0].Summary["created"] != 2 {
+		t.Fatalf("history json = %+v", doc)
+	}
+	_, errOut, code = runState(t, "state", "history", "-f", dir, "--format", "yaml")
+	if code != 1 || !strings.Contains(errOut, "want text or json") {
+		t.Fatalf("bad format: exit %d: %s", code, errOut)
+	}
+}
+
+func TestStateUnlock(t *testing.T) {
+	dir := t.TempDir()
+	b := seedState(t, dir)
+	ctx := context.Background()
+	info := state.NewLockInfo("apply")
+	release, err := b.Lock(ctx, info, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The holder (this process) is alive: unlock refuses.
+	_, errOut, code := runState(t, "state", "unlock", "-f", dir, info.ID)
+	if code != 1 || !strings.Contains(errOut, "still running") {
+		t.Fatalf("unlock of a live lock: exit %d: %s", code, errOut)
+	}
+	if err := release(); err != nil {
+		t.Fatal(err)
+	}
+	// A lock file left by a process that is gone is broken by id.
+	dead := state.LockInfo{ID: "deadbeef", Who: "bob", Host: hostnameForTest(t), PID: 1 << 30, Operation: "apply"}
+	raw, _ := json.Marshal(dead)
+	if err := os.WriteFile(filepath.Join(dir, ".applinkctl", "state.json.lock"), raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.Lock(ctx, state.NewLockInfo("apply"), 0)
+	if err == nil || !strings.Contains(err.Error(), "applinkctl state unlock deadbeef") {
+		t.Fatalf("lock over a dead holder = %v", err)
+	}
+	_, errOut, code = runState(t, "state", "unlock", "-f", dir, "wrong")
+	if code != 1 || !strings.Contains(errOut, "deadbeef") {
+		t.Fatalf("unlock with a wrong id: exit %d: %s", code, errOut)
+	}
+	out, errOut, code := runState(t, "state", "unlock", "-f", dir, "deadbeef")
+	if code != 0 || !strings.Contains(out, "released lock deadbeef") {
+		t.Fatalf("unlock: exit %d: %s%s", code, out, errOut)
+	}
+	rel, err := b.Lock(ctx, state.NewLockInfo("apply"), 0)
+	if err != nil {
+		t.Fatalf("lock after unlock: %v", err)
+	}
+	_ = rel()
+}
+
+func hostnameForTest(t *testing.T) string {
+	h, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func TestStateMigrate(t *testing.T) {
+	dir := t.TempDir()
+	src := seedState(t, dir)
+	want, _ := src.Load(context.Background())
+	dst := filepath.Join(t.TempDir(), "copy", "state.json")
+	out, errOut, code := runState(t, "state", "migrate", "-f", dir, "--to", "file://"+dst)
+	if code != 0 || !strings.Contains(out, "migrated state serial 1 (2 resources) and 2 history records") || !strings.Contains(out, want.Digest()) {
+		t.Fatalf("migrate: exit %d: %s%s", code, out, errOut)
+	}
+	out, _, code = runState(t, "state", "migrate", "-f", dir, "--to", "file://"+dst)
+	if code != 0 || !strings.Contains(out, "nothing copied") {
+		t.Fatalf("second migrate: exit %d: %s", code, out)
+	}
+	listed, _, _ := runState(t, "state", "list", "--state", dst)
+	orig, _, _ := runState(t, "state", "list", "-f", dir)
+	if listed != orig {
+		t.Fatalf("migrated list differs:\n%s\nvs\n%s", listed, orig)
+	}
+	_, errOut, code = runState(t, "state", "migrate", "-f", dir)
+	if code != 1 || !strings.Contains(errOut, "to") {
+		t.Fatalf("migrate without --to: exit %d: %s", code, errOut)
+	}
+	t.Setenv("DATABASE_URL", "")
+	_, errOut, code = runState(t, "state", "migrate", "--state", "postgres", "--to", "file://"+dst)
+	if code != 1 || strings.Contains(errOut, "panic") {
+		t.Fatalf("migrate from bare postgres: exit %d: %s", code, errOut)
+	}
+}
