@@ -47,8 +47,9 @@ func fullPlan() *plan.Plan {
 			{
 				Address: sfWeb, Kind: addr.KindConnection, Action: plan.Replace, RemoteID: "c-web-1",
 				Reasons: []string{"login_url changed"},
-				Before:  snap("type", "salesforce", "login_url", "https://login.salesforce.com", "status", "connected", "id", "c-web-1"),
-				After:   snap("type", "salesforce", "login_url", "https://test.salesforce.com"),
+				// the reason does not name the values: the view shows them
+				Before: snap("type", "salesforce", "login_url", "https://login.salesforce.com", "status", "connected", "id", "c-web-1"),
+				After:  snap("type", "salesforce", "login_url", "https://test.salesforce.com"),
 			},
 			{
 				Address: addr.Connection("acme-api", "prod_org"), Kind: addr.KindConnection, Action: plan.Create,
@@ -83,7 +84,7 @@ func fullPlan() *plan.Plan {
 			},
 			{
 				Address: addr.Target("acme-api", "stream_dc", "Invoices"), Kind: addr.KindTarget, Action: plan.Replace,
-				Reasons: []string{"target_endpoint changed"},
+				Reasons: []string{"target_endpoint changed (/old → /new)"}, // names both values: no attribute line
 				Blocked: "a target cannot be changed alone; use --replace acme-api/connection/stream_dc to recreate the connection and all its targets",
 				Before:  snap("target_endpoint", "/old"), After: snap("target_endpoint", "/new"),
 			},

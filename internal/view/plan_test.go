@@ -91,6 +91,9 @@ func TestRenderPlanTextShape(t *testing.T) {
 			t.Errorf("text plan lacks %q:\n%s", want, out)
 		}
 	}
+	if strings.Contains(out, `target_endpoint: "/old" → "/new"`) {
+		t.Errorf("attribute change repeated although its reason names both values:\n%s", out)
+	}
 	if strings.Contains(out, "stream_dc\n") {
 		t.Errorf("noop change shown:\n%s", out)
 	}

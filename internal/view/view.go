@@ -329,7 +329,8 @@ func reasons(c *plan.Change, actions map[addr.Address]plan.Action) []string {
 }
 
 // attrChanges lists the attributes a replacement changes, "name: old → new",
-// sorted, leaving out the live-only status and id.
+// sorted, leaving out the live-only status and id and any change a reason
+// already spells out.
 func attrChanges(c *plan.Change) []string {
 	if c.Action != plan.Replace || c.Before == nil || c.After == nil {
 		return nil
@@ -348,12 +349,26 @@ func attrChanges(c *plan.Change) []string {
 		}
 		b, bok := c.Before.Attrs[k]
 		a, aok := c.After.Attrs[k]
-		if b == a && bok == aok {
+		if b == a && bok == aok || saidInReasons(c.Reasons, b, a) {
 			continue
 		}
 		out = append(out, fmt.Sprintf("%s: %s → %s", k, showAttr(b, bok), showAttr(a, aok)))
 	}
 	return out
+}
+
+// saidInReasons reports whether a reason already names both values of an
+// attribute change ("login_url changed (A → B)"), so it is not repeated.
+func saidInReasons(reasons []string, before, after string) bool {
+	if before == "" || after == "" {
+		return false
+	}
+	for _, r := range reasons {
+		if strings.Contains(r, before) && strings.Contains(r, after) {
+			return true
+		}
+	}
+	return false
 }
 
 func showAttr(v string, ok bool) string {
