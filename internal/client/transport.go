@@ -57,14 +57,13 @@ type response struct {
 
 func (t *transport) do(ctx context.Context, r *request) (*response, error) {
 	pol := t.cfg.Retry
-	start := time.Now()
-	deadline := start.Add(pol.Budget)
+	deadline := time.Now().Add(pol.Budget)
 	for attempt := 1; ; attempt++ {
 		if err := t.lim.wait(ctx); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s %s: %w", r.method, r.path, err)
 		}
 		resp, sent, err := t.once(ctx, r, attempt)
-		var retryAfter time.Duration
+		var retryAfter, wait time.Duration
 		switch {
 		case err == nil && resp.status >= 200 && resp.status < 300:
 			return resp, nil
@@ -84,7 +83,8 @@ func (t *transport) do(ctx context.Context, r *request) (*response, error) {
 			case !transient(err):
 				return nil, err
 			}
-			if !t.again(attempt, 0, start, deadline) {
+			wait = t.backoff(attempt, 0)
+			if !t.again(attempt, wait, deadline) {
 				return nil, err
 			}
 		default:
@@ -101,27 +101,21 @@ func (t *transport) do(ctx context.Context, r *request) (*response, error) {
 				retryAfter = parseRetryAfter(resp.header.Get("Retry-After"), time.Now())
 			}
 			typed := typedError(apiErr, retryAfter)
-			if !retryable || !t.again(attempt, retryAfter, start, deadline) {
+			wait = t.backoff(attempt, retryAfter)
+			if !retryable || !t.again(attempt, wait, deadline) {
 				return nil, typed
 			}
 		}
-		d := t.backoff(attempt, retryAfter)
-		if err := sleep(ctx, d); err != nil {
+		if err := sleep(ctx, wait); err != nil {
 			return nil, fmt.Errorf("%s %s: %w", r.method, r.path, err)
 		}
 	}
 }
 
-// again reports whether another attempt fits the policy.
-func (t *transport) again(attempt int, retryAfter time.Duration, start, deadline time.Time) bool {
-	pol := t.cfg.Retry
-	if attempt >= pol.MaxAttempts {
-		return false
-	}
-	if retryAfter > 0 && time.Now().Add(retryAfter).After(deadline) {
-		return false
-	}
-	return time.Now().Add(t.minBackoff(attempt)).Before(deadline)
+// again reports whether another attempt after waiting d fits the policy:
+// attempts left, and the wait ends within the call's budget.
+func (t *transport) again(attempt int, d time.Duration, deadline time.Time) bool {
+	return attempt < t.cfg.Retry.MaxAttempts && time.Now().Add(d).Before(deadline)
 }
 
 func (t *transport) minBackoff(attempt int) time.Duration {
