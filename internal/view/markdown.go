@@ -161,7 +161,10 @@ func writeMDChange(b *strings.Builder, c *plan.Change, actions map[addr.Address]
 	}
 	b.WriteString("\n")
 	sub := indent + "  "
-	item := func(s string) { b.WriteString(sub + "- " + s + "\n") }
+	item := func(s string) {
+		// A line break would end the list item early.
+		b.WriteString(sub + "- " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", " ") + "\n")
+	}
 	if c.CausedBy != "" {
 		item("because `" + string(c.CausedBy) + "` is " + causeVerb(actions[c.CausedBy]))
 	}

@@ -201,3 +201,17 @@ func TestRenderPlanMarkdownShape(t *testing.T) {
 		}
 	}
 }
+
+func TestRenderPlanMultiLineReason(t *testing.T) {
+	p := noopPlan()
+	p.Changes[0].Action = plan.Replace
+	p.Changes[0].Reasons = []string{"status is failed:\nsecond line"}
+	text := string(render(t, p, "text", view.Options{}))
+	if !strings.Contains(text, "        status is failed:\n        second line\n") {
+		t.Errorf("continuation line not indented:\n%s", text)
+	}
+	md := string(render(t, p, "markdown", view.Options{}))
+	if !strings.Contains(md, "  - status is failed: second line\n") {
+		t.Errorf("line break inside a Markdown list item:\n%s", md)
+	}
+}

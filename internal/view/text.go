@@ -49,7 +49,10 @@ func writeTextChange(b *strings.Builder, c *plan.Change, actions map[addr.Addres
 	}
 	b.WriteString("\n")
 	detail := indent + "      "
-	line := func(s string) { b.WriteString(detail + s + "\n") }
+	line := func(s string) {
+		// A multi-line reason keeps its indentation on every line.
+		b.WriteString(detail + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+detail) + "\n")
+	}
 	if c.CausedBy != "" {
 		line(causeLine(c, actions))
 	}
