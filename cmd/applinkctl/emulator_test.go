@@ -4,9 +4,19 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"io"
+	"math/big"
+	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -111,4 +121,66 @@ func TestEmulatorFlagParsers(t *testing.T) {
 			t.Errorf("loopback %q: want %v", in, want)
 		}
 	}
+}
+
+func TestEmulatorCommandServesTLS(t *testing.T) {
+	dir := t.TempDir()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), 0o600)
+
+	pr, pw := io.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		app := newApp(streams{In: strings.NewReader(""), Out: pw, Err: io.Discard})
+		done <- app.RunContext(ctx, []string{"applinkctl", "emulator", "--listen", "127.0.0.1:0", "--tls-cert", certFile, "--tls-key", keyFile})
+		pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	if !sc.Scan() || !strings.HasPrefix(sc.Text(), "HEROKU_API_URL=https://127.0.0.1:") {
+		t.Fatalf("first line %q", sc.Text())
+	}
+	base := strings.TrimPrefix(sc.Text(), "HEROKU_API_URL=")
+	go io.Copy(io.Discard, pr)
+	pool := x509.NewCertPool()
+	pool.AddCert(must(x509.ParseCertificate(der)))
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	res, err := hc.Post(base+"/_emulator/apps", "application/json", strings.NewReader(`{"name":"acme-api"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seeded struct {
+		Addons []struct {
+			ConfigVars map[string]string `json:"config_vars"`
+		} `json:"addons"`
+	}
+	json.NewDecoder(res.Body).Decode(&seeded)
+	res.Body.Close()
+	if res.StatusCode != 201 || len(seeded.Addons) != 1 || !strings.HasPrefix(seeded.Addons[0].ConfigVars["HEROKU_APPLINK_API_URL"], base+"/addons/") {
+		t.Fatalf("seed over TLS: %d %+v", res.StatusCode, seeded)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
