@@ -193,7 +193,8 @@ func (f *fileBackend) tryLock(info LockInfo) (func() error, error) {
 		return nil, &LockedError{}
 	}
 	b, _ := json.MarshalIndent(info, "", "  ") // LockInfo always encodes
-	if _, err := fh.Write(append(b, '\n')); err == nil {
+	_, err = fh.Write(append(b, '\n'))
+	if err == nil {
 		err = fh.Sync()
 	}
 	if err != nil {

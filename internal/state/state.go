@@ -3,7 +3,6 @@ package state
 import (
 	"bytes"
 	"compress/gzip"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -63,13 +62,6 @@ func (e *ConflictError) Error() string {
 func newEmpty(identity string) *State {
 	sum := sha256.Sum256([]byte("applinkctl-lineage\x00" + identity))
 	return &State{Version: Version, Lineage: hex.EncodeToString(sum[:16]), Resources: map[addr.Address]*Resource{}}
-}
-
-// newLineage draws a random lineage for states created without a backend.
-func newLineage() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
 
 // decode parses stored state, refusing newer versions and garbage.
