@@ -60,6 +60,16 @@ func elapsed(d time.Duration) string {
 // eventText is what happened, without address or time: "connecting (1.2s)",
 // "failed: org_connection_failed (3s)".
 func eventText(ev apply.Event) string {
+	s := eventBody(ev)
+	switch ev.Type {
+	case apply.EventStarted, apply.EventSkipped:
+		return s // nothing has elapsed: the change did not run (yet)
+	}
+	return s + " (" + elapsed(ev.Elapsed) + ")"
+}
+
+// eventBody is eventText without the elapsed time.
+func eventBody(ev apply.Event) string {
 	var s string
 	switch ev.Type {
 	case apply.EventStarted:
@@ -74,7 +84,7 @@ func eventText(ev apply.Event) string {
 	case apply.EventDone:
 		s = "done"
 		if ev.Status != "" {
-			s += " (" + ev.Status + ")"
+			s = ev.Status + ", done"
 		}
 	case apply.EventFailed:
 		s = "failed"
@@ -86,7 +96,6 @@ func eventText(ev apply.Event) string {
 		if m := strings.TrimPrefix(ev.Message, "skipped: "); m != "" {
 			s += ": " + m
 		}
-		return s
 	case apply.EventPending:
 		s = "still pending"
 		var in []string
@@ -108,10 +117,7 @@ func eventText(ev apply.Event) string {
 			s += ": " + ev.Message
 		}
 	}
-	if ev.Type == apply.EventStarted && ev.Elapsed == 0 {
-		return s
-	}
-	return s + " (" + elapsed(ev.Elapsed) + ")"
+	return s
 }
 
 // actionLabel is the action as shown in progress lines, marked in a dry run
@@ -199,10 +205,7 @@ func (p *liveProgress) Event(ev apply.Event) {
 			p.rows[ev.Address] = r
 		}
 		r.action = actionLabel(ev)
-		r.text = eventText(ev)
-		if i := strings.LastIndex(r.text, " ("); i >= 0 && strings.HasSuffix(r.text, ")") && ev.Type != apply.EventWaitingOnBrowser {
-			r.text = r.text[:i] // elapsed is recomputed at every redraw
-		}
+		r.text = eventBody(ev) // elapsed is recomputed at every redraw
 		if ev.Type == apply.EventWaitingOnBrowser {
 			r.text = "waiting for browser approval"
 		}

@@ -60,7 +60,7 @@ func TestProgressPlain(t *testing.T) {
 2026-01-02T15:04:06Z acme-api/authorization/ci_auth create: started
 2026-01-02T15:04:07Z acme-api/connection/prod_org create: connecting (1.2s)
 2026-01-02T15:04:08Z acme-api/authorization/ci_auth create: waiting for a person to approve in a browser: https://login.example/authorize?x=1 (2s)
-2026-01-02T15:04:09Z acme-api/connection/prod_org create: done (connected) (4.2s)
+2026-01-02T15:04:09Z acme-api/connection/prod_org create: connected, done (4.2s)
 2026-01-02T15:04:10Z acme-api/authorization/ci_auth create: still pending (status authorizing, id a-9): timed out after 10m0s (10m0s)
 2026-01-02T15:04:11Z acme-api/connection/prod_org/publication/AcmeAPI republish: failed: publish: 422 invalid spec (300ms)
 2026-01-02T15:04:12Z acme-api/connection/dc/target/T create: skipped: acme-api/connection/dc failed
@@ -112,7 +112,7 @@ func TestProgressLive(t *testing.T) {
 	buf.Reset()
 	obs.Event(evs[4]) // done: the row leaves the live region for the log
 	got := buf.String()
-	if !strings.HasPrefix(got, "\x1b[2A\x1b[J✓ acme-api/connection/prod_org create: done (connected) (4.2s)\n") ||
+	if !strings.HasPrefix(got, "\x1b[2A\x1b[J✓ acme-api/connection/prod_org create: connected, done (4.2s)\n") ||
 		strings.Count(got, "\n") != 2 || !strings.Contains(got, "ci_auth create: waiting for browser approval") {
 		t.Fatalf("done frame = %q", got)
 	}
