@@ -156,13 +156,9 @@ func orgOf(g *grant) (id, instance, user, userID string) {
 
 // wireOrg is the org of a grant as the API shows it: empty id and
 // instance_url until the grant is established.
-func (e *Emulator) wireOrg(g *grant) wOrg {
+func (e *Emulator) wireOrg(g *grant, kind string) wOrg {
 	o := wOrg{Type: g.OrgType}
-	established := g.Error == nil
-	if g.Method == methodOAuth {
-		_, established = e.approvedAt(g)
-	}
-	if established {
+	if e.established(g, kind) {
 		o.ID, o.InstanceURL, o.Username, o.UserID = orgOf(g)
 	}
 	return o
@@ -170,7 +166,7 @@ func (e *Emulator) wireOrg(g *grant) wOrg {
 
 func (e *Emulator) wireConnection(a *app, ad *addon, c *connection, base string) wConnection {
 	st, errInfo, _ := e.connectionStatus(c)
-	org := e.wireOrg(&c.grant)
+	org := e.wireOrg(&c.grant, KindConnection)
 	org.ConnectionName = c.Name
 	out := wConnection{
 		ID: c.ID, Status: st, Org: org, AddonID: ad.ID, AppID: a.ID, Alias: c.Alias,
@@ -185,7 +181,7 @@ func (e *Emulator) wireConnection(a *app, ad *addon, c *connection, base string)
 
 func (e *Emulator) wireAuthorization(a *app, ad *addon, au *authorization, base string) wAuthorization {
 	st, errInfo, _ := e.authorizationStatus(au)
-	org := e.wireOrg(&au.grant)
+	org := e.wireOrg(&au.grant, KindAuthorization)
 	org.DeveloperName = au.Name
 	out := wAuthorization{
 		ID: au.ID, Status: st, Org: org, AddonID: ad.ID, AppName: a.Name, Alias: au.Alias,

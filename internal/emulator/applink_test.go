@@ -164,8 +164,8 @@ func TestOAuthApprovedByTimer(t *testing.T) {
 func TestAsyncDelays(t *testing.T) {
 	f := setup(t, Options{AsyncDelay: map[string]time.Duration{"connection": 2 * time.Second, "target": 3 * time.Second, "delete": time.Second}})
 	c := f.connectOAuth("datacloud", "events_dc")
-	if s := f.applink("GET", "/connections/events_dc", nil).json(t)["status"]; s != "connecting" {
-		t.Fatalf("approved but within delay: %v", s)
+	if m := f.applink("GET", "/connections/events_dc", nil).json(t); m["status"] != "connecting" || m["org"].(map[string]any)["id"] != "" {
+		t.Fatalf("approved but within delay: %v", m)
 	}
 	tpath := "/connections/datacloud/events_dc/data_action_targets"
 	if r := f.applink("POST", tpath, map[string]string{"label": "Order_Events", "target_endpoint": "/hook"}); r.status != 422 {

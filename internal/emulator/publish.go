@@ -229,7 +229,7 @@ func (e *Emulator) publish(w http.ResponseWriter, r *http.Request) {
 }
 
 func (e *Emulator) wirePublication(a *app, ad *addon, c *connection, p *publication) wPublication {
-	org := e.wireOrg(&c.grant)
+	org := e.wireOrg(&c.grant, KindConnection)
 	return wPublication{AppUUID: a.ID, ConnectionName: c.Name, OrgID: org.ID, ESRID: p.ESRID, ESRName: p.ClientName,
 		HerokuAppLinkID: ad.ID, CreatedAt: stamp(p.CreatedAt), CreatedBy: userEmail, LastModifiedAt: stamp(p.ModifiedAt), LastModifiedBy: userEmail}
 }

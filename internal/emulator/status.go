@@ -53,6 +53,20 @@ func (e *Emulator) grantStatus(g *grant, kind, pending, done string) (string, *a
 	return done, nil, end
 }
 
+// established reports whether a grant reached its org, whatever an admin
+// override says since: the org's id and instance URL are known from then on.
+func (e *Emulator) established(g *grant, kind string) bool {
+	start := g.CreatedAt
+	if g.Method == methodOAuth {
+		t, ok := e.approvedAt(g)
+		if !ok {
+			return false
+		}
+		start = t
+	}
+	return g.Error == nil && !e.now().Before(start.Add(e.delay[kind]))
+}
+
 func (e *Emulator) connectionStatus(c *connection) (string, *apiError, time.Time) {
 	if c.DeletedAt != nil {
 		return "disconnecting", nil, *c.DeletedAt
