@@ -348,6 +348,6 @@ func bearer(r *http.Request) (string, bool) {
 	return "", false
 }
 
-// mutate runs f on the world under the lock and persists it when f reports
-// a change. A persistence failure is answered as a 500 by the caller.
+// persist writes the world to Dir (a no-op in memory). Callers hold e.mu
+// and answer a failure as a 500.
 func (e *Emulator) persist() error { return save(e.dir, e.w) }
