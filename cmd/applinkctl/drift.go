@@ -1,14 +1,71 @@
 package main
 
 import (
-	"errors"
+	"fmt"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/applinkctl/applinkctl/internal/plan"
+	"github.com/applinkctl/applinkctl/internal/view"
 )
 
-// driftCommand is owned by the helper building it; this placeholder keeps the tree compiling.
+// driftOptions are the inputs of one drift run.
+type driftOptions struct {
+	planInputs
+	Format  string
+	Ignore  []string
+	NoColor bool
+}
+
 func driftCommand(io streams) *cli.Command {
-	return &cli.Command{Name: "drift", Usage: "(under construction)", Action: func(*cli.Context) error {
-		return errors.New("drift: not built yet")
-	}}
+	return &cli.Command{
+		Name:  "drift",
+		Usage: "report how live state differs from the manifest and state (read-only)",
+		UsageText: "applinkctl drift -f PATH... [--format text|json|markdown] [--ignore ADDR-GLOB]...\n\n" +
+			"Reads like plan but takes no lock and writes nothing. Findings: missing (deleted out of band),\n" +
+			"changed (status or fields changed out of band), unmanaged (live, never in state), pending\n" +
+			"(manifest changes not yet applied). Exit codes: 0 no finding shown, 2 findings shown, 1 error.\n\n" +
+			"Examples:\n" +
+			"   applinkctl drift -f applink.yaml\n" +
+			"   applinkctl drift -f applink.yaml --format json --ignore 'acme-api/authorization/*'",
+		Flags: []cli.Flag{
+			&cli.StringSliceFlag{Name: "file", Aliases: []string{"f"}, Usage: "manifest `PATH` (file or directory); repeatable", Required: true},
+			&cli.StringFlag{Name: "format", Value: "text", Usage: "output `FORMAT`: text, json or markdown"},
+			&cli.StringSliceFlag{Name: "ignore", Usage: "drop findings whose address matches `ADDR-GLOB`; repeatable"},
+			&cli.IntFlag{Name: "parallelism", Value: 4, Usage: "at most `N` API calls at once"},
+		},
+		Action: func(c *cli.Context) error {
+			return runDrift(c, io, driftOptions{
+				planInputs: planInputs{Files: c.StringSlice("file"), Parallelism: c.Int("parallelism")},
+				Format:     c.String("format"),
+				Ignore:     c.StringSlice("ignore"),
+				NoColor:    global(c, "no-color").Bool("no-color"),
+			})
+		},
+	}
+}
+
+// runDrift reads, classifies and prints; exit code 2 exactly when it shows
+// a finding.
+func runDrift(c *cli.Context, io streams, opts driftOptions) error {
+	if err := validFormat(opts.Format, "text", "json", "markdown"); err != nil {
+		return fmt.Errorf("drift: %w", err)
+	}
+	r, err := prepareWorld(c, io, opts.planInputs)
+	if err != nil {
+		return fmt.Errorf("drift: %w", err)
+	}
+	defer r.Close()
+	findings, err := plan.Drift(r.Manifest, r.World, r.State, opts.Ignore)
+	if err != nil {
+		return fmt.Errorf("drift: %w", err)
+	}
+	vo := view.Options{Color: opts.Format == "text" && view.ColorEnabled(io.Out, opts.NoColor)}
+	if err := view.RenderDrift(io.Out, findings, opts.Format, vo); err != nil {
+		return fmt.Errorf("drift: %w", err)
+	}
+	if len(findings) > 0 {
+		return withExitCode(exitChanges, nil)
+	}
+	return nil
 }

@@ -1,14 +1,112 @@
 package main
 
 import (
-	"errors"
+	"bytes"
+	"fmt"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/applinkctl/applinkctl/internal/ghactions"
+	"github.com/applinkctl/applinkctl/internal/plan"
+	"github.com/applinkctl/applinkctl/internal/view"
 )
 
-// planCommand is owned by the helper building it; this placeholder keeps the tree compiling.
+// planOptions are the inputs of one plan run.
+type planOptions struct {
+	planInputs
+	Format           string // text, json or markdown
+	Out              string // --out FILE: save the plan for apply FILE
+	MaxBytes         int    // markdown cap
+	DetailedExitCode bool   // exit 2 when the plan has changes
+	NoColor          bool
+	GitHub           bool // append the markdown plan to $GITHUB_STEP_SUMMARY
+}
+
 func planCommand(io streams) *cli.Command {
-	return &cli.Command{Name: "plan", Usage: "(under construction)", Action: func(*cli.Context) error {
-		return errors.New("plan: not built yet")
-	}}
+	return &cli.Command{
+		Name:  "plan",
+		Usage: "read live state and show what apply would change",
+		UsageText: "applinkctl plan -f PATH... [--prune [--allow-empty]] [--target ADDR]... [--replace ADDR]...\n" +
+			"                [--format text|json|markdown] [--out FILE] [--detailed-exitcode]\n\n" +
+			"Compares the manifest with what exists in Heroku AppLink and with applinkctl's state, and\n" +
+			"prints the changes: + create, -/+ replace, ~ republish, - delete, = adopt, … wait.\n" +
+			"--out saves the plan for `applinkctl apply FILE`, which refuses it once anything it saw changed.\n" +
+			"Exit codes: 0 success (with --detailed-exitcode: no changes), 1 error, 2 changes present\n" +
+			"(--detailed-exitcode only).\n\n" +
+			"Examples:\n" +
+			"   applinkctl plan -f applink.yaml\n" +
+			"   applinkctl plan -f examples/quickstart --sandbox\n" +
+			"   applinkctl plan -f applink.yaml --format markdown --out plan.json --detailed-exitcode\n" +
+			"   applinkctl plan -f applink.yaml --target 'acme-api/connection/prod_org/*'\n" +
+			"   applinkctl plan -f applink.yaml --replace acme-api/connection/events_dc",
+		Flags: []cli.Flag{
+			&cli.StringSliceFlag{Name: "file", Aliases: []string{"f"}, Usage: "manifest `PATH` (file or directory); repeatable", Required: true},
+			&cli.BoolFlag{Name: "prune", Usage: "delete what state records as applinkctl's and the manifest no longer declares"},
+			&cli.BoolFlag{Name: "allow-empty", Usage: "allow --prune with a manifest that declares nothing"},
+			&cli.StringFlag{Name: "out", Usage: "save the plan to `FILE` for apply"},
+			&cli.StringFlag{Name: "format", Value: "text", Usage: "output `FORMAT`: text, json or markdown"},
+			&cli.IntFlag{Name: "max-bytes", Value: 60000, Usage: "cap markdown output at `N` bytes (pull-request comments have a limit)"},
+			&cli.BoolFlag{Name: "detailed-exitcode", Usage: "exit 0 when there are no changes, 2 when there are, 1 on error"},
+			&cli.StringSliceFlag{Name: "target", Usage: "plan only resources matching `ADDR` (a glob) and what they depend on; repeatable"},
+			&cli.StringSliceFlag{Name: "replace", Usage: "force the replacement of `ADDR` (e.g. to re-run a JWT flow); repeatable"},
+			&cli.IntFlag{Name: "parallelism", Value: 4, Usage: "at most `N` API calls at once"},
+		},
+		Action: func(c *cli.Context) error {
+			opts := planOptions{
+				planInputs: planInputs{
+					Files: c.StringSlice("file"),
+					Options: plan.Options{
+						Prune:      c.Bool("prune"),
+						AllowEmpty: c.Bool("allow-empty"),
+						Targets:    c.StringSlice("target"),
+						Replace:    c.StringSlice("replace"),
+					},
+					Parallelism: c.Int("parallelism"),
+				},
+				Format:           c.String("format"),
+				Out:              c.String("out"),
+				MaxBytes:         c.Int("max-bytes"),
+				DetailedExitCode: c.Bool("detailed-exitcode"),
+				NoColor:          global(c, "no-color").Bool("no-color"),
+				GitHub:           ghactions.Enabled(),
+			}
+			return runPlan(c, io, opts)
+		},
+	}
+}
+
+// runPlan makes the plan, prints it, saves it when asked and maps "changes
+// present" to exit code 2 under --detailed-exitcode.
+func runPlan(c *cli.Context, io streams, opts planOptions) error {
+	if err := validFormat(opts.Format, "text", "json", "markdown"); err != nil {
+		return fmt.Errorf("plan: %w", err)
+	}
+	r, err := preparePlan(c, io, opts.planInputs)
+	if err != nil {
+		return fmt.Errorf("plan: %w", err)
+	}
+	defer r.Close()
+	vo := view.Options{Color: opts.Format == "text" && view.ColorEnabled(io.Out, opts.NoColor), MaxBytes: opts.MaxBytes}
+	if err := view.RenderPlan(io.Out, r.Plan, opts.Format, vo); err != nil {
+		return fmt.Errorf("plan: %w", err)
+	}
+	if opts.Out != "" {
+		if err := view.WritePlanFile(opts.Out, r.Plan); err != nil {
+			return fmt.Errorf("plan: %w", err)
+		}
+		fmt.Fprintf(io.Err, "Saved the plan to %s; run `applinkctl apply %s` to apply exactly it.\n", opts.Out, opts.Out)
+	}
+	if opts.GitHub {
+		var md bytes.Buffer
+		if err := view.RenderPlan(&md, r.Plan, "markdown", view.Options{MaxBytes: opts.MaxBytes}); err != nil {
+			return fmt.Errorf("plan: %w", err)
+		}
+		if err := ghactions.AppendStepSummary(md.String()); err != nil {
+			return fmt.Errorf("plan: %w", err)
+		}
+	}
+	if opts.DetailedExitCode && r.Plan.HasChanges() {
+		return withExitCode(exitChanges, nil)
+	}
+	return nil
 }

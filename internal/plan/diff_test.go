@@ -112,6 +112,14 @@ func (f *fixture) auth(name string, j *manifest.JWT) *manifest.Authorization {
 func (f *fixture) liveConn(name, orgType, status string) *client.Connection {
 	c := &client.Connection{ID: "id-" + name, Status: status, Org: client.Org{ConnectionName: name, Type: orgType}}
 	f.la.Connections[name] = c
+	// As live.Read does: the children of a settled connection are listed.
+	if status != client.StatusConnecting && status != client.StatusDisconnecting {
+		if orgType == client.OrgTypeDataCloud {
+			f.la.Targets[name] = []client.DataActionTarget{}
+		} else {
+			f.la.Publications[name] = []client.Publication{}
+		}
+	}
 	return c
 }
 
@@ -327,7 +335,7 @@ func TestIntentResumes(t *testing.T) {
 	f.liveConn("prod_org", client.OrgTypeSalesforce, client.StatusConnecting)
 	p := f.diff(plan.Options{})
 	ch := change(t, p, c.Address())
-	wantAction(t, ch, plan.Adopt, "an earlier run left it intent")
+	wantAction(t, ch, plan.Adopt, "an earlier run was interrupted during its create")
 	if !ch.Wait || !ch.Resumed {
 		t.Fatalf("intent with live resource: %+v", ch)
 	}
@@ -392,7 +400,7 @@ func TestCascades(t *testing.T) {
 		{pb.Address(), plan.Republish, sf.Address()},
 	} {
 		c := change(t, p, x.a)
-		wantAction(t, c, x.action, "its connection is replaced")
+		wantAction(t, c, x.action, "")
 		if c.CausedBy != x.cause {
 			t.Errorf("%s: caused by %q, want %q", x.a, c.CausedBy, x.cause)
 		}
@@ -422,7 +430,7 @@ func TestTargetChangeBlockedUntilReplace(t *testing.T) {
 	p = f.diff(plan.Options{Replace: []string{"acme/connection/events_dc"}})
 	wantAction(t, change(t, p, dc.Address()), plan.Replace, "replacement requested with --replace")
 	c = change(t, p, tg.Address())
-	wantAction(t, c, plan.Replace, "its connection is replaced")
+	wantAction(t, c, plan.Replace, "recreated with its connection")
 	if c.Blocked != "" || c.CausedBy != dc.Address() {
 		t.Fatalf("with --replace: %+v", c)
 	}

@@ -56,10 +56,16 @@ func (d *differ) publication(dp *manifest.Publication, parent *Change) error {
 	switch {
 	case parent.Action == Replace:
 		c.Action, c.CausedBy = Republish, parent.Address
-		c.Reasons = []string{"its connection is replaced"}
+		c.Reasons = []string{"published again to the new connection"}
 		if sr == nil && lp == nil {
 			c.Action = Create
 		}
+	case lp == nil && sr != nil && sr.Phase == state.Applied && parent.Before != nil && !d.listedPubs(dp):
+		// The connection exists but its publications could not be listed
+		// (it is still connecting): nothing is known against the record.
+		c.Action, c.Wait = Noop, true
+		c.Reasons = []string{"its connection is " + parent.Before.Attrs["status"] + ": checked once it is connected"}
+		d.find(a, Pending, "its connection is %s", parent.Before.Attrs["status"])
 	case lp == nil && (sr == nil || sr.Phase == state.Intent):
 		c.Action = Create
 		d.createReasons(c, sr)
@@ -94,6 +100,11 @@ func (d *differ) publication(dp *manifest.Publication, parent *Change) error {
 		c.Spec = nil
 	}
 	return nil
+}
+
+func (d *differ) listedPubs(dp *manifest.Publication) bool {
+	_, ok := d.liveApp(dp.App).Publications[dp.Connection]
+	return ok
 }
 
 // bundleReasons says which part of a publication's upload changed.

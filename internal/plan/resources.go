@@ -52,7 +52,11 @@ func beforeSnapshot(lv *orgLive, sr *state.Resource) *Snapshot {
 		put(s, "id", lv.id)
 		put(s, "status", lv.status)
 		put(s, "type", string(lv.typ))
-		put(s, "username", lv.username)
+		// The org user of a browser OAuth flow is whoever logged in: not an
+		// input, so not shown as one.
+		if lv.method == "JWT" || (lv.method == "" && sr != nil && sr.ClientID != "") {
+			put(s, "username", lv.username)
+		}
 		put(s, "alias", lv.alias)
 	}
 	if sr != nil {
@@ -192,12 +196,11 @@ func (d *differ) settled(c *Change, sr *state.Resource, status string, pending b
 		d.find(c.Address, Pending, "exists live but not in state: the next apply adopts it")
 	case sr.Phase != state.Applied && sr.Phase != "":
 		c.Action, c.Resumed = Adopt, true
+		c.Reasons = []string{fmt.Sprintf("%s; it exists live (%s): recorded", unfinished(sr), status)}
 		if pending {
-			c.Reasons = []string{fmt.Sprintf("an earlier run left it %s; status is %s: waited on, then recorded", sr.Phase, status)}
-		} else {
-			c.Reasons = []string{fmt.Sprintf("an earlier run left it %s; it is %s now: recorded", sr.Phase, status)}
+			c.Reasons = []string{fmt.Sprintf("%s; it exists live (%s): waited on, then recorded", unfinished(sr), status)}
 		}
-		d.find(c.Address, Pending, "an earlier run left it %s", sr.Phase)
+		d.find(c.Address, Pending, "%s", unfinished(sr))
 	case pending:
 		c.Action = Noop
 		c.Reasons = []string{fmt.Sprintf("status is %s: waited on", status)}
@@ -221,6 +224,14 @@ func (d *differ) createReasons(c *Change, sr *state.Resource) {
 		c.Reasons = []string{"recorded in state but not found live (deleted out of band)"}
 		d.find(c.Address, Missing, "recorded in state but not found live (deleted out of band)")
 	}
+}
+
+// unfinished says what an earlier run left in state.
+func unfinished(sr *state.Resource) string {
+	if sr.Phase == state.Pending {
+		return "an earlier run stopped waiting for it"
+	}
+	return fmt.Sprintf("an earlier run was interrupted during its %s", opOr(sr.Operation, "change"))
 }
 
 func opOr(op, def string) string {
@@ -302,11 +313,19 @@ func (d *differ) target(dt *manifest.Target, parent *Change) {
 	}
 	if parent.Action == Replace {
 		c.CausedBy = parent.Address
-		c.Reasons = []string{"its connection is replaced"}
+		c.Reasons = []string{"recreated with its connection"}
 		c.Action = Create
 		if lt != nil {
 			c.Action = Replace
 		}
+		return
+	}
+	if _, listed := d.liveApp(dt.App).Targets[dt.Connection]; !listed && parent.Before != nil && sr != nil {
+		// The connection exists but its targets could not be listed (it is
+		// still connecting): nothing is known against the record.
+		c.Action, c.Wait = Noop, true
+		c.Reasons = []string{"its connection is " + parent.Before.Attrs["status"] + ": checked once it is connected"}
+		d.find(a, Pending, "its connection is %s", parent.Before.Attrs["status"])
 		return
 	}
 	if lt == nil {
