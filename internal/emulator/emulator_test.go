@@ -325,3 +325,35 @@ func TestStartServesOnLoopback(t *testing.T) {
 		t.Fatal("still serving after Close")
 	}
 }
+
+// A world settled under one set of options keeps what happened when it is
+// served with others (a sandbox world served later by a plain emulator).
+func TestSettledWorldOutlivesOptions(t *testing.T) {
+	dir := t.TempDir()
+	c := newClock()
+	e, err := New(Options{Dir: dir, Now: c.Now, ApproveOAuthAfter: time.Second, AsyncDelay: map[string]time.Duration{"target": time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+	e.SetBaseURL(srv.URL)
+	f := &fixture{t: t, srv: &Server{URL: srv.URL, APIKey: e.APIKey(), Emulator: e}, e: e, clock: c}
+	f.app, _ = e.SeedApp("acme-api", 1)
+	f.addon = f.app.Addons[0]
+	f.applink("POST", "/connections/datacloud", map[string]string{"connection_name": "events_dc"})
+	c.Add(time.Second)
+	f.applink("POST", "/connections/datacloud/events_dc/data_action_targets", map[string]string{"label": "Order_Events", "target_endpoint": "/hook"})
+	c.Add(time.Second)
+	before := e.World()
+	if before.Apps[0].Addons[0].Connections[0].Status != "connected" || before.Apps[0].Addons[0].Connections[0].Targets[0].Status != "created" {
+		t.Fatalf("before: %+v", before.Apps[0].Addons[0].Connections[0])
+	}
+	e2, err := New(Options{Dir: dir, Now: c.Now, AsyncDelay: map[string]time.Duration{"target": time.Hour, "connection": time.Hour}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after := e2.World(); !reflect.DeepEqual(before, after) {
+		t.Fatalf("world changed under other options:\n%+v\n%+v", before, after)
+	}
+}

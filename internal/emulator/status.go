@@ -33,6 +33,12 @@ func (e *Emulator) grantStatus(g *grant, kind, pending, done string) (string, *a
 	if g.Override != nil {
 		return g.Override.Status, g.Override.Error, g.ModifiedAt
 	}
+	if g.ReadyAt != nil {
+		if g.Error != nil {
+			return "failed", g.Error, *g.ReadyAt
+		}
+		return done, nil, *g.ReadyAt
+	}
 	var start time.Time
 	if g.Method == methodOAuth {
 		t, ok := e.approvedAt(g)
@@ -56,6 +62,9 @@ func (e *Emulator) grantStatus(g *grant, kind, pending, done string) (string, *a
 // established reports whether a grant reached its org, whatever an admin
 // override says since: the org's id and instance URL are known from then on.
 func (e *Emulator) established(g *grant, kind string) bool {
+	if g.ReadyAt != nil {
+		return g.Error == nil
+	}
 	start := g.CreatedAt
 	if g.Method == methodOAuth {
 		t, ok := e.approvedAt(g)
@@ -84,6 +93,9 @@ func (e *Emulator) targetStatus(t *target) (string, *apiError) {
 	if t.Override != nil {
 		return t.Override.Status, t.Override.Error
 	}
+	if t.ReadyAt != nil {
+		return "created", nil
+	}
 	d := e.delay[KindTarget]
 	el := e.now().Sub(t.CreatedAt)
 	switch {
@@ -98,19 +110,46 @@ func (e *Emulator) targetStatus(t *target) (string, *apiError) {
 	}
 }
 
-// settle removes connections whose disconnecting phase is over, with their
-// targets and publications. It reports whether the world changed. Callers
-// hold e.mu.
+// settle records what time has done: browser flows approved by the timer,
+// pending resources that reached their end, and connections whose
+// disconnecting phase is over (removed with their targets and
+// publications). Recording it makes the world independent of the options
+// of the next run that loads it (a sandbox world served later by a plain
+// emulator keeps its approvals). It reports whether the world changed.
+// Callers hold e.mu.
 func (e *Emulator) settle() bool {
 	now := e.now()
 	changed := false
+	settleGrant := func(g *grant, kind string) {
+		if g.ApprovedAt == nil && g.Method == methodOAuth {
+			if t, ok := e.approvedAt(g); ok {
+				g.ApprovedAt, changed = &t, true
+			}
+		}
+		if g.ReadyAt == nil && g.Override == nil {
+			if _, _, end := e.grantStatus(g, kind, "", ""); !end.IsZero() {
+				g.ReadyAt, changed = &end, true
+			}
+		}
+	}
 	for _, a := range e.w.Apps {
 		for _, ad := range a.Addons {
 			for _, c := range append([]*connection(nil), ad.Connections...) {
 				if c.DeletedAt != nil && !now.Before(c.DeletedAt.Add(e.delay[KindDelete])) {
 					ad.removeConnection(c)
 					changed = true
+					continue
 				}
+				settleGrant(&c.grant, KindConnection)
+				for _, t := range c.Targets {
+					if t.ReadyAt == nil && t.Override == nil && !now.Before(t.CreatedAt.Add(e.delay[KindTarget])) {
+						ready := t.CreatedAt.Add(e.delay[KindTarget])
+						t.ReadyAt, changed = &ready, true
+					}
+				}
+			}
+			for _, au := range ad.Authorizations {
+				settleGrant(&au.grant, KindAuthorization)
 			}
 		}
 	}

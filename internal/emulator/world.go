@@ -58,6 +58,7 @@ type grant struct {
 	FlowID     string     `json:"flow_id,omitempty"` // OAuth: the redirect_uri's id
 	CreatedAt  time.Time  `json:"created_at"`
 	ApprovedAt *time.Time `json:"approved_at,omitempty"` // OAuth: when the browser flow was approved
+	ReadyAt    *time.Time `json:"ready_at,omitempty"`    // when it left its pending status, once seen
 	Error      *apiError  `json:"error,omitempty"`       // JWT grant failure, decided at create
 	Override   *override  `json:"override,omitempty"`    // set out of band by an admin route
 	ModifiedAt time.Time  `json:"modified_at"`
@@ -81,13 +82,14 @@ type override struct {
 }
 
 type target struct {
-	ID             string    `json:"id"`
-	Label          string    `json:"label"`
-	APIName        string    `json:"api_name"`
-	TargetEndpoint string    `json:"target_endpoint"`
-	Type           string    `json:"type"`
-	CreatedAt      time.Time `json:"created_at"`
-	Override       *override `json:"override,omitempty"`
+	ID             string     `json:"id"`
+	Label          string     `json:"label"`
+	APIName        string     `json:"api_name"`
+	TargetEndpoint string     `json:"target_endpoint"`
+	Type           string     `json:"type"`
+	CreatedAt      time.Time  `json:"created_at"`
+	ReadyAt        *time.Time `json:"ready_at,omitempty"` // when it became created, once seen
+	Override       *override  `json:"override,omitempty"`
 }
 
 type publication struct {
