@@ -118,7 +118,9 @@ func globalFlags() []cli.Flag {
 			Usage: "use the in-process AppLink emulator with its world in `DIR` (default .applinkctl/sandbox); no Heroku account needed"},
 		&cli.StringFlag{Name: "state", EnvVars: []string{"APPLINKCTL_STATE"},
 			Usage: "state backend `URL`: file://PATH (default .applinkctl/state.json beside the first manifest) or postgres://…"},
-		&cli.BoolFlag{Name: "no-color", EnvVars: []string{"NO_COLOR"}, Usage: "disable colored output"},
+		// NO_COLOR is read by the views, not here: no-color.org says any
+		// non-empty value disables color, which a bool flag cannot parse.
+		&cli.BoolFlag{Name: "no-color", Usage: "disable colored output (also: NO_COLOR set to anything)"},
 		&cli.StringFlag{Name: "log-level", Value: "warn", Usage: "log `LEVEL` on stderr: debug, info, warn, error"},
 		&cli.StringFlag{Name: "addon-service", EnvVars: []string{"HEROKU_APPLINK_ADDON"}, Value: "heroku-applink",
 			Usage: "AppLink add-on service `SLUG`"},
