@@ -406,7 +406,7 @@ func (e *Emulator) getAuthorization(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := e.wireAuthorization(a, ad, au, base)
-	if r.Header.Get("X-Addon-SSO") == "" && out.Status == "authorized" {
+	if r.Header.Get("X-Addon-SSO") == "" && out.Status == "authorized" && len(out.Org.ID) == 18 {
 		out.Org.APIVersion = apiVersion
 		out.Org.UserAuth = &wUserAuth{Username: out.Org.Username, UserID: out.Org.UserID, AccessToken: out.Org.ID[:15] + "!" + newToken(24)}
 	}

@@ -302,3 +302,16 @@ func TestRuntimeRoute(t *testing.T) {
 		t.Fatalf("runtime without x-app-uuid: %d", r.status)
 	}
 }
+
+// An authorization forced to authorized before its flow was approved has
+// no org yet; the runtime route must not trip over it.
+func TestRuntimeRouteForcedStatus(t *testing.T) {
+	f := setup(t, Options{})
+	f.applink("POST", "/authorizations/salesforce", map[string]string{"developer_name": "ci_auth"})
+	f.admin("POST", "/addons/"+f.addon.ID+"/authorizations/ci_auth/status", map[string]string{"status": "authorized"})
+	h := f.applinkHeaders()
+	delete(h, "X-Addon-SSO")
+	if r := f.send("GET", "/addons/"+f.addon.ID+"/authorizations/ci_auth", nil, h); r.status != 200 || r.json(t)["status"] != "authorized" {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+}
