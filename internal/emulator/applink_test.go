@@ -315,3 +315,35 @@ func TestRuntimeRouteForcedStatus(t *testing.T) {
 		t.Fatalf("%d %s", r.status, r.body)
 	}
 }
+
+// Bad input gets a 4xx, never a 5xx or a panic, on every route.
+func TestGarbageNeverBreaksRoutes(t *testing.T) {
+	f := setup(t, Options{})
+	f.connectOAuth("salesforce", "prod_org")
+	f.connectOAuth("datacloud", "events_dc")
+	routes := []string{
+		"POST /connections/salesforce", "POST /connections/datacloud", "POST /connections/salesforce/jwt",
+		"POST /authorizations/salesforce", "POST /authorizations/datacloud", "POST /authorizations/salesforce/jwt",
+		"POST /authorizations/datacloud/jwt", "POST /connections/datacloud/events_dc/data_action_targets",
+		"POST /connections/salesforce/prod_org/apps", "GET /connections/%00", "DELETE /connections/..%2f",
+		"GET /authorizations/%ff", "GET /connections/salesforce/prod_org/apps/x",
+	}
+	bodies := []string{"", "null", "[]", `{"connection_name":1}`, `{"developer_name":"ok_name","client_id":"c","username":"u","jwt_private_key":"` + strings.Repeat("A", 5000) + `"}`, "\x00\xff{", `{"label":"ab__c","target_endpoint":"/x"}`}
+	for _, rt := range routes {
+		method, path, _ := strings.Cut(rt, " ")
+		for _, b := range bodies {
+			r := f.send(method, "/addons/"+f.addon.ID+path, strings.NewReader(b), f.applinkHeaders())
+			if r.status >= 500 {
+				t.Errorf("%s with %.30q: %d %s", rt, b, r.status, r.body)
+			}
+		}
+	}
+	for _, p := range []string{"/_emulator/apps", "/_emulator/connected-apps", "/_emulator/addons/x/connections/y/status", "/services/oauth2/token"} {
+		for _, b := range bodies {
+			r := f.send("POST", p, strings.NewReader(b), nil)
+			if r.status >= 500 {
+				t.Errorf("POST %s with %.30q: %d %s", p, b, r.status, r.body)
+			}
+		}
+	}
+}
