@@ -32,7 +32,7 @@ update:
 
 # Fuzz the manifest loader (never panics, always answers quickly).
 fuzz:
-	$(GO) test -run '^$$' -fuzz=FuzzLoad -fuzztime=30s ./internal/manifest
+	$(GO) test -run '^$$' -fuzz=FuzzLoad -fuzztime=30s -fuzzminimizetime=10s ./internal/manifest
 
 # The quickstart's JWT key: generated locally, never committed (gitignored).
 keys: examples/quickstart/keys/server.key
