@@ -2,9 +2,11 @@ package state_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -466,6 +468,72 @@ func TestConformanceStoreConcurrentUpdates(t *testing.T) {
 		}
 		if snap := st.Snapshot(); snap.Digest() != got.Digest() {
 			t.Fatal("snapshot differs from the stored state")
+		}
+	})
+}
+
+// TestConformanceTwoProcesses races two applies in two processes on one
+// state. Without waiting exactly one mutates and the other fails naming it;
+// with waiting both mutate, one after the other, and no update is lost.
+func TestConformanceTwoProcesses(t *testing.T) {
+	eachBackend(t, func(t *testing.T, k backendKind) {
+		for _, wait := range []string{"0s", "20s"} {
+			t.Run("wait="+wait, func(t *testing.T) {
+				url := k.newURL(t)
+				open(t, url, state.OpenOptions{}) // Postgres: tables first
+				type proc struct {
+					cmd *exec.Cmd
+					in  io.WriteCloser
+					out *bytes.Buffer
+				}
+				var procs []proc
+				for range 2 {
+					cmd := exec.Command(os.Args[0])
+					cmd.Env = append(os.Environ(), envHelper+"=lock-write", envURL+"="+url, "APPLINKCTL_STATE_TEST_WAIT="+wait)
+					var out bytes.Buffer
+					cmd.Stdout, cmd.Stderr = &out, os.Stderr
+					in, err := cmd.StdinPipe()
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := cmd.Start(); err != nil {
+						t.Fatal(err)
+					}
+					procs = append(procs, proc{cmd, in, &out})
+				}
+				for _, p := range procs {
+					_, _ = io.WriteString(p.in, "go\n")
+					_ = p.in.Close()
+				}
+				var oks, lockeds []string
+				for _, p := range procs {
+					if err := p.cmd.Wait(); err != nil {
+						t.Fatalf("helper: %v", err)
+					}
+					verdict, id, _ := strings.Cut(strings.TrimSpace(p.out.String()), " ")
+					switch verdict {
+					case "ok":
+						oks = append(oks, id)
+					case "locked":
+						lockeds = append(lockeds, id)
+					default:
+						t.Fatalf("helper said %q", p.out.String())
+					}
+				}
+				got := load(t, open(t, url, state.OpenOptions{}))
+				if wait == "0s" {
+					if len(oks) != 1 || len(lockeds) != 1 || lockeds[0] != oks[0] {
+						t.Fatalf("ok %v, locked by %v: want one winner named by the loser", oks, lockeds)
+					}
+					if got.Serial != 1 || len(got.Resources) != 1 {
+						t.Fatalf("stored serial %d with %d resources, want 1 and 1", got.Serial, len(got.Resources))
+					}
+					return
+				}
+				if len(oks) != 2 || got.Serial != 2 || len(got.Resources) != 2 {
+					t.Fatalf("ok %v; stored serial %d with %d resources, want both applied", oks, got.Serial, len(got.Resources))
+				}
+			})
 		}
 	})
 }

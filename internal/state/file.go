@@ -224,6 +224,12 @@ func (f *fileBackend) tryLock(info LockInfo) (func() error, error) {
 // stale.
 func (f *fileBackend) lockedBy() error {
 	info, held, err := f.inspectLock()
+	// A new holder writes its details right after creating the file; wait
+	// that moment out so the error can name it.
+	for i := 0; i < 20 && err == nil && info.ID == ""; i++ {
+		time.Sleep(5 * time.Millisecond)
+		info, held, err = f.inspectLock()
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return &LockedError{} // released in between; the caller retries
 	}
@@ -247,10 +253,13 @@ func (f *fileBackend) inspectLock() (LockInfo, bool, error) {
 	if err != nil {
 		return LockInfo{}, false, fmt.Errorf("state %s: lock: %w", f.Describe(), err)
 	}
-	if len(bytes.TrimSpace(b)) > 0 {
-		if err := json.Unmarshal(b, &info); err != nil {
-			return LockInfo{}, false, fmt.Errorf("state %s: lock file %s unreadable (remove it if no run is active): %w", f.Describe(), f.lock, err)
-		}
+	if len(bytes.TrimSpace(b)) == 0 {
+		// Its creator has not written it yet. Taking the flock now could
+		// beat the creator to it, so leave it alone and call it held.
+		return info, true, nil
+	}
+	if err := json.Unmarshal(b, &info); err != nil {
+		return LockInfo{}, false, fmt.Errorf("state %s: lock file %s unreadable (remove it if no run is active): %w", f.Describe(), f.lock, err)
 	}
 	free, err := flockTry(fh)
 	if err != nil {

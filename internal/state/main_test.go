@@ -1,12 +1,15 @@
 package state_test
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"testing"
 	"time"
 
+	"github.com/applinkctl/applinkctl/internal/addr"
 	"github.com/applinkctl/applinkctl/internal/pgtest"
 	"github.com/applinkctl/applinkctl/internal/state"
 )
@@ -19,8 +22,12 @@ const (
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv(envHelper) == "hold-lock" {
+	switch os.Getenv(envHelper) {
+	case "hold-lock":
 		holdLock()
+		return
+	case "lock-write":
+		lockWrite()
 		return
 	}
 	pgtest.Main(m)
@@ -41,4 +48,48 @@ func holdLock() {
 	fmt.Println(info.ID)
 	time.Sleep(time.Minute) // killed long before
 	os.Exit(3)
+}
+
+// lockWrite waits for a line on stdin (so racing helpers start together),
+// then plays one apply: lock (waiting APPLINKCTL_STATE_TEST_WAIT), load, add
+// a resource, hold two seconds, save, release. It prints "ok ID" or
+// "locked HOLDER_ID".
+func lockWrite() {
+	ctx := context.Background()
+	fail := func(err error) {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	b, err := state.Open(ctx, os.Getenv(envURL), state.OpenOptions{})
+	if err != nil {
+		fail(err)
+	}
+	wait, err := time.ParseDuration(os.Getenv("APPLINKCTL_STATE_TEST_WAIT"))
+	if err != nil {
+		fail(err)
+	}
+	_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
+	info := state.NewLockInfo("apply")
+	release, err := b.Lock(ctx, info, wait)
+	var le *state.LockedError
+	if errors.As(err, &le) {
+		fmt.Println("locked", le.Holder.ID)
+		return
+	}
+	if err != nil {
+		fail(err)
+	}
+	s, err := b.Load(ctx)
+	if err != nil {
+		fail(err)
+	}
+	s.Resources[addr.Connection("app", info.ID)] = &state.Resource{Kind: addr.KindConnection, Origin: state.Created, Phase: state.Applied}
+	time.Sleep(2 * time.Second) // long enough that the rival's attempt surely overlaps
+	if err := b.Save(ctx, s); err != nil {
+		fail(err)
+	}
+	if err := release(); err != nil {
+		fail(err)
+	}
+	fmt.Println("ok", info.ID)
 }

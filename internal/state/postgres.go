@@ -340,10 +340,26 @@ func (b *pgBackend) Lock(ctx context.Context, info LockInfo, wait time.Duration)
 	}, nil
 }
 
-// holder reads who holds the workspace's lock.
+// holder reads who holds the workspace's lock. The row counts only when
+// its session still holds an advisory lock: a row left by a dead holder
+// must not be named while a new holder is between taking the lock and
+// recording itself, so that moment is waited out briefly.
 func (b *pgBackend) holder(ctx context.Context, c *pgx.Conn) error {
 	var raw string
-	err := c.QueryRow(ctx, `SELECT info::text FROM `+b.table("locks")+` WHERE workspace = $1`, b.workspace).Scan(&raw)
+	var err error
+	for range 20 {
+		err = c.QueryRow(ctx, `SELECT l.info::text FROM `+b.table("locks")+` l WHERE l.workspace = $1
+			AND EXISTS (SELECT 1 FROM pg_locks p WHERE p.locktype = 'advisory' AND p.granted AND p.pid = l.backend_pid)`,
+			b.workspace).Scan(&raw)
+		if !errors.Is(err, pgx.ErrNoRows) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return &LockedError{}
 	}
