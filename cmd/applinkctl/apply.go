@@ -1,14 +1,434 @@
 package main
 
 import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"github.com/applinkctl/applinkctl/internal/apply"
+	"github.com/applinkctl/applinkctl/internal/live"
+	"github.com/applinkctl/applinkctl/internal/manifest"
+	"github.com/applinkctl/applinkctl/internal/plan"
+	"github.com/applinkctl/applinkctl/internal/state"
+	"github.com/applinkctl/applinkctl/internal/view"
 )
 
-// applyCommand is owned by the helper building it; this placeholder keeps the tree compiling.
+// applyOptions are the choices of one `applinkctl apply`.
+type applyOptions struct {
+	Files       []string // -f: plan now, show it, confirm
+	PlanFile    string   // or a saved plan, executed exactly after the staleness check
+	Plan        plan.Options
+	DryRun      bool
+	AutoApprove bool
+	Parallelism int
+	Timeout     time.Duration
+	LockTimeout time.Duration
+	// WaitForBrowser waits for browser OAuth flows without a terminal;
+	// --sandbox implies it because the emulator approves them itself.
+	WaitForBrowser bool
+	OpenBrowser    bool
+	Format         string // text | json
+	StateURL       string
+	Workspace      string
+	NoColor        bool
+}
+
 func applyCommand(io streams) *cli.Command {
-	return &cli.Command{Name: "apply", Usage: "(under construction)", Action: func(*cli.Context) error {
-		return errors.New("apply: not built yet")
-	}}
+	return &cli.Command{
+		Name:      "apply",
+		Usage:     "execute a plan: create, replace, republish and prune in dependency order",
+		ArgsUsage: "[PLANFILE]",
+		Description: "With -f, apply plans the manifest, shows the plan and asks for confirmation (on a\n" +
+			"terminal; elsewhere pass --auto-approve). With PLANFILE (from `plan --out`), it executes\n" +
+			"exactly that plan once live state, state, keys and specs are checked unchanged.\n" +
+			"Exit codes: 0 done, 1 error, 3 some resources still pending at --timeout (the next run\n" +
+			"resumes them), 130 interrupted (state is saved; run apply again).",
+		Flags: []cli.Flag{
+			&cli.StringSliceFlag{Name: "file", Aliases: []string{"f"}, Usage: "manifest `PATH` (file or directory); repeatable"},
+			&cli.BoolFlag{Name: "prune", Usage: "delete what state says applinkctl manages and the manifest no longer declares"},
+			&cli.BoolFlag{Name: "allow-empty", Usage: "allow --prune with a manifest that declares nothing"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "walk the plan, read and decide everything, but send no write and change no state"},
+			&cli.BoolFlag{Name: "auto-approve", Usage: "apply without asking for confirmation"},
+			&cli.IntFlag{Name: "parallelism", Value: apply.DefaultParallelism, Usage: "changes in flight at once"},
+			&cli.DurationFlag{Name: "timeout", Value: apply.DefaultTimeout, Usage: "how long to wait for each resource to be ready"},
+			&cli.DurationFlag{Name: "lock-timeout", Value: 0, Usage: "how long to wait for the state lock (0: fail at once)"},
+			&cli.StringSliceFlag{Name: "target", Usage: "only `ADDR` (glob) and what it depends on; repeatable"},
+			&cli.StringSliceFlag{Name: "replace", Usage: "force the replacement of `ADDR`; repeatable"},
+			&cli.BoolFlag{Name: "wait-for-browser", Usage: "wait for browser OAuth flows even without a terminal"},
+			&cli.BoolFlag{Name: "open-browser", Usage: "open browser OAuth URLs (on a terminal)"},
+			&cli.StringFlag{Name: "format", Value: "text", Usage: "progress `FORMAT`: text or json (one event per line on stdout)"},
+			&cli.StringFlag{Name: "workspace", Usage: "state workspace (Postgres backend)"},
+		},
+		Action: func(c *cli.Context) error {
+			o := applyOptions{
+				Files:          c.StringSlice("file"),
+				Plan:           plan.Options{Prune: c.Bool("prune"), AllowEmpty: c.Bool("allow-empty"), Targets: c.StringSlice("target"), Replace: c.StringSlice("replace")},
+				DryRun:         c.Bool("dry-run"),
+				AutoApprove:    c.Bool("auto-approve"),
+				Parallelism:    c.Int("parallelism"),
+				Timeout:        c.Duration("timeout"),
+				LockTimeout:    c.Duration("lock-timeout"),
+				WaitForBrowser: c.Bool("wait-for-browser") || sandboxDir(c) != "",
+				OpenBrowser:    c.Bool("open-browser"),
+				Format:         c.String("format"),
+				StateURL:       global(c, "state").String("state"),
+				Workspace:      c.String("workspace"),
+				NoColor:        global(c, "no-color").Bool("no-color"),
+			}
+			switch args := c.Args().Slice(); {
+			case len(args) > 1:
+				return fmt.Errorf("apply: want one PLANFILE, got %d arguments", len(args))
+			case len(args) == 1 && len(o.Files) > 0:
+				return errors.New("apply: give either -f PATH… or a PLANFILE, not both")
+			case len(args) == 1:
+				o.PlanFile = args[0]
+				for _, f := range []string{"prune", "allow-empty", "target", "replace"} {
+					if c.IsSet(f) {
+						return fmt.Errorf("apply: --%s shapes a plan; a saved plan keeps the options it was made with", f)
+					}
+				}
+			case len(o.Files) == 0:
+				return errors.New("apply: want -f PATH… or a PLANFILE")
+			}
+			return runApply(c.Context, c, io, o)
+		},
+	}
+}
+
+// runApply is the whole verb: load, lock, read, plan, confirm, execute,
+// record history, and map the outcome to an exit code.
+func runApply(ctx context.Context, c *cli.Context, ios streams, o applyOptions) (err error) {
+	if o.Format != "text" && o.Format != "json" {
+		return &view.UnknownFormatError{Format: o.Format, Valid: []string{"text", "json"}}
+	}
+	if o.Parallelism < 1 {
+		return fmt.Errorf("apply: --parallelism %d: want at least 1", o.Parallelism)
+	}
+	if o.Timeout <= 0 {
+		return fmt.Errorf("apply: --timeout %s: want a positive duration", o.Timeout)
+	}
+	// Progress and the signal notices share stderr from different
+	// goroutines.
+	rawErr := ios.Err
+	ios.Err = &lockedWriter{w: ios.Err}
+	defer abortOnSecondSignal(ctx, ios.Err)()
+
+	var saved *plan.Plan
+	files, popts := o.Files, o.Plan
+	if o.PlanFile != "" {
+		if saved, err = view.ReadPlanFile(o.PlanFile); err != nil {
+			return err
+		}
+		files, popts = saved.ManifestFiles, saved.Options
+		if len(files) == 0 {
+			return fmt.Errorf("plan file %s: names no manifest file", o.PlanFile)
+		}
+	}
+
+	m, problems, err := manifest.Load(files, manifest.Options{})
+	if err != nil {
+		return err // it lists every problem
+	}
+	for _, p := range problems {
+		fmt.Fprintf(ios.Err, "%s: %s\n", p.Severity, p)
+	}
+
+	backend, err := state.Open(ctx, o.StateURL, state.OpenOptions{ManifestFiles: files, Workspace: o.Workspace})
+	if err != nil {
+		return err
+	}
+	defer backend.Close()
+
+	// The lock covers reading state too: a plan made from state another
+	// run is changing would be wrong. A dry run writes nothing and takes
+	// none, like plan.
+	lock := state.NewLockInfo("apply")
+	if !o.DryRun {
+		release, err := backend.Lock(ctx, lock, o.LockTimeout)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if rerr := release(); rerr != nil && err == nil {
+				err = fmt.Errorf("state %s: release lock: %w", backend.Describe(), rerr)
+			}
+		}()
+	}
+	store, err := state.NewStore(ctx, backend)
+	if err != nil {
+		return err
+	}
+
+	apps := make([]string, 0, len(m.Apps))
+	for _, a := range m.Apps {
+		apps = append(apps, a.Name)
+	}
+	plat, _, closePlatform, err := openPlatform(c, apps)
+	if err != nil {
+		return err
+	}
+	defer closePlatform()
+
+	world, err := live.Read(ctx, plat, m, o.Parallelism)
+	if err != nil {
+		return err
+	}
+	p, err := plan.Diff(m, world, store.Snapshot(), popts)
+	if err != nil {
+		return err
+	}
+	if saved != nil {
+		if err := plan.CheckStale(saved, p); err != nil {
+			return err
+		}
+	}
+
+	color := view.ColorEnabled(ios.Out, o.NoColor)
+	if !needsRun(p) {
+		if o.Format == "text" {
+			fmt.Fprintln(ios.Out, "No changes. Live state matches the manifest.")
+		} else {
+			apply.Observer(view.NewJSONEvents(ios.Out)).Done(apply.Summary{Unchanged: len(p.Changes), DryRun: o.DryRun})
+		}
+		return nil
+	}
+	if blocked := blockedChanges(p); len(blocked) > 0 {
+		if o.Format == "text" {
+			_ = view.RenderPlan(ios.Out, p, "text", view.Options{Color: color})
+		}
+		return fmt.Errorf("apply: the plan has blocked changes:\n  %s", strings.Join(blocked, "\n  "))
+	}
+	if saved == nil && o.Format == "text" {
+		if err := view.RenderPlan(ios.Out, p, "text", view.Options{Color: color}); err != nil {
+			return err
+		}
+	}
+	if saved == nil && !o.AutoApprove && !o.DryRun {
+		if err := confirm(ios); err != nil {
+			return err
+		}
+	}
+
+	interactive := isTTY(ios.In) && isTTY(rawErr)
+	var obs apply.Observer
+	if o.Format == "json" {
+		obs = view.NewJSONEvents(ios.Out)
+	} else {
+		obs = view.NewProgress(ios.Err, view.IsTerminal(rawErr), view.Options{Color: view.ColorEnabled(rawErr, o.NoColor)})
+	}
+	if o.OpenBrowser && interactive {
+		obs = browserOpener{Observer: obs, ctx: ctx}
+	}
+
+	started := time.Now()
+	summary, applyErr := apply.Apply(ctx, p, world, store, obs, apply.Options{
+		Parallelism:    o.Parallelism,
+		Timeout:        o.Timeout,
+		DryRun:         o.DryRun,
+		WaitForBrowser: o.WaitForBrowser,
+		Interactive:    interactive,
+		Who:            lock.Who,
+	})
+	if !o.DryRun {
+		rec := state.HistoryRecord{
+			Workspace: o.Workspace, Started: started.UTC(), Ended: time.Now().UTC(),
+			Who: lock.Who, Host: lock.Host, CIRunURL: lock.CIRunURL, GitCommit: gitCommit(),
+			PlanHash: planHash(p), Summary: summaryCounts(summary), Outcome: outcome(summary, applyErr),
+		}
+		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		if herr := backend.AppendHistory(hctx, rec); herr != nil {
+			fmt.Fprintf(ios.Err, "warning: state %s: history: %v\n", backend.Describe(), herr)
+		}
+		cancel()
+	}
+	return applyExit(applyErr)
+}
+
+// applyExit maps the engine's outcome to the exit codes of DESIGN.md §1.
+// The observer already printed the details, so most carry no message.
+func applyExit(err error) error {
+	var blocked *apply.BlockedError
+	var failed *apply.FailedError
+	var pending *apply.PendingError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, apply.ErrInterrupted):
+		return withExitCode(exitInterrupted, errors.New("apply interrupted: what finished is recorded in state; run apply again to finish"))
+	case errors.As(err, &failed):
+		return withExitCode(exitError, fmt.Errorf("apply failed: %d change(s) failed", len(failed.RootCauses)))
+	case errors.As(err, &pending):
+		return withExitCode(exitPending, nil)
+	case errors.As(err, &blocked):
+		return err
+	}
+	return err
+}
+
+// needsRun reports whether the plan has anything for apply to do: a
+// change, or a pending resource to wait for.
+func needsRun(p *plan.Plan) bool {
+	if p.HasChanges() {
+		return true
+	}
+	for _, c := range p.Changes {
+		if c.Wait {
+			return true
+		}
+	}
+	return false
+}
+
+func blockedChanges(p *plan.Plan) []string {
+	var out []string
+	for _, c := range p.Changes {
+		if c.Blocked != "" {
+			out = append(out, string(c.Address)+": "+c.Blocked)
+		}
+	}
+	return out
+}
+
+// errNoTerminal refuses an unconfirmed apply where nobody can answer.
+var errNoTerminal = errors.New("apply: no terminal to confirm on; review the plan and pass --auto-approve, or apply a saved plan (plan --out FILE, then apply FILE)")
+
+// confirm asks on a terminal; elsewhere it refuses.
+func confirm(ios streams) error {
+	if !isTTY(ios.In) {
+		return errNoTerminal
+	}
+	fmt.Fprint(ios.Err, "\nDo you want to apply these changes? Only 'yes' is accepted: ")
+	line, err := bufio.NewReader(ios.In).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("apply: reading the answer: %w", err)
+	}
+	if strings.TrimSpace(line) != "yes" {
+		return errors.New("apply cancelled: the answer was not 'yes'")
+	}
+	return nil
+}
+
+func isTTY(v any) bool {
+	f, ok := v.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// abortOnSecondSignal: the first Ctrl-C or SIGTERM cancels ctx (run's
+// signal.NotifyContext) and apply winds down gracefully; a second one
+// exits at once. State already holds every intent, so the next run
+// converges. The returned func stops listening.
+func abortOnSecondSignal(ctx context.Context, errw io.Writer) func() {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		seen := 0
+		for {
+			select {
+			case <-done:
+				return
+			case <-sigs:
+				seen++
+				if seen == 1 {
+					fmt.Fprintln(errw, "\nInterrupted: finishing in-flight calls and saving state; interrupt again to abort at once.")
+					continue
+				}
+				fmt.Fprintln(errw, "Aborted. State holds every intent: run apply again to converge.")
+				os.Exit(exitInterrupted)
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(sigs)
+		close(done)
+	}
+}
+
+// lockedWriter serialises writes from the walk's observer and the signal
+// handler.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
+}
+
+// browserOpener opens each OAuth redirect URI in the person's browser.
+type browserOpener struct {
+	apply.Observer
+	ctx context.Context
+}
+
+func (b browserOpener) Event(ev apply.Event) {
+	b.Observer.Event(ev)
+	if ev.Type != apply.EventWaitingOnBrowser || ev.RedirectURI == "" || ev.DryRun {
+		return
+	}
+	name, args := "xdg-open", []string{ev.RedirectURI}
+	switch runtime.GOOS {
+	case "darwin":
+		name = "open"
+	case "windows":
+		name, args = "rundll32", []string{"url.dll,FileProtocolHandler", ev.RedirectURI}
+	}
+	cmd := exec.CommandContext(b.ctx, name, args...)
+	if err := cmd.Start(); err == nil {
+		go func() { _ = cmd.Wait() }() // reaped when the opener exits; bounded by ctx
+	}
+}
+
+func summaryCounts(s apply.Summary) map[string]int {
+	return map[string]int{
+		"created": s.Created, "replaced": s.Replaced, "republished": s.Republished, "deleted": s.Deleted,
+		"adopted": s.Adopted, "unchanged": s.Unchanged, "failed": s.Failed, "skipped": s.Skipped, "pending": s.Pending,
+	}
+}
+
+func outcome(s apply.Summary, err error) string {
+	switch {
+	case s.Interrupted:
+		return "interrupted"
+	case s.Failed > 0 || (err != nil && s.Pending == 0):
+		return "failed"
+	case s.Pending > 0:
+		return "pending"
+	}
+	return "success"
+}
+
+// planHash identifies what was applied in the history: the addresses and
+// actions, in order.
+func planHash(p *plan.Plan) string {
+	h := sha256.New()
+	for _, c := range p.Changes {
+		fmt.Fprintf(h, "%s\x00%s\x00", c.Address, c.Action)
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// gitCommit is the commit being applied when CI says so, or "".
+func gitCommit() string {
+	if s := os.Getenv("GITHUB_SHA"); s != "" {
+		return s
+	}
+	return ""
 }
