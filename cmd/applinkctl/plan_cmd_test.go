@@ -130,7 +130,7 @@ func (w *planWorld) applyAll(t *testing.T) {
 
 type planTestObserver struct{}
 
-func (planTestObserver) Event(apply.Event)   {}
+func (planTestObserver) Event(apply.Event)  {}
 func (planTestObserver) Done(apply.Summary) {}
 
 func TestPlanShowsCreationInEveryFormat(t *testing.T) {
