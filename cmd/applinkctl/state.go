@@ -47,7 +47,7 @@ func stateCommand(io streams) *cli.Command {
 		return append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "file", Aliases: []string{"f"},
 				Usage: "manifest `PATH` (repeatable): the default state lives beside the first, and the set names the default workspace"},
-			&cli.StringFlag{Name: "workspace", EnvVars: []string{"APPLINKCTL_WORKSPACE"},
+			&cli.StringFlag{Name: "workspace",
 				Usage: "Postgres workspace `NAME` (default: derived from the manifest paths, or ?workspace= in the URL)"},
 		}, globalFlags()...)
 	}
