@@ -47,6 +47,7 @@ func emulatorCommand(io streams) *cli.Command {
 			&cli.StringFlag{Name: "latency", Usage: "added to every request: `D` or D±JITTER, e.g. 50ms±10ms"},
 			&cli.Float64Flag{Name: "error-rate", Usage: "`FRACTION` of requests answered 503"},
 			&cli.Float64Flag{Name: "drop-rate", Usage: "`FRACTION` of requests whose connection is closed without an answer"},
+			&cli.Float64Flag{Name: "drop-after-rate", Usage: "`FRACTION` of POSTs and DELETEs whose connection is closed after the work is done (an ambiguous outcome)"},
 			&cli.Float64Flag{Name: "retry-429-rate", Usage: "`FRACTION` of requests answered 429 with Retry-After: 1"},
 			&cli.StringFlag{Name: "rate-limit", Usage: "account budget refill `N/min` (also N/h, N/s); default 4500/h with a 4500 burst"},
 			&cli.IntFlag{Name: "rate-limit-burst", Usage: "size of the rate-limit bucket (default: one minute's worth of --rate-limit)"},
@@ -73,7 +74,7 @@ func emulatorOptionsFrom(c *cli.Context) (emulatorOptions, error) {
 		tlsCert: c.String("tls-cert"), tlsKey: c.String("tls-key"),
 		emu: emulator.Options{
 			Dir: c.String("data"), APIKey: c.String("api-key"),
-			ErrorRate: c.Float64("error-rate"), DropRate: c.Float64("drop-rate"), Retry429Rate: c.Float64("retry-429-rate"),
+			ErrorRate: c.Float64("error-rate"), DropRate: c.Float64("drop-rate"), DropAfterRate: c.Float64("drop-after-rate"), Retry429Rate: c.Float64("retry-429-rate"),
 			RateLimitBurst: c.Int("rate-limit-burst"), ApproveOAuthAfter: c.Duration("approve-oauth-after"), Seed: c.Int64("seed"),
 		},
 	}

@@ -30,6 +30,11 @@ type Options struct {
 	// DropRate is the fraction of API requests whose connection is closed
 	// without an answer, before anything is done.
 	DropRate float64
+	// DropAfterRate is the fraction of mutating API requests (POST, DELETE)
+	// whose connection is closed without an answer after the emulator did
+	// the work: the ambiguous outcome a client must resolve by looking the
+	// name up rather than by sending the request again.
+	DropAfterRate float64
 	// RateLimitPerMinute refills the account's token bucket shared by the
 	// Platform and AppLink routes; 0 is Heroku's 4,500 an hour (75 a minute).
 	RateLimitPerMinute int
@@ -59,6 +64,7 @@ type Faults struct {
 	Latency, Jitter time.Duration
 	ErrorRate       float64
 	DropRate        float64
+	DropAfterRate   float64
 	Retry429Rate    float64
 }
 
@@ -96,7 +102,7 @@ type Emulator struct {
 
 // New builds an emulator, loading its world from opts.Dir when set.
 func New(opts Options) (*Emulator, error) {
-	for name, v := range map[string]float64{"error rate": opts.ErrorRate, "drop rate": opts.DropRate, "429 rate": opts.Retry429Rate} {
+	for name, v := range map[string]float64{"error rate": opts.ErrorRate, "drop rate": opts.DropRate, "drop-after rate": opts.DropAfterRate, "429 rate": opts.Retry429Rate} {
 		if v < 0 || v > 1 || math.IsNaN(v) {
 			return nil, fmt.Errorf("emulator: %s %v: want a fraction between 0 and 1", name, v)
 		}
@@ -127,7 +133,7 @@ func New(opts Options) (*Emulator, error) {
 	e := &Emulator{
 		now: now, dir: opts.Dir, delay: delay, oauth: opts.ApproveOAuthAfter,
 		w:      w,
-		faults: Faults{Latency: opts.Latency, Jitter: opts.Jitter, ErrorRate: opts.ErrorRate, DropRate: opts.DropRate, Retry429Rate: opts.Retry429Rate},
+		faults: Faults{Latency: opts.Latency, Jitter: opts.Jitter, ErrorRate: opts.ErrorRate, DropRate: opts.DropRate, DropAfterRate: opts.DropAfterRate, Retry429Rate: opts.Retry429Rate},
 		rng:    rand.New(rand.NewPCG(uint64(opts.Seed), uint64(opts.Seed)^0x9e3779b97f4a7c15)),
 		counts: map[string]int{},
 	}
@@ -233,10 +239,17 @@ func (e *Emulator) handle(pattern string, c class, h http.HandlerFunc) {
 		if c != classAdmin {
 			e.count(pattern)
 		}
+		dropAfter := false
 		if c == classPlatform || c == classAppLink || c == classSalesforce {
-			if !e.fault(w, r) {
+			var ok bool
+			if ok, dropAfter = e.fault(w, r); !ok {
 				return
 			}
+		}
+		if dropAfter && (r.Method == http.MethodPost || r.Method == http.MethodDelete) {
+			// Do the work, then lose the answer.
+			w = &discardWriter{h: http.Header{}, real: w}
+			defer dropConnection(w.(*discardWriter).real)
 		}
 		if c == classPlatform || c == classAppLink {
 			if !e.rateLimit(w) {
@@ -256,14 +269,15 @@ func (e *Emulator) count(key string) {
 	e.mu.Unlock()
 }
 
-// fault applies latency and the random faults; false means the request
-// has been answered (or dropped) already.
-func (e *Emulator) fault(w http.ResponseWriter, r *http.Request) bool {
+// fault applies latency and the random faults; ok false means the request
+// has been answered (or dropped) already; dropAfter asks for the answer to
+// be lost once the work is done.
+func (e *Emulator) fault(w http.ResponseWriter, r *http.Request) (ok, dropAfter bool) {
 	e.mu.Lock()
 	f := e.faults
 	// Always draw the same number of values so that the sequence of faults
 	// depends only on the seed and the request order.
-	jit, drop, fail, limit := e.rng.Float64(), e.rng.Float64(), e.rng.Float64(), e.rng.Float64()
+	jit, drop, fail, limit, after := e.rng.Float64(), e.rng.Float64(), e.rng.Float64(), e.rng.Float64(), e.rng.Float64()
 	e.mu.Unlock()
 	d := f.Latency
 	if f.Jitter > 0 {
@@ -275,23 +289,33 @@ func (e *Emulator) fault(w http.ResponseWriter, r *http.Request) bool {
 		case <-t.C:
 		case <-r.Context().Done():
 			t.Stop()
-			return false
+			return false, false
 		}
 	}
 	switch {
 	case drop < f.DropRate:
 		dropConnection(w)
-		return false
+		return false, false
 	case fail < f.ErrorRate:
 		writeError(w, http.StatusServiceUnavailable, "service_unavailable", "the service is temporarily unavailable (injected fault)")
-		return false
+		return false, false
 	case limit < f.Retry429Rate:
 		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusTooManyRequests, "rate_limit", "too many requests (injected fault); retry after 1 second")
-		return false
+		return false, false
 	}
-	return true
+	return true, after < f.DropAfterRate
 }
+
+// discardWriter swallows an answer that a drop-after fault will lose.
+type discardWriter struct {
+	h    http.Header
+	real http.ResponseWriter
+}
+
+func (d *discardWriter) Header() http.Header         { return d.h }
+func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discardWriter) WriteHeader(int)             {}
 
 // dropConnection closes the connection without an answer.
 func dropConnection(w http.ResponseWriter) {

@@ -357,3 +357,22 @@ func TestSettledWorldOutlivesOptions(t *testing.T) {
 		t.Fatalf("world changed under other options:\n%+v\n%+v", before, after)
 	}
 }
+
+func TestDropAfterDoesTheWork(t *testing.T) {
+	f := setup(t, Options{DropAfterRate: 1})
+	req, _ := http.NewRequest("POST", f.srv.URL+"/addons/"+f.addon.ID+"/connections/salesforce", strings.NewReader(`{"connection_name":"prod_org"}`))
+	for k, v := range f.applinkHeaders() {
+		req.Header.Set(k, v)
+	}
+	if res, err := http.DefaultClient.Do(req); err == nil {
+		res.Body.Close()
+		t.Fatalf("POST answered %d; want a dropped connection", res.StatusCode)
+	}
+	// GETs are never dropped after the fact, and the create happened.
+	if r := f.applink("GET", "/connections/prod_org", nil); r.status != 200 || r.json(t)["status"] != "connecting" {
+		t.Fatalf("after the dropped create: %d %s", r.status, r.body)
+	}
+	if n := f.e.Requests()["POST /addons/{addon_id}/connections/salesforce"]; n != 1 {
+		t.Fatalf("%d creates counted", n)
+	}
+}
