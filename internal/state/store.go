@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 )
@@ -14,6 +15,9 @@ type Store struct {
 	mu  sync.Mutex
 	b   Backend
 	cur *State
+	// unsure is a save whose outcome is unknown (the connection dropped
+	// after the commit was sent, a timeout): it may have been stored.
+	unsure *State
 }
 
 // NewStore loads the backend's state.
@@ -34,9 +38,16 @@ func (s *Store) Snapshot() *State {
 
 // Update applies fn to a copy of the state and saves it. When fn or the
 // save fails, the state in memory is unchanged and the error returned.
+//
+// Writes made while a run is being interrupted must still land, so callers
+// pass a context that outlives Ctrl-C (context.WithoutCancel plus a
+// timeout) for them.
 func (s *Store) Update(ctx context.Context, fn func(*State) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.settle(ctx); err != nil {
+		return err
+	}
 	next := s.cur.Clone()
 	if err := fn(next); err != nil {
 		return err
@@ -45,8 +56,35 @@ func (s *Store) Update(ctx context.Context, fn func(*State) error) error {
 		return fmt.Errorf("state %s: save: %w", s.b.Describe(), err)
 	}
 	if err := s.b.Save(ctx, next); err != nil {
+		var ce *ConflictError
+		if !errors.As(err, &ce) {
+			s.unsure = next
+		}
 		return err
 	}
 	s.cur = next
+	return nil
+}
+
+// settle finds out whether an earlier save of unknown outcome was stored:
+// if the backend holds exactly that state one serial on, it becomes the
+// current state, so the next save does not fail on a serial it wrote itself.
+func (s *Store) settle(ctx context.Context) error {
+	if s.unsure == nil {
+		return nil
+	}
+	stored, err := s.b.Load(ctx)
+	if err != nil {
+		return err
+	}
+	if stored.Serial == s.cur.Serial+1 {
+		probe := stored.Clone()
+		probe.Serial = s.unsure.Serial
+		probe.Lineage, probe.Version = s.unsure.Lineage, s.unsure.Version
+		if probe.Digest() == s.unsure.Digest() {
+			s.cur = stored
+		}
+	}
+	s.unsure = nil
 	return nil
 }
