@@ -78,7 +78,25 @@ func planMarkdown(p *plan.Plan, opts Options) string {
 		b.WriteString("\n" + mdDetailsClose)
 		chunks = append(chunks, mdChunk{text: b.String()})
 	}
+	chunks = withGraph(chunks, mermaidSection(p), opts.maxBytes())
 	return capChunks(chunks, opts.maxBytes(), "change", "changes", "run `applinkctl plan` locally for the full plan")
+}
+
+// withGraph puts the dependency graph after the summary table when the
+// whole comment still fits: the changes themselves matter more than their
+// picture, so a graph that would push any of them out is left out.
+func withGraph(chunks []mdChunk, graph string, max int) []mdChunk {
+	if graph == "" {
+		return chunks
+	}
+	total := len(graph)
+	for _, c := range chunks {
+		total += len(c.text)
+	}
+	if total > max {
+		return chunks
+	}
+	return append(chunks[:1:1], append([]mdChunk{{text: graph}}, chunks[1:]...)...)
 }
 
 // capChunks joins chunks up to max bytes. When they do not all fit it stops
