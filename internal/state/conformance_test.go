@@ -537,3 +537,63 @@ func TestConformanceTwoProcesses(t *testing.T) {
 		}
 	})
 }
+
+// TestConformanceIntentSurvivesKill: an apply killed between recording an
+// intent and recording the result leaves the intent for the next run,
+// which (after the lock is free) can record the result.
+func TestConformanceIntentSurvivesKill(t *testing.T) {
+	eachBackend(t, func(t *testing.T, k backendKind) {
+		ctx := context.Background()
+		url := k.newURL(t)
+		open(t, url, state.OpenOptions{})
+		cmd := exec.Command(os.Args[0])
+		cmd.Env = append(os.Environ(), envHelper+"=intent-then-die", envURL+"="+url)
+		cmd.Stderr = os.Stderr
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := bufio.NewReader(out).ReadString('\n'); err != nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			t.Fatalf("helper: %v", err)
+		}
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+
+		b := open(t, url, state.OpenOptions{})
+		if k.staleAfterKill {
+			_, err := b.Lock(ctx, state.NewLockInfo("apply"), 0)
+			var le *state.LockedError
+			if !errors.As(err, &le) || !le.Stale {
+				t.Fatalf("lock after kill = %v", err)
+			}
+			if err := b.ForceUnlock(ctx, le.Holder.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		release, err := b.Lock(ctx, state.NewLockInfo("apply"), 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer release()
+		st, err := state.NewStore(ctx, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := addr.Connection("acme-api", "prod")
+		r := st.Snapshot().Resources[a]
+		if r == nil || r.Phase != state.Intent || r.Operation != "create" {
+			t.Fatalf("after the kill the record is %+v, want the create intent", r)
+		}
+		if err := st.Update(ctx, func(s *state.State) error {
+			s.Resources[a].Phase, s.Resources[a].RemoteID = state.Applied, "c-1"
+			return nil
+		}); err != nil {
+			t.Fatalf("recording the result: %v", err)
+		}
+	})
+}

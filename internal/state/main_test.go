@@ -29,6 +29,9 @@ func TestMain(m *testing.M) {
 	case "lock-write":
 		lockWrite()
 		return
+	case "intent-then-die":
+		intentThenDie()
+		return
 	}
 	pgtest.Main(m)
 }
@@ -92,4 +95,35 @@ func lockWrite() {
 		fail(err)
 	}
 	fmt.Println("ok", info.ID)
+}
+
+// intentThenDie records an intent through a Store under the lock, says so,
+// and waits to be killed before it can record the result, as an apply
+// killed during a mutating call.
+func intentThenDie() {
+	ctx := context.Background()
+	b, err := state.Open(ctx, os.Getenv(envURL), state.OpenOptions{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if _, err := b.Lock(ctx, state.NewLockInfo("apply"), 0); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	st, err := state.NewStore(ctx, b)
+	if err == nil {
+		err = st.Update(ctx, func(s *state.State) error {
+			s.Resources[addr.Connection("acme-api", "prod")] = &state.Resource{Kind: addr.KindConnection, Origin: state.Created,
+				Phase: state.Intent, Operation: "create"}
+			return nil
+		})
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Println("intent recorded")
+	time.Sleep(time.Minute)
+	os.Exit(3)
 }
