@@ -11,10 +11,11 @@ import (
 var update = flag.Bool("update", false, "rewrite the cmp files of testdata/script/*.txtar")
 
 // TestMain lets testscript run the in-process CLI as the "applinkctl" command.
+// (testscript.Main, not the deprecated RunMain that staticcheck refuses.)
 func TestMain(m *testing.M) {
-	os.Exit(testscript.RunMain(m, map[string]func() int{
-		"applinkctl": func() int { return run(os.Args, streams{os.Stdin, os.Stdout, os.Stderr}) },
-	}))
+	testscript.Main(m, map[string]func(){
+		"applinkctl": func() { os.Exit(run(os.Args, streams{os.Stdin, os.Stdout, os.Stderr})) },
+	})
 }
 
 // TestScripts runs the end-to-end CLI scripts in testdata/script.
