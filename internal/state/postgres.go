@@ -100,7 +100,8 @@ func openPostgres(ctx context.Context, raw string, opts OpenOptions) (*pgBackend
 	}
 	cfg, err := pgx.ParseConfig(u.String())
 	if err != nil {
-		return nil, fmt.Errorf("state %s: %w", desc, err)
+		// pgx's message quotes the URL and only tries to mask the password.
+		return nil, fmt.Errorf("state %s: the connection URL is not valid for PostgreSQL (check its host, port and parameters)", desc)
 	}
 	sum := sha256.Sum256([]byte("applinkctl-lock\x00" + schema + "\x00" + ws))
 	b := &pgBackend{

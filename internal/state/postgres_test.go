@@ -103,6 +103,11 @@ func TestPostgresDescribeAndErrorsHideThePassword(t *testing.T) {
 	if d := b.Describe(); strings.Contains(d, "s3cret") || !strings.HasPrefix(d, "postgres://127.0.0.1:") || !strings.Contains(d, "schema=applinkctl") {
 		t.Fatalf("describe = %s", d)
 	}
+	badParam := *u
+	badParam.RawQuery += "&sslmode=bogus&password=s3cret-pw"
+	if _, err := state.Open(ctx, badParam.String(), state.OpenOptions{}); err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("open with an invalid parameter = %v", err)
+	}
 	bad := *u
 	bad.Host = "127.0.0.1:1" // nothing listens there
 	_, err := state.Open(ctx, bad.String(), state.OpenOptions{})
