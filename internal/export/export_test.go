@@ -1,0 +1,396 @@
+package export_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/applinkctl/applinkctl/internal/addr"
+	"github.com/applinkctl/applinkctl/internal/client"
+	"github.com/applinkctl/applinkctl/internal/emulator"
+	"github.com/applinkctl/applinkctl/internal/export"
+	"github.com/applinkctl/applinkctl/internal/live"
+	"github.com/applinkctl/applinkctl/internal/manifest"
+	"github.com/applinkctl/applinkctl/internal/plan"
+	"github.com/applinkctl/applinkctl/internal/secret"
+	"github.com/applinkctl/applinkctl/internal/state"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata")
+
+// fixedNow is the emulator's clock, so that exported dates are stable.
+var fixedNow = time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+
+var (
+	keyOnce sync.Once
+	keyPEM  string
+)
+
+// testKey is a 2048-bit RSA key in PKCS#1 PEM, generated once per run.
+func testKey(t *testing.T) string {
+	t.Helper()
+	keyOnce.Do(func() {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			panic(err)
+		}
+		keyPEM = string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)}))
+	})
+	return keyPEM
+}
+
+const testSpec = `openapi: 3.0.3
+info: {title: Orders, version: "1.0"}
+paths:
+  /orders:
+    get:
+      operationId: listOrders
+      responses: {"200": {description: ok}}
+`
+
+// handMade is an emulator holding what a person made with the Heroku CLI:
+// on acme-api's second add-on a JWT and an OAuth Salesforce connection, a
+// Data Cloud connection with two targets, a publication, and JWT (both org
+// types) and OAuth authorizations; on its first add-on another connection;
+// on billing (one add-on) one OAuth connection.
+type handMade struct {
+	srv     *emulator.Server
+	p       *client.Platform
+	addon   string // the name of acme-api's second add-on
+	clients map[string]string
+}
+
+func newHandMade(t *testing.T) *handMade {
+	t.Helper()
+	ctx := context.Background()
+	srv, err := emulator.Start(emulator.Options{Now: func() time.Time { return fixedNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	acme, err := srv.Emulator.SeedApp("acme-api", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.Emulator.SeedApp("billing", 1); err != nil {
+		t.Fatal(err)
+	}
+	p, err := client.New(client.Config{BaseURL: srv.URL, APIKey: secret.New(srv.APIKey)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &handMade{srv: srv, p: p, addon: acme.Addons[1].Name,
+		clients: map[string]string{"prod_org": "3MVG9prodConsumerKey", "ci_auth": "3MVG9ciConsumerKey", "dc_auth": "3MVG9dcConsumerKey"}}
+	key := secret.New(testKey(t))
+
+	link := h.resolve(t, "acme-api", h.addon)
+	if _, err := link.CreateJWTConnection(ctx, client.JWTRequest{Name: "prod_org", ClientID: h.clients["prod_org"],
+		Username: "api.user@acme.example", PrivateKey: key, LoginURL: "https://login.salesforce.com"}); err != nil {
+		t.Fatal(err)
+	}
+	h.oauthConnection(t, link, "salesforce", "sandbox_org", "https://test.salesforce.com")
+	h.oauthConnection(t, link, "datacloud", "events_dc", "")
+	for _, tr := range []client.TargetRequest{
+		{Label: "Order_Events", APIName: "Order_Events", TargetEndpoint: "/handleDataCloudDataChangeEvent", Type: "webhook"},
+		{Label: "Refunds", APIName: "Refunds_V2", TargetEndpoint: "/refunds", Type: "webhook"},
+	} {
+		if _, err := link.CreateDataActionTarget(ctx, "events_dc", tr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	specFile := filepath.Join(t.TempDir(), "openapi.yaml")
+	if err := os.WriteFile(specFile, []byte(testSpec), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b, err := manifest.BuildBundle(&manifest.Publication{App: "acme-api", Connection: "prod_org", ClientName: "AcmeOrders", SpecFile: specFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := link.Publish(ctx, "prod_org", client.PublishRequest{ClientName: "AcmeOrders", Zip: b.Zip, PermissionSet: "AcmeOrdersPerms"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := link.CreateJWTAuthorization(ctx, "salesforce", client.JWTRequest{Name: "ci_auth", ClientID: h.clients["ci_auth"],
+		Username: "ci@acme.example", PrivateKey: key}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := link.CreateJWTAuthorization(ctx, "datacloud", client.JWTRequest{Name: "dc_auth", ClientID: h.clients["dc_auth"],
+		Username: "dc@acme.example", PrivateKey: key, Alias: "applink:dc"}); err != nil {
+		t.Fatal(err)
+	}
+	au, err := link.CreateAuthorization(ctx, "salesforce", client.ConnectRequest{Name: "ops_auth"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	approve(t, au.RedirectURI)
+
+	h.oauthConnection(t, h.resolve(t, "acme-api", acme.Addons[0].Name), "salesforce", "other_org", "")
+	h.oauthConnection(t, h.resolve(t, "billing", ""), "salesforce", "billing_org", "")
+	return h
+}
+
+func (h *handMade) resolve(t *testing.T, app, addon string) *client.AppLink {
+	t.Helper()
+	link, err := h.p.Resolve(context.Background(), app, addon)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return link
+}
+
+func (h *handMade) oauthConnection(t *testing.T, link *client.AppLink, orgType, name, loginURL string) {
+	t.Helper()
+	c, err := link.CreateConnection(context.Background(), orgType, client.ConnectRequest{Name: name, LoginURL: loginURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	approve(t, c.RedirectURI)
+}
+
+// approve is the person's browser reaching a redirect_uri.
+func approve(t *testing.T, uri string) {
+	t.Helper()
+	resp, err := http.Get(uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("approve %s: %s", uri, resp.Status)
+	}
+}
+
+func (h *handMade) read(t *testing.T, refs ...live.AppRef) *live.World {
+	t.Helper()
+	w, err := live.ReadApps(context.Background(), h.p, refs, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// golden compares got with testdata/name, rewriting it under -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (go test -update rewrites it):\n%s", name, got)
+	}
+}
+
+func TestRoundTripAdoptsEverything(t *testing.T) {
+	h := newHandMade(t)
+	w := h.read(t, live.AppRef{Name: "acme-api", Addon: h.addon}, live.AppRef{Name: "billing", Addon: ""})
+	res, err := export.Render(w, export.Options{PinAddon: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "roundtrip.yaml", res.YAML)
+
+	again, err := export.Render(h.read(t, live.AppRef{Name: "billing"}, live.AppRef{Name: "acme-api", Addon: h.addon}), export.Options{PinAddon: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(again.YAML, res.YAML) {
+		t.Errorf("a second export differs:\n%s", again.YAML)
+	}
+
+	// The variables the file names, set as the user would.
+	env := map[string]string{}
+	wantVars := map[string]bool{
+		"ACME_API_PROD_ORG_CLIENT_ID": true, "ACME_API_PROD_ORG_PRIVATE_KEY": true,
+		"ACME_API_CI_AUTH_CLIENT_ID": true, "ACME_API_CI_AUTH_PRIVATE_KEY": true,
+		"ACME_API_DC_AUTH_CLIENT_ID": true, "ACME_API_DC_AUTH_PRIVATE_KEY": true,
+	}
+	for _, v := range res.Variables {
+		if !wantVars[v.Name] {
+			t.Errorf("unexpected variable %s (%s)", v.Name, v.Address)
+		}
+		delete(wantVars, v.Name)
+		p, _ := addr.Parse(string(v.Address))
+		if strings.HasSuffix(v.Name, "_PRIVATE_KEY") {
+			if !v.Secret {
+				t.Errorf("%s is not marked secret", v.Name)
+			}
+			env[v.Name] = testKey(t)
+		} else {
+			env[v.Name] = h.clients[p.Name]
+		}
+	}
+	for v := range wantVars {
+		t.Errorf("variable %s missing", v)
+	}
+	want := manifest.Counts{Apps: 2, Connections: 4, Authorizations: 3, Targets: 2, Publications: 1}
+	if res.Counts != want {
+		t.Errorf("counts %+v, want %+v", res.Counts, want)
+	}
+
+	path := filepath.Join(t.TempDir(), "applink.yaml")
+	if err := os.WriteFile(path, res.YAML, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m, problems, err := manifest.Load([]string{path}, manifest.Options{LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
+	if err != nil {
+		t.Fatalf("exported manifest does not load: %v\n%v", err, problems)
+	}
+	if len(problems) > 0 {
+		t.Errorf("warnings: %v", problems)
+	}
+	if got := m.Counts(); got != (manifest.Counts{Apps: 2, Connections: 4, Authorizations: 3, Targets: 2}) {
+		t.Errorf("loaded counts %+v", got)
+	}
+
+	world, err := live.Read(context.Background(), h.p, m, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl, err := plan.Diff(m, world, &state.State{Version: 1, Resources: map[addr.Address]*state.Resource{}}, plan.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	adopted := 0
+	for _, c := range pl.Changes {
+		switch c.Action {
+		case plan.Adopt:
+			adopted++
+		case plan.Noop:
+		default:
+			t.Errorf("%s: %s %v, want adopt or noop", c.Address, c.Action, c.Reasons)
+		}
+	}
+	if adopted != 9 {
+		t.Errorf("%d adopted, want 9 (4 connections, 3 authorizations, 2 targets)", adopted)
+	}
+	if len(pl.Unmanaged) != 1 || pl.Unmanaged[0] != addr.Publication("acme-api", "prod_org", "AcmeOrders") {
+		t.Errorf("unmanaged %v, want the commented publication only", pl.Unmanaged)
+	}
+}
+
+func TestRenderWithoutAddonLeavesItOut(t *testing.T) {
+	h := newHandMade(t)
+	res, err := export.Render(h.read(t, live.AppRef{Name: "billing"}), export.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Apps map[string]map[string]any `yaml:"apps"`
+	}
+	if err := yaml.Unmarshal(res.YAML, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := doc.Apps["billing"]["addon"]; ok {
+		t.Errorf("addon written without PinAddon:\n%s", res.YAML)
+	}
+	if len(res.Variables) != 0 {
+		t.Errorf("variables for an OAuth-only app: %v", res.Variables)
+	}
+}
+
+func TestRenderNothing(t *testing.T) {
+	if _, err := export.Render(nil, export.Options{}); !errors.Is(err, export.ErrNoApps) {
+		t.Errorf("nil world: %v", err)
+	}
+	if _, err := export.Render(&live.World{Apps: map[string]*live.App{}}, export.Options{}); !errors.Is(err, export.ErrNoApps) {
+		t.Errorf("empty world: %v", err)
+	}
+}
+
+// TestRenderOddLiveStates covers what an emulator seeded through the API
+// does not easily show: a connection still connecting (no username, no
+// instance URL), failed and pending resources, a ${ in a live string, an
+// org type the manifest cannot hold, colliding variable names, an app with
+// nothing under its add-on.
+func TestRenderOddLiveStates(t *testing.T) {
+	w := &live.World{Apps: map[string]*live.App{
+		"acme-api": {
+			Name: "acme-api",
+			Connections: map[string]*client.Connection{
+				"new_org": {ID: "c1", Status: client.StatusConnecting, ConnectionMethod: "JWT",
+					Org: client.Org{Type: client.OrgTypeSalesforce, ConnectionName: "new_org"}},
+				"broken_org": {ID: "c2", Status: client.StatusFailed, Error: &client.ErrorInfo{ID: "org_connection_failed", Message: "boom"},
+					Org: client.Org{Type: client.OrgTypeSalesforce, ConnectionName: "broken_org", InstanceURL: "https://acme--uat.sandbox.my.salesforce.com"}},
+				"weird_org": {ID: "c3", Status: client.StatusConnected, Org: client.Org{Type: "MarsOrg", ConnectionName: "weird_org"}},
+				"events_dc": {ID: "c4", Status: client.StatusConnected, Org: client.Org{Type: "DatacloudOrg", ConnectionName: "events_dc", InstanceURL: "https://x.c360a.salesforce.com"}},
+			},
+			Authorizations: map[string]*client.Authorization{
+				"new_org": {ID: "a1", Status: client.StatusAuthorized, ConnectionMethod: "JWT", Alias: "applink:new_org",
+					Org: client.Org{Type: client.OrgTypeSalesforce, DeveloperName: "new_org", Username: "u@acme.example", InstanceURL: "https://acme.my.salesforce.com"}},
+			},
+			Targets: map[string][]client.DataActionTarget{
+				"events_dc": {
+					{Label: "Zeta", APIName: "Zeta", TargetEndpoint: "/z/${id}", Type: "webhook", Status: client.StatusCreating},
+					{Label: "Alpha", APIName: "Alpha", TargetEndpoint: "/a", Type: "webhook", Status: client.StatusCreationFailed},
+				},
+			},
+		},
+		"empty-app": {Name: "empty-app"},
+	}}
+	res, err := export.Render(w, export.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "odd.yaml", res.YAML)
+	wantNotes := []string{
+		"acme-api/connection/broken_org: status: failed (org_connection_failed): the first plan will replace it",
+		"acme-api/connection/events_dc/target/Alpha: status: creation_failed: the first plan will replace it",
+		"acme-api/connection/events_dc/target/Zeta: status: creating: the first plan waits for it",
+		"acme-api/connection/new_org: status: connecting: the first plan waits for it",
+		"acme-api/connection/weird_org: left out: unknown org type \"MarsOrg\"",
+	}
+	if strings.Join(res.Notes, "\n") != strings.Join(wantNotes, "\n") {
+		t.Errorf("notes:\n%s", strings.Join(res.Notes, "\n"))
+	}
+	names := []string{}
+	for _, v := range res.Variables {
+		names = append(names, v.Name)
+	}
+	if got := strings.Join(names, " "); got != "ACME_API_NEW_ORG_CLIENT_ID ACME_API_NEW_ORG_CLIENT_ID_2 ACME_API_NEW_ORG_PRIVATE_KEY ACME_API_NEW_ORG_PRIVATE_KEY_2 ACME_API_NEW_ORG_USERNAME" {
+		t.Errorf("variables: %s", got)
+	}
+
+	env := map[string]string{"ACME_API_NEW_ORG_CLIENT_ID": "a", "ACME_API_NEW_ORG_CLIENT_ID_2": "b", "ACME_API_NEW_ORG_USERNAME": "u@acme.example",
+		"ACME_API_NEW_ORG_PRIVATE_KEY": testKey(t), "ACME_API_NEW_ORG_PRIVATE_KEY_2": testKey(t)}
+	path := filepath.Join(t.TempDir(), "applink.yaml")
+	if err := os.WriteFile(path, res.YAML, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m, problems, err := manifest.Load([]string{path}, manifest.Options{LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
+	if err != nil {
+		t.Fatalf("does not load: %v\n%v", err, problems)
+	}
+	for _, a := range m.Apps {
+		for _, c := range a.Connections {
+			for _, tg := range c.Targets {
+				if tg.Label == "Zeta" && tg.TargetEndpoint != "/z/${id}" {
+					t.Errorf("a live ${ did not survive: %q", tg.TargetEndpoint)
+				}
+			}
+		}
+	}
+}
