@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -431,8 +432,20 @@ func (l *loader) publication(d *doc, app, conn, client string, w publicationWire
 			l.ps.errorf(sn.val, fieldOf(sptr), "spec %s must end in .json, .yaml or .yml", shown)
 		} else if data, err := readLimited(p.SpecFile, l.opts.MaxFileSize); err != nil {
 			l.ps.errorf(sn.val, fieldOf(sptr), "spec %s: %s", shown, describeFSError(err))
-		} else {
-			checkSpec(data, shown, sn.val, fieldOf(sptr), &l.ps)
+		} else if doc := checkSpec(data, shown, sn.val, fieldOf(sptr), &l.ps); doc != nil {
+			declared := sfdcNames(doc)
+			for _, c := range []struct{ field, key, value string }{
+				{"permission_set", "permissionSet", w.PermissionSet},
+				{"external_client_app", "externalClientApp", w.ExternalClientApp},
+				{"connected_app", "connectedApp", w.ConnectedApp},
+			} {
+				names := declared[c.key]
+				if c.value == "" || len(names) == 0 || slices.Contains(names, c.value) {
+					continue
+				}
+				fptr := ptr + "/" + c.field
+				l.ps.warnf(d.posOf(fptr).val, fieldOf(fptr), "spec %s names %s %s in x-sfdc.heroku.authorization, not %q", shown, c.key, quoteAll(names), c.value)
+			}
 		}
 	}
 	if w.MetadataDir != "" {
@@ -467,4 +480,12 @@ const (
 func exists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
+}
+
+func quoteAll(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = fmt.Sprintf("%q", n)
+	}
+	return strings.Join(q, ", ")
 }

@@ -67,37 +67,38 @@ func loadSpec(data []byte, includeOrigin bool) (*openapi3.T, error) {
 
 // checkSpec validates one spec file and reports what is wrong with it,
 // at the spec's own line where kin-openapi knows it, else at ref (the
-// manifest's spec field). file is the spec path as shown to the user.
-func checkSpec(data []byte, file string, ref Pos, field string, ps *problems) {
+// manifest's spec field). file is the spec path as shown to the user. It
+// returns the document when it is valid, else nil.
+func checkSpec(data []byte, file string, ref Pos, field string, ps *problems) *openapi3.T {
 	h, err := readSpecHeader(data, file)
 	if err != nil {
 		ps.errorf(ref, field, "%s is not an OpenAPI document: not a YAML or JSON mapping", file)
-		return
+		return nil
 	}
 	switch {
 	case h.swagger != "":
 		ps.errorf(h.pos, "", "swagger: %s is not supported: convert to OpenAPI 3", h.swagger)
-		return
+		return nil
 	case h.openapi == "":
 		ps.errorf(ref, field, "%s is not an OpenAPI document: it has no openapi field", file)
-		return
+		return nil
 	case !strings.HasPrefix(h.openapi, "3."):
 		ps.errorf(h.pos, "", "openapi %s is not supported: want 3.x", h.openapi)
-		return
+		return nil
 	}
 	doc, err := loadSpec(data, true)
 	if err != nil {
 		var ext *openapi3.DisallowedExternalRefError
 		if errors.As(err, &ext) {
 			ps.errorf(ref, field, "%s: external $ref %q is not supported: publish a single-file spec", file, ext.Ref)
-			return
+			return nil
 		}
 		ps.errorf(ref, field, "%s: cannot load: %v", file, err)
-		return
+		return nil
 	}
 	verr := doc.Validate(context.Background(), openapi3.EnableMultiError())
 	if verr == nil {
-		return
+		return doc
 	}
 	for _, e := range flattenErrors(verr) {
 		pos := ref
@@ -111,6 +112,7 @@ func checkSpec(data []byte, file string, ref Pos, field string, ps *problems) {
 		}
 		ps.errorf(pos, fld, "invalid OpenAPI 3 document: %s", msg)
 	}
+	return nil
 }
 
 // flattenErrors splits kin-openapi's MultiError into its members.
@@ -179,4 +181,40 @@ func Operations(spec []byte) ([]string, error) {
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// sfdcNames collects the x-sfdc.heroku.authorization names a spec's
+// operations declare, by key (externalClientApp, connectedApp,
+// permissionSet); publishing under other names gives an API nobody may call.
+func sfdcNames(doc *openapi3.T) map[string][]string {
+	seen := map[string]map[string]bool{}
+	if doc == nil || doc.Paths == nil {
+		return nil
+	}
+	for _, item := range doc.Paths.Map() {
+		if item == nil {
+			continue
+		}
+		for _, op := range item.Operations() {
+			x, _ := op.Extensions["x-sfdc"].(map[string]any)
+			h, _ := x["heroku"].(map[string]any)
+			a, _ := h["authorization"].(map[string]any)
+			for k, v := range a {
+				if name, ok := v.(string); ok && name != "" {
+					if seen[k] == nil {
+						seen[k] = map[string]bool{}
+					}
+					seen[k][name] = true
+				}
+			}
+		}
+	}
+	out := map[string][]string{}
+	for k, names := range seen {
+		for n := range names {
+			out[k] = append(out[k], n)
+		}
+		sort.Strings(out[k])
+	}
+	return out
 }
