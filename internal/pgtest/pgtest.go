@@ -85,18 +85,30 @@ func Start(t testing.TB) string {
 	admin := os.Getenv(EnvURL)
 	if admin == "" {
 		once.Do(func() { shared, startErr = startCluster() })
-		if errors.Is(startErr, errNoPostgres) {
-			if os.Getenv(EnvRequire) == "1" {
-				t.Fatalf("pgtest: %v and %s=1: %s", startErr, EnvRequire, howToEnable)
-			}
-			t.Skipf("pgtest: %v; to run these tests %s", startErr, howToEnable)
-		}
-		if startErr != nil {
-			t.Fatalf("pgtest: %v", startErr)
+		if !usable(t, startErr) {
+			return ""
 		}
 		admin = shared.url("postgres")
 	}
 	return freshDatabase(t, admin)
+}
+
+// usable skips or fails t when the cluster could not start: a skip when no
+// PostgreSQL is installed, unless APPLINKCTL_REQUIRE_PG=1; a failure for
+// any other reason.
+func usable(t testing.TB, err error) bool {
+	t.Helper()
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, errNoPostgres) && os.Getenv(EnvRequire) != "1":
+		t.Skipf("pgtest: %v; to run these tests %s", err, howToEnable)
+	case errors.Is(err, errNoPostgres):
+		t.Fatalf("pgtest: %v and %s=1: %s", err, EnvRequire, howToEnable)
+	default:
+		t.Fatalf("pgtest: %v", err)
+	}
+	return false
 }
 
 // freshDatabase creates a database named after the test and drops it when
@@ -160,6 +172,9 @@ func redact(raw string) string {
 	return u.Redacted()
 }
 
+// debianBins is where Debian's postgresql packages put the server binaries.
+var debianBins = "/usr/lib/postgresql/*/bin/pg_ctl"
+
 // binDir finds the directory holding initdb and postgres.
 func binDir() (string, error) {
 	if p, err := exec.LookPath("pg_ctl"); err == nil {
@@ -168,7 +183,7 @@ func binDir() (string, error) {
 		}
 		return filepath.Dir(p), nil
 	}
-	matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pg_ctl")
+	matches, _ := filepath.Glob(debianBins)
 	sort.Slice(matches, func(i, j int) bool { return versionOf(matches[i]) > versionOf(matches[j]) })
 	if len(matches) > 0 {
 		return filepath.Dir(matches[0]), nil
