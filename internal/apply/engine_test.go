@@ -553,3 +553,43 @@ func TestNoopParentPendingIsWaitedOnFirst(t *testing.T) {
 		t.Error("no status events while waiting on the parent")
 	}
 }
+
+func TestInterruptLetsAnInFlightPostFinishWithinGrace(t *testing.T) {
+	h := newHarness(t)
+	h.link.postDelay = 150 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(30*time.Millisecond, cancel)
+	opts := fastOpts()
+	opts.Grace = 5 * time.Second
+	_, s, err := h.apply(ctx, opts, jwtConn("prod_org"))
+	if !errors.Is(err, ErrInterrupted) || s.Failed != 0 {
+		t.Fatalf("err = %v, summary %+v", err, s)
+	}
+	live, ok := h.link.conns["prod_org"]
+	if !ok {
+		t.Fatal("the in-flight POST did not finish")
+	}
+	if r := h.record(addr.Connection(app, "prod_org")); r == nil || r.RemoteID != live.ID {
+		t.Errorf("state = %+v, want the created id %s recorded", r, live.ID)
+	}
+}
+
+func TestInterruptBeyondGraceLeavesTheIntent(t *testing.T) {
+	h := newHarness(t)
+	h.link.postDelay = 5 * time.Second
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(30*time.Millisecond, cancel)
+	opts := fastOpts()
+	opts.Grace = 50 * time.Millisecond
+	start := time.Now()
+	_, s, err := h.apply(ctx, opts, jwtConn("prod_org"))
+	if !errors.Is(err, ErrInterrupted) || s.Failed != 0 || s.Pending != 1 {
+		t.Fatalf("err = %v, summary %+v; want interrupted, nothing failed", err, s)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("apply took %s: grace not enforced", d)
+	}
+	if r := h.record(addr.Connection(app, "prod_org")); r == nil || r.Phase != state.Intent {
+		t.Errorf("state = %+v, want the create intent", r)
+	}
+}

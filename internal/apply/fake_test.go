@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/applinkctl/applinkctl/internal/client"
 )
@@ -35,11 +36,11 @@ type fakeLink struct {
 	ambiguous map[string]bool
 	// postErr names resources whose POST fails with this error.
 	postErr map[string]error
-	// oauth: OAuth creates return a redirect URI.
 	// deleteReads is how many reads a deleted resource stays disconnecting.
 	deleteReads int
-	// onPost, if set, runs before each POST (tests use it to cancel).
-	onPost func(name string)
+	// postDelay is how long a connection POST takes; ctx cuts it short
+	// as a dropped connection would (an ambiguous outcome).
+	postDelay time.Duration
 }
 
 func newFakeLink() *fakeLink {
@@ -168,7 +169,14 @@ func (f *fakeLink) GetConnection(_ context.Context, key string) (*client.Connect
 	return &cp, nil
 }
 
-func (f *fakeLink) createConn(name, orgType string, jwt bool) (*client.Connection, error) {
+func (f *fakeLink) createConn(ctx context.Context, name, orgType string, jwt bool) (*client.Connection, error) {
+	if f.postDelay > 0 {
+		select {
+		case <-time.After(f.postDelay):
+		case <-ctx.Done():
+			return nil, &client.AmbiguousError{Method: "POST", Path: "/connection", Err: ctx.Err()}
+		}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	created, err := f.prePost("connection", name)
@@ -190,19 +198,19 @@ func (f *fakeLink) createConn(name, orgType string, jwt bool) (*client.Connectio
 	return nil, err
 }
 
-func (f *fakeLink) CreateConnection(_ context.Context, orgType string, req client.ConnectRequest) (*client.Connection, error) {
+func (f *fakeLink) CreateConnection(ctx context.Context, orgType string, req client.ConnectRequest) (*client.Connection, error) {
 	t := client.OrgTypeSalesforce
 	if orgType == "datacloud" {
 		t = client.OrgTypeDataCloud
 	}
-	return f.createConn(req.Name, t, false)
+	return f.createConn(ctx, req.Name, t, false)
 }
 
-func (f *fakeLink) CreateJWTConnection(_ context.Context, req client.JWTRequest) (*client.Connection, error) {
+func (f *fakeLink) CreateJWTConnection(ctx context.Context, req client.JWTRequest) (*client.Connection, error) {
 	if req.PrivateKey.IsZero() {
 		return nil, fmt.Errorf("no key")
 	}
-	return f.createConn(req.Name, client.OrgTypeSalesforce, true)
+	return f.createConn(ctx, req.Name, client.OrgTypeSalesforce, true)
 }
 
 func (f *fakeLink) DeleteConnection(_ context.Context, name string) (*client.Connection, error) {

@@ -85,9 +85,19 @@ func (t *task) create(ctx context.Context, o *ops, op string) result {
 	}
 	p, err := t.post(ctx, o)
 	if err != nil {
-		return t.fail(fmt.Errorf("%s: %w", op, err))
+		return t.postFailed(ctx, op, err)
 	}
 	return t.afterPost(ctx, o, p)
+}
+
+// postFailed reports a creating request that did not succeed. Cut short by
+// Ctrl-C (its grace spent), it is an interruption, not a failure: the
+// intent in state makes the next run look the name up.
+func (t *task) postFailed(ctx context.Context, op string, err error) result {
+	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		return t.pendingResult("interrupted during its "+op+"; the next apply looks it up by name", true)
+	}
+	return t.fail(fmt.Errorf("%s: %w", op, err))
 }
 
 // replace deletes the resource, waits until it is gone, and creates it
@@ -114,7 +124,7 @@ func (t *task) replace(ctx context.Context, o *ops) result {
 	t.remoteID, t.status = "", ""
 	p, err := t.post(ctx, o)
 	if err != nil {
-		return t.fail(fmt.Errorf("create: %w", err))
+		return t.postFailed(ctx, "create", err)
 	}
 	return t.afterPost(ctx, o, p)
 }
@@ -150,7 +160,7 @@ func (t *task) delete(ctx context.Context, o *ops) result {
 // pending) and r says how.
 func (t *task) remove(ctx context.Context, o *ops) (r result, done bool) {
 	if err := o.del(t.e.graceCtx); err != nil && !client.IsNotFound(err) {
-		return t.fail(fmt.Errorf("delete: %w", err)), true
+		return t.postFailed(ctx, "delete", err), true
 	}
 	return t.awaitGone(ctx, o)
 }
