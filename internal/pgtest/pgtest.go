@@ -7,7 +7,9 @@
 // cluster per test binary from the PostgreSQL binaries it finds (pg_ctl on
 // PATH or under /usr/lib/postgresql/*/bin), listening on a free loopback
 // port, and stops it when Main's m.Run returns. Each call creates a fresh
-// database, dropped when the test ends.
+// database, dropped when the test ends. A package that cannot use Main
+// (its TestMain belongs to testscript) may still call Start: the server dies
+// with the test binary and the next cluster start removes its directory.
 package pgtest
 
 import (
@@ -215,8 +217,13 @@ func startCluster() (*cluster, error) {
 		gid, _ := strconv.Atoi(u.Gid)
 		cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
 	}
-	dir, err := os.MkdirTemp("", "applinkctl-pgtest-")
+	removeAbandoned()
+	dir, err := os.MkdirTemp("", dirPrefix)
 	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		os.RemoveAll(dir)
 		return nil, err
 	}
 	if cred != nil {
@@ -265,6 +272,33 @@ func startCluster() (*cluster, error) {
 	logText, _ := os.ReadFile(filepath.Join(dir, "postgres.log"))
 	os.RemoveAll(dir)
 	return nil, fmt.Errorf("postgres did not start: %v\n%s", lastErr, logText)
+}
+
+const (
+	dirPrefix = "applinkctl-pgtest-"
+	ownerFile = "owner.pid" // the pid of the test binary that made the directory
+)
+
+// removeAbandoned deletes cluster directories whose test binary is gone:
+// one that ended without Main (or was killed) leaves its directory behind,
+// while its server died with it (Pdeathsig).
+func removeAbandoned() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), dirPrefix+"*"))
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join(d, ownerFile))
+		if err != nil {
+			// Just created, or not ours: only old ones go.
+			if fi, serr := os.Stat(d); serr == nil && time.Since(fi.ModTime()) > time.Hour {
+				os.RemoveAll(d)
+			}
+			continue
+		}
+		pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+		if pid > 0 && syscall.Kill(pid, 0) == nil {
+			continue
+		}
+		os.RemoveAll(d)
+	}
 }
 
 func (c *cluster) url(db string) string {
