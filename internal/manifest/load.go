@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode"
 
 	"github.com/applinkctl/applinkctl/internal/secret"
 )
@@ -204,6 +205,10 @@ func (l *loader) build(docs []*doc) *Manifest {
 
 func (l *loader) app(d *doc, name string, w appWire, pos Pos) *App {
 	a := &App{Name: name, Addon: w.Addon, Pos: pos}
+	if strings.ContainsFunc(name, func(r rune) bool { return r == '/' || unicode.IsSpace(r) || unicode.IsControl(r) }) {
+		// Addresses are APP/connection/NAME: a slash would make them ambiguous.
+		l.ps.errorf(pos, "apps", "app name %q must not contain / or spaces: use the Heroku app name or UUID", name)
+	}
 	for _, cn := range sortedKeys(w.Connections) {
 		a.Connections = append(a.Connections, l.connection(d, name, cn, w.Connections[cn]))
 	}
