@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/applinkctl/applinkctl/internal/addr"
+	"github.com/applinkctl/applinkctl/internal/pgtest"
 	"github.com/applinkctl/applinkctl/internal/state"
 )
 
@@ -243,5 +244,78 @@ func TestStateMigrate(t *testing.T) {
 	_, errOut, code = runState(t, "state", "migrate", "--state", "postgres", "--to", "file://"+dst)
 	if code != 1 || strings.Contains(errOut, "panic") {
 		t.Fatalf("migrate from bare postgres: exit %d: %s", code, errOut)
+	}
+}
+
+// TestStatePostgres drives every state subcommand against a real Postgres:
+// migrate a file state there, list, show and read history from it, and
+// break a leftover lock row.
+func TestStatePostgres(t *testing.T) {
+	dsn := pgtest.Start(t)
+	dir := t.TempDir()
+	seedState(t, dir)
+	pg := dsn + "&workspace=shop"
+
+	out, errOut, code := runState(t, "state", "migrate", "-f", dir, "--to", pg)
+	if code != 0 || !strings.Contains(out, "to postgres://127.0.0.1:") || !strings.Contains(out, "workspace=shop") {
+		t.Fatalf("migrate to postgres: exit %d: %s%s", code, out, errOut)
+	}
+	fileList, _, _ := runState(t, "state", "list", "-f", dir)
+	pgList, errOut, code := runState(t, "state", "list", "--state", dsn, "--workspace", "shop")
+	if code != 0 || pgList != fileList {
+		t.Fatalf("list from postgres: exit %d: %s\n%s\nwant\n%s", code, errOut, pgList, fileList)
+	}
+	out, _, _ = runState(t, "state", "show", "--state", pg, "acme-api/connection/prod")
+	if !strings.Contains(out, "remote id:       c-123") {
+		t.Fatalf("show from postgres:\n%s", out)
+	}
+	out, _, _ = runState(t, "state", "history", "--state", pg, "--format", "json")
+	if !strings.Contains(out, `"backend": "postgres://127.0.0.1:`) || strings.Count(out, `"outcome"`) != 2 {
+		t.Fatalf("history from postgres:\n%s", out)
+	}
+	// Another workspace in the same database is empty.
+	out, _, _ = runState(t, "state", "list", "--state", dsn, "--workspace", "other")
+	if !strings.HasPrefix(out, "no resources in state postgres://") {
+		t.Fatalf("other workspace: %s", out)
+	}
+
+	// A lock row left by a session that is gone is cleared by unlock; the
+	// bare word "postgres" reads DATABASE_URL.
+	t.Setenv("DATABASE_URL", pg)
+	b, err := state.Open(context.Background(), "postgres", state.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := state.NewLockInfo("apply")
+	release, err := b.Lock(context.Background(), info, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code = runState(t, "state", "unlock", "--state", "postgres", info.ID)
+	if code != 1 || !strings.Contains(errOut, "still connected") {
+		t.Fatalf("unlock of a live holder: exit %d: %s", code, errOut)
+	}
+	// Closing the backend ends the lock's session without deleting its
+	// row, as a killed run would; once Postgres has noticed, unlock clears
+	// the row.
+	_ = b.Close()
+	_ = release()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, errOut, code = runState(t, "state", "unlock", "--state", "postgres", info.ID)
+		if code == 0 {
+			break
+		}
+		if !strings.Contains(errOut, "still connected") || time.Now().After(deadline) {
+			t.Fatalf("unlock of a leftover row: exit %d: %s%s", code, out, errOut)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(out, "released lock "+info.ID) {
+		t.Fatalf("unlock: %s", out)
+	}
+	_, errOut, code = runState(t, "state", "unlock", "--state", "postgres", info.ID)
+	if code != 1 || !strings.Contains(errOut, "not locked") {
+		t.Fatalf("second unlock: exit %d: %s", code, errOut)
 	}
 }
