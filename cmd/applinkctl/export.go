@@ -1,14 +1,121 @@
 package main
 
 import (
-	"errors"
+	"fmt"
+	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/applinkctl/applinkctl/internal/export"
+	"github.com/applinkctl/applinkctl/internal/live"
 )
 
-// exportCommand is owned by the helper building it; this placeholder keeps the tree compiling.
+// exportOptions are the inputs of one export run.
+type exportOptions struct {
+	Apps        []string
+	Addon       string // --addon: for every app; "" = each app's only AppLink add-on
+	OutDir      string // -o: write OutDir/applink.yaml; "" = stdout
+	Force       bool
+	Parallelism int
+}
+
 func exportCommand(io streams) *cli.Command {
-	return &cli.Command{Name: "export", Usage: "(under construction)", Action: func(*cli.Context) error {
-		return errors.New("export: not built yet")
-	}}
+	return &cli.Command{
+		Name:  "export",
+		Usage: "write a manifest describing the AppLink resources that exist now",
+		UsageText: "applinkctl export --app APP... [--addon X] [-o DIR [--force]]\n\n" +
+			"Reads each app's connections, authorizations and data action targets and prints a manifest\n" +
+			"that adopts them: its first plan shows only adopt and noop. What the API does not return\n" +
+			"becomes a ${VAR} reference with a comment (JWT client ids and keys) or a commented entry\n" +
+			"(publications, whose specs are not returned); the variables to set are listed on stderr.\n" +
+			"With -o, writes DIR/applink.yaml and refuses to overwrite it unless --force.\n\n" +
+			"Examples:\n" +
+			"   applinkctl export --app acme-api > applink.yaml\n" +
+			"   applinkctl export --app acme-api --app acme-worker -o infra/\n" +
+			"   applinkctl export --app acme-api --addon heroku-applink-vertical-01234 -o infra/ --force",
+		Flags: []cli.Flag{
+			&cli.StringSliceFlag{Name: "app", Aliases: []string{"a"}, Usage: "Heroku `APP` name or id to export; repeatable", Required: true},
+			&cli.StringFlag{Name: "addon", Usage: "AppLink add-on `NAME` or id (for an app with several); written as addon:"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write `DIR`/applink.yaml instead of printing to stdout"},
+			&cli.BoolFlag{Name: "force", Usage: "overwrite an existing DIR/applink.yaml"},
+			&cli.IntFlag{Name: "parallelism", Value: 4, Usage: "at most `N` API calls at once"},
+		},
+		Action: func(c *cli.Context) error {
+			return runExport(c, io, exportOptions{
+				Apps:        c.StringSlice("app"),
+				Addon:       c.String("addon"),
+				OutDir:      c.String("output"),
+				Force:       c.Bool("force"),
+				Parallelism: c.Int("parallelism"),
+			})
+		},
+	}
+}
+
+// runExport reads the apps, renders the manifest and writes it to stdout or
+// DIR/applink.yaml; what to do next goes to stderr.
+func runExport(c *cli.Context, io streams, opts exportOptions) error {
+	if opts.Force && opts.OutDir == "" {
+		return fmt.Errorf("export: --force needs -o DIR")
+	}
+	if opts.Parallelism < 1 {
+		return fmt.Errorf("export: --parallelism %d: want at least 1", opts.Parallelism)
+	}
+	refs := make([]live.AppRef, 0, len(opts.Apps))
+	for _, a := range opts.Apps {
+		if a = strings.TrimSpace(a); a == "" {
+			return fmt.Errorf("export: --app: empty app name")
+		}
+		refs = append(refs, live.AppRef{Name: a, Addon: opts.Addon})
+	}
+	// Export only reads: in the sandbox too it creates no app.
+	p, _, stop, err := openPlatform(c, nil)
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	defer stop()
+	w, err := live.ReadApps(c.Context, p, refs, opts.Parallelism)
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	res, err := export.Render(w, export.Options{PinAddon: opts.Addon != ""})
+	if err != nil {
+		return err
+	}
+	dest := "stdout"
+	if opts.OutDir == "" {
+		if _, err := io.Out.Write(res.YAML); err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+	} else {
+		if dest, err = export.WriteFile(opts.OutDir, res.YAML, opts.Force); err != nil {
+			return err
+		}
+	}
+	printExportSummary(io, dest, res)
+	return nil
+}
+
+// printExportSummary tells the person on stderr what was written and what
+// to do before the first plan.
+func printExportSummary(io streams, dest string, res *export.Result) {
+	n := res.Counts
+	fmt.Fprintf(io.Err, "exported %d %s to %s: %d %s, %d %s, %d %s",
+		n.Apps, plural(n.Apps, "app", "apps"), dest,
+		n.Connections, plural(n.Connections, "connection", "connections"),
+		n.Authorizations, plural(n.Authorizations, "authorization", "authorizations"),
+		n.Targets, plural(n.Targets, "target", "targets"))
+	if n.Publications > 0 {
+		fmt.Fprintf(io.Err, ", %d %s (commented out: add their specs)", n.Publications, plural(n.Publications, "publication", "publications"))
+	}
+	fmt.Fprintln(io.Err)
+	for _, note := range res.Notes {
+		fmt.Fprintf(io.Err, "note: %s\n", note)
+	}
+	if len(res.Variables) > 0 {
+		fmt.Fprintln(io.Err, "before plan, set:")
+		for _, v := range res.Variables {
+			fmt.Fprintf(io.Err, "  %s  %s: %s\n", v.Name, v.Address, v.Purpose)
+		}
+	}
 }
