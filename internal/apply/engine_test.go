@@ -475,12 +475,43 @@ func TestPruneDeletesConnectionThenForgetsItsChildren(t *testing.T) {
 	}
 }
 
-func TestTargetCannotBePrunedAlone(t *testing.T) {
+func TestTargetCannotBePrunedAloneUnlessGone(t *testing.T) {
 	h := newHarness(t)
+	opts := fastOpts()
+	opts.WaitForBrowser = true
+	if _, _, err := h.apply(context.Background(), opts, oauthConn("events_dc", manifest.DataCloud), target("events_dc", "T_one")); err != nil {
+		t.Fatal(err)
+	}
 	tg := &plan.Change{Address: addr.Target(app, "events_dc", "T_one"), Kind: addr.KindTarget, Action: plan.Delete}
-	_, s, err := h.apply(context.Background(), fastOpts(), tg)
+	_, s, err := h.apply(context.Background(), opts, tg)
 	if err == nil || len(s.RootCauses) != 1 || !strings.Contains(s.RootCauses[0].Message, "--replace acme-api/connection/events_dc") {
 		t.Fatalf("err=%v %+v", err, s.RootCauses)
+	}
+	// Gone live (deleted out of band): only the record is dropped.
+	delete(h.link.targets, "events_dc/T_one")
+	_, s, err = h.apply(context.Background(), opts, tg)
+	if err != nil || s.Deleted != 1 || h.record(tg.Address) != nil {
+		t.Fatalf("err=%v %+v record %+v", err, s, h.record(tg.Address))
+	}
+}
+
+func TestPrunedTargetGoesWithItsReplacedConnection(t *testing.T) {
+	h := newHarness(t)
+	opts := fastOpts()
+	opts.WaitForBrowser = true
+	if _, _, err := h.apply(context.Background(), opts, oauthConn("events_dc", manifest.DataCloud), target("events_dc", "T_one"), target("events_dc", "T_two")); err != nil {
+		t.Fatal(err)
+	}
+	repl := with(oauthConn("events_dc", manifest.DataCloud), plan.Replace)
+	keep := with(target("events_dc", "T_one"), plan.Replace)
+	drop := &plan.Change{Address: addr.Target(app, "events_dc", "T_two"), Kind: addr.KindTarget, Action: plan.Delete,
+		CausedBy: repl.Address, DependsOn: []addr.Address{repl.Address}}
+	_, s, err := h.apply(context.Background(), opts, repl, keep, drop)
+	if err != nil || s.Replaced != 2 || s.Deleted != 1 {
+		t.Fatalf("err=%v %+v", err, s)
+	}
+	if h.record(drop.Address) != nil || len(h.link.targets) != 1 {
+		t.Errorf("record %+v, live targets %v", h.record(drop.Address), h.link.targets)
 	}
 }
 

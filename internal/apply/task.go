@@ -132,16 +132,7 @@ func (t *task) replace(ctx context.Context, o *ops) result {
 // delete prunes a resource and forgets it.
 func (t *task) delete(ctx context.Context, o *ops) result {
 	if o.del == nil {
-		parent := t.c.Address.Parent()
-		if parent == "" || !t.e.deleting[parent] {
-			return t.fail(fmt.Errorf("the API cannot delete a %s on its own; it goes with its connection (--replace %s, or prune the connection)", o.kind, parent))
-		}
-		// The walk runs this only after the connection is gone.
-		if err := t.forget(); err != nil {
-			return t.fail(err)
-		}
-		t.status = statusGone
-		return t.done("deleted with its connection")
+		return t.dropChild(ctx, o, false)
 	}
 	if err := t.intent("delete", true); err != nil {
 		return t.fail(err)
@@ -153,6 +144,45 @@ func (t *task) delete(ctx context.Context, o *ops) result {
 		return t.fail(err)
 	}
 	return t.done("")
+}
+
+// dropChild settles the prune of a target or publication, which the API
+// cannot delete alone: it goes with its connection when that is deleted
+// (the walk runs this after) or replaced (done before all deletes) in this
+// run; else it may already be gone live; else it cannot be pruned.
+func (t *task) dropChild(ctx context.Context, o *ops, dry bool) result {
+	parent := t.c.Address.Parent()
+	if i, ok := t.e.byAddr[parent]; ok {
+		switch pc := t.e.changes[i]; pc.Action {
+		case plan.Delete:
+			return t.dropRecord(dry, "deleted with its connection")
+		case plan.Replace:
+			if !dry && t.e.results[i].outcome != succeeded {
+				return t.skip(fmt.Sprintf("skipped: %s was not replaced", parent), false)
+			}
+			return t.dropRecord(dry, "deleted with its connection")
+		}
+	}
+	_, err := o.get(ctx, o.name)
+	switch {
+	case client.IsNotFound(err):
+		return t.dropRecord(dry, "already gone live")
+	case err != nil:
+		return t.fail(err)
+	}
+	return t.fail(fmt.Errorf("the API cannot delete a %s on its own; it goes with its connection (--replace %s, or prune the connection)", o.kind, parent))
+}
+
+// dropRecord forgets a resource that is gone.
+func (t *task) dropRecord(dry bool, msg string) result {
+	if dry {
+		return t.done("would be " + msg)
+	}
+	if err := t.forget(); err != nil {
+		return t.fail(err)
+	}
+	t.status = statusGone
+	return t.done(msg)
 }
 
 // remove sends the delete and waits until the resource is gone (404 or
@@ -404,11 +434,7 @@ func (t *task) dryRun(ctx context.Context, o *ops) result {
 	case plan.Delete:
 		msg = "would delete"
 		if o.del == nil {
-			parent := c.Address.Parent()
-			if parent == "" || !t.e.deleting[parent] {
-				return t.fail(fmt.Errorf("the API cannot delete a %s on its own; it goes with its connection (--replace %s, or prune the connection)", o.kind, parent))
-			}
-			msg = "would be deleted with its connection"
+			return t.dropChild(ctx, o, true)
 		}
 	}
 	if (c.Action == plan.Create || c.Action == plan.Replace) && o.browser && !t.e.opts.WaitForBrowser && !t.e.opts.Interactive {
