@@ -44,5 +44,13 @@ examples/quickstart/keys/server.key:
 schema: build
 	$(BIN) schema > schema/applink.schema.json
 
+# The man page, generated from the command definitions (a test keeps the
+# committed page in sync); written through a temp file so a failed build
+# leaves the old page in place.
+man:
+	mkdir -p docs/man
+	$(GO) run ./cmd/applinkctl man > docs/man/applinkctl.1.tmp
+	mv docs/man/applinkctl.1.tmp docs/man/applinkctl.1
+
 clean:
 	rm -rf bin

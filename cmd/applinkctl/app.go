@@ -101,6 +101,7 @@ func newApp(io streams) *cli.App {
 			schemaCommand(io),
 			emulatorCommand(io),
 			versionCommand(io),
+			completionCommand(io), manCommand(io),
 		},
 	}
 	// Global flags are accepted after the verb too (applinkctl plan --sandbox),
