@@ -175,8 +175,14 @@ func pollLock(ctx context.Context, wait time.Duration, try func() (func() error,
 
 func (f *fileBackend) tryLock(info LockInfo) (func() error, error) {
 	fh, err := os.OpenFile(f.lock, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return nil, f.lockedBy()
+	for attempt := 0; errors.Is(err, fs.ErrExist); attempt++ {
+		lerr := f.lockedBy()
+		var le *LockedError
+		if attempt == 2 || !errors.As(lerr, &le) || le.Holder.ID != "" {
+			return nil, lerr
+		}
+		// The holder released it while we looked: try again at once.
+		fh, err = os.OpenFile(f.lock, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("state %s: lock: %w", f.Describe(), err)
