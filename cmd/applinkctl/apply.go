@@ -213,12 +213,19 @@ func runApply(ctx context.Context, c *cli.Context, ios streams, o applyOptions) 
 		}
 		return fmt.Errorf("apply: the plan has blocked changes:\n  %s", strings.Join(blocked, "\n  "))
 	}
-	if saved == nil && o.Format == "text" {
+	ask := saved == nil && !o.AutoApprove && !o.DryRun
+	switch {
+	case saved == nil && o.Format == "text":
 		if err := view.RenderPlan(ios.Out, p, "text", view.Options{Color: color}); err != nil {
 			return err
 		}
+	case ask && isTTY(ios.In):
+		// stdout carries JSON events: show the person the plan on stderr.
+		if err := view.RenderPlan(ios.Err, p, "text", view.Options{Color: view.ColorEnabled(rawErr, o.NoColor)}); err != nil {
+			return err
+		}
 	}
-	if saved == nil && !o.AutoApprove && !o.DryRun {
+	if ask {
 		if err := confirm(ios); err != nil {
 			return err
 		}
@@ -312,8 +319,13 @@ func confirm(ios streams) error {
 	if !isTTY(ios.In) {
 		return errNoTerminal
 	}
-	fmt.Fprint(ios.Err, "\nDo you want to apply these changes? Only 'yes' is accepted: ")
-	line, err := bufio.NewReader(ios.In).ReadString('\n')
+	return ask(ios.In, ios.Err)
+}
+
+// ask puts the question and accepts only "yes".
+func ask(in io.Reader, out io.Writer) error {
+	fmt.Fprint(out, "\nDo you want to apply these changes? Only 'yes' is accepted: ")
+	line, err := bufio.NewReader(in).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("apply: reading the answer: %w", err)
 	}

@@ -514,3 +514,16 @@ func TestApplyQuickstartInTheSandbox(t *testing.T) {
 		t.Errorf("second run:\n%s\n%s", out.String(), errb.String())
 	}
 }
+
+func TestApplyConfirmationAcceptsOnlyYes(t *testing.T) {
+	for in, ok := range map[string]bool{"yes\n": true, "yes": true, "  yes \n": true, "y\n": false, "YES\n": false, "": false, "no\n": false} {
+		var out bytes.Buffer
+		err := ask(strings.NewReader(in), &out)
+		if (err == nil) != ok {
+			t.Errorf("answer %q: err = %v", in, err)
+		}
+		if !strings.Contains(out.String(), "Only 'yes' is accepted") {
+			t.Errorf("question = %q", out.String())
+		}
+	}
+}
