@@ -310,3 +310,18 @@ func TestProblemString(t *testing.T) {
 		t.Errorf("InvalidError = %q", e.Error())
 	}
 }
+
+func TestLoadDocumentMarkers(t *testing.T) {
+	for name, text := range map[string]string{
+		"leading":  "---\nversion: 1\napps: {}\n",
+		"trailing": "version: 1\napps: {}\n---\n",
+		"end":      "version: 1\napps: {}\n...\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := writeFiles(t, map[string]string{"applink.yaml": text})
+			if _, problems, err := manifest.Load([]string{dir}, manifest.Options{LookupEnv: env(t, nil)}); err != nil {
+				t.Errorf("Load: %v (%v)", err, problems)
+			}
+		})
+	}
+}

@@ -139,13 +139,20 @@ func parseYAML(data []byte, d *doc, env func(string) (string, bool), ps *problem
 		ps.errorf(pos, "", "not valid YAML: %s", msg)
 		return nil
 	}
-	var extra yaml.Node
-	if err := safeDecode(dec, &extra); err == nil {
-		ps.errorf(Pos{File: d.file, Line: extra.Line, Col: extra.Column}, "", "file holds more than one YAML document: put each in its own file")
-		return nil
-	} else if !errors.Is(err, io.EOF) {
-		ps.errorf(filePos, "", "not valid YAML after the first document")
-		return nil
+	for {
+		var extra yaml.Node
+		err := safeDecode(dec, &extra)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			ps.errorf(filePos, "", "not valid YAML after the first document")
+			return nil
+		}
+		if !emptyDocument(&extra) {
+			ps.errorf(Pos{File: d.file, Line: extra.Line, Col: extra.Column}, "", "file holds more than one YAML document: put each in its own file")
+			return nil
+		}
 	}
 	top := &root
 	if top.Kind == yaml.DocumentNode {
@@ -166,6 +173,16 @@ func parseYAML(data []byte, d *doc, env func(string) (string, bool), ps *problem
 		return nil
 	}
 	return d
+}
+
+// emptyDocument reports whether a document holds nothing, as after a
+// trailing "---".
+func emptyDocument(n *yaml.Node) bool {
+	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
+		n = n.Content[0]
+	}
+	return n.Kind == 0 || n.Kind == yaml.DocumentNode && len(n.Content) == 0 ||
+		n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" && n.Value == ""
 }
 
 // safeDecode turns a panic inside the YAML library into an error: bad input
