@@ -110,6 +110,7 @@ func openPostgres(ctx context.Context, raw string, opts OpenOptions) (*pgBackend
 		locks: map[*pgx.Conn]struct{}{},
 	}
 	if err := b.withConn(ctx, "open", b.migrate); err != nil {
+		_ = b.Close()
 		return nil, err
 	}
 	return b, nil
