@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -448,15 +449,31 @@ func TestApplySavedPlanExecutesIt(t *testing.T) {
 
 func TestApplyInterruptedSavesStateReleasesLockExits130(t *testing.T) {
 	e := newApplyEnv(t, emulator.Options{AsyncDelay: map[string]time.Duration{"target": 5 * time.Second}})
+	// The signal is sent only while run is running (its signal.NotifyContext
+	// turns it into a cancel); the test's own Notify keeps a late one from
+	// ending the test binary.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt)
+	defer signal.Stop(sigs)
+	var mu sync.Mutex
+	running := true
 	go func() {
 		key := "POST /addons/{addon_id}/connections/datacloud/{connection}/data_action_targets"
-		for e.srv.Emulator.Requests()[key] == 0 {
+		deadline := time.Now().Add(20 * time.Second)
+		for e.srv.Emulator.Requests()[key] == 0 && time.Now().Before(deadline) {
 			time.Sleep(5 * time.Millisecond)
 		}
 		time.Sleep(50 * time.Millisecond)
-		_ = syscall.Kill(os.Getpid(), syscall.SIGINT) // run's signal.NotifyContext turns it into a cancel
+		mu.Lock()
+		defer mu.Unlock()
+		if running {
+			_ = syscall.Kill(os.Getpid(), syscall.SIGINT)
+		}
 	}()
 	out, errs, code := e.apply("--auto-approve")
+	mu.Lock()
+	running = false
+	mu.Unlock()
 	wantCode(t, code, exitInterrupted, out, errs)
 	if !strings.Contains(errs, "Apply interrupted") {
 		t.Errorf("stderr:\n%s", errs)
