@@ -624,3 +624,18 @@ func TestInterruptBeyondGraceLeavesTheIntent(t *testing.T) {
 		t.Errorf("state = %+v, want the create intent", r)
 	}
 }
+
+func TestConflictWithADeletedResourceIsReported(t *testing.T) {
+	h := newHarness(t)
+	if _, err := h.link.CreateJWTConnection(context.Background(), client.JWTRequest{Name: "prod_org", PrivateKey: secret.New("k")}); err != nil {
+		t.Fatal(err)
+	}
+	h.link.deleteReads = 1000
+	if _, err := h.link.DeleteConnection(context.Background(), "prod_org"); err != nil {
+		t.Fatal(err)
+	}
+	_, s, err := h.apply(context.Background(), fastOpts(), jwtConn("prod_org"))
+	if err == nil || len(s.RootCauses) != 1 || !strings.Contains(s.RootCauses[0].Message, "still held by a deleted resource (status disconnecting)") {
+		t.Fatalf("err = %v, %+v", err, s.RootCauses)
+	}
+}

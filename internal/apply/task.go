@@ -239,6 +239,10 @@ func (t *task) post(ctx context.Context, o *ops) (probe, error) {
 			return probe{}, err
 		}
 		found, lerr := o.get(gctx, o.name)
+		if lerr == nil && (found.status == client.StatusDisconnecting || found.status == client.StatusDisconnected) {
+			// The name is still held by a deleted resource, not ours.
+			return probe{}, fmt.Errorf("%w; %s is still held by a deleted resource (status %s): run apply again once it is gone", err, o.name, found.status)
+		}
 		if lerr == nil {
 			return found, nil
 		}
