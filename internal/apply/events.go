@@ -30,7 +30,7 @@ type Event struct {
 	Type        EventType
 	Status      string        // live status, when known
 	RemoteID    string        // live id, when known
-	Message     string        // reason for failed/skipped/pending, or a note
+	Message     string        // reason for failed/skipped/pending, or a note (done: "would create" in a dry run, "deleted with its connection")
 	RedirectURI string        // EventWaitingOnBrowser only
 	Elapsed     time.Duration // since the change started
 	DryRun      bool
