@@ -6,7 +6,7 @@ COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS   := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: build test lint fmt-check vet staticcheck unit bench soak fuzz schema man clean keys
+.PHONY: quickstart build test lint fmt-check vet staticcheck unit bench soak fuzz schema man clean keys
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/applinkctl
@@ -33,6 +33,12 @@ update:
 # Fuzz the manifest loader (never panics, always answers quickly).
 fuzz:
 	$(GO) test -run '^$$' -fuzz=FuzzLoad -fuzztime=30s -fuzzminimizetime=10s ./internal/manifest
+
+# The README's main job: plan and apply the quickstart example against the
+# built-in sandbox (no Heroku account), then show that a second plan is empty.
+quickstart: keys
+	$(GO) run ./cmd/applinkctl apply -f examples/quickstart --sandbox --auto-approve
+	$(GO) run ./cmd/applinkctl plan -f examples/quickstart --sandbox --detailed-exitcode
 
 # The quickstart's JWT key: generated locally, never committed (gitignored).
 keys: examples/quickstart/keys/server.key
