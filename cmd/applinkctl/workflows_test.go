@@ -117,10 +117,13 @@ func TestWorkflowsParseAndAreComplete(t *testing.T) {
 			}
 			// Every job talks to Heroku and reads the key and the state
 			// from secrets, never from a committed file.
-			for _, v := range []string{"HEROKU_API_KEY", "SF_JWT_KEY", "APPLINKCTL_STATE"} {
+			for _, v := range []string{"HEROKU_API_KEY", "SF_JWT_KEY", "DATABASE_URL"} {
 				if !strings.HasPrefix(j.Env[v], "${{ secrets.") {
 					t.Errorf("%s: job %s: env %s should come from a secret, got %q", name, jn, v, j.Env[v])
 				}
+			}
+			if j.Env["APPLINKCTL_STATE"] != "postgres" {
+				t.Errorf("%s: job %s: APPLINKCTL_STATE should be postgres (state at $DATABASE_URL), got %q", name, jn, j.Env["APPLINKCTL_STATE"])
 			}
 			for i, s := range j.Steps {
 				if (s.Uses == "") == (s.Run == "") {
