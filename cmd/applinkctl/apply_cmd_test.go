@@ -418,6 +418,8 @@ func TestApplySavedPlanRefusedWhenStale(t *testing.T) {
 			b, _ := os.ReadFile(filepath.Join(e.dir, "applink.yaml"))
 			e.write("applink.yaml", strings.Replace(string(b), "        data_action_targets:\n", "        data_action_targets:\n          More_Events:\n            target_endpoint: /more\n", 1))
 		}, "stale plan: manifest changed"},
+		{"reviewed value", func(e *applyEnv) { e.manifest("https://test.salesforce.com", false) },
+			"stale plan: manifest entry acme-api/connection/events_dc changed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newApplyEnv(t, emulator.Options{})
