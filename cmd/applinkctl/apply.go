@@ -218,7 +218,9 @@ func runApply(ctx context.Context, c *cli.Context, ios streams, o applyOptions) 
 		}
 		return fmt.Errorf("apply: the plan has blocked changes:\n  %s", strings.Join(blocked, "\n  "))
 	}
-	ask := saved == nil && !o.AutoApprove && !o.DryRun
+	// Only waiting on resources an earlier run left pending changes
+	// nothing: no question then.
+	ask := saved == nil && !o.AutoApprove && !o.DryRun && p.HasChanges()
 	switch {
 	case saved == nil && o.Format == "text":
 		if err := view.RenderPlan(ios.Out, p, "text", view.Options{Color: color}); err != nil {
