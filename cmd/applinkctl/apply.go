@@ -161,8 +161,8 @@ func runApply(ctx context.Context, c *cli.Context, ios streams, o applyOptions) 
 	// none, like plan.
 	lock := state.NewLockInfo("apply")
 	if !o.DryRun {
-		release, err := backend.Lock(ctx, lock, o.LockTimeout)
-		if err != nil {
+		var release func() error
+		if release, err = backend.Lock(ctx, lock, o.LockTimeout); err != nil {
 			return err
 		}
 		defer func() {
