@@ -10,37 +10,28 @@ import (
 
 // The bash and zsh scripts ask applinkctl itself what may follow the words
 // typed so far (urfave/cli's --generate-bash-completion), so completion
-// follows the command definitions without being regenerated. They are
-// urfave/cli's autocomplete scripts with the program name filled in.
+// follows the command definitions without being regenerated. They follow
+// urfave/cli's autocomplete scripts, the bash one without their eval of the
+// typed words and without needing the bash-completion package.
 const bashCompletion = `# bash completion for applinkctl
 # Load it with:  source <(applinkctl completion bash)
 # or install it: applinkctl completion bash > /etc/bash_completion.d/applinkctl
 
-_applinkctl_init_completion() {
-  COMPREPLY=()
-  _get_comp_words_by_ref "$@" cur prev words cword
-}
-
 _applinkctl_completion() {
-  local cur words cword requestComp opts
-  COMPREPLY=()
-  if declare -F _init_completion >/dev/null 2>&1; then
-    _init_completion -n "=:" || return
+  local cur="${COMP_WORDS[COMP_CWORD]}"
+  local words=("${COMP_WORDS[@]:0:COMP_CWORD}")
+  local opts
+  # The words typed so far are passed as arguments, never evaluated.
+  if [[ "$cur" == -* ]]; then
+    opts=$("${words[@]}" "$cur" --generate-bash-completion 2>/dev/null)
   else
-    _applinkctl_init_completion -n "=:" || return
+    opts=$("${words[@]}" --generate-bash-completion 2>/dev/null)
   fi
-  words=("${words[@]:0:$cword}")
-  if [[ "$cur" == "-"* ]]; then
-    requestComp="${words[*]} ${cur} --generate-bash-completion"
-  else
-    requestComp="${words[*]} --generate-bash-completion"
-  fi
-  opts=$(eval "${requestComp}" 2>/dev/null)
   COMPREPLY=($(compgen -W "${opts}" -- "${cur}"))
   return 0
 }
 
-complete -o bashdefault -o default -o nospace -F _applinkctl_completion applinkctl
+complete -o bashdefault -o default -F _applinkctl_completion applinkctl
 `
 
 const zshCompletion = `#compdef applinkctl
@@ -64,7 +55,11 @@ _applinkctl() {
   fi
 }
 
-if [[ "$(basename -- ${(%):-%x})" != "_applinkctl" ]]; then
+# Autoloaded from $fpath the file body runs as _applinkctl: complete now.
+# Sourced: register the function.
+if [ "$funcstack[1]" = "_applinkctl" ]; then
+  _applinkctl "$@"
+else
   compdef _applinkctl applinkctl
 fi
 `

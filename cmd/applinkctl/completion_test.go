@@ -55,7 +55,7 @@ func TestManPageIsGenerated(t *testing.T) {
 
 func TestCompletionScripts(t *testing.T) {
 	for shell, want := range map[string][]string{
-		"bash": {"complete -o bashdefault -o default -o nospace -F _applinkctl_completion applinkctl", "--generate-bash-completion"},
+		"bash": {"complete -o bashdefault -o default -F _applinkctl_completion applinkctl", "--generate-bash-completion"},
 		"zsh":  {"#compdef applinkctl", "--generate-bash-completion"},
 		"fish": {"complete -c applinkctl", "__fish_seen_subcommand_from graph", "-l detailed-exitcode"},
 	} {
