@@ -1,0 +1,78 @@
+package reliability
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/applinkctl/applinkctl/internal/emulator"
+)
+
+// faultApps is the fleet size of the fault suite.
+const faultApps = 2
+
+// TestFaultsConverge applies the fleet under 10 % 503s, 5 % 429s with
+// Retry-After, 2 % dropped connections before the work and 2 % after it
+// (the ambiguous POST or DELETE), with latency jitter, over seeded runs:
+// each run, re-applied until an apply exits 0, must reach the world the
+// fault-free run reaches, with nothing created twice and an empty second
+// plan.
+func TestFaultsConverge(t *testing.T) {
+	n := runs(3, 20)
+	base := newFleet(t, faultApps, defaultEmulator())
+	start := time.Now()
+	base.applyUntilDone(1)
+	baseWall := time.Since(start)
+	want, _ := normalWorld(t, base.srv.Emulator.World())
+	baseRequests := total(base.srv.Emulator.Requests())
+	if got := countResources(base.srv.Emulator.World()); got != faultApps*resourcesPerApp {
+		t.Fatalf("fault-free run made %d resources, want %d", got, faultApps*resourcesPerApp)
+	}
+	t.Logf("fault-free: %d resources, %d requests, %v", faultApps*resourcesPerApp, baseRequests, baseWall.Round(10*time.Millisecond))
+
+	first := seedFor("RELIABILITY_FAULT_SEED", 1)
+	var walls []time.Duration
+	attempts, extra, republished := 0, 0, 0
+	for i := range n {
+		seed := int64(first) + int64(i)
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			eo := defaultEmulator()
+			eo.Seed = seed
+			eo.ErrorRate, eo.Retry429Rate, eo.DropRate, eo.DropAfterRate = 0.10, 0.05, 0.02, 0.02
+			eo.Latency, eo.Jitter = 3*time.Millisecond, 3*time.Millisecond
+			f := newFleet(t, faultApps, eo)
+			start := time.Now()
+			rs := f.applyUntilDone(5)
+			wall := time.Since(start)
+			reqs := total(f.srv.Emulator.Requests())
+			f.srv.Emulator.SetFaults(emulator.Faults{})
+			s := f.srv.Emulator.World()
+			assertNoDuplicates(t, s)
+			got, counts := normalWorld(t, s)
+			if got != want {
+				t.Errorf("world differs from the fault-free run:\n%s\nwant:\n%s", got, want)
+			}
+			pubs := 0
+			for _, c := range counts {
+				pubs += c - 1
+			}
+			f.assertNoopPlan()
+			t.Logf("seed %d: %d apply attempt(s), %v, %d requests (%+d vs fault-free), %d extra publish(es) of the same bytes",
+				seed, len(rs), wall.Round(10*time.Millisecond), reqs, reqs-baseRequests, pubs)
+			walls = append(walls, wall)
+			attempts += len(rs)
+			extra += reqs - baseRequests
+			republished += pubs
+		})
+	}
+	t.Logf("faults: %d runs, %d apply attempts in all, wall %s, %.1f extra requests per run, %d extra publishes",
+		n, attempts, stats(walls), float64(extra)/float64(n), republished)
+}
+
+func total(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}

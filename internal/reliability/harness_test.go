@@ -1,0 +1,425 @@
+package reliability
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/applinkctl/applinkctl/internal/emulator"
+	"github.com/applinkctl/applinkctl/internal/pgtest"
+)
+
+// cli is the applinkctl binary every suite runs, built once by TestMain.
+var cli string
+
+// soak reports whether the long numbers were asked for (make soak).
+func soak() bool { return os.Getenv("APPLINKCTL_SOAK") == "1" }
+
+// runs picks the quick count for make test or the soak count.
+func runs(quick, long int) int {
+	if soak() {
+		return long
+	}
+	return quick
+}
+
+func TestMain(m *testing.M) {
+	code := func() int {
+		dir, err := os.MkdirTemp("", "applinkctl-reliability-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "reliability:", err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		cli = filepath.Join(dir, "applinkctl")
+		// The suites need the real binary: the main package cannot be
+		// imported, and a process of its own is what SIGKILL and the
+		// lock tests are about.
+		build := exec.Command("go", "build", "-o", cli, "github.com/applinkctl/applinkctl/cmd/applinkctl")
+		build.Stderr = os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "reliability: build applinkctl:", err)
+			return 1
+		}
+		code := m.Run()
+		pgtest.Stop()
+		return code
+	}()
+	os.Exit(code)
+}
+
+// keyMaterial is one generated RSA key in the forms a leak could take.
+type keyMaterial struct {
+	pem     []byte
+	der     []byte
+	derB64  string   // the DER as one base64 line
+	pemBody []string // the base64 lines of the PEM body
+}
+
+var sharedKey *keyMaterial
+
+// testKey is one 2048-bit RSA key for the whole binary: generating one per
+// test would dominate the run time.
+func testKey(t testing.TB) *keyMaterial {
+	t.Helper()
+	if sharedKey != nil {
+		return sharedKey
+	}
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	km := &keyMaterial{der: der, pem: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})}
+	for _, l := range strings.Split(string(km.pem), "\n") {
+		if l != "" && !strings.HasPrefix(l, "-----") {
+			km.pemBody = append(km.pemBody, l)
+		}
+	}
+	km.derB64 = strings.Join(km.pemBody, "")
+	sharedKey = km
+	return km
+}
+
+const spec = `openapi: 3.0.3
+info: {title: Orders, version: "1.0"}
+paths:
+  /orders:
+    get:
+      operationId: listOrders
+      responses: {"200": {description: ok}}
+`
+
+// appBlock is one app of the fleet: a JWT Salesforce connection with a
+// publication (key from a file), a browser-OAuth Data Cloud connection with
+// two targets, and a JWT authorization (key from the environment).
+const appBlock = `  APP:
+    connections:
+      prod_org:
+        type: salesforce
+        login_url: https://login.salesforce.com
+        jwt:
+          client_id: cid
+          username: api.user@acme.example
+          private_key_file: keys/server.key
+        publications:
+          AcmeOrders:
+            spec: api/openapi.yaml
+      events_dc:
+        type: datacloud
+        login_url: LOGIN_URL
+        data_action_targets:
+          Order_Events:
+            target_endpoint: /handleDataCloudDataChangeEvent
+          Customer_Updates:
+            target_endpoint: /handleCustomerUpdate
+    authorizations:
+      ci_auth:
+        type: salesforce
+        jwt:
+          client_id: cid
+          username: api.user@acme.example
+          private_key_env: RELIABILITY_JWT_KEY
+`
+
+// resourcesPerApp is what appBlock declares.
+const resourcesPerApp = 6
+
+// fleet is a test directory with a manifest of n apps, its key and spec,
+// and an emulator on a loopback port that knows the apps.
+type fleet struct {
+	t    *testing.T
+	dir  string
+	apps []string
+	srv  *emulator.Server
+	eo   emulator.Options
+	env  []string // extra environment for every command
+}
+
+// defaultEmulator is quick but asynchronous, so every wait path is taken.
+func defaultEmulator() emulator.Options {
+	return emulator.Options{
+		ApproveOAuthAfter: 30 * time.Millisecond,
+		AsyncDelay: map[string]time.Duration{emulator.KindConnection: 60 * time.Millisecond,
+			emulator.KindAuthorization: 60 * time.Millisecond, emulator.KindTarget: 60 * time.Millisecond,
+			emulator.KindDelete: 60 * time.Millisecond},
+	}
+}
+
+func newFleet(t *testing.T, apps int, eo emulator.Options) *fleet {
+	t.Helper()
+	f := &fleet{t: t, dir: t.TempDir(), eo: eo}
+	if f.eo.Dir == "" {
+		f.eo.Dir = filepath.Join(t.TempDir(), "emulator")
+	}
+	for i := range apps {
+		f.apps = append(f.apps, fmt.Sprintf("rel-%c", 'a'+i))
+	}
+	f.start()
+	k := testKey(t)
+	f.write("keys/server.key", string(k.pem))
+	f.write("api/openapi.yaml", spec)
+	f.manifest("https://login.salesforce.com")
+	return f
+}
+
+// start (re)starts the emulator on a fresh port with the fleet's options;
+// the world persists in eo.Dir across restarts.
+func (f *fleet) start() {
+	f.t.Helper()
+	srv, err := emulator.Start(f.eo)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.t.Cleanup(func() { _ = srv.Close() })
+	f.srv = srv
+	for _, a := range f.apps {
+		if _, err := srv.Emulator.SeedApp(a, 1); err != nil && !errors.Is(err, emulator.ErrExists) {
+			f.t.Fatal(err)
+		}
+	}
+}
+
+func (f *fleet) write(rel, body string) {
+	f.t.Helper()
+	p := filepath.Join(f.dir, rel)
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		f.t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// manifest writes applink.yaml with the Data Cloud connections' login URL
+// set to dcLoginURL (changing it replaces them and their targets).
+func (f *fleet) manifest(dcLoginURL string) {
+	var b strings.Builder
+	b.WriteString("version: 1\napps:\n")
+	for _, a := range f.apps {
+		b.WriteString(strings.NewReplacer("APP", a, "LOGIN_URL", dcLoginURL).Replace(appBlock))
+	}
+	f.write("applink.yaml", b.String())
+}
+
+// result is one finished command.
+type result struct {
+	args           []string
+	stdout, stderr string
+	code           int
+	took           time.Duration
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("applinkctl %s: exit %d after %v\nstdout:\n%s\nstderr:\n%s", strings.Join(r.args, " "), r.code, r.took.Round(time.Millisecond), r.stdout, r.stderr)
+}
+
+// command prepares applinkctl with args in the fleet's directory, talking
+// to the fleet's emulator.
+func (f *fleet) command(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, cli, args...)
+	cmd.Dir = f.dir
+	cmd.Env = append([]string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + f.dir, // no ~/.netrc of the person running the tests
+		"HEROKU_API_URL=" + f.srv.URL,
+		"HEROKU_API_KEY=" + f.srv.APIKey,
+		"RELIABILITY_JWT_KEY=" + string(testKey(f.t).pem),
+		"NO_COLOR=1",
+	}, f.env...)
+	cmd.WaitDelay = 5 * time.Second
+	return cmd
+}
+
+// run runs applinkctl to completion (bounded by a generous timeout).
+func (f *fleet) run(args ...string) result {
+	f.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	return wait(f.command(ctx, args...), args)
+}
+
+func wait(cmd *exec.Cmd, args []string) result {
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	err := cmd.Run()
+	r := result{args: args, stdout: out.String(), stderr: errb.String(), took: time.Since(start)}
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		r.code = ee.ExitCode()
+	default:
+		r.code = -1
+		r.stderr += "\n(run: " + err.Error() + ")"
+	}
+	return r
+}
+
+// applyArgs is a non-interactive apply of the fleet.
+func applyArgs(extra ...string) []string {
+	return append([]string{"apply", "-f", ".", "--auto-approve", "--wait-for-browser", "--timeout", "60s"}, extra...)
+}
+
+// applyUntilDone applies until an apply exits 0, at most n times, and
+// returns every attempt.
+func (f *fleet) applyUntilDone(n int, extra ...string) []result {
+	f.t.Helper()
+	var rs []result
+	for range n {
+		r := f.run(applyArgs(extra...)...)
+		rs = append(rs, r)
+		if r.code == 0 {
+			return rs
+		}
+	}
+	f.t.Fatalf("no successful apply in %d attempts; last:\n%s", n, rs[len(rs)-1])
+	return rs
+}
+
+// assertNoopPlan checks that a plan finds nothing to do (exit 0 with
+// --detailed-exitcode).
+func (f *fleet) assertNoopPlan(extra ...string) {
+	f.t.Helper()
+	r := f.run(append([]string{"plan", "-f", ".", "--detailed-exitcode"}, extra...)...)
+	if r.code != 0 {
+		f.t.Errorf("second plan is not empty:\n%s", r)
+	}
+}
+
+// normalWorld is the emulator's world with ids, times and the per-run
+// names of apps masked, as JSON: two worlds that converged the same way
+// compare equal. Publication counts are kept apart (a publish retried
+// after a lost answer republishes the same bytes, which is no duplicate).
+func normalWorld(t *testing.T, s emulator.Snapshot) (string, map[string]int) {
+	t.Helper()
+	counts := map[string]int{}
+	for i := range s.Apps {
+		a := &s.Apps[i]
+		a.ID = ""
+		for j := range a.Addons {
+			ad := &a.Addons[j]
+			ad.ID, ad.Name = "", ""
+			for k := range ad.Connections {
+				c := &ad.Connections[k]
+				c.ID, c.Alias = "", ""
+				for l := range c.Targets {
+					c.Targets[l].ID = ""
+				}
+				for l := range c.Publications {
+					p := &c.Publications[l]
+					counts[a.Name+"/"+c.Name+"/"+p.ClientName] = p.Count
+					p.ESRID, p.Count = "", 0
+				}
+			}
+			for k := range ad.Authorizations {
+				ad.Authorizations[k].ID = ""
+			}
+		}
+	}
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b), counts
+}
+
+// assertNoDuplicates checks the world holds each name once per parent.
+func assertNoDuplicates(t *testing.T, s emulator.Snapshot) {
+	t.Helper()
+	seen := map[string]bool{}
+	see := func(k string) {
+		if seen[k] {
+			t.Errorf("duplicate %s", k)
+		}
+		seen[k] = true
+	}
+	for _, a := range s.Apps {
+		for _, ad := range a.Addons {
+			for _, c := range ad.Connections {
+				k := a.Name + "/connection/" + c.Name
+				see(k)
+				for _, tg := range c.Targets {
+					see(k + "/target/" + tg.APIName)
+				}
+				for _, p := range c.Publications {
+					see(k + "/publication/" + p.ClientName)
+				}
+			}
+			for _, au := range ad.Authorizations {
+				see(a.Name + "/authorization/" + au.Name)
+			}
+		}
+	}
+}
+
+// countResources counts connections, targets, publications and
+// authorizations in the world.
+func countResources(s emulator.Snapshot) int {
+	n := 0
+	for _, a := range s.Apps {
+		for _, ad := range a.Addons {
+			n += len(ad.Authorizations)
+			for _, c := range ad.Connections {
+				n += 1 + len(c.Targets) + len(c.Publications)
+			}
+		}
+	}
+	return n
+}
+
+// mutations counts the non-GET API requests the emulator served.
+func mutations(e *emulator.Emulator) int {
+	n := 0
+	for k, v := range e.Requests() {
+		if !strings.HasPrefix(k, "GET ") && !strings.HasPrefix(k, "UNMATCHED") {
+			n += v
+		}
+	}
+	return n
+}
+
+// stats summarises durations for the logs and docs.
+func stats(ds []time.Duration) string {
+	if len(ds) == 0 {
+		return "n=0"
+	}
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	var sum time.Duration
+	for _, d := range s {
+		sum += d
+	}
+	r := func(d time.Duration) string { return d.Round(10 * time.Millisecond).String() }
+	return "n=" + strconv.Itoa(len(s)) + " min " + r(s[0]) + " median " + r(s[len(s)/2]) + " max " + r(s[len(s)-1]) + " mean " + r(sum/time.Duration(len(s)))
+}
+
+// seedFor reads a repeatable seed from name, else uses fallback; the
+// caller logs it so a failure can be replayed.
+func seedFor(name string, fallback uint64) uint64 {
+	if v, err := strconv.ParseUint(os.Getenv(name), 10, 64); err == nil {
+		return v
+	}
+	return fallback
+}
+
+var accessTokenRE = regexp.MustCompile(`[0-9A-Za-z]{15}![0-9a-f]{48}`)
