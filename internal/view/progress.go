@@ -86,6 +86,9 @@ func eventBody(ev apply.Event) string {
 		if ev.Status != "" {
 			s = ev.Status + ", done"
 		}
+		if ev.Message != "" { // dry-run notes such as "would create"
+			s += ": " + ev.Message
+		}
 	case apply.EventFailed:
 		s = "failed"
 		if ev.Message != "" {
