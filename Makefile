@@ -26,6 +26,12 @@ staticcheck:
 unit:
 	$(GO) test -race -count=1 ./...
 
+# Issue 8's benchmarks against the in-process emulator (a few minutes; not
+# part of make test): prints the table, writes bench/results.json and
+# refreshes the generated table of docs/performance.md.
+bench:
+	$(GO) run ./bench -out bench/results.json -doc docs/performance.md
+
 # Regenerate golden files and the committed schema.
 update:
 	$(GO) test ./... -update

@@ -33,6 +33,7 @@ func run() int {
 	out := flag.String("out", "bench/results.json", "where to write the figures")
 	child := flag.String("scale-child", "", "internal: measure validate + plan of this manifest and print the result")
 	rlApps := flag.Int("ratelimit-apps", 4, "apps of the fleet applied under the 75-a-minute bucket")
+	doc := flag.String("doc", "", "also refresh the generated table of this Markdown page (docs/performance.md)")
 	only := flag.String("only", "", "comma-separated groups to run (plan-apply, scale, polling, ratelimit); empty runs all")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -44,6 +45,7 @@ func run() int {
 		}
 		return 0
 	}
+	started := time.Now()
 	figs, err := measure(ctx, *rlApps, groups(*only))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -60,6 +62,13 @@ func run() int {
 		return 1
 	}
 	fmt.Fprintf(os.Stderr, "bench: wrote %s\n", *out)
+	if *doc != "" {
+		if err := updateDoc(*doc, figs, time.Since(started)); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			return 1
+		}
+		fmt.Fprintf(os.Stderr, "bench: refreshed %s\n", *doc)
+	}
 	return 0
 }
 
