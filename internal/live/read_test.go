@@ -1,0 +1,164 @@
+package live_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/applinkctl/applinkctl/internal/client"
+	"github.com/applinkctl/applinkctl/internal/emulator"
+	"github.com/applinkctl/applinkctl/internal/live"
+	"github.com/applinkctl/applinkctl/internal/manifest"
+	"github.com/applinkctl/applinkctl/internal/secret"
+)
+
+func start(t *testing.T) (*emulator.Server, *client.Platform) {
+	t.Helper()
+	srv, err := emulator.Start(emulator.Options{ApproveOAuthAfter: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	p, err := client.New(client.Config{BaseURL: srv.URL, APIKey: secret.New(srv.APIKey)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, p
+}
+
+func manifestOf(apps ...*manifest.App) *manifest.Manifest { return &manifest.Manifest{Apps: apps} }
+
+// waitConnected polls until an OAuth connection approved by the emulator's
+// timer is connected.
+func waitConnected(t *testing.T, link *client.AppLink, name string) {
+	t.Helper()
+	_, err := client.Wait(context.Background(), func(ctx context.Context) (*client.Connection, error) { return link.GetConnection(ctx, name) },
+		func(c *client.Connection) string { return c.Status }, client.ConnectionTerminal,
+		client.WaitOptions{Initial: time.Millisecond, Max: 10 * time.Millisecond, Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestReadListsDeclaredConnectionsChildren(t *testing.T) {
+	srv, p := start(t)
+	ctx := context.Background()
+	if _, err := srv.Emulator.SeedApp("acme-api", 1); err != nil {
+		t.Fatal(err)
+	}
+	link, err := p.Resolve(ctx, "acme-api", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"events_dc", "other_dc"} {
+		if _, err := link.CreateConnection(ctx, "datacloud", client.ConnectRequest{Name: n}); err != nil {
+			t.Fatal(err)
+		}
+		waitConnected(t, link, n)
+		if _, err := link.CreateDataActionTarget(ctx, n, client.TargetRequest{Label: "T_one", APIName: "T_one", TargetEndpoint: "/t", Type: "webhook"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := link.CreateAuthorization(ctx, "salesforce", client.ConnectRequest{Name: "ci_auth"}); err != nil {
+		t.Fatal(err)
+	}
+
+	m := manifestOf(&manifest.App{Name: "acme-api", Connections: []*manifest.Connection{{App: "acme-api", Name: "events_dc", Type: manifest.DataCloud}}})
+	w, err := live.Read(ctx, p, m, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := w.Apps["acme-api"]
+	if a == nil || a.Link == nil || a.Link.AppID == "" {
+		t.Fatalf("app %+v", a)
+	}
+	if len(a.Connections) != 2 || a.Authorizations["ci_auth"] == nil {
+		t.Fatalf("connections %v, authorizations %v", a.Connections, a.Authorizations)
+	}
+	if ts, ok := a.Targets["events_dc"]; !ok || len(ts) != 1 || ts[0].Label != "T_one" {
+		t.Fatalf("targets of the declared connection: %+v", a.Targets)
+	}
+	if _, ok := a.Targets["other_dc"]; ok {
+		t.Fatal("listed the children of an undeclared connection")
+	}
+
+	all, err := live.ReadApps(ctx, p, []live.AppRef{{Name: "acme-api"}}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all.Apps["acme-api"].Targets) != 2 {
+		t.Fatalf("ReadApps lists every connection's children: %+v", all.Apps["acme-api"].Targets)
+	}
+
+	// Digest: stable for the same world, different once it changes.
+	again, _ := live.Read(ctx, p, m, 2)
+	if w.Digest() != again.Digest() || !strings.HasPrefix(w.Digest(), "sha256:") {
+		t.Fatal("digest of the same world differs")
+	}
+	if err := link.DeleteAuthorization(ctx, "ci_auth"); err != nil {
+		t.Fatal(err)
+	}
+	changed, _ := live.Read(ctx, p, m, 2)
+	if changed.Digest() == w.Digest() {
+		t.Fatal("digest did not change with the world")
+	}
+}
+
+func TestReadErrorsNameTheAppAndTheFix(t *testing.T) {
+	srv, p := start(t)
+	if _, err := srv.Emulator.SeedApp("two-addons", 2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.Emulator.SeedApp("no-addon", 0); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		app, addon string
+		want       []string
+	}{
+		{"missing-app", "", []string{"missing-app"}},
+		{"two-addons", "", []string{"two-addons", "addon:"}},
+		{"two-addons", "nope", []string{"two-addons", "nope"}},
+		{"no-addon", "", []string{"no-addon"}},
+	} {
+		_, err := live.Read(ctx, p, manifestOf(&manifest.App{Name: tc.app, Addon: tc.addon}), 2)
+		if err == nil {
+			t.Fatalf("%s: no error", tc.app)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s/%s: error %q lacks %q", tc.app, tc.addon, err, w)
+			}
+		}
+	}
+	// Every app's error is reported, not only the first.
+	_, err := live.Read(ctx, p, manifestOf(&manifest.App{Name: "missing-app"}, &manifest.App{Name: "no-addon"}), 2)
+	if err == nil || !strings.Contains(err.Error(), "missing-app") || !strings.Contains(err.Error(), "no-addon") {
+		t.Fatalf("joined errors: %v", err)
+	}
+	// The chosen add-on of two works.
+	w, err := live.Read(ctx, p, manifestOf(&manifest.App{Name: "two-addons", Addon: "heroku-applink-two-addons-00002"}), 2)
+	if err != nil || w.Apps["two-addons"].Link.AddonName != "heroku-applink-two-addons-00002" {
+		t.Fatalf("chosen add-on: %v", err)
+	}
+	// A bad API key is an error naming the app.
+	bad, _ := client.New(client.Config{BaseURL: srv.URL, APIKey: secret.New("wrong")})
+	if _, err := live.Read(ctx, bad, manifestOf(&manifest.App{Name: "two-addons"}), 2); err == nil || !strings.Contains(err.Error(), "two-addons") {
+		t.Fatalf("bad key: %v", err)
+	}
+}
+
+func TestReadCancelled(t *testing.T) {
+	srv, p := start(t)
+	if _, err := srv.Emulator.SeedApp("acme-api", 1); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := live.Read(ctx, p, manifestOf(&manifest.App{Name: "acme-api"}), 2); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v", err)
+	}
+}
