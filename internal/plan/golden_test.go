@@ -240,7 +240,7 @@ func (h *harness) apply(file string, opts plan.Options) {
 
 type nopObserver struct{}
 
-func (nopObserver) Event(apply.Event)   {}
+func (nopObserver) Event(apply.Event)  {}
 func (nopObserver) Done(apply.Summary) {}
 
 func (h *harness) editState(fn func(*state.State)) {
