@@ -152,6 +152,8 @@ type fleet struct {
 	srv  *emulator.Server
 	eo   emulator.Options
 	env  []string // extra environment for every command
+	// tokens are the add-on tokens of the seeded apps' config vars.
+	tokens []string
 }
 
 // defaultEmulator is quick but asynchronous, so every wait path is taken.
@@ -192,8 +194,19 @@ func (f *fleet) start() {
 	f.t.Cleanup(func() { _ = srv.Close() })
 	f.srv = srv
 	for _, a := range f.apps {
-		if _, err := srv.Emulator.SeedApp(a, 1); err != nil && !errors.Is(err, emulator.ErrExists) {
+		sa, err := srv.Emulator.SeedApp(a, 1)
+		if errors.Is(err, emulator.ErrExists) {
+			continue
+		}
+		if err != nil {
 			f.t.Fatal(err)
+		}
+		for _, ad := range sa.Addons {
+			for k, v := range ad.ConfigVars {
+				if strings.HasSuffix(k, "_TOKEN") {
+					f.tokens = append(f.tokens, v)
+				}
+			}
 		}
 	}
 }
