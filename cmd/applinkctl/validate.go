@@ -17,6 +17,9 @@ type validateOptions struct {
 	Files  []string
 	Format string // text or json
 	GitHub bool   // also print ::error annotations (GITHUB_ACTIONS=true)
+	// Preflight, set by --preflight, runs after a successful validation
+	// (see preflight.go).
+	Preflight func(m *manifest.Manifest) error
 }
 
 func validateCommand(io streams) *cli.Command {
@@ -34,12 +37,17 @@ func validateCommand(io streams) *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "file", Aliases: []string{"f"}, Usage: "manifest `PATH` (file or directory); repeatable", Required: true},
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "output `FORMAT`: text or json"},
+			&cli.BoolFlag{Name: "preflight", Usage: "also try each JWT key against its login URL's token endpoint (network; the sandbox's emulator with --sandbox)"},
+			&cli.StringFlag{Name: "certificate", Usage: "with --preflight: check that each JWT key matches the PEM certificate `FILE` uploaded to the connected app"},
 		},
 		Action: func(c *cli.Context) error {
 			opts := validateOptions{
 				Files:  c.StringSlice("file"),
 				Format: c.String("format"),
 				GitHub: ghactions.Enabled(),
+			}
+			if err := preflightFlags(c, io, &opts); err != nil {
+				return err
 			}
 			return runValidate(io, opts)
 		},
@@ -98,6 +106,9 @@ func runValidate(io streams, opts validateOptions) error {
 		n := m.Counts()
 		fmt.Fprintf(io.Out, "ok: %d apps, %d connections, %d authorizations, %d targets, %d publications\n",
 			n.Apps, n.Connections, n.Authorizations, n.Targets, n.Publications)
+	}
+	if opts.Preflight != nil {
+		return opts.Preflight(m)
 	}
 	return nil
 }
