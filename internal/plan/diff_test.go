@@ -714,3 +714,40 @@ func TestInputsDigest(t *testing.T) {
 		t.Fatal("unknown type digested")
 	}
 }
+
+func TestPublicationSettingsChange(t *testing.T) {
+	f := newFixture(t)
+	sf := f.sfConn("prod_org", nil)
+	pb := f.pub(sf, "AcmeAPI", specV1)
+	f.liveConn("prod_org", client.OrgTypeSalesforce, client.StatusConnected)
+	f.livePub("prod_org", "AcmeAPI")
+	f.applied(sf, sf.Address(), addr.KindConnection, plan.Create)
+	f.applied(pb, pb.Address(), addr.KindPublication, plan.Create)
+	pb.PermissionSet = "AcmePerms"
+	c := change(t, f.diff(plan.Options{}), pb.Address())
+	wantAction(t, c, plan.Republish, "publication settings changed")
+	if c.Spec != nil {
+		t.Fatalf("spec unchanged but a spec change shown: %+v", c.Spec)
+	}
+	if c.After.Attrs["permission_set"] != "AcmePerms" {
+		t.Fatalf("after %v", c.After.Attrs)
+	}
+}
+
+func TestUnmanagedChildrenAndAuthorizations(t *testing.T) {
+	f := newFixture(t)
+	dc := f.dcConn("events_dc")
+	f.liveConn("events_dc", client.OrgTypeDataCloud, client.StatusConnected)
+	f.liveTarget("events_dc", "Stranger", "/x", client.StatusCreated)
+	f.la.Authorizations["someone"] = &client.Authorization{ID: "a", Status: client.StatusAuthorized, Org: client.Org{DeveloperName: "someone"}}
+	f.applied(dc, dc.Address(), addr.KindConnection, plan.Create)
+	p := f.diff(plan.Options{})
+	want := []addr.Address{"acme/authorization/someone", "acme/connection/events_dc/target/Stranger"}
+	if !slices.Equal(p.Unmanaged, want) || p.HasChanges() {
+		t.Fatalf("unmanaged %v, changes %v", p.Unmanaged, addrs(p))
+	}
+	// Pruning never touches them.
+	if p := f.diff(plan.Options{Prune: true}); p.HasChanges() {
+		t.Fatalf("prune touched unmanaged: %v", addrs(p))
+	}
+}
