@@ -80,9 +80,9 @@ func (o *applyOutcome) parseEvents(t *testing.T) {
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		var ev struct {
-			Type                                                 string `json:"type"`
-			Time                                                 string `json:"time"`
-			Action                                               string `json:"action"`
+			Type                                             string `json:"type"`
+			Time                                             string `json:"time"`
+			Action                                           string `json:"action"`
 			Created, Replaced, Republished, Deleted, Adopted int
 		}
 		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {

@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -436,3 +437,6 @@ func seedFor(name string, fallback uint64) uint64 {
 }
 
 var accessTokenRE = regexp.MustCompile(`[0-9A-Za-z]{15}![0-9a-f]{48}`)
+
+// httpClientTimeout is a client that gives up on a silent server fast.
+var httpClientTimeout = http.Client{Timeout: 300 * time.Millisecond}
