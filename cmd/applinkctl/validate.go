@@ -29,11 +29,13 @@ func validateCommand(io streams) *cli.Command {
 		UsageText: "applinkctl validate -f PATH... [--format text|json]\n\n" +
 			"Checks every file (or every *.yaml/*.yml in a directory), reports all problems at once as\n" +
 			"FILE:LINE:COL: field: message and exits 1 when any is an error. Warnings go to stderr.\n" +
-			"Under GITHUB_ACTIONS=true each problem is also printed as a ::error annotation.\n\n" +
+			"Under GITHUB_ACTIONS=true each problem is also printed as a ::error annotation.\n" +
+			"--preflight then tries each JWT key against {login_url}/services/oauth2/token (docs/export.md).\n\n" +
 			"Examples:\n" +
 			"   applinkctl validate -f applink.yaml\n" +
 			"   applinkctl validate -f examples/quickstart\n" +
-			"   applinkctl validate -f base.yaml -f apps/ --format json",
+			"   applinkctl validate -f base.yaml -f apps/ --format json\n" +
+			"   applinkctl validate -f applink.yaml --preflight --certificate keys/server.crt",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "file", Aliases: []string{"f"}, Usage: "manifest `PATH` (file or directory); repeatable", Required: true},
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "output `FORMAT`: text or json"},
