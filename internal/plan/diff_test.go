@@ -751,3 +751,25 @@ func TestUnmanagedChildrenAndAuthorizations(t *testing.T) {
 		t.Fatalf("prune touched unmanaged: %v", addrs(p))
 	}
 }
+
+// Names no address can hold, from a misbehaving server, are skipped rather
+// than crashing the planner.
+func TestOddLiveNamesDoNotPanic(t *testing.T) {
+	f := newFixture(t)
+	dc := f.dcConn("events_dc")
+	f.liveConn("events_dc", client.OrgTypeDataCloud, client.StatusConnected)
+	f.liveConn("a/b", client.OrgTypeSalesforce, client.StatusConnected)
+	f.liveTarget("events_dc", "", "/x", client.StatusCreated)
+	f.liveTarget("events_dc", "x/y", "/x", client.StatusCreated)
+	f.la.Authorizations[""] = &client.Authorization{}
+	f.la.Publications["a/b"] = []client.Publication{{ESRName: "p/q"}}
+	f.applied(dc, dc.Address(), addr.KindConnection, plan.Create)
+	f.s.Resources["not an address"] = &state.Resource{Origin: state.Created}
+	p := f.diff(plan.Options{Prune: true, Targets: []string{"acme/connection/*"}})
+	if len(p.Unmanaged) != 0 {
+		t.Fatalf("unmanaged %v", p.Unmanaged)
+	}
+	if _, err := plan.Drift(f.m, f.w, f.s, []string{"*"}); err != nil {
+		t.Fatal(err)
+	}
+}
