@@ -440,3 +440,5 @@ var accessTokenRE = regexp.MustCompile(`[0-9A-Za-z]{15}![0-9a-f]{48}`)
 
 // httpClientTimeout is a client that gives up on a silent server fast.
 var httpClientTimeout = http.Client{Timeout: 300 * time.Millisecond}
+
+func sortStrings(s []string) { sort.Strings(s) }
