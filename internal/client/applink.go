@@ -16,7 +16,6 @@ import (
 type AppLink struct {
 	AppName    string
 	AppID      string
-	AppWebURL  string
 	AddonID    string
 	AddonName  string
 	Attachment string // e.g. HEROKU_APPLINK

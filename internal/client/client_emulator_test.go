@@ -122,8 +122,8 @@ func TestEmulatorResolve(t *testing.T) {
 	if a.AppID != seeded.ID || a.AddonID != seeded.Addons[0].ID || a.Attachment != "HEROKU_APPLINK" || a.APIURL != e.srv.URL {
 		t.Errorf("resolved %s: app %s addon %s attachment %s url %s", a, a.AppID, a.AddonID, a.Attachment, a.APIURL)
 	}
-	if n := e.p.Requests(); n != 5 {
-		t.Errorf("Resolve took %d requests, want 5", n)
+	if n := e.p.Requests(); n != 4 {
+		t.Errorf("Resolve took %d requests, want 4", n)
 	}
 
 	two := e.seed("two-addons", 2)

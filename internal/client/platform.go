@@ -68,9 +68,8 @@ func (p Platform) Format(f fmt.State, verb rune) {
 // Platform wire types (only the fields §1 uses).
 type (
 	wireApp struct {
-		ID     string `json:"id"`
-		Name   string `json:"name"`
-		WebURL string `json:"web_url"`
+		ID   string `json:"id"`
+		Name string `json:"name"`
 	}
 	wireAddon struct {
 		ID           string `json:"id"`
@@ -79,6 +78,10 @@ type (
 			Name string `json:"name"`
 		} `json:"addon_service"`
 		ConfigVars []string `json:"config_vars"`
+		App        struct {
+			ID   string `json:"id"`
+			Name string `json:"name"`
+		} `json:"app"`
 	}
 	wireAttachment struct {
 		Name  string `json:"name"`
@@ -125,8 +128,11 @@ func (p *Platform) Resolve(ctx context.Context, app, addon string) (*AppLink, er
 		atts []wireAttachment
 		vars map[string]string
 	)
+	// Three reads in parallel, then the SSO call: four requests. The app's
+	// UUID comes from the add-on list (each add-on names its app), so GET
+	// /apps/{app} is needed only for an add-on owned by another app and
+	// attached to this one, whose app field names the owner.
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { _, err := p.get(gctx, esc, acceptPlatform, &a); return err })
 	g.Go(func() error { _, err := p.get(gctx, esc+"/addons", acceptPlatform, &ads); return err })
 	g.Go(func() error { _, err := p.get(gctx, esc+"/addon-attachments", acceptPlatform, &atts); return err })
 	g.Go(func() error { _, err := p.get(gctx, esc+"/config-vars", acceptPlatform, &vars); return err })
@@ -140,6 +146,11 @@ func (p *Platform) Resolve(ctx context.Context, app, addon string) (*AppLink, er
 	chosen, err := p.chooseAddon(app, addon, ads, atts)
 	if err != nil {
 		return nil, err
+	}
+	if a.ID, a.Name = chosen.App.ID, chosen.App.Name; a.ID == "" || (app != a.Name && app != a.ID) {
+		if _, err := p.get(ctx, esc, acceptPlatform, &a); err != nil {
+			return nil, platformError(app, err)
+		}
 	}
 	att, apiURL, token, rerr := chooseAttachment(app, chosen, atts, vars)
 	if rerr != nil {
@@ -177,7 +188,6 @@ func (p *Platform) Resolve(ctx context.Context, app, addon string) (*AppLink, er
 	return &AppLink{
 		AppName:    a.Name,
 		AppID:      a.ID,
-		AppWebURL:  a.WebURL,
 		AddonID:    chosen.ID,
 		AddonName:  chosen.Name,
 		Attachment: att,

@@ -9,15 +9,18 @@ import (
 	"github.com/applinkctl/applinkctl/internal/client"
 )
 
-func TestResolveFindsAddonWithFiveRequests(t *testing.T) {
+func TestResolveFindsAddonWithFourRequests(t *testing.T) {
 	f := newFake(t)
 	a, p := f.link()
 	if a.AppID != appID || a.AppName != appName || a.AddonID != addonID || a.AddonName != "applink-regular-12345" ||
-		a.Attachment != "HEROKU_APPLINK" || a.APIURL != f.srv.URL || a.AppWebURL != "https://acme-api.herokuapp.com/" {
-		t.Errorf("resolved %+v fields: %q %q %q %q %q %q", a, a.AppID, a.AddonID, a.AddonName, a.Attachment, a.APIURL, a.AppWebURL)
+		a.Attachment != "HEROKU_APPLINK" || a.APIURL != f.srv.URL {
+		t.Errorf("resolved %+v fields: %q %q %q %q %q", a, a.AppID, a.AddonID, a.AddonName, a.Attachment, a.APIURL)
 	}
-	if got := p.Requests(); got != 5 {
-		t.Errorf("Requests() = %d, want 5 (4 parallel reads + SSO)", got)
+	if got := p.Requests(); got != 4 {
+		t.Errorf("Requests() = %d, want 4 (3 parallel reads + SSO)", got)
+	}
+	if f.hit("GET /apps/acme-api") != 0 {
+		t.Errorf("GET /apps/acme-api made although the add-on list names the app")
 	}
 	if f.hit("GET /apps/acme-api/addons/"+addonID+"/sso") != 1 {
 		t.Errorf("SSO call not made for the chosen add-on")
@@ -142,5 +145,22 @@ func TestNewRefusesClearTextAndMissingKey(t *testing.T) {
 	}
 	if _, err := client.New(client.Config{BaseURL: "http://[::1]:5000", APIKey: secretOf(apiKey)}); err != nil {
 		t.Errorf("New with http loopback: %v", err)
+	}
+}
+
+// An add-on owned by another app and attached to this one names its owner in
+// the add-on list; the app's own UUID then needs GET /apps/{app}.
+func TestResolveAddonOwnedByAnotherApp(t *testing.T) {
+	f := newFake(t)
+	f.addons[0]["app"] = map[string]any{"id": "11111111-2222-3333-4444-555555555555", "name": "owner-app"}
+	a, p := f.link()
+	if a.AppID != appID || a.AppName != appName {
+		t.Errorf("resolved app %q %q, want this app %q %q", a.AppID, a.AppName, appID, appName)
+	}
+	if got := p.Requests(); got != 5 {
+		t.Errorf("Requests() = %d, want 5 (3 parallel reads + app + SSO)", got)
+	}
+	if f.hit("GET /apps/acme-api") != 1 {
+		t.Errorf("GET /apps/acme-api not made for an add-on owned by another app")
 	}
 }
