@@ -444,6 +444,9 @@ func figure6(ctx context.Context, tmp string, key []byte, s shape, perMin, burst
 	admitted := answered - limited
 	floor := time.Duration(float64(max(admitted-int64(burst), 0)) / float64(perMin) * float64(time.Minute))
 	ratio := wall.Seconds() / floor.Seconds()
+	// What issue 8's whole fleet would need, scaled from this one by apps.
+	fullReqs := float64(admitted) * float64(issueFleet.Apps) / float64(s.Apps)
+	fullFloor := time.Duration(max(fullReqs-float64(burst), 0) / float64(perMin) * float64(time.Minute))
 	log("rate limit: %d apps, %v, %d requests admitted, %d answered 429 and retried, floor %v", s.Apps, wall.Round(time.Millisecond), admitted, limited, floor.Round(time.Millisecond))
 	return []Figure{
 		{Name: "rate_limit.errors_reaching_user", Value: float64(userErrors), Unit: "errors", Target: "0", Met: userErrors == 0},
@@ -453,5 +456,7 @@ func figure6(ctx context.Context, tmp string, key []byte, s shape, perMin, burst
 		info("rate_limit.bucket_floor", round(floor.Seconds()), "s"),
 		{Name: "rate_limit.ratio_to_floor", Value: round(ratio), Unit: "×", Target: "≤ 1.25", Met: ratio <= 1.25},
 		info("rate_limit.fleet_apps", float64(s.Apps), "apps"),
+		info("rate_limit.full_fleet_requests_estimate", round(fullReqs), "requests"),
+		info("rate_limit.full_fleet_floor_estimate", round(fullFloor.Seconds()), "s"),
 	}, nil
 }

@@ -112,7 +112,7 @@ func peakRSS() (int64, error) {
 	return 0, fmt.Errorf("peak rss: no VmHWM in /proc/self/status")
 }
 
-// runScale measures one size in a child process (so its peak RSS is its
+// runScale measures one size in a fresh child process (so its peak RSS is its
 // own) against an emulator served by this process with no latency.
 func runScale(ctx context.Context, tmp string, key []byte, resources int) (*scaleResult, error) {
 	s := scaleShape(resources)
@@ -158,10 +158,20 @@ func figure5(ctx context.Context, tmp string, key []byte, log func(string, ...an
 	res := make([]*scaleResult, len(sizes))
 	var figs []Figure
 	for i, n := range sizes {
-		r, err := runScale(ctx, tmp, key, n)
-		if err != nil {
-			return nil, err
+		// Best time of three (the machine is shared), the highest peak RSS.
+		var r *scaleResult
+		var rss int64
+		for range 3 {
+			x, err := runScale(ctx, tmp, key, n)
+			if err != nil {
+				return nil, err
+			}
+			rss = max(rss, x.PeakRSSKB)
+			if r == nil || x.Seconds < r.Seconds {
+				r = x
+			}
 		}
+		r.PeakRSSKB = rss
 		res[i] = r
 		log("scale %d: %.3fs, %d allocs, peak RSS %d MB, %d requests", n, r.Seconds, r.Allocs, r.PeakRSSKB/1024, r.Requests)
 		tgtT, metT := "none (comparison)", true
