@@ -36,9 +36,26 @@ bench:
 update:
 	$(GO) test ./... -update
 
-# Fuzz the manifest loader (never panics, always answers quickly).
+# Fuzz every parser of outside input for FUZZTIME each (never panics, typed
+# refusals, always answers quickly): the manifest loader and its ${VAR}
+# expansion, the saved-plan reader, the state file reader and the emulator's
+# multipart/zip publish parser. A crash leaves its input in the package's
+# testdata/fuzz/ (commit it: it becomes a regression test of make test).
+FUZZTIME ?= 30s
+FUZZ_TARGETS := FuzzLoad:./internal/manifest FuzzExpand:./internal/manifest \
+	FuzzReadPlanFile:./internal/view FuzzLoadStateFile:./internal/state \
+	FuzzPublishParser:./internal/emulator
 fuzz:
-	$(GO) test -run '^$$' -fuzz=FuzzLoad -fuzztime=30s -fuzzminimizetime=10s ./internal/manifest
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "== $${t%%:*} ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz="^$${t%%:*}\$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=10s $${t#*:}; \
+	done
+
+# The reliability suites at the issue's full numbers (20 fault runs, 30
+# crash runs per backend, the CLI's own timeouts): see docs/reliability.md.
+# Set APPLINKCTL_REQUIRE_PG=1 to fail rather than skip without PostgreSQL.
+soak:
+	APPLINKCTL_SOAK=1 $(GO) test -count=1 -timeout 60m -v ./internal/reliability
 
 # The README's main job: plan and apply the quickstart example against the
 # built-in sandbox (no Heroku account), then show that a second plan is empty.
