@@ -2,6 +2,7 @@ package reliability
 
 import (
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,42 +32,59 @@ func TestFaultsConverge(t *testing.T) {
 	t.Logf("fault-free: %d resources, %d requests, %v", faultApps*resourcesPerApp, baseRequests, baseWall.Round(10*time.Millisecond))
 
 	first := seedFor("RELIABILITY_FAULT_SEED", 1)
-	var walls []time.Duration
-	attempts, extra, republished := 0, 0, 0
-	for i := range n {
-		seed := int64(first) + int64(i)
-		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
-			eo := defaultEmulator()
-			eo.Seed = seed
-			eo.ErrorRate, eo.Retry429Rate, eo.DropRate, eo.DropAfterRate = 0.10, 0.05, 0.02, 0.02
-			eo.Latency, eo.Jitter = 3*time.Millisecond, 3*time.Millisecond
-			f := newFleet(t, faultApps, eo)
-			start := time.Now()
-			rs := f.applyUntilDone(5)
-			wall := time.Since(start)
-			reqs := total(f.srv.Emulator.Requests())
-			f.srv.Emulator.SetFaults(emulator.Faults{})
-			s := f.srv.Emulator.World()
-			assertNoDuplicates(t, s)
-			got, counts := normalWorld(t, s)
-			if got != want {
-				t.Errorf("world differs from the fault-free run:\n%s\nwant:\n%s", got, want)
-			}
-			pubs := 0
-			for _, c := range counts {
-				pubs += c - 1
-			}
-			f.assertNoopPlan()
-			t.Logf("seed %d: %d apply attempt(s), %v, %d requests (%+d vs fault-free), %d extra publish(es) of the same bytes",
-				seed, len(rs), wall.Round(10*time.Millisecond), reqs, reqs-baseRequests, pubs)
-			walls = append(walls, wall)
-			attempts += len(rs)
-			extra += reqs - baseRequests
-			republished += pubs
-		})
-	}
+	var (
+		mu                           sync.Mutex
+		walls                        []time.Duration
+		attempts, extra, republished int
+	)
+	// The runs mostly wait (backoff, Retry-After, polls), so they overlap:
+	// a group of parallel subtests, bounded by -parallel.
+	t.Run("runs", func(t *testing.T) {
+		for i := range n {
+			seed := int64(first) + int64(i)
+			t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+				t.Parallel()
+				faultRun(t, seed, want, baseRequests, func(wall time.Duration, tries, reqs, pubs int) {
+					mu.Lock()
+					defer mu.Unlock()
+					walls = append(walls, wall)
+					attempts += tries
+					extra += reqs - baseRequests
+					republished += pubs
+				})
+			})
+		}
+	})
 	t.Logf("faults: %d runs, %d apply attempts in all, wall %s, %.1f extra requests per run, %d extra publishes",
 		n, attempts, stats(walls), float64(extra)/float64(n), republished)
+}
+
+// faultRun is one seeded run; it reports its figures to done.
+func faultRun(t *testing.T, seed int64, want string, baseRequests int, done func(wall time.Duration, tries, reqs, pubs int)) {
+	eo := defaultEmulator()
+	eo.Seed = seed
+	eo.ErrorRate, eo.Retry429Rate, eo.DropRate, eo.DropAfterRate = 0.10, 0.05, 0.02, 0.02
+	eo.Latency, eo.Jitter = 3*time.Millisecond, 3*time.Millisecond
+	f := newFleet(t, faultApps, eo)
+	start := time.Now()
+	rs := f.applyUntilDone(5)
+	wall := time.Since(start)
+	reqs := total(f.srv.Emulator.Requests())
+	f.srv.Emulator.SetFaults(emulator.Faults{})
+	s := f.srv.Emulator.World()
+	assertNoDuplicates(t, s)
+	got, counts := normalWorld(t, s)
+	if got != want {
+		t.Errorf("world differs from the fault-free run:\n%s\nwant:\n%s", got, want)
+	}
+	pubs := 0
+	for _, c := range counts {
+		pubs += c - 1
+	}
+	f.assertNoopPlan()
+	t.Logf("seed %d: %d apply attempt(s), %v, %d requests (%+d vs fault-free), %d extra publish(es) of the same bytes",
+		seed, len(rs), wall.Round(10*time.Millisecond), reqs, reqs-baseRequests, pubs)
+	done(wall, len(rs), reqs, pubs)
 }
 
 func total(m map[string]int) int {
