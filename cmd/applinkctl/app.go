@@ -121,6 +121,8 @@ func globalFlags() []cli.Flag {
 			Usage: "state backend `URL`: file://PATH (default .applinkctl/state.json beside the first manifest) or postgres://…"},
 		// NO_COLOR is read by the views, not here: no-color.org says any
 		// non-empty value disables color, which a bool flag cannot parse.
+		&cli.StringFlag{Name: "workspace", EnvVars: []string{"APPLINKCTL_WORKSPACE"},
+			Usage: "state workspace `NAME` of a Postgres backend (default: derived from the manifest files, or ?workspace= in the URL)"},
 		&cli.BoolFlag{Name: "no-color", Usage: "disable colored output (also: NO_COLOR set to anything)"},
 		&cli.StringFlag{Name: "log-level", Value: "warn", Usage: "log `LEVEL` on stderr: debug, info, warn, error"},
 		&cli.StringFlag{Name: "addon-service", EnvVars: []string{"HEROKU_APPLINK_ADDON"}, Value: "heroku-applink",

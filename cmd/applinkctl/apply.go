@@ -74,7 +74,6 @@ func applyCommand(io streams) *cli.Command {
 			&cli.BoolFlag{Name: "wait-for-browser", Usage: "wait for browser OAuth flows even without a terminal"},
 			&cli.BoolFlag{Name: "open-browser", Usage: "open browser OAuth URLs (on a terminal)"},
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "progress `FORMAT`: text or json (one event per line on stdout)"},
-			&cli.StringFlag{Name: "workspace", Usage: "state workspace (Postgres backend)"},
 		},
 		Action: func(c *cli.Context) error {
 			o := applyOptions{
@@ -89,7 +88,7 @@ func applyCommand(io streams) *cli.Command {
 				OpenBrowser:    c.Bool("open-browser"),
 				Format:         c.String("format"),
 				StateURL:       global(c, "state").String("state"),
-				Workspace:      c.String("workspace"),
+				Workspace:      global(c, "workspace").String("workspace"),
 				NoColor:        global(c, "no-color").Bool("no-color"),
 			}
 			switch args := c.Args().Slice(); {
@@ -204,7 +203,7 @@ func runApply(ctx context.Context, c *cli.Context, ios streams, o applyOptions) 
 	}
 
 	color := view.ColorEnabled(ios.Out, o.NoColor)
-	if !needsRun(p) {
+	if !p.HasChanges() {
 		if o.Format == "text" {
 			fmt.Fprintln(ios.Out, "No changes. Live state matches the manifest.")
 		} else {
@@ -316,20 +315,6 @@ func sameDesired(saved, fresh *plan.Plan) error {
 		}
 	}
 	return nil
-}
-
-// needsRun reports whether the plan has anything for apply to do: a
-// change, or a pending resource to wait for.
-func needsRun(p *plan.Plan) bool {
-	if p.HasChanges() {
-		return true
-	}
-	for _, c := range p.Changes {
-		if c.Wait {
-			return true
-		}
-	}
-	return false
 }
 
 func blockedChanges(p *plan.Plan) []string {

@@ -64,7 +64,8 @@ func prepareWorld(c *cli.Context, io streams, in planInputs) (*planRun, error) {
 		return nil, err
 	}
 	ctx := c.Context
-	backend, err := state.Open(ctx, global(c, "state").String("state"), state.OpenOptions{ManifestFiles: in.Files})
+	backend, err := state.Open(ctx, global(c, "state").String("state"), state.OpenOptions{ManifestFiles: in.Files,
+		Workspace: global(c, "workspace").String("workspace")})
 	if err != nil {
 		return nil, err
 	}

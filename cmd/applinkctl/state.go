@@ -36,7 +36,7 @@ func stateOptionsFrom(c *cli.Context) stateOptions {
 	return stateOptions{
 		URL:       global(c, "state").String("state"),
 		Files:     c.StringSlice("file"),
-		Workspace: c.String("workspace"),
+		Workspace: global(c, "workspace").String("workspace"),
 	}
 }
 
@@ -47,8 +47,6 @@ func stateCommand(io streams) *cli.Command {
 		return append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "file", Aliases: []string{"f"},
 				Usage: "manifest `PATH` (repeatable): the default state lives beside the first, and the set names the default workspace"},
-			&cli.StringFlag{Name: "workspace",
-				Usage: "Postgres workspace `NAME` (default: derived from the manifest paths, or ?workspace= in the URL)"},
 		}, globalFlags()...)
 	}
 	return &cli.Command{

@@ -5,12 +5,13 @@ import (
 	"github.com/applinkctl/applinkctl/internal/dag"
 )
 
-// HasChanges reports whether applying the plan would do anything: any
-// change other than noop, or a blocked one (which apply refuses). It is what
-// --detailed-exitcode turns into exit code 2.
+// HasChanges reports whether apply has anything to do: any action but noop,
+// a blocked change, or a pending resource to wait for (a run that timed out
+// has not converged until the next one sees it settle). plan
+// --detailed-exitcode, the views' has_changes and apply agree on it.
 func (p *Plan) HasChanges() bool {
 	for _, c := range p.Changes {
-		if c.Action != Noop || c.Blocked != "" {
+		if c.Action != Noop || c.Blocked != "" || c.Wait {
 			return true
 		}
 	}

@@ -246,8 +246,27 @@ func DefaultWorkspace(manifestFiles []string) string {
 	if len(manifestFiles) == 0 {
 		return "default"
 	}
-	paths := make([]string, 0, len(manifestFiles))
+	// A directory stands for its *.yaml/*.yml files, as -f loads them, so
+	// `plan -f DIR` and `apply PLANFILE` (which names the files) agree.
+	var files []string
 	for _, f := range manifestFiles {
+		if st, err := os.Stat(f); err == nil && st.IsDir() {
+			if entries, err := os.ReadDir(f); err == nil {
+				for _, e := range entries {
+					if ext := filepath.Ext(e.Name()); !e.IsDir() && (ext == ".yaml" || ext == ".yml") {
+						files = append(files, filepath.Join(f, e.Name()))
+					}
+				}
+				continue
+			}
+		}
+		files = append(files, f)
+	}
+	if len(files) == 0 {
+		files = manifestFiles
+	}
+	paths := make([]string, 0, len(files))
+	for _, f := range files {
 		p := filepath.Clean(f)
 		if filepath.IsAbs(p) {
 			if wd, err := os.Getwd(); err == nil {

@@ -202,3 +202,26 @@ func TestNewLockInfoReadsCIRun(t *testing.T) {
 		t.Fatal("two lock infos share an id")
 	}
 }
+
+// plan -f DIR names a directory; apply PLANFILE names the files it loaded
+// (absolute). Both must find the same Postgres workspace.
+func TestDefaultWorkspaceSameForDirectoryAndItsFiles(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	if err := os.MkdirAll("m", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"m/a.yaml", "m/b.yml", "m/notes.txt"} {
+		if err := os.WriteFile(f, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	byDir := state.DefaultWorkspace([]string{"m"})
+	byFiles := state.DefaultWorkspace([]string{filepath.Join(dir, "m", "b.yml"), filepath.Join(dir, "m", "a.yaml")})
+	if byDir != byFiles {
+		t.Errorf("workspace of -f m = %q, of its files = %q", byDir, byFiles)
+	}
+	if other := state.DefaultWorkspace([]string{"m/a.yaml"}); other == byDir {
+		t.Errorf("a subset of the files got the same workspace %q", other)
+	}
+}

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/applinkctl/applinkctl/internal/addr"
 	"github.com/applinkctl/applinkctl/internal/plan"
@@ -133,7 +136,7 @@ func toWire(p *plan.Plan) jsonPlan {
 			Replace:    nonNil(sortedCopy(p.Options.Replace)),
 		},
 		// Load order matters to the manifest merge; keep it.
-		ManifestFiles: nonNil(append([]string(nil), p.ManifestFiles...)),
+		ManifestFiles: nonNil(relativeToWorkdir(p.ManifestFiles)),
 		Fingerprints: jsonFingerprints{
 			Live:  p.Fingerprints.Live,
 			State: p.Fingerprints.State,
@@ -199,4 +202,22 @@ func kindOf(c *plan.Change) addr.Kind {
 		return p.Kind
 	}
 	return ""
+}
+
+// relativeToWorkdir writes manifest paths under the working directory
+// relative to it, so a plan saved on one CI runner applies on another whose
+// checkout sits elsewhere, and plans carry no home-directory paths.
+func relativeToWorkdir(files []string) []string {
+	out := make([]string, len(files))
+	wd, err := os.Getwd()
+	for i, f := range files {
+		out[i] = f
+		if err != nil || !filepath.IsAbs(f) {
+			continue
+		}
+		if r, rerr := filepath.Rel(wd, f); rerr == nil && r != ".." && !strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+			out[i] = filepath.ToSlash(r)
+		}
+	}
+	return out
 }
