@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -21,7 +20,6 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
-	"github.com/applinkctl/applinkctl/internal/addr"
 	"github.com/applinkctl/applinkctl/internal/apply"
 	"github.com/applinkctl/applinkctl/internal/live"
 	"github.com/applinkctl/applinkctl/internal/manifest"
@@ -197,9 +195,6 @@ func runApply(ctx context.Context, c *cli.Context, ios streams, o applyOptions) 
 		if err := plan.CheckStale(saved, p); err != nil {
 			return err
 		}
-		if err := sameDesired(saved, p); err != nil {
-			return err
-		}
 	}
 
 	color := view.ColorEnabled(ios.Out, o.NoColor)
@@ -291,30 +286,6 @@ func applyExit(err error) error {
 		return err
 	}
 	return err
-}
-
-// sameDesired refuses a saved plan whose reviewed values (each change's
-// After) differ from what the manifest says now, even where the actions
-// stayed the same (a login_url edited before its connection was created):
-// apply must execute what was reviewed.
-func sameDesired(saved, fresh *plan.Plan) error {
-	now := make(map[addr.Address]*plan.Change, len(fresh.Changes))
-	for _, c := range fresh.Changes {
-		now[c.Address] = c
-	}
-	attrs := func(s *plan.Snapshot) map[string]string {
-		if s == nil {
-			return nil
-		}
-		return s.Attrs
-	}
-	for _, c := range saved.Changes {
-		f := now[c.Address]
-		if f == nil || !maps.Equal(attrs(c.After), attrs(f.After)) {
-			return &plan.StaleError{What: "manifest entry " + string(c.Address)}
-		}
-	}
-	return nil
 }
 
 func blockedChanges(p *plan.Plan) []string {

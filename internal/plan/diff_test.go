@@ -700,6 +700,20 @@ func TestCheckStale(t *testing.T) {
 	check("manifest")
 }
 
+// A value edited in the manifest after review that leaves every action the
+// same (a connection still to be created gets another login_url) is stale
+// too: apply must run what was reviewed.
+func TestCheckStaleReviewedValue(t *testing.T) {
+	f := newFixture(t)
+	c := f.sfConn("prod_org", nil)
+	saved := f.diff(plan.Options{})
+	c.LoginURL = "https://test.salesforce.com"
+	err := plan.CheckStale(saved, f.diff(plan.Options{}))
+	if err == nil || !strings.HasPrefix(err.Error(), "stale plan: manifest entry acme/connection/prod_org changed") {
+		t.Fatalf("err = %v, want the manifest entry named", err)
+	}
+}
+
 func TestInputsDigest(t *testing.T) {
 	c1 := &manifest.Connection{App: "a", Name: "c", Type: manifest.Salesforce}
 	c2 := &manifest.Connection{App: "a", Name: "c", Type: manifest.Salesforce, LoginURL: "https://login.salesforce.com"}

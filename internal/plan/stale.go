@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"maps"
 	"slices"
 
 	"github.com/applinkctl/applinkctl/internal/addr"
@@ -32,7 +33,26 @@ func CheckStale(saved, fresh *Plan) error {
 	if !slices.Equal(changeKeys(saved), changeKeys(fresh)) {
 		return &StaleError{What: "manifest"}
 	}
+	// The same actions can carry other values: a login_url edited before
+	// its connection was created. Apply must execute what was reviewed.
+	now := make(map[addr.Address]*Change, len(fresh.Changes))
+	for _, c := range fresh.Changes {
+		now[c.Address] = c
+	}
+	for _, c := range saved.Changes {
+		if f := now[c.Address]; f == nil || !maps.Equal(c.After.attrs(), f.After.attrs()) {
+			return &StaleError{What: "manifest entry " + string(c.Address)}
+		}
+	}
 	return nil
+}
+
+// attrs is a snapshot's attributes, nil for a missing snapshot.
+func (s *Snapshot) attrs() map[string]string {
+	if s == nil {
+		return nil
+	}
+	return s.Attrs
 }
 
 // changeKeys is what of a change must match between saved and fresh plans.
