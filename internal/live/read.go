@@ -19,14 +19,30 @@ type AppRef struct {
 	Addon string
 }
 
+// DefaultReadConcurrency is how many read calls Read keeps in flight at
+// most, whatever the apply's parallelism: reads change nothing, cost one
+// rate-limit token each however many run at once (and the client paces
+// itself by RateLimit-Remaining), and a plan of 20 apps needs about 60 at
+// once to take no more round trips than its dependencies do (issue 8,
+// figure 2). A resolution counts as one call; it sends at most three
+// requests at once.
+const DefaultReadConcurrency = 64
+
+// readConcurrency is the bound on read calls in flight for a parallelism.
+func readConcurrency(parallelism int) int {
+	return max(parallelism, DefaultReadConcurrency)
+}
+
 // Read resolves every app of the manifest (its add-on per App.Addon) and
 // lists its connections and authorizations, then the targets of each Data
 // Cloud connection and the publications of each Salesforce connection that
-// the manifest declares; at most parallelism calls run at once (< 1 means
-// 4). Children of connections the manifest does not declare are not read:
-// those connections are reported as unmanaged as a whole. Errors name the
-// app and, where one exists, the fix (such as the addon: field); every
-// app's error is reported, not just the first.
+// the manifest declares. Each app runs as its own pipeline (resolve, then
+// its two lists, then its children), so a slow app holds up no other; at
+// most max(parallelism, DefaultReadConcurrency) calls are in flight at
+// once. Children of connections the manifest does not declare are not
+// read: those connections are reported as unmanaged as a whole. Errors
+// name the app and, where one exists, the fix (such as the addon: field);
+// every app's error is reported, not just the first.
 func Read(ctx context.Context, p *client.Platform, m *manifest.Manifest, parallelism int) (*World, error) {
 	refs := make([]AppRef, 0, len(m.Apps))
 	declared := map[string]map[string]bool{} // app → connection names
@@ -46,134 +62,161 @@ func ReadApps(ctx context.Context, p *client.Platform, apps []AppRef, parallelis
 	return read(ctx, p, apps, parallelism, func(string, string) bool { return true })
 }
 
-// read runs in three rounds, each bounded by parallelism: resolve the apps,
-// list their connections and authorizations, list the children of the
-// connections wanted. Each task writes only its own slot, so no locking is
-// needed; the rounds are barriers because a round needs the one before.
+// appRead is what one app's pipeline found: the app, or the error of the
+// first stage that failed (errors of one stage are reported before those
+// of the next, as the stages happen in that order for every app).
+type appRead struct {
+	app                 *App
+	resolveErr          error
+	listErrs, childErrs []error
+}
+
+// read runs one pipeline per app, at most limit apps at once, with every
+// call taking a slot of a semaphore of the same size. Each pipeline writes
+// only its own appRead, so no locking is needed; the result is built in
+// app order, so it does not depend on which pipeline finished first.
 func read(ctx context.Context, p *client.Platform, refs []AppRef, parallelism int, wantChildren func(app, conn string) bool) (*World, error) {
-	if parallelism < 1 {
-		parallelism = 4
-	}
+	limit := readConcurrency(parallelism)
 	refs = slices.Clone(refs)
 	slices.SortFunc(refs, func(a, b AppRef) int { return cmp.Compare(a.Name, b.Name) })
 	refs = slices.CompactFunc(refs, func(a, b AppRef) bool { return a.Name == b.Name })
 
-	apps := make([]*App, len(refs))
-	errs := make([]error, len(refs))
-
-	// Round 1: find each app's AppLink API.
-	run(ctx, parallelism, len(refs), func(ctx context.Context, i int) {
-		link, err := p.Resolve(ctx, refs[i].Name, refs[i].Addon)
-		if err != nil {
-			errs[i] = resolveError(refs[i].Name, err)
-			return
-		}
-		apps[i] = &App{
-			Name:           refs[i].Name,
-			Link:           link,
-			Connections:    map[string]*client.Connection{},
-			Authorizations: map[string]*client.Authorization{},
-			Targets:        map[string][]client.DataActionTarget{},
-			Publications:   map[string][]client.Publication{},
-		}
+	r := &reader{p: p, slots: make(chan struct{}, limit), wantChildren: wantChildren}
+	out := make([]appRead, len(refs))
+	run(ctx, limit, len(refs), func(ctx context.Context, i int) {
+		out[i] = r.app(ctx, refs[i])
 	})
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := joinErrors(errs); err != nil {
-		return nil, err
+	var resolveErrs, listErrs, childErrs []error
+	for _, o := range out {
+		resolveErrs = append(resolveErrs, o.resolveErr)
+		listErrs = append(listErrs, o.listErrs...)
+		childErrs = append(childErrs, o.childErrs...)
 	}
-
-	// Round 2: connections and authorizations of every app.
-	conns := make([][]client.Connection, len(apps))
-	auths := make([][]client.Authorization, len(apps))
-	errs2 := make([]error, 2*len(apps))
-	run(ctx, parallelism, 2*len(apps), func(ctx context.Context, i int) {
-		a := apps[i/2]
-		var err error
-		if i%2 == 0 {
-			conns[i/2], err = a.Link.ListConnections(ctx)
-			if err != nil {
-				errs2[i] = fmt.Errorf("app %s: list connections: %w", a.Name, err)
-			}
-			return
-		}
-		auths[i/2], err = a.Link.ListAuthorizations(ctx)
-		if err != nil {
-			errs2[i] = fmt.Errorf("app %s: list authorizations: %w", a.Name, err)
-		}
-	})
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if err := joinErrors(errs2); err != nil {
-		return nil, err
-	}
-
-	// Round 3: children of the wanted connections.
-	type job struct {
-		app  *App
-		conn *client.Connection
-	}
-	var jobs []job
-	for i, a := range apps {
-		for j := range conns[i] {
-			c := &conns[i][j]
-			name := c.Org.ConnectionName
-			if name == "" {
-				continue // not addressable; a server never sends this
-			}
-			a.Connections[name] = c
-			if wantChildren(a.Name, name) && hasChildren(c) {
-				jobs = append(jobs, job{app: a, conn: c})
-			}
-		}
-		for j := range auths[i] {
-			au := &auths[i][j]
-			if au.Org.DeveloperName != "" {
-				a.Authorizations[au.Org.DeveloperName] = au
-			}
+	for _, errs := range [][]error{resolveErrs, listErrs, childErrs} {
+		if err := joinErrors(errs); err != nil {
+			return nil, err
 		}
 	}
-	targets := make([][]client.DataActionTarget, len(jobs))
-	pubs := make([][]client.Publication, len(jobs))
-	errs3 := make([]error, len(jobs))
-	run(ctx, parallelism, len(jobs), func(ctx context.Context, i int) {
-		j := jobs[i]
-		name := j.conn.Org.ConnectionName
-		var err error
-		if j.conn.Org.Type == client.OrgTypeDataCloud {
-			targets[i], err = j.app.Link.ListDataActionTargets(ctx, name)
-			if err != nil && !client.IsNotFound(err) {
-				errs3[i] = fmt.Errorf("app %s: connection %s: list data action targets: %w", j.app.Name, name, err)
-			}
-			return
-		}
-		pubs[i], err = j.app.Link.ListPublications(ctx, name)
-		if err != nil && !client.IsNotFound(err) {
-			errs3[i] = fmt.Errorf("app %s: connection %s: list publications: %w", j.app.Name, name, err)
-		}
-	})
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if err := joinErrors(errs3); err != nil {
-		return nil, err
-	}
-	for i, j := range jobs {
-		name := j.conn.Org.ConnectionName
-		if j.conn.Org.Type == client.OrgTypeDataCloud {
-			j.app.Targets[name] = nonNil(targets[i])
-		} else {
-			j.app.Publications[name] = nonNil(pubs[i])
-		}
-	}
-
-	w := &World{Apps: make(map[string]*App, len(apps))}
-	for _, a := range apps {
-		w.Apps[a.Name] = a
+	w := &World{Apps: make(map[string]*App, len(out))}
+	for _, o := range out {
+		w.Apps[o.app.Name] = o.app
 	}
 	return w, nil
+}
+
+// reader is one Read: the slots bound the calls in flight across all the
+// apps' pipelines.
+type reader struct {
+	p            *client.Platform
+	slots        chan struct{}
+	wantChildren func(app, conn string) bool
+}
+
+// call runs fn holding a slot; a cancelled ctx while waiting for one is
+// fn's error.
+func (r *reader) call(ctx context.Context, fn func(ctx context.Context) error) error {
+	select {
+	case r.slots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-r.slots }()
+	return fn(ctx)
+}
+
+// app is one app's pipeline: resolve, list its connections and
+// authorizations side by side, then list the children of the wanted
+// connections side by side.
+func (r *reader) app(ctx context.Context, ref AppRef) appRead {
+	var link *client.AppLink
+	if err := r.call(ctx, func(ctx context.Context) error {
+		var err error
+		link, err = r.p.Resolve(ctx, ref.Name, ref.Addon)
+		return err
+	}); err != nil {
+		return appRead{resolveErr: resolveError(ref.Name, err)}
+	}
+	a := &App{
+		Name:           ref.Name,
+		Link:           link,
+		Connections:    map[string]*client.Connection{},
+		Authorizations: map[string]*client.Authorization{},
+		Targets:        map[string][]client.DataActionTarget{},
+		Publications:   map[string][]client.Publication{},
+	}
+
+	var (
+		conns []client.Connection
+		auths []client.Authorization
+	)
+	listErrs := make([]error, 2)
+	run(ctx, 2, 2, func(ctx context.Context, i int) {
+		if i == 0 {
+			if err := r.call(ctx, func(ctx context.Context) (err error) { conns, err = link.ListConnections(ctx); return err }); err != nil {
+				listErrs[0] = fmt.Errorf("app %s: list connections: %w", a.Name, err)
+			}
+			return
+		}
+		if err := r.call(ctx, func(ctx context.Context) (err error) { auths, err = link.ListAuthorizations(ctx); return err }); err != nil {
+			listErrs[1] = fmt.Errorf("app %s: list authorizations: %w", a.Name, err)
+		}
+	})
+	if joinErrors(listErrs) != nil || ctx.Err() != nil {
+		return appRead{app: a, listErrs: listErrs}
+	}
+
+	var jobs []*client.Connection
+	for j := range conns {
+		c := &conns[j]
+		name := c.Org.ConnectionName
+		if name == "" {
+			continue // not addressable; a server never sends this
+		}
+		a.Connections[name] = c
+		if r.wantChildren(a.Name, name) && hasChildren(c) {
+			jobs = append(jobs, c)
+		}
+	}
+	for j := range auths {
+		au := &auths[j]
+		if au.Org.DeveloperName != "" {
+			a.Authorizations[au.Org.DeveloperName] = au
+		}
+	}
+
+	targets := make([][]client.DataActionTarget, len(jobs))
+	pubs := make([][]client.Publication, len(jobs))
+	childErrs := make([]error, len(jobs))
+	run(ctx, max(len(jobs), 1), len(jobs), func(ctx context.Context, i int) {
+		c := jobs[i]
+		name := c.Org.ConnectionName
+		if c.Org.Type == client.OrgTypeDataCloud {
+			err := r.call(ctx, func(ctx context.Context) (err error) {
+				targets[i], err = link.ListDataActionTargets(ctx, name)
+				return err
+			})
+			if err != nil && !client.IsNotFound(err) {
+				childErrs[i] = fmt.Errorf("app %s: connection %s: list data action targets: %w", a.Name, name, err)
+			}
+			return
+		}
+		err := r.call(ctx, func(ctx context.Context) (err error) { pubs[i], err = link.ListPublications(ctx, name); return err })
+		if err != nil && !client.IsNotFound(err) {
+			childErrs[i] = fmt.Errorf("app %s: connection %s: list publications: %w", a.Name, name, err)
+		}
+	})
+	for i, c := range jobs {
+		name := c.Org.ConnectionName
+		if c.Org.Type == client.OrgTypeDataCloud {
+			a.Targets[name] = nonNil(targets[i])
+		} else {
+			a.Publications[name] = nonNil(pubs[i])
+		}
+	}
+	return appRead{app: a, childErrs: childErrs}
 }
 
 // hasChildren says whether a connection can hold targets or publications

@@ -3,7 +3,10 @@ package live_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -160,5 +163,64 @@ func TestReadCancelled(t *testing.T) {
 	cancel()
 	if _, err := live.Read(ctx, p, manifestOf(&manifest.App{Name: "acme-api"}), 2); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// inFlight is an http.RoundTripper that records the most requests it ever
+// had in flight at once.
+type inFlight struct {
+	next      http.RoundTripper
+	mu        sync.Mutex
+	now, most int
+}
+
+func (f *inFlight) RoundTrip(r *http.Request) (*http.Response, error) {
+	f.mu.Lock()
+	f.now++
+	f.most = max(f.most, f.now)
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		f.now--
+		f.mu.Unlock()
+	}()
+	return f.next.RoundTrip(r)
+}
+
+// TestReadConcurrencyIsSeparateFromParallelism checks that the read does
+// not run at apply's parallelism: with --parallelism 1, the apps'
+// pipelines still overlap (at 1 call at once, 12 apps would never have
+// more than the 3 requests of one resolution in flight).
+func TestReadConcurrencyIsSeparateFromParallelism(t *testing.T) {
+	srv, err := emulator.Start(emulator.Options{Latency: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	counter := &inFlight{next: http.DefaultTransport}
+	p, err := client.New(client.Config{BaseURL: srv.URL, APIKey: secret.New(srv.APIKey), HTTPClient: &http.Client{Transport: counter}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var apps []*manifest.App
+	for i := range 12 {
+		name := fmt.Sprintf("app-%02d", i)
+		if _, err := srv.Emulator.SeedApp(name, 1); err != nil {
+			t.Fatal(err)
+		}
+		apps = append(apps, &manifest.App{Name: name})
+	}
+	w, err := live.Read(t.Context(), p, manifestOf(apps...), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(w.Apps) != 12 {
+		t.Errorf("read %d apps, want 12", len(w.Apps))
+	}
+	if counter.most <= 3 {
+		t.Errorf("at most %d requests in flight: the read ran at parallelism 1", counter.most)
+	}
+	if counter.most > 3*live.DefaultReadConcurrency {
+		t.Errorf("%d requests in flight, over the read's bound", counter.most)
 	}
 }
