@@ -401,17 +401,6 @@ func countResources(s emulator.Snapshot) int {
 	return n
 }
 
-// mutations counts the non-GET API requests the emulator served.
-func mutations(e *emulator.Emulator) int {
-	n := 0
-	for k, v := range e.Requests() {
-		if !strings.HasPrefix(k, "GET ") && !strings.HasPrefix(k, "UNMATCHED") {
-			n += v
-		}
-	}
-	return n
-}
-
 // stats summarises durations for the logs and docs.
 func stats(ds []time.Duration) string {
 	if len(ds) == 0 {

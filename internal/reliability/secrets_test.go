@@ -164,7 +164,7 @@ func secretsSuite(t *testing.T, stateURL string) {
 	files, found = files+m, found+n
 	m, n = sec.keyOnly().scanDir(t, f.eo.Dir)
 	files, found = files+m, found+n
-	w, _ := normalWorldJSON(f)
+	w, _ := normalWorld(t, f.srv.Emulator.World())
 	found += sec.scan(t, "the emulator's world snapshot", w)
 	found += sec.scan(t, "the emulator's request log", fmt.Sprint(f.srv.Emulator.Requests()))
 	rows := 0
@@ -175,11 +175,6 @@ func secretsSuite(t *testing.T, stateURL string) {
 	}
 	t.Logf("secrets (%s state): %d commands at --log-level debug, %d streams (%d KiB of debug log), %d files, %d Postgres rows scanned for %d secrets, access tokens and JWTs: %d found",
 		map[bool]string{true: "postgres", false: "file"}[stateURL != ""], len(steps)+1, streams, logBytes>>10, files, rows, len(sec), found)
-}
-
-func normalWorldJSON(f *fleet) (string, error) {
-	s, _ := normalWorld(f.t, f.srv.Emulator.World())
-	return s, nil
 }
 
 // dumpPostgres renders every row of every user table of the database as
