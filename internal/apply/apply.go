@@ -29,8 +29,17 @@ const (
 
 // Options tune Apply. The zero value is usable.
 type Options struct {
-	// Parallelism bounds how many changes run at once; < 1 means 4.
+	// Parallelism bounds the API calls in flight: a change holds one of
+	// Parallelism slots while it sends its creating, deleting or reading
+	// requests and writes state, and gives it back while it waits for its
+	// resource to settle, so changes waited on do not hold up the others.
+	// < 1 means 4.
 	Parallelism int
+	// PollConcurrency bounds the polls in flight of the changes waiting
+	// for their resource (they hold no parallelism slot meanwhile). Polls
+	// are reads, as cheap as the plan's, so the default is the plan's read
+	// concurrency: < 1 means max(Parallelism, live.DefaultReadConcurrency).
+	PollConcurrency int
 	// Timeout bounds the wait of each resource for a terminal status; a
 	// resource still pending then is reported pending (exit code 3) and
 	// resumed by the next run. 0 means 10 minutes.
@@ -58,6 +67,9 @@ type Options struct {
 func (o Options) withDefaults() Options {
 	if o.Parallelism < 1 {
 		o.Parallelism = DefaultParallelism
+	}
+	if o.PollConcurrency < 1 {
+		o.PollConcurrency = max(o.Parallelism, live.DefaultReadConcurrency)
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
@@ -156,6 +168,10 @@ type engine struct {
 	obsMu sync.Mutex
 	obs   Observer
 
+	// slots bound the calls in flight (Parallelism), polls the polls of
+	// waiting changes (PollConcurrency); see slot.
+	slots, polls chan struct{}
+
 	byAddr   map[addr.Address]int // index into changes; read-only during the walk
 	changes  []*plan.Change
 	results  []result // index-addressed like changes: each node writes its own slot
@@ -216,6 +232,8 @@ func run(ctx context.Context, p *plan.Plan, links func(string) (linkAPI, error),
 		writeCtx: writeCtx,
 		graceCtx: graceCtx,
 		obs:      obs,
+		slots:    make(chan struct{}, opts.Parallelism),
+		polls:    make(chan struct{}, opts.PollConcurrency),
 		byAddr:   make(map[addr.Address]int, len(p.Changes)),
 		changes:  p.Changes,
 		results:  make([]result, len(p.Changes)),

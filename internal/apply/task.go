@@ -25,6 +25,7 @@ const browserHint = "run applinkctl apply interactively or pass --wait-for-brows
 type task struct {
 	e        *engine
 	c        *plan.Change
+	slot     *slot
 	start    time.Time
 	deadline time.Time
 	remoteID string
@@ -32,13 +33,14 @@ type task struct {
 }
 
 // do applies one change and reports how it ended. It emits the change's
-// events and writes its state records.
-func (e *engine) do(ctx context.Context, c *plan.Change) result {
+// events and writes its state records. s is the change's parallelism slot,
+// held on entry (see slot).
+func (e *engine) do(ctx context.Context, c *plan.Change, s *slot) result {
 	if c.Action == plan.Noop && !c.Wait {
 		return result{outcome: succeeded, remoteID: c.RemoteID}
 	}
 	now := e.opts.Now()
-	t := &task{e: e, c: c, start: now, deadline: now.Add(e.opts.Timeout), remoteID: c.RemoteID}
+	t := &task{e: e, c: c, slot: s, start: now, deadline: now.Add(e.opts.Timeout), remoteID: c.RemoteID}
 	if c.Before != nil {
 		t.status = c.Before.Attrs["status"]
 	}
@@ -352,7 +354,10 @@ func (t *task) await(ctx context.Context, o *ops, p probe) result {
 }
 
 // wait polls fetch with the engine's cadence until terminal, within what is
-// left of the change's timeout, emitting each new status.
+// left of the change's timeout, emitting each new status. Unless the
+// cadence is too fast to be worth it (see minYield), the change gives its
+// parallelism slot back for the whole wait, each poll taking a token of the
+// engine's poll limit instead, and takes the slot again before going on.
 func (t *task) wait(ctx context.Context, fetch func(context.Context) (probe, error), terminal func(string) bool) (probe, error) {
 	wo := t.e.opts.Poll
 	wo.Timeout = t.deadline.Sub(t.e.opts.Now())
@@ -366,7 +371,17 @@ func (t *task) wait(ctx context.Context, fetch func(context.Context) (probe, err
 		t.status = s
 		t.e.emit(Event{Address: t.c.Address, Action: t.c.Action, Type: EventStatus, Status: s, RemoteID: t.remoteID, Elapsed: t.elapsed()})
 	}
-	return client.Wait(ctx, fetch, func(p probe) string { return p.status }, terminal, wo)
+	poll := fetch
+	if t.e.opts.yieldsWhileWaiting() && t.slot != nil {
+		poll = func(ctx context.Context) (probe, error) { return withToken(ctx, t.e.polls, fetch) }
+		t.slot.release()
+		defer func() {
+			// Cancelled, the rest of the change (recording it pending)
+			// still runs within the grace period, like an in-flight call.
+			_ = t.slot.acquire(t.e.graceCtx)
+		}()
+	}
+	return client.Wait(ctx, poll, func(p probe) string { return p.status }, terminal, wo)
 }
 
 // waitFailed turns a failed wait into the change's result: a timeout or an

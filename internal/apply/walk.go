@@ -2,6 +2,7 @@ package apply
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/applinkctl/applinkctl/internal/addr"
@@ -61,9 +62,9 @@ func (e *engine) walk(ctx context.Context, g *dag.Graph[addr.Address]) {
 	if g.Len() == 0 {
 		return
 	}
-	res := dag.Walk(ctx, g, e.opts.Parallelism, func(ctx context.Context, a addr.Address) error {
+	res := e.schedule(ctx, g, func(ctx context.Context, a addr.Address, s *slot) error {
 		i := e.byAddr[a]
-		r := e.do(ctx, e.changes[i])
+		r := e.do(ctx, e.changes[i], s)
 		e.results[i] = r
 		if r.outcome != succeeded {
 			return errNotDone
@@ -99,4 +100,114 @@ func (e *engine) walk(ctx context.Context, g *dag.Graph[addr.Address]) {
 		}
 		e.emit(Event{Address: a, Action: c.Action, Type: EventSkipped, Message: r.message})
 	}
+}
+
+// schedule is dag.Walk with the engine's slots in place of its limit: a
+// change starts, in the order it became ready, only once the walk has taken
+// a slot for it, and a change waiting for its resource gives the slot back
+// between polls (see slot), so Parallelism bounds the calls in flight, not
+// the changes being waited on. Every change of g may be running at once,
+// most of them asleep: at most one goroutine per change. The results, the
+// skips (naming the failed dependency, or the cancel) and the stop of new
+// starts once ctx is cancelled are dag.Walk's.
+func (e *engine) schedule(ctx context.Context, g *dag.Graph[addr.Address], fn func(ctx context.Context, a addr.Address, s *slot) error) map[addr.Address]dag.WalkResult[addr.Address] {
+	results := make(map[addr.Address]dag.WalkResult[addr.Address], g.Len())
+	if err := g.Validate(); err != nil {
+		for _, k := range g.Nodes() {
+			results[k] = dag.WalkResult[addr.Address]{Err: err, Skipped: true}
+		}
+		return results
+	}
+	type done struct {
+		k   addr.Address
+		err error
+	}
+	remaining := make(map[addr.Address]int, g.Len())
+	var ready []addr.Address
+	for _, k := range g.Nodes() {
+		remaining[k] = len(g.Deps(k))
+		if remaining[k] == 0 {
+			ready = append(ready, k)
+		}
+	}
+	finished := make(chan done, g.Len())
+	running := 0
+
+	settle := func(k addr.Address, r dag.WalkResult[addr.Address]) {
+		results[k] = r
+		for _, d := range g.Dependents(k) {
+			remaining[d]--
+			if remaining[d] == 0 {
+				ready = append(ready, d)
+			}
+		}
+	}
+	// blocker is the root cause that keeps k from running, if any: the
+	// smallest failed dependency, or the cause a skipped dependency carries.
+	blocker := func(k addr.Address) (addr.Address, error, bool) {
+		var cancelled error
+		for _, d := range g.Deps(k) {
+			r := results[d]
+			switch {
+			case r.Skipped && r.SkippedBecause != "":
+				return r.SkippedBecause, nil, true
+			case r.Skipped:
+				cancelled = r.Err
+			case r.Err != nil && ctx.Err() != nil && errors.Is(r.Err, ctx.Err()):
+				cancelled = ctx.Err()
+			case r.Err != nil:
+				return d, nil, true
+			}
+		}
+		if cancelled != nil {
+			return "", cancelled, true
+		}
+		return "", nil, false
+	}
+	finish := func(d done) {
+		running--
+		settle(d.k, dag.WalkResult[addr.Address]{Err: d.err})
+	}
+
+	for len(ready) > 0 || running > 0 {
+		for len(ready) > 0 {
+			k := ready[0]
+			if because, cerr, blocked := blocker(k); blocked {
+				ready = ready[1:]
+				if cerr != nil {
+					settle(k, dag.WalkResult[addr.Address]{Err: cerr, Skipped: true})
+				} else {
+					settle(k, dag.WalkResult[addr.Address]{Err: &dag.SkippedError[addr.Address]{Because: because}, Skipped: true, SkippedBecause: because})
+				}
+				continue
+			}
+			if err := ctx.Err(); err != nil {
+				ready = ready[1:]
+				settle(k, dag.WalkResult[addr.Address]{Err: err, Skipped: true})
+				continue
+			}
+			s := &slot{ch: e.slots}
+			select {
+			case e.slots <- struct{}{}:
+				s.held = true
+			case <-ctx.Done():
+				continue // settled as cancelled above
+			case d := <-finished:
+				finish(d) // it may skip k or make others ready; look again
+				continue
+			}
+			ready = ready[1:]
+			running++
+			go func() {
+				err := fn(ctx, k, s)
+				s.release()
+				finished <- done{k: k, err: err}
+			}()
+		}
+		if running == 0 {
+			continue
+		}
+		finish(<-finished)
+	}
+	return results
 }

@@ -1,0 +1,134 @@
+package apply
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/applinkctl/applinkctl/internal/client"
+	"github.com/applinkctl/applinkctl/internal/plan"
+)
+
+// provisioningLink is a fakeLink whose connections take provision to
+// become ready after their POST, as the real API's do, and that observes
+// how many calls, mutating calls and waits overlap.
+type provisioningLink struct {
+	*fakeLink
+	provision time.Duration
+
+	mu                     sync.Mutex
+	created                map[string]time.Time
+	seenReady              map[string]bool
+	calls, mostCalls       int
+	mutating, mostMutating int
+	waiting, mostWaiting   int
+}
+
+func (l *provisioningLink) enter(mutating bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.calls++
+	l.mostCalls = max(l.mostCalls, l.calls)
+	if mutating {
+		l.mutating++
+		l.mostMutating = max(l.mostMutating, l.mutating)
+	}
+}
+
+func (l *provisioningLink) leave(mutating bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.calls--
+	if mutating {
+		l.mutating--
+	}
+}
+
+func (l *provisioningLink) CreateJWTConnection(ctx context.Context, req client.JWTRequest) (*client.Connection, error) {
+	l.enter(true)
+	defer l.leave(true)
+	time.Sleep(5 * time.Millisecond) // a round trip
+	c, err := l.fakeLink.CreateJWTConnection(ctx, req)
+	if err == nil {
+		l.mu.Lock()
+		l.created[req.Name] = time.Now()
+		l.waiting++
+		l.mostWaiting = max(l.mostWaiting, l.waiting)
+		l.mu.Unlock()
+		c.Status = client.StatusConnecting
+	}
+	return c, err
+}
+
+func (l *provisioningLink) GetConnection(ctx context.Context, key string) (*client.Connection, error) {
+	l.enter(false)
+	defer l.leave(false)
+	time.Sleep(5 * time.Millisecond)
+	c, err := l.fakeLink.GetConnection(ctx, key)
+	if err != nil {
+		return c, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	name := c.Org.ConnectionName
+	if time.Since(l.created[name]) < l.provision {
+		c.Status = client.StatusConnecting
+	} else if c.Status == client.StatusConnected && !l.seenReady[name] {
+		l.seenReady[name] = true
+		l.waiting--
+	}
+	return c, nil
+}
+
+// TestParallelismBoundsCallsNotWaits checks that --parallelism bounds the
+// calls in flight, not the changes being waited on: at parallelism 1, five
+// independent connections that each take 300ms to provision are all
+// waited on at once (so the apply takes about one provisioning time, not
+// five), while never more than one mutating call is in flight.
+func TestParallelismBoundsCallsNotWaits(t *testing.T) {
+	h := newHarness(t)
+	l := &provisioningLink{fakeLink: h.link, provision: 300 * time.Millisecond,
+		created: map[string]time.Time{}, seenReady: map[string]bool{}}
+	opts := fastOpts()
+	opts.Parallelism = 1
+	opts.PollConcurrency = 1
+	opts.Poll = client.WaitOptions{Initial: 20 * time.Millisecond, Max: 50 * time.Millisecond}
+	var changes []*plan.Change
+	for i := range 5 {
+		changes = append(changes, jwtConn(fmt.Sprintf("org_%d", i)))
+	}
+	links := func(string) (linkAPI, error) { return l, nil }
+	s, err := run(context.Background(), &plan.Plan{Changes: changes}, links, h.store, nil, opts)
+	if err != nil || s.Created != 5 {
+		t.Fatalf("apply = %+v, %v", s, err)
+	}
+	if l.mostWaiting != 5 {
+		t.Errorf("at most %d connections were waited on at once, want all 5", l.mostWaiting)
+	}
+	// One slot for mutating calls and one token for polls: two calls at
+	// most, one of them mutating.
+	if l.mostMutating != 1 || l.mostCalls > 2 {
+		t.Errorf("%d mutating calls and %d calls in flight at once, want 1 and at most 2", l.mostMutating, l.mostCalls)
+	}
+}
+
+// TestFastPollingKeepsTheSlot checks minYield: at a cadence under it a
+// waiting change keeps its slot, so at parallelism 1 the changes run one
+// after the other.
+func TestFastPollingKeepsTheSlot(t *testing.T) {
+	h := newHarness(t)
+	l := &provisioningLink{fakeLink: h.link, provision: 30 * time.Millisecond,
+		created: map[string]time.Time{}, seenReady: map[string]bool{}}
+	opts := fastOpts() // polls every 1–2ms
+	opts.Parallelism = 1
+	links := func(string) (linkAPI, error) { return l, nil }
+	s, err := run(context.Background(), &plan.Plan{Changes: []*plan.Change{jwtConn("a_org"), jwtConn("b_org"), jwtConn("c_org")}}, links, h.store, nil, opts)
+	if err != nil || s.Created != 3 {
+		t.Fatalf("apply = %+v, %v", s, err)
+	}
+	if l.mostWaiting != 1 || l.mostCalls != 1 {
+		t.Errorf("%d waits and %d calls at once, want 1 and 1", l.mostWaiting, l.mostCalls)
+	}
+}
