@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -237,4 +239,44 @@ func pgState(t *testing.T) string {
 		sep = "&"
 	}
 	return fmt.Sprintf("%s%sworkspace=%s", u, sep, workspace)
+}
+
+// TestLockLeftEmpty is the narrowest crash window of the file lock: a run
+// killed (or a machine losing power) after creating state.json.lock and
+// before writing its holder into it leaves an empty lock file that no
+// process holds. The next apply must either judge it stale or name a way
+// to break it that works. It runs in the soak only, because today neither
+// holds: apply answers "locked by another run that has not recorded itself
+// yet; try again shortly" forever and `state unlock` refuses the empty id
+// (see docs/reliability.md, "Known weaknesses").
+func TestLockLeftEmpty(t *testing.T) {
+	if !soak() {
+		t.Skip("known weakness of the file lock, run in the soak (APPLINKCTL_SOAK=1): an empty lock file cannot be recovered")
+	}
+	f := newFleet(t, 1, defaultEmulator())
+	lock := filepath.Join(f.dir, ".applinkctl", "state.json.lock")
+	if err := os.MkdirAll(filepath.Dir(lock), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(lock, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(lock, old, old); err != nil {
+		t.Fatal(err)
+	}
+	r := f.run(applyArgs()...)
+	if r.code == 0 {
+		return // judged stale by itself
+	}
+	m := unlockRE.FindStringSubmatch(r.stderr)
+	if m == nil {
+		t.Fatalf("an empty lock file left by a killed run: apply names no way to break it:\n%s", r)
+	}
+	if u := f.run("state", "unlock", "-f", ".", m[1]); u.code != 0 {
+		t.Fatalf("the unlock command the message names does not work:\n%s", u)
+	}
+	if r := f.run(applyArgs()...); r.code != 0 {
+		t.Fatalf("apply after unlock:\n%s", r)
+	}
 }

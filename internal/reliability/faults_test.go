@@ -2,6 +2,7 @@ package reliability
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -36,6 +37,7 @@ func TestFaultsConverge(t *testing.T) {
 		mu                           sync.Mutex
 		walls                        []time.Duration
 		attempts, extra, republished int
+		allSeen                      faultsSeen
 	)
 	// The runs mostly wait (backoff, Retry-After, polls), so they overlap:
 	// a group of parallel subtests, bounded by -parallel.
@@ -44,9 +46,13 @@ func TestFaultsConverge(t *testing.T) {
 			seed := int64(first) + int64(i)
 			t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 				t.Parallel()
-				faultRun(t, seed, want, baseRequests, func(wall time.Duration, tries, reqs, pubs int) {
+				faultRun(t, seed, want, baseRequests, func(wall time.Duration, tries, reqs, pubs int, seen faultsSeen) {
 					mu.Lock()
 					defer mu.Unlock()
+					allSeen.s503 += seen.s503
+					allSeen.s429 += seen.s429
+					allSeen.dropped += seen.dropped
+					allSeen.droppedWrites += seen.droppedWrites
 					walls = append(walls, wall)
 					attempts += tries
 					extra += reqs - baseRequests
@@ -55,20 +61,27 @@ func TestFaultsConverge(t *testing.T) {
 			})
 		}
 	})
-	t.Logf("faults: %d runs, %d apply attempts in all, wall %s, %.1f extra requests per run, %d extra publishes",
-		n, attempts, stats(walls), float64(extra)/float64(n), republished)
+	t.Logf("faults: %d runs, %d apply attempts in all, wall %s, %.1f extra requests per run, client saw %s in all, %d extra publishes",
+		n, attempts, stats(walls), float64(extra)/float64(n), allSeen, republished)
 }
 
 // faultRun is one seeded run; it reports its figures to done.
-func faultRun(t *testing.T, seed int64, want string, baseRequests int, done func(wall time.Duration, tries, reqs, pubs int)) {
+func faultRun(t *testing.T, seed int64, want string, baseRequests int, done func(wall time.Duration, tries, reqs, pubs int, seen faultsSeen)) {
 	eo := defaultEmulator()
 	eo.Seed = seed
 	eo.ErrorRate, eo.Retry429Rate, eo.DropRate, eo.DropAfterRate = 0.10, 0.05, 0.02, 0.02
 	eo.Latency, eo.Jitter = 3*time.Millisecond, 3*time.Millisecond
 	f := newFleet(t, faultApps, eo)
 	start := time.Now()
-	rs := f.applyUntilDone(5)
+	rs := f.applyUntilDone(5, "--log-level", "debug")
 	wall := time.Since(start)
+	var seen faultsSeen
+	for _, r := range rs {
+		seen.add(r.stderr)
+		if r.code != 0 {
+			t.Logf("seed %d: an apply exited %d, the next converged: %s", seed, r.code, errorLines(r.stderr))
+		}
+	}
 	reqs := total(f.srv.Emulator.Requests())
 	f.srv.Emulator.SetFaults(emulator.Faults{})
 	s := f.srv.Emulator.World()
@@ -82,9 +95,48 @@ func faultRun(t *testing.T, seed int64, want string, baseRequests int, done func
 		pubs += c - 1
 	}
 	f.assertNoopPlan()
-	t.Logf("seed %d: %d apply attempt(s), %v, %d requests (%+d vs fault-free), %d extra publish(es) of the same bytes",
-		seed, len(rs), wall.Round(10*time.Millisecond), reqs, reqs-baseRequests, pubs)
-	done(wall, len(rs), reqs, pubs)
+	t.Logf("seed %d: %d apply attempt(s), %v, %d requests (%+d vs fault-free), client saw %s, %d extra publish(es) of the same bytes",
+		seed, len(rs), wall.Round(10*time.Millisecond), reqs, reqs-baseRequests, seen, pubs)
+	done(wall, len(rs), reqs, pubs, seen)
+}
+
+// faultsSeen counts the faults the client met, from its debug log of
+// every HTTP attempt ("http request … status=503 … attempt=2").
+type faultsSeen struct{ s503, s429, dropped, droppedWrites int }
+
+func (f *faultsSeen) add(log string) {
+	for _, l := range strings.Split(log, "\n") {
+		if !strings.Contains(l, `msg="http request"`) {
+			continue
+		}
+		switch {
+		case strings.Contains(l, " status=503 "):
+			f.s503++
+		case strings.Contains(l, " status=429 "):
+			f.s429++
+		case strings.Contains(l, " status=0 ") || strings.Contains(l, " error="):
+			f.dropped++
+			if !strings.Contains(l, " method=GET ") {
+				f.droppedWrites++ // an ambiguous outcome: resolved by a lookup
+			}
+		}
+	}
+}
+
+func (f faultsSeen) String() string {
+	return fmt.Sprintf("%d 503s, %d 429s, %d lost answers (%d of a POST or DELETE)", f.s503, f.s429, f.dropped, f.droppedWrites)
+}
+
+// errorLines keeps the failures of a failed run's stderr: the error and
+// the progress lines of failed changes.
+func errorLines(stderr string) string {
+	var out []string
+	for _, l := range strings.Split(stderr, "\n") {
+		if !strings.Contains(l, "level=DEBUG") && (strings.Contains(l, "error") || strings.Contains(l, "fail")) {
+			out = append(out, strings.TrimSpace(l))
+		}
+	}
+	return strings.Join(out, " | ")
 }
 
 func total(m map[string]int) int {
