@@ -250,7 +250,7 @@ type targetBody struct {
 // An empty APIName defaults to the label with spaces replaced by "_", as the
 // CLI does (applink-api.md §5).
 func (a *AppLink) CreateDataActionTarget(ctx context.Context, connection string, req TargetRequest) (*DataActionTargetDetail, error) {
-	body := targetBody{Label: req.Label, APIName: req.APIName, TargetEndpoint: req.TargetEndpoint, Type: req.Type}
+	body := targetBody(req)
 	if body.APIName == "" {
 		body.APIName = strings.ReplaceAll(req.Label, " ", "_")
 	}

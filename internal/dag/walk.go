@@ -70,8 +70,7 @@ func Walk[K cmp.Ordered](ctx context.Context, g *Graph[K], limit int, fn func(ct
 
 	// settle records a node's result and makes its dependents ready when
 	// this was their last dependency.
-	var settle func(k K, r WalkResult[K])
-	settle = func(k K, r WalkResult[K]) {
+	settle := func(k K, r WalkResult[K]) {
 		results[k] = r
 		for _, d := range g.Dependents(k) {
 			remaining[d]--

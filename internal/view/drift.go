@@ -154,7 +154,7 @@ func driftWire(fs []finding) jsonDrift {
 	for _, g := range groupFindings(fs) {
 		for _, f := range g.items {
 			d.Counts[f.Kind]++
-			d.Findings = append(d.Findings, jsonFinding{Kind: f.Kind, Address: f.Address, Detail: f.Detail})
+			d.Findings = append(d.Findings, jsonFinding(f))
 		}
 	}
 	return d

@@ -125,10 +125,7 @@ func toWire(p *plan.Plan) jsonPlan {
 	w := jsonPlan{
 		FormatVersion: FormatVersion,
 		HasChanges:    n.hasChanges(),
-		Summary: jsonSummary{
-			Create: n.Create, Replace: n.Replace, Republish: n.Republish, Delete: n.Delete,
-			Adopt: n.Adopt, Noop: n.Noop, Wait: n.Wait, Blocked: n.Blocked,
-		},
+		Summary:       jsonSummary(n),
 		Options: jsonOptions{
 			Prune:      p.Options.Prune,
 			AllowEmpty: p.Options.AllowEmpty,
