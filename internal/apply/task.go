@@ -191,6 +191,7 @@ func (t *task) dropRecord(dry bool, msg string) result {
 // disconnected). done is true when the change ended there (failed or
 // pending) and r says how.
 func (t *task) remove(ctx context.Context, o *ops) (r result, done bool) {
+	t.hold()
 	if err := o.del(t.e.graceCtx); err != nil && !client.IsNotFound(err) {
 		return t.postFailed(ctx, "delete", err), true
 	}
@@ -223,6 +224,7 @@ func (t *task) awaitGone(ctx context.Context, o *ops) (r result, done bool) {
 // after a 409, it fails; not found after an ambiguous outcome, the POST is
 // repeated (bounded, see maxPosts).
 func (t *task) post(ctx context.Context, o *ops) (probe, error) {
+	t.hold()
 	gctx := t.e.graceCtx
 	delay := 500 * time.Millisecond
 	for attempt := 1; ; attempt++ {
@@ -265,7 +267,12 @@ func (t *task) post(ctx context.Context, o *ops) (probe, error) {
 }
 
 // afterPost records the accepted resource and waits for it to be ready.
+// The calls of the create are done: unless the polling is too fast to be
+// worth it (see minYield), the slot goes back before the state write.
 func (t *task) afterPost(ctx context.Context, o *ops, p probe) result {
+	if t.e.opts.yieldsWhileWaiting() && t.slot != nil {
+		t.slot.release()
+	}
 	t.remoteID, t.status = p.id, p.status
 	if o.terminal != nil && !o.terminal(p.status) {
 		// Accepted but not settled: a run killed from here on resumes
@@ -357,7 +364,7 @@ func (t *task) await(ctx context.Context, o *ops, p probe) result {
 // left of the change's timeout, emitting each new status. Unless the
 // cadence is too fast to be worth it (see minYield), the change gives its
 // parallelism slot back for the whole wait, each poll taking a token of the
-// engine's poll limit instead, and takes the slot again before going on.
+// engine's poll limit instead.
 func (t *task) wait(ctx context.Context, fetch func(context.Context) (probe, error), terminal func(string) bool) (probe, error) {
 	wo := t.e.opts.Poll
 	wo.Timeout = t.deadline.Sub(t.e.opts.Now())
@@ -374,14 +381,22 @@ func (t *task) wait(ctx context.Context, fetch func(context.Context) (probe, err
 	poll := fetch
 	if t.e.opts.yieldsWhileWaiting() && t.slot != nil {
 		poll = func(ctx context.Context) (probe, error) { return withToken(ctx, t.e.polls, fetch) }
+		// Taken again only for a further call (see hold): recording the
+		// outcome is a state write, and the change's dependents should
+		// not wait for a slot to learn it is ready.
 		t.slot.release()
-		defer func() {
-			// Cancelled, the rest of the change (recording it pending)
-			// still runs within the grace period, like an in-flight call.
-			_ = t.slot.acquire(t.e.graceCtx)
-		}()
 	}
 	return client.Wait(ctx, poll, func(p probe) string { return p.status }, terminal, wo)
+}
+
+// hold takes the change's parallelism slot again, if a wait gave it back,
+// before a mutating call. It waits within the grace period, as the call
+// itself would run: past it, the call goes ahead without a slot and fails
+// at once on the ended context.
+func (t *task) hold() {
+	if t.slot != nil {
+		_ = t.slot.acquire(t.e.graceCtx)
+	}
 }
 
 // waitFailed turns a failed wait into the change's result: a timeout or an

@@ -1,6 +1,7 @@
 package apply
 
 import (
+	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -103,8 +104,9 @@ func (e *engine) walk(ctx context.Context, g *dag.Graph[addr.Address]) {
 }
 
 // schedule is dag.Walk with the engine's slots in place of its limit: a
-// change starts, in the order it became ready, only once the walk has taken
-// a slot for it, and a change waiting for its resource gives the slot back
+// change starts only once the walk has taken a slot for it, the ready
+// change heading the longest chain of dependents first (then by address),
+// so the chains that bound the run's length start first; and a change waiting for its resource gives the slot back
 // between polls (see slot), so Parallelism bounds the calls in flight, not
 // the changes being waited on. Every change of g may be running at once,
 // most of them asleep: at most one goroutine per change. The results, the
@@ -123,11 +125,11 @@ func (e *engine) schedule(ctx context.Context, g *dag.Graph[addr.Address], fn fu
 		err error
 	}
 	remaining := make(map[addr.Address]int, g.Len())
-	var ready []addr.Address
+	ready := &readyQueue{height: heights(g)}
 	for _, k := range g.Nodes() {
 		remaining[k] = len(g.Deps(k))
 		if remaining[k] == 0 {
-			ready = append(ready, k)
+			heap.Push(ready, k)
 		}
 	}
 	finished := make(chan done, g.Len())
@@ -138,7 +140,7 @@ func (e *engine) schedule(ctx context.Context, g *dag.Graph[addr.Address], fn fu
 		for _, d := range g.Dependents(k) {
 			remaining[d]--
 			if remaining[d] == 0 {
-				ready = append(ready, d)
+				heap.Push(ready, d)
 			}
 		}
 	}
@@ -169,11 +171,11 @@ func (e *engine) schedule(ctx context.Context, g *dag.Graph[addr.Address], fn fu
 		settle(d.k, dag.WalkResult[addr.Address]{Err: d.err})
 	}
 
-	for len(ready) > 0 || running > 0 {
-		for len(ready) > 0 {
-			k := ready[0]
+	for ready.Len() > 0 || running > 0 {
+		for ready.Len() > 0 {
+			k := ready.keys[0]
 			if because, cerr, blocked := blocker(k); blocked {
-				ready = ready[1:]
+				heap.Pop(ready)
 				if cerr != nil {
 					settle(k, dag.WalkResult[addr.Address]{Err: cerr, Skipped: true})
 				} else {
@@ -182,7 +184,7 @@ func (e *engine) schedule(ctx context.Context, g *dag.Graph[addr.Address], fn fu
 				continue
 			}
 			if err := ctx.Err(); err != nil {
-				ready = ready[1:]
+				heap.Pop(ready)
 				settle(k, dag.WalkResult[addr.Address]{Err: err, Skipped: true})
 				continue
 			}
@@ -196,7 +198,7 @@ func (e *engine) schedule(ctx context.Context, g *dag.Graph[addr.Address], fn fu
 				finish(d) // it may skip k or make others ready; look again
 				continue
 			}
-			ready = ready[1:]
+			heap.Pop(ready)
 			running++
 			go func() {
 				err := fn(ctx, k, s)
@@ -210,4 +212,62 @@ func (e *engine) schedule(ctx context.Context, g *dag.Graph[addr.Address], fn fu
 		finish(<-finished)
 	}
 	return results
+}
+
+// heights is, for every node, the weight of the longest chain of changes
+// that starts with it (see weight).
+func heights(g *dag.Graph[addr.Address]) map[addr.Address]int {
+	h := make(map[addr.Address]int, g.Len())
+	var of func(k addr.Address) int
+	of = func(k addr.Address) int {
+		if v, ok := h[k]; ok {
+			return v
+		}
+		v := 0
+		for _, d := range g.Dependents(k) {
+			v = max(v, of(d))
+		}
+		v += weight(k)
+		h[k] = v
+		return v
+	}
+	for _, k := range g.Nodes() {
+		of(k)
+	}
+	return h
+}
+
+// weight is roughly what a change costs in its chain, in round trips: a
+// resource with a status is posted, provisioned and read (3), a publication
+// is posted and read back (2). Only the order matters: a Data Cloud
+// connection with targets (two provisionings) starts before a Salesforce
+// connection with publications, and both before a lone authorization.
+func weight(a addr.Address) int {
+	if a.Kind() == addr.KindPublication {
+		return 2
+	}
+	return 3
+}
+
+// readyQueue is a heap of ready changes, heaviest chain first, then by
+// address.
+type readyQueue struct {
+	keys   []addr.Address
+	height map[addr.Address]int
+}
+
+func (q *readyQueue) Len() int { return len(q.keys) }
+func (q *readyQueue) Less(i, j int) bool {
+	a, b := q.keys[i], q.keys[j]
+	if q.height[a] != q.height[b] {
+		return q.height[a] > q.height[b]
+	}
+	return a < b
+}
+func (q *readyQueue) Swap(i, j int) { q.keys[i], q.keys[j] = q.keys[j], q.keys[i] }
+func (q *readyQueue) Push(x any)    { q.keys = append(q.keys, x.(addr.Address)) }
+func (q *readyQueue) Pop() any {
+	k := q.keys[len(q.keys)-1]
+	q.keys = q.keys[:len(q.keys)-1]
+	return k
 }
