@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -39,7 +40,9 @@ func expand(s string, env func(string) (string, bool)) (string, error) {
 		} else if hasDef {
 			b.WriteString(def)
 		} else {
-			missing = append(missing, name)
+			if !slices.Contains(missing, name) { // each name once, however often it is used
+				missing = append(missing, name)
+			}
 		}
 		i += 2 + end + 1
 	}

@@ -140,6 +140,13 @@ func syncDir(dir string) error {
 	return d.Sync()
 }
 
+// emptyLockGrace is how long an empty, unheld lock file may be a creator
+// still about to flock and write it; past it the creator is dead.
+const emptyLockGrace = 2 * time.Second
+
+// errAbandonedLock: the lock file is empty, old and held by no one.
+var errAbandonedLock = errors.New("abandoned empty lock file")
+
 // pollInterval is how often a waiting Lock retries.
 const pollInterval = 200 * time.Millisecond
 
@@ -177,6 +184,16 @@ func (f *fileBackend) tryLock(info LockInfo) (func() error, error) {
 	fh, err := os.OpenFile(f.lock, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	for attempt := 0; errors.Is(err, fs.ErrExist); attempt++ {
 		lerr := f.lockedBy()
+		if errors.Is(lerr, errAbandonedLock) && attempt < 2 {
+			// Nobody holds it and nobody ever wrote to it: its creator died
+			// between creating and writing it. Nothing names a holder to
+			// ask about, so clear it and try again.
+			if rerr := os.Remove(f.lock); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+				return nil, fmt.Errorf("state %s: lock: clear abandoned lock file: %w", f.Describe(), rerr)
+			}
+			fh, err = os.OpenFile(f.lock, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+			continue
+		}
 		var le *LockedError
 		if attempt == 2 || !errors.As(lerr, &le) || le.Holder.ID != "" {
 			return nil, lerr
@@ -261,7 +278,15 @@ func (f *fileBackend) inspectLock() (LockInfo, bool, error) {
 	}
 	if len(bytes.TrimSpace(b)) == 0 {
 		// Its creator has not written it yet. Taking the flock now could
-		// beat the creator to it, so leave it alone and call it held.
+		// beat the creator to it, so leave it alone and call it held —
+		// unless it is older than any creator takes to flock and write it
+		// and no one holds it: then its creator died in between.
+		if st, serr := fh.Stat(); serr == nil && time.Since(st.ModTime()) > emptyLockGrace {
+			if free, ferr := flockTry(fh); ferr == nil && free {
+				flockRelease(fh)
+				return info, false, errAbandonedLock
+			}
+		}
 		return info, true, nil
 	}
 	if err := json.Unmarshal(b, &info); err != nil {
@@ -286,6 +311,12 @@ func (f *fileBackend) ForceUnlock(ctx context.Context, id string) error {
 	info, held, err := f.inspectLock()
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("state %s: unlock %s: not locked", f.Describe(), id)
+	}
+	if errors.Is(err, errAbandonedLock) {
+		if err := os.Remove(f.lock); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("state %s: unlock: %w", f.Describe(), err)
+		}
+		return nil
 	}
 	if err != nil {
 		return err

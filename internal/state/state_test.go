@@ -225,3 +225,32 @@ func TestDefaultWorkspaceSameForDirectoryAndItsFiles(t *testing.T) {
 		t.Errorf("a subset of the files got the same workspace %q", other)
 	}
 }
+
+// An empty lock file is a creator about to write its holder, and is
+// respected; once older than any creator needs and held by no one, its
+// creator died in between and the next Lock clears it.
+func TestEmptyLockFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "state.json")
+	b, err := state.Open(t.Context(), "file://"+path, state.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path+".lock", nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Lock(t.Context(), state.NewLockInfo("apply"), 0); err == nil {
+		t.Fatal("a fresh empty lock file was taken over")
+	}
+	old := time.Now().Add(-time.Minute)
+	if err := os.Chtimes(path+".lock", old, old); err != nil {
+		t.Fatal(err)
+	}
+	release, err := b.Lock(t.Context(), state.NewLockInfo("apply"), 0)
+	if err != nil {
+		t.Fatalf("an abandoned empty lock file blocks: %v", err)
+	}
+	if err := release(); err != nil {
+		t.Fatal(err)
+	}
+}
