@@ -231,8 +231,16 @@ func (t *task) post(ctx context.Context, o *ops) (probe, error) {
 		p, err := o.post(gctx)
 		if err == nil {
 			if o.terminal == nil {
-				// Publications answer no body: read back their id.
-				if q, gerr := o.get(gctx, o.name); gerr == nil {
+				// Publications answer no body: read back their id, a
+				// read like a poll (see wait).
+				get := func(ctx context.Context) (probe, error) { return o.get(ctx, o.name) }
+				if t.e.opts.yieldsWhileWaiting() && t.slot != nil {
+					t.slot.release()
+					get = func(ctx context.Context) (probe, error) {
+						return withToken(ctx, t.e.polls, func(ctx context.Context) (probe, error) { return o.get(ctx, o.name) })
+					}
+				}
+				if q, gerr := get(gctx); gerr == nil {
 					return q, nil
 				}
 			}

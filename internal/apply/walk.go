@@ -125,7 +125,7 @@ func (e *engine) schedule(ctx context.Context, g *dag.Graph[addr.Address], fn fu
 		err error
 	}
 	remaining := make(map[addr.Address]int, g.Len())
-	ready := &readyQueue{height: heights(g)}
+	ready := &readyQueue{height: heights(g), seq: make(map[addr.Address]int, g.Len())}
 	for _, k := range g.Nodes() {
 		remaining[k] = len(g.Deps(k))
 		if remaining[k] == 0 {
@@ -249,11 +249,14 @@ func weight(a addr.Address) int {
 	return 3
 }
 
-// readyQueue is a heap of ready changes, heaviest chain first, then by
-// address.
+// readyQueue is a heap of ready changes: the heaviest chain first, then
+// the change that became ready first (the graph's order for those ready at
+// the start), so a change waits behind no equal that became ready after it.
 type readyQueue struct {
 	keys   []addr.Address
 	height map[addr.Address]int
+	seq    map[addr.Address]int
+	next   int
 }
 
 func (q *readyQueue) Len() int { return len(q.keys) }
@@ -262,10 +265,15 @@ func (q *readyQueue) Less(i, j int) bool {
 	if q.height[a] != q.height[b] {
 		return q.height[a] > q.height[b]
 	}
-	return a < b
+	return q.seq[a] < q.seq[b]
 }
 func (q *readyQueue) Swap(i, j int) { q.keys[i], q.keys[j] = q.keys[j], q.keys[i] }
-func (q *readyQueue) Push(x any)    { q.keys = append(q.keys, x.(addr.Address)) }
+func (q *readyQueue) Push(x any) {
+	k := x.(addr.Address)
+	q.seq[k] = q.next
+	q.next++
+	q.keys = append(q.keys, k)
+}
 func (q *readyQueue) Pop() any {
 	k := q.keys[len(q.keys)-1]
 	q.keys = q.keys[:len(q.keys)-1]
