@@ -15,20 +15,13 @@ import (
 	"github.com/applinkctl/applinkctl/internal/live"
 	"github.com/applinkctl/applinkctl/internal/manifest"
 	"github.com/applinkctl/applinkctl/internal/secret"
+	"github.com/applinkctl/applinkctl/internal/testkit"
 )
 
 func start(t *testing.T) (*emulator.Server, *client.Platform) {
 	t.Helper()
-	srv, err := emulator.Start(emulator.Options{ApproveOAuthAfter: time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	p, err := client.New(client.Config{BaseURL: srv.URL, APIKey: secret.New(srv.APIKey)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return srv, p
+	srv := testkit.Emulator(t, emulator.Options{ApproveOAuthAfter: time.Millisecond})
+	return srv, testkit.Platform(t, srv)
 }
 
 func manifestOf(apps ...*manifest.App) *manifest.Manifest { return &manifest.Manifest{Apps: apps} }
@@ -48,9 +41,7 @@ func waitConnected(t *testing.T, link *client.AppLink, name string) {
 func TestReadListsDeclaredConnectionsChildren(t *testing.T) {
 	srv, p := start(t)
 	ctx := context.Background()
-	if _, err := srv.Emulator.SeedApp("acme-api", 1); err != nil {
-		t.Fatal(err)
-	}
+	testkit.SeedApp(t, srv, "acme-api", 1)
 	link, err := p.Resolve(ctx, "acme-api", "")
 	if err != nil {
 		t.Fatal(err)
@@ -111,12 +102,8 @@ func TestReadListsDeclaredConnectionsChildren(t *testing.T) {
 
 func TestReadErrorsNameTheAppAndTheFix(t *testing.T) {
 	srv, p := start(t)
-	if _, err := srv.Emulator.SeedApp("two-addons", 2); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := srv.Emulator.SeedApp("no-addon", 0); err != nil {
-		t.Fatal(err)
-	}
+	testkit.SeedApp(t, srv, "two-addons", 2)
+	testkit.SeedApp(t, srv, "no-addon", 0)
 	ctx := context.Background()
 	for _, tc := range []struct {
 		app, addon string
@@ -156,9 +143,7 @@ func TestReadErrorsNameTheAppAndTheFix(t *testing.T) {
 
 func TestReadCancelled(t *testing.T) {
 	srv, p := start(t)
-	if _, err := srv.Emulator.SeedApp("acme-api", 1); err != nil {
-		t.Fatal(err)
-	}
+	testkit.SeedApp(t, srv, "acme-api", 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := live.Read(ctx, p, manifestOf(&manifest.App{Name: "acme-api"}), 2); !errors.Is(err, context.Canceled) {
@@ -192,22 +177,13 @@ func (f *inFlight) RoundTrip(r *http.Request) (*http.Response, error) {
 // pipelines still overlap (at 1 call at once, 12 apps would never have
 // more than the 3 requests of one resolution in flight).
 func TestReadConcurrencyIsSeparateFromParallelism(t *testing.T) {
-	srv, err := emulator.Start(emulator.Options{Latency: 20 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
+	srv := testkit.Emulator(t, emulator.Options{Latency: 20 * time.Millisecond})
 	counter := &inFlight{next: http.DefaultTransport}
-	p, err := client.New(client.Config{BaseURL: srv.URL, APIKey: secret.New(srv.APIKey), HTTPClient: &http.Client{Transport: counter}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := testkit.PlatformWith(t, srv, client.Config{HTTPClient: &http.Client{Transport: counter}})
 	var apps []*manifest.App
 	for i := range 12 {
 		name := fmt.Sprintf("app-%02d", i)
-		if _, err := srv.Emulator.SeedApp(name, 1); err != nil {
-			t.Fatal(err)
-		}
+		testkit.SeedApp(t, srv, name, 1)
 		apps = append(apps, &manifest.App{Name: name})
 	}
 	w, err := live.Read(t.Context(), p, manifestOf(apps...), 1)
