@@ -3,8 +3,6 @@ package plan_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,8 +14,8 @@ import (
 	"github.com/applinkctl/applinkctl/internal/live"
 	"github.com/applinkctl/applinkctl/internal/manifest"
 	"github.com/applinkctl/applinkctl/internal/plan"
-	"github.com/applinkctl/applinkctl/internal/secret"
 	"github.com/applinkctl/applinkctl/internal/state"
+	"github.com/applinkctl/applinkctl/internal/testkit"
 )
 
 // fleet is a generated manifest of apps, each with dc Data Cloud
@@ -36,13 +34,7 @@ func newFleet(tb testing.TB, apps, dc, targets, pubs, auths int) *fleet {
 	tb.Helper()
 	ctx := context.Background()
 	dir := tb.TempDir()
-	spec := filepath.Join(dir, "api", "openapi.yaml")
-	if err := os.MkdirAll(filepath.Dir(spec), 0o700); err != nil {
-		tb.Fatal(err)
-	}
-	if err := os.WriteFile(spec, []byte(specV1), 0o600); err != nil {
-		tb.Fatal(err)
-	}
+	testkit.WriteFile(tb, dir, "api/openapi.yaml", specV1)
 	var y strings.Builder
 	y.WriteString("version: 1\napps:\n")
 	f := &fleet{apps: apps}
@@ -69,29 +61,15 @@ func newFleet(tb testing.TB, apps, dc, targets, pubs, auths int) *fleet {
 			}
 		}
 	}
-	path := filepath.Join(dir, "applink.yaml")
-	if err := os.WriteFile(path, []byte(y.String()), 0o600); err != nil {
-		tb.Fatal(err)
-	}
-	m, _, err := manifest.Load([]string{path}, manifest.Options{})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	path := testkit.WriteFile(tb, dir, "applink.yaml", y.String())
+	m := testkit.LoadManifest(tb, manifest.Options{}, path)
 	f.m = m
-	srv, err := emulator.Start(emulator.Options{ApproveOAuthAfter: time.Millisecond, RateLimitPerMinute: 1 << 30, RateLimitBurst: 1 << 30})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = srv.Close() })
+	srv := testkit.Emulator(tb, emulator.Options{ApproveOAuthAfter: time.Millisecond, RateLimitPerMinute: 1 << 30, RateLimitBurst: 1 << 30})
 	f.srv = srv
 	for _, a := range m.Apps {
-		if _, err := srv.Emulator.SeedApp(a.Name, 1); err != nil {
-			tb.Fatal(err)
-		}
+		testkit.SeedApp(tb, srv, a.Name, 1)
 	}
-	if f.p, err = client.New(client.Config{BaseURL: srv.URL, APIKey: secret.New(srv.APIKey)}); err != nil {
-		tb.Fatal(err)
-	}
+	f.p = testkit.Platform(tb, srv)
 	// State in memory: the file backend rewrites the whole file twice per
 	// resource, which makes setting up 5,000 resources quadratic; what is
 	// measured is the plan, not the setup.

@@ -23,8 +23,8 @@ import (
 	"github.com/applinkctl/applinkctl/internal/live"
 	"github.com/applinkctl/applinkctl/internal/manifest"
 	"github.com/applinkctl/applinkctl/internal/plan"
-	"github.com/applinkctl/applinkctl/internal/secret"
 	"github.com/applinkctl/applinkctl/internal/state"
+	"github.com/applinkctl/applinkctl/internal/testkit"
 	"github.com/applinkctl/applinkctl/internal/view"
 )
 
@@ -88,15 +88,8 @@ type harness struct {
 
 func newHarness(t *testing.T, dir string) *harness {
 	t.Helper()
-	srv, err := emulator.Start(emulator.Options{ApproveOAuthAfter: time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	p, err := client.New(client.Config{BaseURL: srv.URL, APIKey: secret.New(srv.APIKey)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := testkit.Emulator(t, emulator.Options{ApproveOAuthAfter: time.Millisecond})
+	p := testkit.Platform(t, srv)
 	b, err := state.Open(context.Background(), "file://"+filepath.Join(t.TempDir(), "state.json"), state.OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -107,13 +100,7 @@ func newHarness(t *testing.T, dir string) *harness {
 
 func (h *harness) load(name string) *manifest.Manifest {
 	h.t.Helper()
-	m, _, err := manifest.Load([]string{filepath.Join(h.dir, name)}, manifest.Options{
-		LookupEnv: func(string) (string, bool) { return "", false },
-	})
-	if err != nil {
-		h.t.Fatalf("load %s: %v", name, err)
-	}
-	return m
+	return testkit.LoadManifest(h.t, manifest.Options{LookupEnv: testkit.Env(nil)}, filepath.Join(h.dir, name))
 }
 
 func (h *harness) seed(app string, n int) {
@@ -121,10 +108,7 @@ func (h *harness) seed(app string, n int) {
 	if h.seeded[app] {
 		return
 	}
-	sa, err := h.srv.Emulator.SeedApp(app, n)
-	if err != nil {
-		h.t.Fatalf("seed %s: %v", app, err)
-	}
+	sa := testkit.SeedApp(h.t, h.srv, app, n)
 	h.seeded[app] = true
 	h.addons[app] = seededAddon(h.t, sa)
 }
