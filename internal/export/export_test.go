@@ -3,17 +3,12 @@ package export_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"flag"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,30 +23,13 @@ import (
 	"github.com/applinkctl/applinkctl/internal/plan"
 	"github.com/applinkctl/applinkctl/internal/secret"
 	"github.com/applinkctl/applinkctl/internal/state"
+	"github.com/applinkctl/applinkctl/internal/testkit"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")
 
 // fixedNow is the emulator's clock, so that exported dates are stable.
 var fixedNow = time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
-
-var (
-	keyOnce sync.Once
-	keyPEM  string
-)
-
-// testKey is a 2048-bit RSA key in PKCS#1 PEM, generated once per run.
-func testKey(t *testing.T) string {
-	t.Helper()
-	keyOnce.Do(func() {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			panic(err)
-		}
-		keyPEM = string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)}))
-	})
-	return keyPEM
-}
 
 const testSpec = `openapi: 3.0.3
 info: {title: Orders, version: "1.0"}
@@ -77,25 +55,13 @@ type handMade struct {
 func newHandMade(t *testing.T) *handMade {
 	t.Helper()
 	ctx := context.Background()
-	srv, err := emulator.Start(emulator.Options{Now: func() time.Time { return fixedNow }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	acme, err := srv.Emulator.SeedApp("acme-api", 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := srv.Emulator.SeedApp("billing", 1); err != nil {
-		t.Fatal(err)
-	}
-	p, err := client.New(client.Config{BaseURL: srv.URL, APIKey: secret.New(srv.APIKey)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := testkit.Emulator(t, emulator.Options{Now: func() time.Time { return fixedNow }})
+	acme := testkit.SeedApp(t, srv, "acme-api", 2)
+	testkit.SeedApp(t, srv, "billing", 1)
+	p := testkit.Platform(t, srv)
 	h := &handMade{srv: srv, p: p, addon: acme.Addons[1].Name,
 		clients: map[string]string{"prod_org": "3MVG9prodConsumerKey", "ci_auth": "3MVG9ciConsumerKey", "dc_auth": "3MVG9dcConsumerKey"}}
-	key := secret.New(testKey(t))
+	key := secret.New(testkit.RSAKeyPEM(t, 2048, 0))
 
 	link := h.resolve(t, "acme-api", h.addon)
 	if _, err := link.CreateJWTConnection(ctx, client.JWTRequest{Name: "prod_org", ClientID: h.clients["prod_org"],
@@ -112,10 +78,7 @@ func newHandMade(t *testing.T) *handMade {
 			t.Fatal(err)
 		}
 	}
-	specFile := filepath.Join(t.TempDir(), "openapi.yaml")
-	if err := os.WriteFile(specFile, []byte(testSpec), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	specFile := testkit.WriteFile(t, t.TempDir(), "openapi.yaml", testSpec)
 	b, err := manifest.BuildBundle(&manifest.Publication{App: "acme-api", Connection: "prod_org", ClientName: "AcmeOrders", SpecFile: specFile})
 	if err != nil {
 		t.Fatal(err)
@@ -238,7 +201,7 @@ func TestRoundTripAdoptsEverything(t *testing.T) {
 			if !v.Secret {
 				t.Errorf("%s is not marked secret", v.Name)
 			}
-			env[v.Name] = testKey(t)
+			env[v.Name] = testkit.RSAKeyPEM(t, 2048, 0)
 		} else {
 			env[v.Name] = h.clients[p.Name]
 		}
@@ -251,11 +214,8 @@ func TestRoundTripAdoptsEverything(t *testing.T) {
 		t.Errorf("counts %+v, want %+v", res.Counts, want)
 	}
 
-	path := filepath.Join(t.TempDir(), "applink.yaml")
-	if err := os.WriteFile(path, res.YAML, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	m, problems, err := manifest.Load([]string{path}, manifest.Options{LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
+	path := testkit.WriteFile(t, t.TempDir(), "applink.yaml", string(res.YAML))
+	m, problems, err := manifest.Load([]string{path}, manifest.Options{LookupEnv: testkit.Env(env)})
 	if err != nil {
 		t.Fatalf("exported manifest does not load: %v\n%v", err, problems)
 	}
@@ -375,12 +335,9 @@ func TestRenderOddLiveStates(t *testing.T) {
 	}
 
 	env := map[string]string{"ACME_API_NEW_ORG_CLIENT_ID": "a", "ACME_API_NEW_ORG_CLIENT_ID_2": "b", "ACME_API_NEW_ORG_USERNAME": "u@acme.example",
-		"ACME_API_NEW_ORG_PRIVATE_KEY": testKey(t), "ACME_API_NEW_ORG_PRIVATE_KEY_2": testKey(t)}
-	path := filepath.Join(t.TempDir(), "applink.yaml")
-	if err := os.WriteFile(path, res.YAML, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	m, problems, err := manifest.Load([]string{path}, manifest.Options{LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
+		"ACME_API_NEW_ORG_PRIVATE_KEY": testkit.RSAKeyPEM(t, 2048, 0), "ACME_API_NEW_ORG_PRIVATE_KEY_2": testkit.RSAKeyPEM(t, 2048, 0)}
+	path := testkit.WriteFile(t, t.TempDir(), "applink.yaml", string(res.YAML))
+	m, problems, err := manifest.Load([]string{path}, manifest.Options{LookupEnv: testkit.Env(env)})
 	if err != nil {
 		t.Fatalf("does not load: %v\n%v", err, problems)
 	}
