@@ -3,18 +3,14 @@ package preflight_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"io"
 	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -26,6 +22,7 @@ import (
 	"github.com/applinkctl/applinkctl/internal/manifest"
 	"github.com/applinkctl/applinkctl/internal/preflight"
 	"github.com/applinkctl/applinkctl/internal/secret"
+	"github.com/applinkctl/applinkctl/internal/testkit"
 )
 
 // keyPair is a test key with its self-signed certificate, as a developer
@@ -44,19 +41,11 @@ func testPairs(t *testing.T) [2]keyPair {
 	t.Helper()
 	pairsOnce.Do(func() {
 		for i := range pairs {
-			k, err := rsa.GenerateKey(rand.Reader, 2048)
-			if err != nil {
-				panic(err)
-			}
 			tmpl := &x509.Certificate{SerialNumber: big.NewInt(int64(i + 1)), Subject: pkix.Name{CommonName: "applinkctl test"},
 				NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-			der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
-			if err != nil {
-				panic(err)
-			}
 			pairs[i] = keyPair{
-				keyPEM:  string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)})),
-				certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+				keyPEM:  testkit.RSAKeyPEM(t, 2048, i),
+				certPEM: testkit.SelfSignedCertPEM(t, testkit.RSAKey(t, 2048, i), tmpl),
 			}
 		}
 	})
@@ -72,11 +61,7 @@ const (
 // certificate of the first test key and pre-authorizes approved.
 func salesforce(t *testing.T) *emulator.Server {
 	t.Helper()
-	srv, err := emulator.Start(emulator.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
+	srv := testkit.Emulator(t, emulator.Options{})
 	body, _ := json.Marshal(map[string]any{"client_id": goodClient, "certificate": string(testPairs(t)[0].certPEM), "usernames": []string{approved}})
 	resp, err := http.Post(srv.URL+"/_emulator/connected-apps", "application/json", bytes.NewReader(body))
 	if err != nil {
@@ -176,10 +161,7 @@ func TestCertificateComparedLocally(t *testing.T) {
 	srv := salesforce(t)
 	p := testPairs(t)
 	dir := t.TempDir()
-	certFile := filepath.Join(dir, "server.crt")
-	if err := os.WriteFile(certFile, p[0].certPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	certFile := testkit.WriteFile(t, dir, "server.crt", string(p[0].certPEM))
 	cert, err := preflight.LoadCertificate(certFile)
 	if err != nil {
 		t.Fatal(err)
@@ -356,10 +338,7 @@ apps:
       oauth_org:
         type: salesforce
 `
-	path := filepath.Join(dir, "applink.yaml")
-	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := testkit.WriteFile(t, dir, "applink.yaml", doc)
 	m, problems, err := manifest.Load([]string{path}, manifest.Options{LookupEnv: func(k string) (string, bool) { return key, k == "TEST_KEY" }})
 	if err != nil {
 		t.Fatal(err, problems)
@@ -378,13 +357,7 @@ apps:
 
 func TestLoadCertificateErrors(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, body string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name, body string) string { return testkit.WriteFile(t, dir, name, body) }
 	key := testPairs(t)[0].keyPEM
 	for name, tc := range map[string]struct{ body, want string }{
 		"key.pem":     {key, "holds a private key, not a certificate"},
