@@ -28,8 +28,8 @@ func (e *Emulator) routes() {
 	e.handle("POST /_emulator/connected-apps", classAdmin, e.adminConnectedApp)
 	e.handle("DELETE /_emulator/connected-apps/{client_id}", classAdmin, e.adminRevokeConnectedApp)
 	e.handle("POST /_emulator/addons/{addon}/rotate-token", classAdmin, e.adminRotateToken)
-	e.handle("DELETE /_emulator/addons/{addon}/connections/{connection}", classAdmin, e.adminDeleteConnection)
-	e.handle("DELETE /_emulator/addons/{addon}/authorizations/{authorization}", classAdmin, e.adminDeleteAuthorization)
+	e.handle("DELETE /_emulator/addons/{addon}/connections/{connection}", classAdmin, connectionKind.adminDelete(e))
+	e.handle("DELETE /_emulator/addons/{addon}/authorizations/{authorization}", classAdmin, authorizationKind.adminDelete(e))
 	e.handle("DELETE /_emulator/addons/{addon}/connections/{connection}/targets/{api_name}", classAdmin, e.adminDeleteTarget)
 	e.handle("DELETE /_emulator/addons/{addon}/connections/{connection}/publications/{client_name}", classAdmin, e.adminDeletePublication)
 	e.handle("POST /_emulator/addons/{addon}/connections/{connection}/status", classAdmin, e.adminSetStatus)
@@ -121,14 +121,9 @@ func (e *Emulator) adminRevokeConnectedApp(w http.ResponseWriter, r *http.Reques
 	revoked := &override{Status: "failed", Error: &apiError{ID: "authentication_failed", Message: "The connected app's certificate was revoked."}}
 	for _, a := range e.w.Apps {
 		for _, ad := range a.Addons {
-			for _, c := range ad.Connections {
-				if c.Method == methodJWT && c.ClientID == id {
-					c.Override, c.ModifiedAt = revoked, now
-				}
-			}
-			for _, au := range ad.Authorizations {
-				if au.Method == methodJWT && au.ClientID == id {
-					au.Override, au.ModifiedAt = revoked, now
+			for _, g := range ad.grants() {
+				if g.Method == methodJWT && g.ClientID == id {
+					g.Override, g.ModifiedAt = revoked, now
 				}
 			}
 		}
@@ -164,71 +159,22 @@ func (e *Emulator) adminRotateToken(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"addon_id": ad.ID, "attachment": ad.Attachment})
 }
 
-func (e *Emulator) adminDeleteConnection(w http.ResponseWriter, r *http.Request) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	_, ad, ok := e.adminAddon(w, r)
-	if !ok {
-		return
-	}
-	c := ad.connection(r.PathValue("connection"), true)
-	if c == nil {
-		writeError(w, http.StatusNotFound, "record_not_found", "Connection not found.")
-		return
-	}
-	ad.removeConnection(c)
-	if e.saveOrFail(w) {
-		w.WriteHeader(http.StatusNoContent)
-	}
-}
-
-func (e *Emulator) adminDeleteAuthorization(w http.ResponseWriter, r *http.Request) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	_, ad, ok := e.adminAddon(w, r)
-	if !ok {
-		return
-	}
-	au := ad.authorization(r.PathValue("authorization"), true)
-	if au == nil {
-		writeError(w, http.StatusNotFound, "record_not_found", "Authorization not found.")
-		return
-	}
-	ad.removeAuthorization(au)
-	if e.saveOrFail(w) {
-		w.WriteHeader(http.StatusNoContent)
-	}
-}
-
 func (e *Emulator) adminDeleteTarget(w http.ResponseWriter, r *http.Request) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	_, ad, ok := e.adminAddon(w, r)
-	if !ok {
-		return
-	}
-	c := ad.connection(r.PathValue("connection"), true)
-	var t *target
-	if c != nil {
-		t = c.target(r.PathValue("api_name"))
-	}
-	if t == nil {
-		writeError(w, http.StatusNotFound, "record_not_found", "Data action target not found.")
-		return
-	}
-	out := c.Targets[:0]
-	for _, x := range c.Targets {
-		if x != t {
-			out = append(out, x)
-		}
-	}
-	c.Targets = out
-	if e.saveOrFail(w) {
-		w.WriteHeader(http.StatusNoContent)
-	}
+	adminDeleteChild(e, w, r, "Data action target not found.",
+		func(c *connection) *[]*target { return &c.Targets },
+		func(c *connection) *target { return c.target(r.PathValue("api_name")) })
 }
 
 func (e *Emulator) adminDeletePublication(w http.ResponseWriter, r *http.Request) {
+	adminDeleteChild(e, w, r, "Publication not found.",
+		func(c *connection) *[]*publication { return &c.Publications },
+		func(c *connection) *publication { return c.publication(r.PathValue("client_name")) })
+}
+
+// adminDeleteChild removes, out of band, the child of the path's
+// connection that find names from the list items points at; a missing
+// connection or child is the same 404.
+func adminDeleteChild[T any](e *Emulator, w http.ResponseWriter, r *http.Request, notFound string, items func(*connection) *[]*T, find func(*connection) *T) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	_, ad, ok := e.adminAddon(w, r)
@@ -236,21 +182,16 @@ func (e *Emulator) adminDeletePublication(w http.ResponseWriter, r *http.Request
 		return
 	}
 	c := ad.connection(r.PathValue("connection"), true)
-	var p *publication
+	var t *T
 	if c != nil {
-		p = c.publication(r.PathValue("client_name"))
+		t = find(c)
 	}
-	if p == nil {
-		writeError(w, http.StatusNotFound, "record_not_found", "Publication not found.")
+	if t == nil {
+		writeError(w, http.StatusNotFound, "record_not_found", notFound)
 		return
 	}
-	out := c.Publications[:0]
-	for _, x := range c.Publications {
-		if x != p {
-			out = append(out, x)
-		}
-	}
-	c.Publications = out
+	list := items(c)
+	*list = without(*list, t)
 	if e.saveOrFail(w) {
 		w.WriteHeader(http.StatusNoContent)
 	}
@@ -305,16 +246,14 @@ func (e *Emulator) adminSetStatus(w http.ResponseWriter, r *http.Request) {
 	now := e.now()
 	switch kind {
 	case "authorization":
-		au := ad.authorization(r.PathValue("authorization"), true)
-		if au == nil {
-			writeError(w, http.StatusNotFound, "record_not_found", "Authorization not found.")
+		au, ok := authorizationKind.adminFind(w, r, ad)
+		if !ok {
 			return
 		}
 		au.Override, au.ModifiedAt = ov, now
 	default:
-		c := ad.connection(r.PathValue("connection"), true)
-		if c == nil {
-			writeError(w, http.StatusNotFound, "record_not_found", "Connection not found.")
+		c, ok := connectionKind.adminFind(w, r, ad)
+		if !ok {
 			return
 		}
 		if kind == "connection" {

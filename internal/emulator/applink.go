@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"sort"
 	"strings"
 )
 
@@ -16,19 +15,19 @@ import (
 
 func (e *Emulator) applinkRoutes() {
 	const root = "/addons/{addon_id}"
-	e.handle("GET "+root+"/connections", classAppLink, e.listConnections)                                                 // #1
-	e.handle("GET "+root+"/connections/{connection}", classAppLink, e.getConnection)                                      // #2
-	e.handle("POST "+root+"/connections/salesforce", classAppLink, e.createOAuthConnection)                               // #3
-	e.handle("POST "+root+"/connections/datacloud", classAppLink, e.createOAuthConnection)                                // #4
-	e.handle("POST "+root+"/connections/salesforce/jwt", classAppLink, e.createJWTConnection)                             // #5
-	e.handle("DELETE "+root+"/connections/{connection}", classAppLink, e.deleteConnection)                                // #6
-	e.handle("GET "+root+"/authorizations", classAppLink, e.listAuthorizations)                                           // #7
-	e.handle("GET "+root+"/authorizations/{authorization}", classAppLink, e.getAuthorization)                             // #8 and §7
-	e.handle("POST "+root+"/authorizations/salesforce", classAppLink, e.createOAuthAuthorization)                         // #9
-	e.handle("POST "+root+"/authorizations/datacloud", classAppLink, e.createOAuthAuthorization)                          // #10
-	e.handle("POST "+root+"/authorizations/salesforce/jwt", classAppLink, e.createJWTAuthorization)                       // #11
-	e.handle("POST "+root+"/authorizations/datacloud/jwt", classAppLink, e.createJWTAuthorization)                        // #12
-	e.handle("DELETE "+root+"/authorizations/{authorization}", classAppLink, e.deleteAuthorization)                       // #13
+	e.handle("GET "+root+"/connections", classAppLink, connectionKind.list(e))                                            // #1
+	e.handle("GET "+root+"/connections/{connection}", classAppLink, connectionKind.get(e))                                // #2
+	e.handle("POST "+root+"/connections/salesforce", classAppLink, connectionKind.createOAuth(e))                         // #3
+	e.handle("POST "+root+"/connections/datacloud", classAppLink, connectionKind.createOAuth(e))                          // #4
+	e.handle("POST "+root+"/connections/salesforce/jwt", classAppLink, connectionKind.createJWT(e))                       // #5
+	e.handle("DELETE "+root+"/connections/{connection}", classAppLink, connectionKind.delete(e))                          // #6
+	e.handle("GET "+root+"/authorizations", classAppLink, authorizationKind.list(e))                                      // #7
+	e.handle("GET "+root+"/authorizations/{authorization}", classAppLink, authorizationKind.get(e))                       // #8 and §7
+	e.handle("POST "+root+"/authorizations/salesforce", classAppLink, authorizationKind.createOAuth(e))                   // #9
+	e.handle("POST "+root+"/authorizations/datacloud", classAppLink, authorizationKind.createOAuth(e))                    // #10
+	e.handle("POST "+root+"/authorizations/salesforce/jwt", classAppLink, authorizationKind.createJWT(e))                 // #11
+	e.handle("POST "+root+"/authorizations/datacloud/jwt", classAppLink, authorizationKind.createJWT(e))                  // #12
+	e.handle("DELETE "+root+"/authorizations/{authorization}", classAppLink, authorizationKind.delete(e))                 // #13
 	e.handle("GET "+root+"/connections/datacloud/{connection}/data_action_targets", classAppLink, e.listTargets)          // #14
 	e.handle("POST "+root+"/connections/datacloud/{connection}/data_action_targets", classAppLink, e.createTarget)        // #15
 	e.handle("GET "+root+"/connections/datacloud/{connection}/data_action_targets/{api_name}", classAppLink, e.getTarget) // #16
@@ -203,53 +202,25 @@ func (e *Emulator) saveOrFail(w http.ResponseWriter) bool {
 	return true
 }
 
-func (e *Emulator) listConnections(w http.ResponseWriter, r *http.Request) {
-	base := e.base(r)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	a, ad, ok := e.authAddon(w, r)
-	if !ok {
-		return
-	}
-	cs := append([]*connection(nil), ad.Connections...)
-	sort.Slice(cs, func(i, j int) bool { return cs[i].Name < cs[j].Name })
-	out := []wConnection{}
-	for _, c := range cs {
-		out = append(out, e.wireConnection(a, ad, c, base))
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
-func (e *Emulator) getConnection(w http.ResponseWriter, r *http.Request) {
-	base := e.base(r)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	a, ad, ok := e.authAddon(w, r)
-	if !ok {
-		return
-	}
-	c := ad.connection(r.PathValue("connection"), true)
-	if c == nil {
-		writeError(w, http.StatusNotFound, "record_not_found", "Connection not found.")
-		return
-	}
-	writeJSON(w, http.StatusOK, e.wireConnection(a, ad, c, base))
+// createNames are the name fields of a create body: connections are
+// named by connection_name, authorizations by developer_name.
+type createNames struct {
+	ConnectionName string `json:"connection_name"`
+	DeveloperName  string `json:"developer_name"`
 }
 
 type oauthCreate struct {
-	ConnectionName string `json:"connection_name"`
-	DeveloperName  string `json:"developer_name"`
-	LoginURL       string `json:"login_url"`
+	createNames
+	LoginURL string `json:"login_url"`
 }
 
 type jwtCreate struct {
-	ConnectionName string `json:"connection_name"`
-	DeveloperName  string `json:"developer_name"`
-	ClientID       string `json:"client_id"`
-	PrivateKey     string `json:"jwt_private_key"`
-	Username       string `json:"username"`
-	LoginURL       string `json:"login_url"`
-	Alias          string `json:"alias"`
+	createNames
+	ClientID   string `json:"client_id"`
+	PrivateKey string `json:"jwt_private_key"`
+	Username   string `json:"username"`
+	LoginURL   string `json:"login_url"`
+	Alias      string `json:"alias"`
 }
 
 // checkNew validates a new grant's name and login URL and that the name is
@@ -268,30 +239,6 @@ func checkNew(w http.ResponseWriter, what, name, loginURL string, taken bool) bo
 		return true
 	}
 	return false
-}
-
-func (e *Emulator) createOAuthConnection(w http.ResponseWriter, r *http.Request) {
-	var body oauthCreate
-	if !decodeBody(w, r, &body) {
-		return
-	}
-	base := e.base(r)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	a, ad, ok := e.authAddon(w, r)
-	if !ok || !checkNew(w, "connection", body.ConnectionName, body.LoginURL, ad.connection(body.ConnectionName, false) != nil) {
-		return
-	}
-	now := e.now()
-	c := &connection{grant: grant{
-		ID: newUUID(), Name: body.ConnectionName, OrgType: orgTypeOf(r), Method: methodOAuth,
-		LoginURL: body.LoginURL, FlowID: newToken(12), CreatedAt: now, ModifiedAt: now,
-	}}
-	ad.Connections = append(ad.Connections, c)
-	if !e.saveOrFail(w) {
-		return
-	}
-	writeJSON(w, http.StatusAccepted, e.wireConnection(a, ad, c, base))
 }
 
 // newJWTGrant validates a JWT create body and runs the grant; false means
@@ -318,168 +265,4 @@ func (e *Emulator) newJWTGrant(w http.ResponseWriter, what, name string, body *j
 	}
 	g.Error = e.jwtGrant(body.ClientID, body.Username, body.LoginURL, key)
 	return g, true
-}
-
-func (e *Emulator) createJWTConnection(w http.ResponseWriter, r *http.Request) {
-	var body jwtCreate
-	if !decodeBody(w, r, &body) {
-		return
-	}
-	base := e.base(r)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	a, ad, ok := e.authAddon(w, r)
-	if !ok {
-		return
-	}
-	g, ok := e.newJWTGrant(w, "connection", body.ConnectionName, &body, ad.connection(body.ConnectionName, false) != nil)
-	if !ok {
-		return
-	}
-	g.OrgType = orgSalesforce
-	if g.Alias == "" {
-		g.Alias = newUUID() // JWT connections get a random UUID as alias (§2)
-	}
-	c := &connection{grant: *g}
-	ad.Connections = append(ad.Connections, c)
-	if !e.saveOrFail(w) {
-		return
-	}
-	writeJSON(w, http.StatusAccepted, e.wireConnection(a, ad, c, base))
-}
-
-func (e *Emulator) deleteConnection(w http.ResponseWriter, r *http.Request) {
-	base := e.base(r)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	a, ad, ok := e.authAddon(w, r)
-	if !ok {
-		return
-	}
-	c := ad.connection(r.PathValue("connection"), false)
-	if c == nil {
-		writeError(w, http.StatusNotFound, "record_not_found", "Connection not found.")
-		return
-	}
-	if c.DeletedAt == nil {
-		now := e.now()
-		c.DeletedAt, c.ModifiedAt = &now, now
-		if !e.saveOrFail(w) {
-			return
-		}
-	}
-	writeJSON(w, http.StatusAccepted, e.wireConnection(a, ad, c, base))
-}
-
-func (e *Emulator) listAuthorizations(w http.ResponseWriter, r *http.Request) {
-	base := e.base(r)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	a, ad, ok := e.authAddon(w, r)
-	if !ok {
-		return
-	}
-	as := append([]*authorization(nil), ad.Authorizations...)
-	sort.Slice(as, func(i, j int) bool { return as[i].Name < as[j].Name })
-	out := []wAuthorization{}
-	for _, au := range as {
-		out = append(out, e.wireAuthorization(a, ad, au, base))
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
-// getAuthorization is management route #8 and, for a caller without
-// x-addon-sso (a running app), the runtime route of §7 whose answer nests
-// the org's credentials. It finds the authorization by developer name, id
-// or alias.
-func (e *Emulator) getAuthorization(w http.ResponseWriter, r *http.Request) {
-	base := e.base(r)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	a, ad, ok := e.authAddon(w, r)
-	if !ok {
-		return
-	}
-	au := ad.authorization(r.PathValue("authorization"), true)
-	if au == nil {
-		writeError(w, http.StatusNotFound, "record_not_found", "Authorization not found.")
-		return
-	}
-	out := e.wireAuthorization(a, ad, au, base)
-	if r.Header.Get("X-Addon-SSO") == "" && out.Status == "authorized" && len(out.Org.ID) == 18 {
-		out.Org.APIVersion = apiVersion
-		out.Org.UserAuth = &wUserAuth{Username: out.Org.Username, UserID: out.Org.UserID, AccessToken: out.Org.ID[:15] + "!" + newToken(24)}
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
-func (e *Emulator) createOAuthAuthorization(w http.ResponseWriter, r *http.Request) {
-	var body oauthCreate
-	if !decodeBody(w, r, &body) {
-		return
-	}
-	base := e.base(r)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	a, ad, ok := e.authAddon(w, r)
-	if !ok || !checkNew(w, "developer", body.DeveloperName, body.LoginURL, ad.authorization(body.DeveloperName, false) != nil) {
-		return
-	}
-	now := e.now()
-	au := &authorization{grant: grant{
-		ID: newUUID(), Name: body.DeveloperName, OrgType: orgTypeOf(r), Method: methodOAuth,
-		LoginURL: body.LoginURL, FlowID: newToken(12), CreatedAt: now, ModifiedAt: now,
-	}}
-	ad.Authorizations = append(ad.Authorizations, au)
-	if !e.saveOrFail(w) {
-		return
-	}
-	writeJSON(w, http.StatusAccepted, e.wireAuthorization(a, ad, au, base))
-}
-
-func (e *Emulator) createJWTAuthorization(w http.ResponseWriter, r *http.Request) {
-	var body jwtCreate
-	if !decodeBody(w, r, &body) {
-		return
-	}
-	base := e.base(r)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	a, ad, ok := e.authAddon(w, r)
-	if !ok {
-		return
-	}
-	g, ok := e.newJWTGrant(w, "developer", body.DeveloperName, &body, ad.authorization(body.DeveloperName, false) != nil)
-	if !ok {
-		return
-	}
-	g.OrgType = orgTypeOf(r)
-	if g.Alias == "" {
-		g.Alias = "applink:" + g.Name
-	}
-	au := &authorization{grant: *g}
-	ad.Authorizations = append(ad.Authorizations, au)
-	if !e.saveOrFail(w) {
-		return
-	}
-	writeJSON(w, http.StatusAccepted, e.wireAuthorization(a, ad, au, base))
-}
-
-func (e *Emulator) deleteAuthorization(w http.ResponseWriter, r *http.Request) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	_, ad, ok := e.authAddon(w, r)
-	if !ok {
-		return
-	}
-	au := ad.authorization(r.PathValue("authorization"), false)
-	if au == nil {
-		writeError(w, http.StatusNotFound, "record_not_found", "Authorization not found.")
-		return
-	}
-	ad.removeAuthorization(au)
-	if !e.saveOrFail(w) {
-		return
-	}
-	writeJSON(w, http.StatusOK, struct{}{})
 }

@@ -136,7 +136,7 @@ func (e *Emulator) settle() bool {
 		for _, ad := range a.Addons {
 			for _, c := range append([]*connection(nil), ad.Connections...) {
 				if c.DeletedAt != nil && !now.Before(c.DeletedAt.Add(e.delay[KindDelete])) {
-					ad.removeConnection(c)
+					ad.Connections = without(ad.Connections, c)
 					changed = true
 					continue
 				}

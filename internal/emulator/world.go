@@ -241,24 +241,17 @@ func (ad *addon) authorization(key string, byIDOrAlias bool) *authorization {
 	return nil
 }
 
-func (ad *addon) removeConnection(c *connection) {
-	out := ad.Connections[:0]
-	for _, x := range ad.Connections {
-		if x != c {
-			out = append(out, x)
-		}
+// grants are the add-on's connections and authorizations, for what
+// treats both alike.
+func (ad *addon) grants() []*grant {
+	out := make([]*grant, 0, len(ad.Connections)+len(ad.Authorizations))
+	for _, c := range ad.Connections {
+		out = append(out, &c.grant)
 	}
-	ad.Connections = out
-}
-
-func (ad *addon) removeAuthorization(a *authorization) {
-	out := ad.Authorizations[:0]
-	for _, x := range ad.Authorizations {
-		if x != a {
-			out = append(out, x)
-		}
+	for _, au := range ad.Authorizations {
+		out = append(out, &au.grant)
 	}
-	ad.Authorizations = out
+	return out
 }
 
 func (c *connection) target(apiName string) *target {

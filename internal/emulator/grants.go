@@ -1,0 +1,258 @@
+package emulator
+
+import (
+	"net/http"
+	"sort"
+)
+
+// Connections (routes #1–#6) and authorizations (#7–#13) are both grants
+// to an org and follow one flow: list, get, create by OAuth or JWT,
+// delete, and the admin routes that delete them or force a status. What
+// sets them apart is data in a grantKind, so a fix to the flow reaches
+// both.
+
+// grantKind is what differs between connections (T connection, answered
+// as W wConnection) and authorizations (authorization, wAuthorization).
+type grantKind[T, W any] struct {
+	kind     string                   // KindConnection | KindAuthorization: which delay applies
+	param    string                   // the path value that names one
+	what     string                   // the name's noun in validation messages
+	notFound string                   // the 404 message
+	nameOf   func(createNames) string // the create body's name field
+	items    func(*addon) *[]*T
+	// find looks key up by name; loose also matches the other keys the
+	// kind's get route accepts (ids, aliases).
+	find  func(ad *addon, key string, loose bool) *T
+	grant func(*T) *grant
+	wrap  func(grant) *T
+	wire  func(e *Emulator, a *app, ad *addon, t *T, base string) W
+	// jwtDefaults completes a new JWT grant: its org type and alias.
+	jwtDefaults func(r *http.Request, g *grant)
+	// decorate completes a get's answer; nil leaves it as wired.
+	decorate func(r *http.Request, out *W)
+	// remove does and answers a delete of t, once it is found.
+	remove func(e *Emulator, w http.ResponseWriter, a *app, ad *addon, t *T, base string)
+}
+
+var connectionKind = &grantKind[connection, wConnection]{
+	kind: KindConnection, param: "connection", what: "connection", notFound: "Connection not found.",
+	nameOf: func(n createNames) string { return n.ConnectionName },
+	items:  func(ad *addon) *[]*connection { return &ad.Connections },
+	find:   (*addon).connection,
+	grant:  func(c *connection) *grant { return &c.grant },
+	wrap:   func(g grant) *connection { return &connection{grant: g} },
+	wire:   (*Emulator).wireConnection,
+	jwtDefaults: func(_ *http.Request, g *grant) {
+		g.OrgType = orgSalesforce
+		if g.Alias == "" {
+			g.Alias = newUUID() // JWT connections get a random UUID as alias (§2)
+		}
+	},
+	// A deleted connection goes through disconnecting (settle removes it).
+	remove: func(e *Emulator, w http.ResponseWriter, a *app, ad *addon, c *connection, base string) {
+		if c.DeletedAt == nil {
+			now := e.now()
+			c.DeletedAt, c.ModifiedAt = &now, now
+			if !e.saveOrFail(w) {
+				return
+			}
+		}
+		writeJSON(w, http.StatusAccepted, e.wireConnection(a, ad, c, base))
+	},
+}
+
+var authorizationKind = &grantKind[authorization, wAuthorization]{
+	kind: KindAuthorization, param: "authorization", what: "developer", notFound: "Authorization not found.",
+	nameOf: func(n createNames) string { return n.DeveloperName },
+	items:  func(ad *addon) *[]*authorization { return &ad.Authorizations },
+	find:   (*addon).authorization,
+	grant:  func(au *authorization) *grant { return &au.grant },
+	wrap:   func(g grant) *authorization { return &authorization{grant: g} },
+	wire:   (*Emulator).wireAuthorization,
+	jwtDefaults: func(r *http.Request, g *grant) {
+		g.OrgType = orgTypeOf(r)
+		if g.Alias == "" {
+			g.Alias = "applink:" + g.Name
+		}
+	},
+	// For a caller without x-addon-sso (a running app), the get is the
+	// runtime route of §7, whose answer nests the org's credentials.
+	decorate: func(r *http.Request, out *wAuthorization) {
+		if r.Header.Get("X-Addon-SSO") == "" && out.Status == "authorized" && len(out.Org.ID) == 18 {
+			out.Org.APIVersion = apiVersion
+			out.Org.UserAuth = &wUserAuth{Username: out.Org.Username, UserID: out.Org.UserID, AccessToken: out.Org.ID[:15] + "!" + newToken(24)}
+		}
+	},
+	// A deleted authorization is gone at once.
+	remove: func(e *Emulator, w http.ResponseWriter, _ *app, ad *addon, au *authorization, _ string) {
+		ad.Authorizations = without(ad.Authorizations, au)
+		if !e.saveOrFail(w) {
+			return
+		}
+		writeJSON(w, http.StatusOK, struct{}{})
+	},
+}
+
+// without is s less x, filtered in place.
+func without[T any](s []*T, x *T) []*T {
+	out := s[:0]
+	for _, y := range s {
+		if y != x {
+			out = append(out, y)
+		}
+	}
+	return out
+}
+
+// list answers every grant of the kind, by name.
+func (k *grantKind[T, W]) list(e *Emulator) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		base := e.base(r)
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		a, ad, ok := e.authAddon(w, r)
+		if !ok {
+			return
+		}
+		ts := append([]*T(nil), *k.items(ad)...)
+		sort.Slice(ts, func(i, j int) bool { return k.grant(ts[i]).Name < k.grant(ts[j]).Name })
+		out := []W{}
+		for _, t := range ts {
+			out = append(out, k.wire(e, a, ad, t, base))
+		}
+		writeJSON(w, http.StatusOK, out)
+	}
+}
+
+// get answers one grant, found by any key the kind accepts.
+func (k *grantKind[T, W]) get(e *Emulator) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		base := e.base(r)
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		a, ad, ok := e.authAddon(w, r)
+		if !ok {
+			return
+		}
+		t := k.find(ad, r.PathValue(k.param), true)
+		if t == nil {
+			writeError(w, http.StatusNotFound, "record_not_found", k.notFound)
+			return
+		}
+		out := k.wire(e, a, ad, t, base)
+		if k.decorate != nil {
+			k.decorate(r, &out)
+		}
+		writeJSON(w, http.StatusOK, out)
+	}
+}
+
+// createOAuth starts a browser flow for a new grant of the org type the
+// path names.
+func (k *grantKind[T, W]) createOAuth(e *Emulator) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var body oauthCreate
+		if !decodeBody(w, r, &body) {
+			return
+		}
+		name := k.nameOf(body.createNames)
+		base := e.base(r)
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		a, ad, ok := e.authAddon(w, r)
+		if !ok || !checkNew(w, k.what, name, body.LoginURL, k.find(ad, name, false) != nil) {
+			return
+		}
+		now := e.now()
+		t := k.wrap(grant{
+			ID: newUUID(), Name: name, OrgType: orgTypeOf(r), Method: methodOAuth,
+			LoginURL: body.LoginURL, FlowID: newToken(12), CreatedAt: now, ModifiedAt: now,
+		})
+		k.add(e, w, a, ad, t, base)
+	}
+}
+
+// createJWT makes a new grant by the JWT bearer flow, decided at once.
+func (k *grantKind[T, W]) createJWT(e *Emulator) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var body jwtCreate
+		if !decodeBody(w, r, &body) {
+			return
+		}
+		name := k.nameOf(body.createNames)
+		base := e.base(r)
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		a, ad, ok := e.authAddon(w, r)
+		if !ok {
+			return
+		}
+		g, ok := e.newJWTGrant(w, k.what, name, &body, k.find(ad, name, false) != nil)
+		if !ok {
+			return
+		}
+		k.jwtDefaults(r, g)
+		k.add(e, w, a, ad, k.wrap(*g), base)
+	}
+}
+
+// add records a new grant and answers it. Callers hold e.mu.
+func (k *grantKind[T, W]) add(e *Emulator, w http.ResponseWriter, a *app, ad *addon, t *T, base string) {
+	items := k.items(ad)
+	*items = append(*items, t)
+	if !e.saveOrFail(w) {
+		return
+	}
+	writeJSON(w, http.StatusAccepted, k.wire(e, a, ad, t, base))
+}
+
+// delete deletes a grant found by name.
+func (k *grantKind[T, W]) delete(e *Emulator) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		base := e.base(r)
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		a, ad, ok := e.authAddon(w, r)
+		if !ok {
+			return
+		}
+		t := k.find(ad, r.PathValue(k.param), false)
+		if t == nil {
+			writeError(w, http.StatusNotFound, "record_not_found", k.notFound)
+			return
+		}
+		k.remove(e, w, a, ad, t, base)
+	}
+}
+
+// adminFind finds the path's grant for an admin route; false means the
+// request was answered. Callers hold e.mu.
+func (k *grantKind[T, W]) adminFind(w http.ResponseWriter, r *http.Request, ad *addon) (*T, bool) {
+	t := k.find(ad, r.PathValue(k.param), true)
+	if t == nil {
+		writeError(w, http.StatusNotFound, "record_not_found", k.notFound)
+		return nil, false
+	}
+	return t, true
+}
+
+// adminDelete removes a grant at once, out of band (drift tests).
+func (k *grantKind[T, W]) adminDelete(e *Emulator) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		_, ad, ok := e.adminAddon(w, r)
+		if !ok {
+			return
+		}
+		t, ok := k.adminFind(w, r, ad)
+		if !ok {
+			return
+		}
+		items := k.items(ad)
+		*items = without(*items, t)
+		if e.saveOrFail(w) {
+			w.WriteHeader(http.StatusNoContent)
+		}
+	}
+}
