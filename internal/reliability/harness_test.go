@@ -3,8 +3,6 @@ package reliability
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
@@ -23,6 +21,7 @@ import (
 
 	"github.com/applinkctl/applinkctl/internal/emulator"
 	"github.com/applinkctl/applinkctl/internal/pgtest"
+	"github.com/applinkctl/applinkctl/internal/testkit"
 )
 
 // cli is the applinkctl binary every suite runs, built once by TestMain.
@@ -72,20 +71,11 @@ type keyMaterial struct {
 	pemBody []string // the base64 lines of the PEM body
 }
 
-var sharedKey *keyMaterial
-
-// testKey is one 2048-bit RSA key for the whole binary: generating one per
-// test would dominate the run time.
+// testKey is the binary's one 2048-bit RSA key (testkit generates it
+// once) in the forms the suites look for in output.
 func testKey(t testing.TB) *keyMaterial {
 	t.Helper()
-	if sharedKey != nil {
-		return sharedKey
-	}
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(k)
+	der, err := x509.MarshalPKCS8PrivateKey(testkit.RSAKey(t, 2048, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +86,6 @@ func testKey(t testing.TB) *keyMaterial {
 		}
 	}
 	km.derB64 = strings.Join(km.pemBody, "")
-	sharedKey = km
 	return km
 }
 
@@ -188,11 +177,7 @@ func newFleet(t *testing.T, apps int, eo emulator.Options) *fleet {
 // the world persists in eo.Dir across restarts.
 func (f *fleet) start() {
 	f.t.Helper()
-	srv, err := emulator.Start(f.eo)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	f.t.Cleanup(func() { _ = srv.Close() })
+	srv := testkit.Emulator(f.t, f.eo)
 	f.srv = srv
 	for _, a := range f.apps {
 		sa, err := srv.Emulator.SeedApp(a, 1)
@@ -214,13 +199,7 @@ func (f *fleet) start() {
 
 func (f *fleet) write(rel, body string) {
 	f.t.Helper()
-	p := filepath.Join(f.dir, rel)
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		f.t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
-		f.t.Fatal(err)
-	}
+	testkit.WriteFile(f.t, f.dir, rel, body)
 }
 
 // manifest writes applink.yaml with the Data Cloud connections' login URL

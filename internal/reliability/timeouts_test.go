@@ -16,6 +16,7 @@ import (
 	"github.com/applinkctl/applinkctl/internal/live"
 	"github.com/applinkctl/applinkctl/internal/manifest"
 	"github.com/applinkctl/applinkctl/internal/secret"
+	"github.com/applinkctl/applinkctl/internal/testkit"
 )
 
 // TestPendingTimeoutExits3 leaves the data action targets pending far
@@ -102,15 +103,12 @@ func TestServerNeverAnswers(t *testing.T) {
 		t.Fatal(err)
 	}
 	key := string(testKey(t).pem)
-	m, _, err := manifest.Load([]string{filepath.Join(f.dir, "applink.yaml")}, manifest.Options{LookupEnv: func(k string) (string, bool) {
+	m := testkit.LoadManifest(t, manifest.Options{LookupEnv: func(k string) (string, bool) {
 		if k == "RELIABILITY_JWT_KEY" {
 			return key, true
 		}
 		return os.LookupEnv(k)
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	}}, filepath.Join(f.dir, "applink.yaml"))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	start := time.Now()
