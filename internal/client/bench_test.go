@@ -13,6 +13,7 @@ import (
 	"github.com/applinkctl/applinkctl/internal/client"
 	"github.com/applinkctl/applinkctl/internal/emulator"
 	"github.com/applinkctl/applinkctl/internal/secret"
+	"github.com/applinkctl/applinkctl/internal/testkit"
 )
 
 // BenchmarkResolve resolves N apps against the emulator, 8 at a time as a
@@ -22,22 +23,13 @@ func BenchmarkResolve(b *testing.B) {
 	for _, n := range []int{1, 10, 50} {
 		b.Run(fmt.Sprintf("apps=%d", n), func(b *testing.B) {
 			// A bucket large enough that the benchmark measures requests, not waits.
-			srv, err := emulator.Start(emulator.Options{RateLimitPerMinute: 1e7, RateLimitBurst: 1e7})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer srv.Close()
+			srv := testkit.Emulator(b, emulator.Options{RateLimitPerMinute: 1e7, RateLimitBurst: 1e7})
 			names := make([]string, n)
 			for i := range names {
 				names[i] = fmt.Sprintf("bench-app-%03d", i)
-				if _, err := srv.Emulator.SeedApp(names[i], 1); err != nil {
-					b.Fatal(err)
-				}
+				testkit.SeedApp(b, srv, names[i], 1)
 			}
-			p, err := client.New(client.Config{BaseURL: srv.URL, APIKey: secret.New(srv.APIKey)})
-			if err != nil {
-				b.Fatal(err)
-			}
+			p := testkit.Platform(b, srv)
 			client.SetLimiterRate(p, 1e6)
 			b.ResetTimer()
 			for b.Loop() {

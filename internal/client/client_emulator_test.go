@@ -2,20 +2,16 @@ package client_test
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/applinkctl/applinkctl/internal/client"
 	"github.com/applinkctl/applinkctl/internal/emulator"
 	"github.com/applinkctl/applinkctl/internal/secret"
+	"github.com/applinkctl/applinkctl/internal/testkit"
 )
 
 // emu is a client against a real emulator on a loopback port.
@@ -27,31 +23,18 @@ type emu struct {
 
 func startEmulator(t *testing.T, opts emulator.Options) *emu {
 	t.Helper()
-	srv, err := emulator.Start(opts)
-	if err != nil {
-		t.Fatalf("emulator.Start: %v", err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	p, err := client.New(client.Config{
-		BaseURL:   srv.URL,
-		APIKey:    secret.New(srv.APIKey),
+	srv := testkit.Emulator(t, opts)
+	p := testkit.PlatformWith(t, srv, client.Config{
 		UserAgent: "applinkctl/test",
 		Retry:     client.RetryPolicy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond, Budget: 10 * time.Second},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	client.SetLimiterRate(p, 1000)
 	return &emu{t: t, srv: srv, p: p}
 }
 
 func (e *emu) seed(name string, addons int) *emulator.SeededApp {
 	e.t.Helper()
-	a, err := e.srv.Emulator.SeedApp(name, addons)
-	if err != nil {
-		e.t.Fatalf("SeedApp(%s): %v", name, err)
-	}
-	return a
+	return testkit.SeedApp(e.t, e.srv, name, addons)
 }
 
 func (e *emu) link(app string) *client.AppLink {
@@ -82,24 +65,10 @@ func approve(t *testing.T, uri string) {
 
 var fast = client.WaitOptions{Initial: time.Millisecond, Max: 10 * time.Millisecond, Timeout: 5 * time.Second}
 
-var (
-	rsaOnce sync.Once
-	rsaKeys [2]string
-)
-
-// rsaKey returns one of two PEM keys generated once per run.
+// rsaKey returns one of two 1024-bit PEM keys generated once per run.
 func rsaKey(t *testing.T, i int) secret.Value {
 	t.Helper()
-	rsaOnce.Do(func() {
-		for j := range rsaKeys {
-			k, err := rsa.GenerateKey(rand.Reader, 1024)
-			if err != nil {
-				panic(err)
-			}
-			rsaKeys[j] = string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)}))
-		}
-	})
-	return secret.New(rsaKeys[i])
+	return secret.New(testkit.RSAKeyPEM(t, 1024, i))
 }
 
 func (e *emu) waitConn(a *client.AppLink, id string) *client.Connection {
