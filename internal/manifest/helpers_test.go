@@ -4,14 +4,13 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
 	"flag"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/applinkctl/applinkctl/internal/testkit"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files and schema/applink.schema.json")
@@ -25,14 +24,7 @@ var (
 func keys(t testing.TB) map[string]string {
 	t.Helper()
 	keysOnce.Do(func() {
-		good, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			panic(err)
-		}
-		short, err := rsa.GenerateKey(rand.Reader, 1024)
-		if err != nil {
-			panic(err)
-		}
+		good, short := testkit.RSAKey(t, 2048, 0), testkit.RSAKey(t, 1024, 0)
 		ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		if err != nil {
 			panic(err)
@@ -75,18 +67,6 @@ func env(t testing.TB, extra map[string]string) func(string) (string, bool) {
 func writeFiles(t *testing.T, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		mode := os.FileMode(0o644)
-		if filepath.Ext(name) == ".key" {
-			mode = 0o600
-		}
-		if err := os.WriteFile(p, []byte(content), mode); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testkit.WriteFiles(t, dir, files)
 	return dir
 }

@@ -11,35 +11,8 @@ import (
 
 	"github.com/applinkctl/applinkctl/internal/addr"
 	"github.com/applinkctl/applinkctl/internal/manifest"
+	"github.com/applinkctl/applinkctl/internal/testkit"
 )
-
-// copyDir copies a directory tree (the examples) into a temp dir so tests
-// can add a generated key without touching the repository.
-func copyDir(t *testing.T, src string) string {
-	t.Helper()
-	dst := t.TempDir()
-	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			if d.Name() == "keys" {
-				return filepath.SkipDir
-			}
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
-}
 
 func fingerprintOf(t *testing.T, pemText string) string {
 	t.Helper()
@@ -58,14 +31,9 @@ func fingerprintOf(t *testing.T, pemText string) string {
 }
 
 func TestLoadQuickstart(t *testing.T) {
-	dir := copyDir(t, "../../examples/quickstart")
+	dir := testkit.CopyDir(t, "../../examples/quickstart", "keys")
 	key := keys(t)["KEY_GOOD"]
-	if err := os.MkdirAll(filepath.Join(dir, "keys"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "keys", "server.key"), []byte(key), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testkit.WriteFile(t, dir, "keys/server.key", key)
 	m, problems, err := manifest.Load([]string{dir}, manifest.Options{LookupEnv: env(t, nil)})
 	if err != nil {
 		t.Fatalf("Load: %v", err)
