@@ -37,10 +37,10 @@ const (
 // Options tune Apply. The zero value is usable.
 type Options struct {
 	// Parallelism bounds the API calls in flight: a change holds one of
-	// Parallelism slots while it sends its creating, deleting or reading
-	// requests and writes state, and gives it back while it waits for its
-	// resource to settle, so changes waited on do not hold up the others.
-	// < 1 means 4.
+	// Parallelism slots from its start (reads, the intent written before a
+	// mutating call) until its creating or deleting request is answered,
+	// and gives it back while it waits for its resource to settle, so
+	// changes waited on do not hold up the others. < 1 means 4.
 	Parallelism int
 	// PollConcurrency bounds the polls in flight of the changes waiting
 	// for their resource (they hold no parallelism slot meanwhile). Polls

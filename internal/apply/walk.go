@@ -192,6 +192,10 @@ func (e *engine) schedule(ctx context.Context, g *dag.Graph[addr.Address], fn fu
 			select {
 			case e.slots <- struct{}{}:
 				s.held = true
+				if ctx.Err() != nil {
+					s.release() // cancelled meanwhile: it is not started
+					continue
+				}
 			case <-ctx.Done():
 				continue // settled as cancelled above
 			case d := <-finished:
