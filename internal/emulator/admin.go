@@ -134,29 +134,29 @@ func (e *Emulator) adminRevokeConnectedApp(w http.ResponseWriter, r *http.Reques
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// adminAddon finds the path's add-on by id or name. Callers hold e.mu.
-func (e *Emulator) adminAddon(w http.ResponseWriter, r *http.Request) (*app, *addon, bool) {
+// underAdminAddon runs fn under e.mu with the path's add-on, found by id
+// or name once settle has recorded what time did; a missing add-on is
+// answered 404.
+func (e *Emulator) underAdminAddon(w http.ResponseWriter, r *http.Request, fn func(ad *addon)) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	e.settle()
-	a, ad := e.w.addonByNameOrID(r.PathValue("addon"))
+	_, ad := e.w.addonByNameOrID(r.PathValue("addon"))
 	if ad == nil {
 		writeError(w, http.StatusNotFound, "record_not_found", "Add-on not found.")
-		return nil, nil, false
+		return
 	}
-	return a, ad, true
+	fn(ad)
 }
 
 func (e *Emulator) adminRotateToken(w http.ResponseWriter, r *http.Request) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	_, ad, ok := e.adminAddon(w, r)
-	if !ok {
-		return
-	}
-	ad.Token = newToken(24)
-	if !e.saveOrFail(w) {
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"addon_id": ad.ID, "attachment": ad.Attachment})
+	e.underAdminAddon(w, r, func(ad *addon) {
+		ad.Token = newToken(24)
+		if !e.saveOrFail(w) {
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"addon_id": ad.ID, "attachment": ad.Attachment})
+	})
 }
 
 func (e *Emulator) adminDeleteTarget(w http.ResponseWriter, r *http.Request) {
@@ -175,26 +175,22 @@ func (e *Emulator) adminDeletePublication(w http.ResponseWriter, r *http.Request
 // connection that find names from the list items points at; a missing
 // connection or child is the same 404.
 func adminDeleteChild[T any](e *Emulator, w http.ResponseWriter, r *http.Request, notFound string, items func(*connection) *[]*T, find func(*connection) *T) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	_, ad, ok := e.adminAddon(w, r)
-	if !ok {
-		return
-	}
-	c := ad.connection(r.PathValue("connection"), true)
-	var t *T
-	if c != nil {
-		t = find(c)
-	}
-	if t == nil {
-		writeError(w, http.StatusNotFound, "record_not_found", notFound)
-		return
-	}
-	list := items(c)
-	*list = without(*list, t)
-	if e.saveOrFail(w) {
-		w.WriteHeader(http.StatusNoContent)
-	}
+	e.underAdminAddon(w, r, func(ad *addon) {
+		c := ad.connection(r.PathValue("connection"), true)
+		var t *T
+		if c != nil {
+			t = find(c)
+		}
+		if t == nil {
+			writeError(w, http.StatusNotFound, "record_not_found", notFound)
+			return
+		}
+		list := items(c)
+		*list = without(*list, t)
+		if e.saveOrFail(w) {
+			w.WriteHeader(http.StatusNoContent)
+		}
+	})
 }
 
 type statusRequest struct {
@@ -237,37 +233,33 @@ func (e *Emulator) adminSetStatus(w http.ResponseWriter, r *http.Request) {
 		}
 		ov = &override{Status: body.Status, Error: body.Error}
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	_, ad, ok := e.adminAddon(w, r)
-	if !ok {
-		return
-	}
-	now := e.now()
-	switch kind {
-	case "authorization":
-		au, ok := authorizationKind.adminFind(w, r, ad)
-		if !ok {
-			return
+	e.underAdminAddon(w, r, func(ad *addon) {
+		now := e.now()
+		switch kind {
+		case "authorization":
+			au, ok := authorizationKind.pathGrant(w, r, ad, true)
+			if !ok {
+				return
+			}
+			au.Override, au.ModifiedAt = ov, now
+		default:
+			c, ok := connectionKind.pathGrant(w, r, ad, true)
+			if !ok {
+				return
+			}
+			if kind == "connection" {
+				c.Override, c.ModifiedAt = ov, now
+				break
+			}
+			t := c.target(r.PathValue("api_name"))
+			if t == nil {
+				writeError(w, http.StatusNotFound, "record_not_found", "Data action target not found.")
+				return
+			}
+			t.Override = ov
 		}
-		au.Override, au.ModifiedAt = ov, now
-	default:
-		c, ok := connectionKind.adminFind(w, r, ad)
-		if !ok {
-			return
+		if e.saveOrFail(w) {
+			w.WriteHeader(http.StatusNoContent)
 		}
-		if kind == "connection" {
-			c.Override, c.ModifiedAt = ov, now
-			break
-		}
-		t := c.target(r.PathValue("api_name"))
-		if t == nil {
-			writeError(w, http.StatusNotFound, "record_not_found", "Data action target not found.")
-			return
-		}
-		t.Override = ov
-	}
-	if e.saveOrFail(w) {
-		w.WriteHeader(http.StatusNoContent)
-	}
+	})
 }

@@ -67,6 +67,17 @@ func (e *Emulator) authAddon(w http.ResponseWriter, r *http.Request) (*app, *add
 	return a, ad, true
 }
 
+// underAddon runs fn under e.mu once authAddon has passed the request,
+// with the request's external URL.
+func (e *Emulator) underAddon(w http.ResponseWriter, r *http.Request, fn func(a *app, ad *addon, base string)) {
+	base := e.base(r)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if a, ad, ok := e.authAddon(w, r); ok {
+		fn(a, ad, base)
+	}
+}
+
 // wellFormedSSO reports whether s is base64 of a JSON object.
 func wellFormedSSO(s string) bool {
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {

@@ -107,43 +107,32 @@ func without[T any](s []*T, x *T) []*T {
 // list answers every grant of the kind, by name.
 func (k *grantKind[T, W]) list(e *Emulator) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		base := e.base(r)
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		a, ad, ok := e.authAddon(w, r)
-		if !ok {
-			return
-		}
-		ts := append([]*T(nil), *k.items(ad)...)
-		sort.Slice(ts, func(i, j int) bool { return k.grant(ts[i]).Name < k.grant(ts[j]).Name })
-		out := []W{}
-		for _, t := range ts {
-			out = append(out, k.wire(e, a, ad, t, base))
-		}
-		writeJSON(w, http.StatusOK, out)
+		e.underAddon(w, r, func(a *app, ad *addon, base string) {
+			ts := append([]*T(nil), *k.items(ad)...)
+			sort.Slice(ts, func(i, j int) bool { return k.grant(ts[i]).Name < k.grant(ts[j]).Name })
+			out := []W{}
+			for _, t := range ts {
+				out = append(out, k.wire(e, a, ad, t, base))
+			}
+			writeJSON(w, http.StatusOK, out)
+		})
 	}
 }
 
 // get answers one grant, found by any key the kind accepts.
 func (k *grantKind[T, W]) get(e *Emulator) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		base := e.base(r)
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		a, ad, ok := e.authAddon(w, r)
-		if !ok {
-			return
-		}
-		t := k.find(ad, r.PathValue(k.param), true)
-		if t == nil {
-			writeError(w, http.StatusNotFound, "record_not_found", k.notFound)
-			return
-		}
-		out := k.wire(e, a, ad, t, base)
-		if k.decorate != nil {
-			k.decorate(r, &out)
-		}
-		writeJSON(w, http.StatusOK, out)
+		e.underAddon(w, r, func(a *app, ad *addon, base string) {
+			t, ok := k.pathGrant(w, r, ad, true)
+			if !ok {
+				return
+			}
+			out := k.wire(e, a, ad, t, base)
+			if k.decorate != nil {
+				k.decorate(r, &out)
+			}
+			writeJSON(w, http.StatusOK, out)
+		})
 	}
 }
 
@@ -156,19 +145,17 @@ func (k *grantKind[T, W]) createOAuth(e *Emulator) http.HandlerFunc {
 			return
 		}
 		name := k.nameOf(body.createNames)
-		base := e.base(r)
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		a, ad, ok := e.authAddon(w, r)
-		if !ok || !checkNew(w, k.what, name, body.LoginURL, k.find(ad, name, false) != nil) {
-			return
-		}
-		now := e.now()
-		t := k.wrap(grant{
-			ID: newUUID(), Name: name, OrgType: orgTypeOf(r), Method: methodOAuth,
-			LoginURL: body.LoginURL, FlowID: newToken(12), CreatedAt: now, ModifiedAt: now,
+		e.underAddon(w, r, func(a *app, ad *addon, base string) {
+			if !checkNew(w, k.what, name, body.LoginURL, k.find(ad, name, false) != nil) {
+				return
+			}
+			now := e.now()
+			t := k.wrap(grant{
+				ID: newUUID(), Name: name, OrgType: orgTypeOf(r), Method: methodOAuth,
+				LoginURL: body.LoginURL, FlowID: newToken(12), CreatedAt: now, ModifiedAt: now,
+			})
+			k.add(e, w, a, ad, t, base)
 		})
-		k.add(e, w, a, ad, t, base)
 	}
 }
 
@@ -180,19 +167,14 @@ func (k *grantKind[T, W]) createJWT(e *Emulator) http.HandlerFunc {
 			return
 		}
 		name := k.nameOf(body.createNames)
-		base := e.base(r)
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		a, ad, ok := e.authAddon(w, r)
-		if !ok {
-			return
-		}
-		g, ok := e.newJWTGrant(w, k.what, name, &body, k.find(ad, name, false) != nil)
-		if !ok {
-			return
-		}
-		k.jwtDefaults(r, g)
-		k.add(e, w, a, ad, k.wrap(*g), base)
+		e.underAddon(w, r, func(a *app, ad *addon, base string) {
+			g, ok := e.newJWTGrant(w, k.what, name, &body, k.find(ad, name, false) != nil)
+			if !ok {
+				return
+			}
+			k.jwtDefaults(r, g)
+			k.add(e, w, a, ad, k.wrap(*g), base)
+		})
 	}
 }
 
@@ -209,26 +191,18 @@ func (k *grantKind[T, W]) add(e *Emulator, w http.ResponseWriter, a *app, ad *ad
 // delete deletes a grant found by name.
 func (k *grantKind[T, W]) delete(e *Emulator) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		base := e.base(r)
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		a, ad, ok := e.authAddon(w, r)
-		if !ok {
-			return
-		}
-		t := k.find(ad, r.PathValue(k.param), false)
-		if t == nil {
-			writeError(w, http.StatusNotFound, "record_not_found", k.notFound)
-			return
-		}
-		k.remove(e, w, a, ad, t, base)
+		e.underAddon(w, r, func(a *app, ad *addon, base string) {
+			if t, ok := k.pathGrant(w, r, ad, false); ok {
+				k.remove(e, w, a, ad, t, base)
+			}
+		})
 	}
 }
 
-// adminFind finds the path's grant for an admin route; false means the
-// request was answered. Callers hold e.mu.
-func (k *grantKind[T, W]) adminFind(w http.ResponseWriter, r *http.Request, ad *addon) (*T, bool) {
-	t := k.find(ad, r.PathValue(k.param), true)
+// pathGrant finds the grant the path names (loose: as find); false means
+// a 404 was answered. Callers hold e.mu.
+func (k *grantKind[T, W]) pathGrant(w http.ResponseWriter, r *http.Request, ad *addon, loose bool) (*T, bool) {
+	t := k.find(ad, r.PathValue(k.param), loose)
 	if t == nil {
 		writeError(w, http.StatusNotFound, "record_not_found", k.notFound)
 		return nil, false
@@ -239,20 +213,16 @@ func (k *grantKind[T, W]) adminFind(w http.ResponseWriter, r *http.Request, ad *
 // adminDelete removes a grant at once, out of band (drift tests).
 func (k *grantKind[T, W]) adminDelete(e *Emulator) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		_, ad, ok := e.adminAddon(w, r)
-		if !ok {
-			return
-		}
-		t, ok := k.adminFind(w, r, ad)
-		if !ok {
-			return
-		}
-		items := k.items(ad)
-		*items = without(*items, t)
-		if e.saveOrFail(w) {
-			w.WriteHeader(http.StatusNoContent)
-		}
+		e.underAdminAddon(w, r, func(ad *addon) {
+			t, ok := k.pathGrant(w, r, ad, true)
+			if !ok {
+				return
+			}
+			items := k.items(ad)
+			*items = without(*items, t)
+			if e.saveOrFail(w) {
+				w.WriteHeader(http.StatusNoContent)
+			}
+		})
 	}
 }

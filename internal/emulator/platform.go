@@ -129,85 +129,72 @@ func (e *Emulator) platformRoutes() {
 	e.handle("GET /apps/{app}/addons/{addon_id}/sso", classPlatform, e.getSSO)
 }
 
-// lookupApp finds the path's app under the lock and answers 404 otherwise.
-func (e *Emulator) lookupApp(w http.ResponseWriter, r *http.Request) (*app, bool) {
+// underApp runs fn under e.mu with the path's app, found by name or id,
+// and the request's external URL; a missing app is answered 404.
+func (e *Emulator) underApp(w http.ResponseWriter, r *http.Request, fn func(a *app, base string)) {
+	base := e.base(r)
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	a := e.w.appByNameOrID(r.PathValue("app"))
 	if a == nil {
 		writeError(w, http.StatusNotFound, "not_found", "Couldn't find that app.")
-		return nil, false
+		return
 	}
-	return a, true
+	fn(a, base)
 }
 
 func (e *Emulator) getApp(w http.ResponseWriter, r *http.Request) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	a, ok := e.lookupApp(w, r)
-	if !ok {
-		return
-	}
-	writeJSON(w, http.StatusOK, wApp{
-		ID: a.ID, Name: a.Name, WebURL: webURL(a), CreatedAt: stamp(a.CreatedAt), UpdatedAt: stamp(a.CreatedAt),
-		Region: wRef{ID: "59accabd-516d-4f0e-83e6-6e3757701145", Name: "us"},
-		Stack:  wRef{ID: "ae2a8ad0-8b5c-4a4b-9a62-7e5d8e4bfa84", Name: "heroku-24"},
+	e.underApp(w, r, func(a *app, _ string) {
+		writeJSON(w, http.StatusOK, wApp{
+			ID: a.ID, Name: a.Name, WebURL: webURL(a), CreatedAt: stamp(a.CreatedAt), UpdatedAt: stamp(a.CreatedAt),
+			Region: wRef{ID: "59accabd-516d-4f0e-83e6-6e3757701145", Name: "us"},
+			Stack:  wRef{ID: "ae2a8ad0-8b5c-4a4b-9a62-7e5d8e4bfa84", Name: "heroku-24"},
+		})
 	})
 }
 
 func (e *Emulator) listAddons(w http.ResponseWriter, r *http.Request) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	a, ok := e.lookupApp(w, r)
-	if !ok {
-		return
-	}
-	out := []wAddon{}
-	for _, ad := range a.Addons {
-		vars := []string{ad.Attachment + "_API_URL", ad.Attachment + "_TOKEN"}
-		out = append(out, wAddon{
-			ID: ad.ID, Name: ad.Name, AddonService: wRef{ID: newUUIDFrom(ad.Service), Name: ad.Service},
-			Plan: wRef{ID: newUUIDFrom(ad.Service + ":base"), Name: ad.Service + ":base"},
-			App:  wRef{ID: a.ID, Name: a.Name}, ConfigVars: vars, State: "provisioned",
-			WebURL:    "https://addons-sso.heroku.com/apps/" + a.ID + "/addons/" + ad.ID,
-			CreatedAt: stamp(ad.CreatedAt), UpdatedAt: stamp(ad.CreatedAt),
-		})
-	}
-	writeJSON(w, http.StatusOK, out)
+	e.underApp(w, r, func(a *app, _ string) {
+		out := []wAddon{}
+		for _, ad := range a.Addons {
+			vars := []string{ad.Attachment + "_API_URL", ad.Attachment + "_TOKEN"}
+			out = append(out, wAddon{
+				ID: ad.ID, Name: ad.Name, AddonService: wRef{ID: newUUIDFrom(ad.Service), Name: ad.Service},
+				Plan: wRef{ID: newUUIDFrom(ad.Service + ":base"), Name: ad.Service + ":base"},
+				App:  wRef{ID: a.ID, Name: a.Name}, ConfigVars: vars, State: "provisioned",
+				WebURL:    "https://addons-sso.heroku.com/apps/" + a.ID + "/addons/" + ad.ID,
+				CreatedAt: stamp(ad.CreatedAt), UpdatedAt: stamp(ad.CreatedAt),
+			})
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
 }
 
 func (e *Emulator) listAttachments(w http.ResponseWriter, r *http.Request) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	a, ok := e.lookupApp(w, r)
-	if !ok {
-		return
-	}
-	out := []wAttachment{}
-	for _, ad := range a.Addons {
-		out = append(out, wAttachment{
-			ID: newUUIDFrom("attachment:" + ad.ID), Name: ad.Attachment,
-			Addon:     wAttachmentAddon{ID: ad.ID, Name: ad.Name, App: wRef{ID: a.ID, Name: a.Name}},
-			App:       wRef{ID: a.ID, Name: a.Name},
-			CreatedAt: stamp(ad.CreatedAt), UpdatedAt: stamp(ad.CreatedAt),
-		})
-	}
-	writeJSON(w, http.StatusOK, out)
+	e.underApp(w, r, func(a *app, _ string) {
+		out := []wAttachment{}
+		for _, ad := range a.Addons {
+			out = append(out, wAttachment{
+				ID: newUUIDFrom("attachment:" + ad.ID), Name: ad.Attachment,
+				Addon:     wAttachmentAddon{ID: ad.ID, Name: ad.Name, App: wRef{ID: a.ID, Name: a.Name}},
+				App:       wRef{ID: a.ID, Name: a.Name},
+				CreatedAt: stamp(ad.CreatedAt), UpdatedAt: stamp(ad.CreatedAt),
+			})
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
 }
 
 func (e *Emulator) getConfigVars(w http.ResponseWriter, r *http.Request) {
-	base := e.base(r)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	a, ok := e.lookupApp(w, r)
-	if !ok {
-		return
-	}
-	out := map[string]string{}
-	for _, ad := range a.Addons {
-		for k, v := range configVars(ad, base) {
-			out[k] = v
+	e.underApp(w, r, func(a *app, base string) {
+		out := map[string]string{}
+		for _, ad := range a.Addons {
+			for k, v := range configVars(ad, base) {
+				out[k] = v
+			}
 		}
-	}
-	writeJSON(w, http.StatusOK, out)
+		writeJSON(w, http.StatusOK, out)
+	})
 }
 
 // getSSO answers the add-on SSO payload; it needs the 3.sdk variant.
@@ -216,30 +203,25 @@ func (e *Emulator) getSSO(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotAcceptable, "not_acceptable", "The SSO payload needs Accept: application/vnd.heroku+json; version=3.sdk.")
 		return
 	}
-	base := e.base(r)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	a, ok := e.lookupApp(w, r)
-	if !ok {
-		return
-	}
-	var ad *addon
-	for _, x := range a.Addons {
-		if x.ID == r.PathValue("addon_id") || x.Name == r.PathValue("addon_id") {
-			ad = x
+	e.underApp(w, r, func(a *app, base string) {
+		var ad *addon
+		for _, x := range a.Addons {
+			if x.ID == r.PathValue("addon_id") || x.Name == r.PathValue("addon_id") {
+				ad = x
+			}
 		}
-	}
-	if ad == nil {
-		writeError(w, http.StatusNotFound, "not_found", "Couldn't find that add-on.")
-		return
-	}
-	ts := fmt.Sprint(e.now().Unix())
-	writeJSON(w, http.StatusOK, wSSO{Action: base + "/addons/" + ad.ID + "/sso", Method: "post", Params: map[string]string{
-		"app": a.Name, "context_app": a.Name, "email": userEmail, "id": ad.ID,
-		"nav-data": newToken(16), "resource_id": ad.ID, "resource_token": newToken(16),
-		"timestamp": ts, "token": newToken(20), "user_id": newUUIDFrom(userEmail),
-		"user_scoped_resource_token": newToken(16),
-	}})
+		if ad == nil {
+			writeError(w, http.StatusNotFound, "not_found", "Couldn't find that add-on.")
+			return
+		}
+		ts := fmt.Sprint(e.now().Unix())
+		writeJSON(w, http.StatusOK, wSSO{Action: base + "/addons/" + ad.ID + "/sso", Method: "post", Params: map[string]string{
+			"app": a.Name, "context_app": a.Name, "email": userEmail, "id": ad.ID,
+			"nav-data": newToken(16), "resource_id": ad.ID, "resource_token": newToken(16),
+			"timestamp": ts, "token": newToken(20), "user_id": newUUIDFrom(userEmail),
+			"user_scoped_resource_token": newToken(16),
+		}})
+	})
 }
 
 // userEmail is the Heroku user behind the emulator's API key.

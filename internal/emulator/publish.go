@@ -194,38 +194,29 @@ func (e *Emulator) publish(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	a, ad, ok := e.authAddon(w, r)
-	if !ok {
-		return
-	}
-	c := ad.connection(r.PathValue("connection"), true)
-	if c == nil || c.OrgType != orgSalesforce {
-		writeError(w, http.StatusNotFound, "record_not_found", "Salesforce connection not found.")
-		return
-	}
-	if !e.connected(c) {
-		writeError(w, http.StatusUnprocessableEntity, "validation_failed", "Connection "+c.Name+" is not connected.")
-		return
-	}
-	sum := sha256.Sum256(uz.spec)
-	now := e.now()
-	p := c.publication(req.ClientName)
-	if p == nil {
-		p = &publication{ClientName: req.ClientName, CreatedAt: now}
-		c.Publications = append(c.Publications, p)
-	}
-	// Publishing the same client name again replaces the registration (§8).
-	p.ESRID = sfID("0Ci", fmt.Sprintf("%s|%s|%d|%s", c.ID, req.ClientName, p.Count, now))
-	p.SpecName, p.SpecSHA256, p.Files = uz.specName, hex.EncodeToString(sum[:]), uz.files
-	p.ExternalClientApp, p.PermissionSet, p.ConnectedApp = req.AuthorizationExternalClientAppName, req.AuthorizationPermissionSetName, req.AuthorizationConnectedAppName
-	p.Count++
-	p.ModifiedAt = now
-	if !e.saveOrFail(w) {
-		return
-	}
-	writeJSON(w, http.StatusCreated, e.wirePublication(a, ad, c, p))
+	e.underConnection(w, r, orgSalesforce, func(a *app, ad *addon, c *connection) {
+		if !e.connected(c) {
+			writeError(w, http.StatusUnprocessableEntity, "validation_failed", "Connection "+c.Name+" is not connected.")
+			return
+		}
+		sum := sha256.Sum256(uz.spec)
+		now := e.now()
+		p := c.publication(req.ClientName)
+		if p == nil {
+			p = &publication{ClientName: req.ClientName, CreatedAt: now}
+			c.Publications = append(c.Publications, p)
+		}
+		// Publishing the same client name again replaces the registration (§8).
+		p.ESRID = sfID("0Ci", fmt.Sprintf("%s|%s|%d|%s", c.ID, req.ClientName, p.Count, now))
+		p.SpecName, p.SpecSHA256, p.Files = uz.specName, hex.EncodeToString(sum[:]), uz.files
+		p.ExternalClientApp, p.PermissionSet, p.ConnectedApp = req.AuthorizationExternalClientAppName, req.AuthorizationPermissionSetName, req.AuthorizationConnectedAppName
+		p.Count++
+		p.ModifiedAt = now
+		if !e.saveOrFail(w) {
+			return
+		}
+		writeJSON(w, http.StatusCreated, e.wirePublication(a, ad, c, p))
+	})
 }
 
 func (e *Emulator) wirePublication(a *app, ad *addon, c *connection, p *publication) wPublication {
@@ -235,24 +226,15 @@ func (e *Emulator) wirePublication(a *app, ad *addon, c *connection, p *publicat
 }
 
 func (e *Emulator) listPublications(w http.ResponseWriter, r *http.Request) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	a, ad, ok := e.authAddon(w, r)
-	if !ok {
-		return
-	}
-	c := ad.connection(r.PathValue("connection"), true)
-	if c == nil || c.OrgType != orgSalesforce {
-		writeError(w, http.StatusNotFound, "record_not_found", "Salesforce connection not found.")
-		return
-	}
-	out := []wPublication{}
-	if r.PathValue("app_uuid") == a.ID || r.PathValue("app_uuid") == a.Name {
-		ps := append([]*publication(nil), c.Publications...)
-		sort.Slice(ps, func(i, j int) bool { return ps[i].ClientName < ps[j].ClientName })
-		for _, p := range ps {
-			out = append(out, e.wirePublication(a, ad, c, p))
+	e.underConnection(w, r, orgSalesforce, func(a *app, ad *addon, c *connection) {
+		out := []wPublication{}
+		if r.PathValue("app_uuid") == a.ID || r.PathValue("app_uuid") == a.Name {
+			ps := append([]*publication(nil), c.Publications...)
+			sort.Slice(ps, func(i, j int) bool { return ps[i].ClientName < ps[j].ClientName })
+			for _, p := range ps {
+				out = append(out, e.wirePublication(a, ad, c, p))
+			}
 		}
-	}
-	writeJSON(w, http.StatusOK, out)
+		writeJSON(w, http.StatusOK, out)
+	})
 }

@@ -15,15 +15,21 @@ type targetCreate struct {
 	Type           string `json:"type"`
 }
 
-// datacloudConnection finds the path's connection and requires it to be a
-// Data Cloud one; false means the request was answered.
-func datacloudConnection(w http.ResponseWriter, r *http.Request, ad *addon) (*connection, bool) {
-	c := ad.connection(r.PathValue("connection"), true)
-	if c == nil || c.OrgType != orgDataCloud {
-		writeError(w, http.StatusNotFound, "record_not_found", "Data Cloud connection not found.")
-		return nil, false
-	}
-	return c, true
+// orgConnectionNames name org types in a missing connection's message.
+var orgConnectionNames = map[string]string{orgSalesforce: "Salesforce", orgDataCloud: "Data Cloud"}
+
+// underConnection runs fn as underAddon does, with the path's connection,
+// which must be of orgType (targets need Data Cloud, publications
+// Salesforce); any other is answered 404.
+func (e *Emulator) underConnection(w http.ResponseWriter, r *http.Request, orgType string, fn func(a *app, ad *addon, c *connection)) {
+	e.underAddon(w, r, func(a *app, ad *addon, _ string) {
+		c := ad.connection(r.PathValue("connection"), true)
+		if c == nil || c.OrgType != orgType {
+			writeError(w, http.StatusNotFound, "record_not_found", orgConnectionNames[orgType]+" connection not found.")
+			return
+		}
+		fn(a, ad, c)
+	})
 }
 
 func (e *Emulator) wireTarget(a *app, c *connection, t *target) wTarget {
@@ -41,42 +47,26 @@ func (e *Emulator) wireTargetDetail(a *app, c *connection, t *target) wTargetDet
 }
 
 func (e *Emulator) listTargets(w http.ResponseWriter, r *http.Request) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	a, ad, ok := e.authAddon(w, r)
-	if !ok {
-		return
-	}
-	c, ok := datacloudConnection(w, r, ad)
-	if !ok {
-		return
-	}
-	ts := append([]*target(nil), c.Targets...)
-	sort.Slice(ts, func(i, j int) bool { return ts[i].APIName < ts[j].APIName })
-	out := []wTarget{}
-	for _, t := range ts {
-		out = append(out, e.wireTarget(a, c, t))
-	}
-	writeJSON(w, http.StatusOK, out)
+	e.underConnection(w, r, orgDataCloud, func(a *app, _ *addon, c *connection) {
+		ts := append([]*target(nil), c.Targets...)
+		sort.Slice(ts, func(i, j int) bool { return ts[i].APIName < ts[j].APIName })
+		out := []wTarget{}
+		for _, t := range ts {
+			out = append(out, e.wireTarget(a, c, t))
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
 }
 
 func (e *Emulator) getTarget(w http.ResponseWriter, r *http.Request) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	a, ad, ok := e.authAddon(w, r)
-	if !ok {
-		return
-	}
-	c, ok := datacloudConnection(w, r, ad)
-	if !ok {
-		return
-	}
-	t := c.target(r.PathValue("api_name"))
-	if t == nil {
-		writeError(w, http.StatusNotFound, "record_not_found", "Data action target not found.")
-		return
-	}
-	writeJSON(w, http.StatusOK, e.wireTargetDetail(a, c, t))
+	e.underConnection(w, r, orgDataCloud, func(a *app, _ *addon, c *connection) {
+		t := c.target(r.PathValue("api_name"))
+		if t == nil {
+			writeError(w, http.StatusNotFound, "record_not_found", "Data action target not found.")
+			return
+		}
+		writeJSON(w, http.StatusOK, e.wireTargetDetail(a, c, t))
+	})
 }
 
 func (e *Emulator) createTarget(w http.ResponseWriter, r *http.Request) {
@@ -84,50 +74,42 @@ func (e *Emulator) createTarget(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &body) {
 		return
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	a, ad, ok := e.authAddon(w, r)
-	if !ok {
-		return
-	}
-	c, ok := datacloudConnection(w, r, ad)
-	if !ok {
-		return
-	}
-	if body.APIName == "" {
-		body.APIName = strings.ReplaceAll(body.Label, " ", "_")
-	}
-	if body.Type == "" {
-		body.Type = "webhook"
-	}
-	fail := func(msg string) { writeError(w, http.StatusUnprocessableEntity, "validation_failed", msg) }
-	switch {
-	case body.Label == "" || body.TargetEndpoint == "":
-		fail("label and target_endpoint are required.")
-	case !validName(body.Label):
-		fail("Invalid label format.")
-	case !validName(body.APIName):
-		fail("Invalid api_name format.")
-	case body.Type != "webhook":
-		fail("Invalid type " + body.Type + ": only webhook is supported.")
-	case !strings.HasPrefix(body.TargetEndpoint, "/"):
-		fail("target_endpoint must be a path on the app, starting with /.")
-	case !e.connected(c):
-		fail("Connection " + c.Name + " is not connected.")
-	case c.target(body.APIName) != nil || labelTaken(c, body.Label):
-		writeError(w, http.StatusConflict, "conflict", "Data action target "+body.APIName+" already exists.")
-	default:
-		now := e.now()
-		t := &target{ID: newUUID(), Label: body.Label, APIName: body.APIName, TargetEndpoint: body.TargetEndpoint,
-			Type: body.Type, CreatedAt: now}
-		c.Targets = append(c.Targets, t)
-		if !e.saveOrFail(w) {
-			return
+	e.underConnection(w, r, orgDataCloud, func(a *app, _ *addon, c *connection) {
+		if body.APIName == "" {
+			body.APIName = strings.ReplaceAll(body.Label, " ", "_")
 		}
-		out := e.wireTargetDetail(a, c, t)
-		out.Status = "pending" // the create answer is always the first status
-		writeJSON(w, http.StatusAccepted, out)
-	}
+		if body.Type == "" {
+			body.Type = "webhook"
+		}
+		fail := func(msg string) { writeError(w, http.StatusUnprocessableEntity, "validation_failed", msg) }
+		switch {
+		case body.Label == "" || body.TargetEndpoint == "":
+			fail("label and target_endpoint are required.")
+		case !validName(body.Label):
+			fail("Invalid label format.")
+		case !validName(body.APIName):
+			fail("Invalid api_name format.")
+		case body.Type != "webhook":
+			fail("Invalid type " + body.Type + ": only webhook is supported.")
+		case !strings.HasPrefix(body.TargetEndpoint, "/"):
+			fail("target_endpoint must be a path on the app, starting with /.")
+		case !e.connected(c):
+			fail("Connection " + c.Name + " is not connected.")
+		case c.target(body.APIName) != nil || labelTaken(c, body.Label):
+			writeError(w, http.StatusConflict, "conflict", "Data action target "+body.APIName+" already exists.")
+		default:
+			now := e.now()
+			t := &target{ID: newUUID(), Label: body.Label, APIName: body.APIName, TargetEndpoint: body.TargetEndpoint,
+				Type: body.Type, CreatedAt: now}
+			c.Targets = append(c.Targets, t)
+			if !e.saveOrFail(w) {
+				return
+			}
+			out := e.wireTargetDetail(a, c, t)
+			out.Status = "pending" // the create answer is always the first status
+			writeJSON(w, http.StatusAccepted, out)
+		}
+	})
 }
 
 func labelTaken(c *connection, label string) bool {
