@@ -2,12 +2,16 @@ package apply
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/applinkctl/applinkctl/internal/addr"
 	"github.com/applinkctl/applinkctl/internal/client"
+	"github.com/applinkctl/applinkctl/internal/manifest"
 	"github.com/applinkctl/applinkctl/internal/plan"
 )
 
@@ -130,5 +134,53 @@ func TestFastPollingKeepsTheSlot(t *testing.T) {
 	}
 	if l.mostWaiting != 1 || l.mostCalls != 1 {
 		t.Errorf("%d waits and %d calls at once, want 1 and 1", l.mostWaiting, l.mostCalls)
+	}
+}
+
+// TestHeaviestChainStartsFirst checks the order in which ready changes
+// take the slots: the change heading the heaviest chain first (a Data Cloud
+// connection with a target, then a Salesforce connection with a
+// publication, then a lone authorization), then in the order they became
+// ready; dependencies still come first.
+func TestHeaviestChainStartsFirst(t *testing.T) {
+	h := newHarness(t)
+	opts := fastOpts() // at parallelism 1, one change at a time
+	opts.Parallelism = 1
+	opts.WaitForBrowser = true
+	_, s, err := h.apply(context.Background(), opts,
+		jwtAuth("a_auth"), jwtConn("m_org"), publication("m_org", "API"),
+		oauthConn("z_dc", manifest.DataCloud), target("z_dc", "T_one"))
+	if err != nil || s.Created != 5 {
+		t.Fatalf("apply = %+v, %v", s, err)
+	}
+	want := []string{"POST connection z_dc", "POST connection m_org", "POST authorization a_auth", "POST target T_one", "POST publication API"}
+	if got := h.link.logged(); !slices.Equal(got, want) {
+		t.Errorf("calls = %v\nwant %v", got, want)
+	}
+}
+
+// TestCancelWhileWaitingForASlotStartsNothingMore checks Ctrl-C with the
+// slot given back during waits: changes still queued for a slot are
+// skipped as interrupted, never started, and write no state.
+func TestCancelWhileWaitingForASlotStartsNothingMore(t *testing.T) {
+	h := newHarness(t)
+	h.link.postDelay = 100 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	opts := fastOpts()
+	opts.Parallelism = 1
+	opts.Poll = client.WaitOptions{Initial: 20 * time.Millisecond, Max: 50 * time.Millisecond}
+	time.AfterFunc(30*time.Millisecond, cancel) // during the first POST
+	_, s, err := h.apply(ctx, opts, jwtConn("a_org"), jwtConn("b_org"), jwtConn("c_org"))
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("err = %v, want interrupted", err)
+	}
+	if h.link.calls["POST connection"] != 1 || s.Skipped != 2 {
+		t.Errorf("%d POSTs, summary %+v: want the first only, the others skipped", h.link.calls["POST connection"], s)
+	}
+	for _, n := range []string{"b_org", "c_org"} {
+		if r := h.record(addr.Connection(app, n)); r != nil {
+			t.Errorf("state of %s = %+v, want none", n, r)
+		}
 	}
 }
