@@ -27,24 +27,9 @@ type AddonSnapshot struct {
 	Authorizations []AuthorizationSnapshot `json:"authorizations"`
 }
 
-// ConnectionSnapshot is a connection with its targets and publications.
-type ConnectionSnapshot struct {
-	ID           string                `json:"id"`
-	Name         string                `json:"name"`
-	OrgType      string                `json:"org_type"`
-	Method       string                `json:"method"`
-	Status       string                `json:"status"`
-	ErrorID      string                `json:"error_id,omitempty"`
-	LoginURL     string                `json:"login_url,omitempty"`
-	ClientID     string                `json:"client_id,omitempty"`
-	Username     string                `json:"username,omitempty"`
-	Alias        string                `json:"alias,omitempty"`
-	Targets      []TargetSnapshot      `json:"targets"`
-	Publications []PublicationSnapshot `json:"publications"`
-}
-
-// AuthorizationSnapshot is an authorization.
-type AuthorizationSnapshot struct {
+// GrantSnapshot is what connections and authorizations share: the
+// grant to an org, how it was made and its status.
+type GrantSnapshot struct {
 	ID       string `json:"id"`
 	Name     string `json:"name"`
 	OrgType  string `json:"org_type"`
@@ -56,6 +41,16 @@ type AuthorizationSnapshot struct {
 	Username string `json:"username,omitempty"`
 	Alias    string `json:"alias,omitempty"`
 }
+
+// ConnectionSnapshot is a connection with its targets and publications.
+type ConnectionSnapshot struct {
+	GrantSnapshot
+	Targets      []TargetSnapshot      `json:"targets"`
+	Publications []PublicationSnapshot `json:"publications"`
+}
+
+// AuthorizationSnapshot is an authorization: a grant and nothing more.
+type AuthorizationSnapshot = GrantSnapshot
 
 // TargetSnapshot is a data action target.
 type TargetSnapshot struct {
@@ -88,11 +83,14 @@ type ConnectedAppSnapshot struct {
 	Usernames  []string `json:"usernames,omitempty"`
 }
 
-func errID(e *apiError) string {
-	if e == nil {
-		return ""
+// grantSnapshot is g with the status it has now.
+func grantSnapshot(g *grant, status string, err *apiError) GrantSnapshot {
+	s := GrantSnapshot{ID: g.ID, Name: g.Name, OrgType: g.OrgType, Method: g.Method, Status: status,
+		LoginURL: g.LoginURL, ClientID: g.ClientID, Username: g.Username, Alias: g.Alias}
+	if err != nil {
+		s.ErrorID = err.ID
 	}
-	return e.ID
+	return s
 }
 
 // World returns a snapshot of the whole world.
@@ -109,9 +107,7 @@ func (e *Emulator) World() Snapshot {
 			ads := AddonSnapshot{ID: ad.ID, Name: ad.Name, Attachment: ad.Attachment, Connections: []ConnectionSnapshot{}, Authorizations: []AuthorizationSnapshot{}}
 			for _, c := range ad.Connections {
 				st, er, _ := e.connectionStatus(c)
-				cs := ConnectionSnapshot{ID: c.ID, Name: c.Name, OrgType: c.OrgType, Method: c.Method, Status: st, ErrorID: errID(er),
-					LoginURL: c.LoginURL, ClientID: c.ClientID, Username: c.Username, Alias: c.Alias,
-					Targets: []TargetSnapshot{}, Publications: []PublicationSnapshot{}}
+				cs := ConnectionSnapshot{GrantSnapshot: grantSnapshot(&c.grant, st, er), Targets: []TargetSnapshot{}, Publications: []PublicationSnapshot{}}
 				for _, t := range c.Targets {
 					ts, _ := e.targetStatus(t)
 					cs.Targets = append(cs.Targets, TargetSnapshot{ID: t.ID, Label: t.Label, APIName: t.APIName, TargetEndpoint: t.TargetEndpoint, Type: t.Type, Status: ts})
@@ -128,8 +124,7 @@ func (e *Emulator) World() Snapshot {
 			sort.Slice(ads.Connections, func(i, j int) bool { return ads.Connections[i].Name < ads.Connections[j].Name })
 			for _, au := range ad.Authorizations {
 				st, er, _ := e.authorizationStatus(au)
-				ads.Authorizations = append(ads.Authorizations, AuthorizationSnapshot{ID: au.ID, Name: au.Name, OrgType: au.OrgType, Method: au.Method,
-					Status: st, ErrorID: errID(er), LoginURL: au.LoginURL, ClientID: au.ClientID, Username: au.Username, Alias: au.Alias})
+				ads.Authorizations = append(ads.Authorizations, grantSnapshot(&au.grant, st, er))
 			}
 			sort.Slice(ads.Authorizations, func(i, j int) bool { return ads.Authorizations[i].Name < ads.Authorizations[j].Name })
 			as.Addons = append(as.Addons, ads)
