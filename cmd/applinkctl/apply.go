@@ -64,7 +64,7 @@ func applyCommand(io streams) *cli.Command {
 			&cli.BoolFlag{Name: "allow-empty", Usage: "allow --prune with a manifest that declares nothing"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "walk the plan, read and decide everything, but send no write and change no state"},
 			&cli.BoolFlag{Name: "auto-approve", Usage: "apply without asking for confirmation"},
-			&cli.IntFlag{Name: "parallelism", Value: apply.DefaultParallelism, Usage: "changes in flight at once"},
+			&cli.IntFlag{Name: "parallelism", Value: apply.DefaultParallelism, Usage: "at most `N` mutating API calls in flight at once (waits for resources to settle do not count)"},
 			&cli.DurationFlag{Name: "timeout", Value: apply.DefaultTimeout, Usage: "how long to wait for each resource to be ready"},
 			&cli.DurationFlag{Name: "lock-timeout", Value: 0, Usage: "how long to wait for the state lock (0: fail at once)"},
 			&cli.StringSliceFlag{Name: "target", Usage: "only `ADDR` (glob) and what it depends on; repeatable"},
@@ -183,7 +183,8 @@ func runApply(ctx context.Context, c *cli.Context, ios streams, o applyOptions) 
 	}
 	defer closePlatform()
 
-	world, err := live.Read(ctx, plat, m, o.Parallelism)
+	// Reads change nothing: they run at the read bound, not --parallelism.
+	world, err := live.Read(ctx, plat, m, 0)
 	if err != nil {
 		return err
 	}

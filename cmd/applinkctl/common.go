@@ -20,7 +20,7 @@ import (
 type planInputs struct {
 	Files       []string     // -f paths, files or directories
 	Options     plan.Options // --prune, --allow-empty, --target, --replace
-	Parallelism int          // bound on concurrent API calls; < 1 means 4
+	Parallelism int          // bound on concurrent read calls; < 1 means live.DefaultReadConcurrency
 }
 
 // planRun is everything one plan was made from. Apply executes Plan against

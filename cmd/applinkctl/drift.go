@@ -5,6 +5,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/applinkctl/applinkctl/internal/live"
 	"github.com/applinkctl/applinkctl/internal/plan"
 	"github.com/applinkctl/applinkctl/internal/view"
 )
@@ -32,7 +33,7 @@ func driftCommand(io streams) *cli.Command {
 			&cli.StringSliceFlag{Name: "file", Aliases: []string{"f"}, Usage: "manifest `PATH` (file or directory); repeatable", Required: true},
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "output `FORMAT`: text, json or markdown"},
 			&cli.StringSliceFlag{Name: "ignore", Usage: "drop findings whose address matches `ADDR-GLOB`; repeatable"},
-			&cli.IntFlag{Name: "parallelism", Value: 4, Usage: "at most `N` API calls at once"},
+			&cli.IntFlag{Name: "parallelism", Value: live.DefaultReadConcurrency, Usage: "at most `N` read calls at once (reads change nothing; lower it to spare a rate limit shared with other tools)"},
 		},
 		Action: func(c *cli.Context) error {
 			return runDrift(c, io, driftOptions{

@@ -38,7 +38,7 @@ func exportCommand(io streams) *cli.Command {
 			&cli.StringFlag{Name: "addon", Usage: "AppLink add-on `NAME` or id (for an app with several); written as addon:"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write `DIR`/applink.yaml instead of printing to stdout"},
 			&cli.BoolFlag{Name: "force", Usage: "overwrite an existing DIR/applink.yaml"},
-			&cli.IntFlag{Name: "parallelism", Value: 4, Usage: "at most `N` API calls at once"},
+			&cli.IntFlag{Name: "parallelism", Value: live.DefaultReadConcurrency, Usage: "at most `N` read calls at once (reads change nothing; lower it to spare a rate limit shared with other tools)"},
 		},
 		Action: func(c *cli.Context) error {
 			return runExport(c, io, exportOptions{

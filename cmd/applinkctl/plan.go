@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/applinkctl/applinkctl/internal/ghactions"
+	"github.com/applinkctl/applinkctl/internal/live"
 	"github.com/applinkctl/applinkctl/internal/plan"
 	"github.com/applinkctl/applinkctl/internal/view"
 )
@@ -49,7 +50,7 @@ func planCommand(io streams) *cli.Command {
 			&cli.BoolFlag{Name: "detailed-exitcode", Usage: "exit 0 when there are no changes, 2 when there are, 1 on error"},
 			&cli.StringSliceFlag{Name: "target", Usage: "plan only resources matching `ADDR` (a glob) and what they depend on; repeatable"},
 			&cli.StringSliceFlag{Name: "replace", Usage: "force the replacement of `ADDR` (e.g. to re-run a JWT flow); repeatable"},
-			&cli.IntFlag{Name: "parallelism", Value: 4, Usage: "at most `N` API calls at once"},
+			&cli.IntFlag{Name: "parallelism", Value: live.DefaultReadConcurrency, Usage: "at most `N` read calls at once (reads change nothing; lower it to spare a rate limit shared with other tools)"},
 		},
 		Action: func(c *cli.Context) error {
 			opts := planOptions{

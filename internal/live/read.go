@@ -20,7 +20,7 @@ type AppRef struct {
 }
 
 // DefaultReadConcurrency is how many read calls Read keeps in flight at
-// most, whatever the apply's parallelism: reads change nothing, cost one
+// most unless told otherwise: reads change nothing, cost one
 // rate-limit token each however many run at once (and the client paces
 // itself by RateLimit-Remaining), and a plan of 20 apps needs about 60 at
 // once to take no more round trips than its dependencies do (issue 8,
@@ -28,9 +28,14 @@ type AppRef struct {
 // requests at once.
 const DefaultReadConcurrency = 64
 
-// readConcurrency is the bound on read calls in flight for a parallelism.
-func readConcurrency(parallelism int) int {
-	return max(parallelism, DefaultReadConcurrency)
+// readConcurrency is the bound on read calls in flight: the caller's, or
+// DefaultReadConcurrency when it gives none (< 1). A user who must spare a
+// shared rate limit can still go lower.
+func readConcurrency(concurrency int) int {
+	if concurrency < 1 {
+		return DefaultReadConcurrency
+	}
+	return concurrency
 }
 
 // Read resolves every app of the manifest (its add-on per App.Addon) and
@@ -38,12 +43,12 @@ func readConcurrency(parallelism int) int {
 // Cloud connection and the publications of each Salesforce connection that
 // the manifest declares. Each app runs as its own pipeline (resolve, then
 // its two lists, then its children), so a slow app holds up no other; at
-// most max(parallelism, DefaultReadConcurrency) calls are in flight at
-// once. Children of connections the manifest does not declare are not
+// most concurrency calls (DefaultReadConcurrency when < 1) are in flight
+// at once. Children of connections the manifest does not declare are not
 // read: those connections are reported as unmanaged as a whole. Errors
 // name the app and, where one exists, the fix (such as the addon: field);
 // every app's error is reported, not just the first.
-func Read(ctx context.Context, p *client.Platform, m *manifest.Manifest, parallelism int) (*World, error) {
+func Read(ctx context.Context, p *client.Platform, m *manifest.Manifest, concurrency int) (*World, error) {
 	refs := make([]AppRef, 0, len(m.Apps))
 	declared := map[string]map[string]bool{} // app → connection names
 	for _, a := range m.Apps {
@@ -53,7 +58,7 @@ func Read(ctx context.Context, p *client.Platform, m *manifest.Manifest, paralle
 			declared[a.Name][c.Name] = true
 		}
 	}
-	return read(ctx, p, refs, parallelism, func(app, conn string) bool { return declared[app][conn] })
+	return read(ctx, p, refs, concurrency, func(app, conn string) bool { return declared[app][conn] })
 }
 
 // ReadApps is Read for apps named without a manifest (export): it lists the

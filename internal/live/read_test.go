@@ -172,31 +172,46 @@ func (f *inFlight) RoundTrip(r *http.Request) (*http.Response, error) {
 	return f.next.RoundTrip(r)
 }
 
-// TestReadConcurrencyIsSeparateFromParallelism checks that the read does
-// not run at apply's parallelism: with --parallelism 1, the apps'
-// pipelines still overlap (at 1 call at once, 12 apps would never have
-// more than the 3 requests of one resolution in flight).
-func TestReadConcurrencyIsSeparateFromParallelism(t *testing.T) {
-	srv := testkit.Emulator(t, emulator.Options{Latency: 20 * time.Millisecond})
-	counter := &inFlight{next: http.DefaultTransport}
-	p := testkit.PlatformWith(t, srv, client.Config{HTTPClient: &http.Client{Transport: counter}})
-	var apps []*manifest.App
-	for i := range 12 {
-		name := fmt.Sprintf("app-%02d", i)
-		testkit.SeedApp(t, srv, name, 1)
-		apps = append(apps, &manifest.App{Name: name})
-	}
-	w, err := live.Read(t.Context(), p, manifestOf(apps...), 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(w.Apps) != 12 {
-		t.Errorf("read %d apps, want 12", len(w.Apps))
-	}
-	if counter.most <= 3 {
-		t.Errorf("at most %d requests in flight: the read ran at parallelism 1", counter.most)
-	}
-	if counter.most > 3*live.DefaultReadConcurrency {
-		t.Errorf("%d requests in flight, over the read's bound", counter.most)
+// TestReadConcurrency checks the read's bound: by default the apps'
+// pipelines overlap (far more than the 3 requests of one resolution in
+// flight), and a caller sparing a shared rate limit can hold it to one
+// call at a time (a resolution sends at most 3 requests at once).
+func TestReadConcurrency(t *testing.T) {
+	for _, tc := range []struct {
+		concurrency int
+		check       func(most int) string
+	}{
+		{0, func(most int) string {
+			if most <= 3 || most > 3*live.DefaultReadConcurrency {
+				return fmt.Sprintf("default bound: %d requests in flight at most, want 4..%d", most, 3*live.DefaultReadConcurrency)
+			}
+			return ""
+		}},
+		{1, func(most int) string {
+			if most > 3 {
+				return fmt.Sprintf("concurrency 1: %d requests in flight, want at most 3", most)
+			}
+			return ""
+		}},
+	} {
+		srv := testkit.Emulator(t, emulator.Options{Latency: 20 * time.Millisecond})
+		counter := &inFlight{next: http.DefaultTransport}
+		p := testkit.PlatformWith(t, srv, client.Config{HTTPClient: &http.Client{Transport: counter}})
+		var apps []*manifest.App
+		for i := range 12 {
+			name := fmt.Sprintf("app-%02d", i)
+			testkit.SeedApp(t, srv, name, 1)
+			apps = append(apps, &manifest.App{Name: name})
+		}
+		w, err := live.Read(t.Context(), p, manifestOf(apps...), tc.concurrency)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(w.Apps) != 12 {
+			t.Errorf("read %d apps, want 12", len(w.Apps))
+		}
+		if msg := tc.check(counter.most); msg != "" {
+			t.Error(msg)
+		}
 	}
 }
