@@ -4,11 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -26,6 +22,7 @@ import (
 	"github.com/applinkctl/applinkctl/internal/plan"
 	"github.com/applinkctl/applinkctl/internal/secret"
 	"github.com/applinkctl/applinkctl/internal/state"
+	"github.com/applinkctl/applinkctl/internal/testkit"
 	"github.com/applinkctl/applinkctl/internal/view"
 )
 
@@ -33,25 +30,6 @@ import (
 // streams) against an emulator the test owns, found through
 // HEROKU_API_URL/HEROKU_API_KEY as on a developer's machine, except the
 // quickstart test, which uses --sandbox as the README does.
-
-var (
-	applyKeyOnce sync.Once
-	applyKeys    [2][]byte
-)
-
-// applyKey is one of two RSA keys shared by the whole test binary.
-func applyKey(i int) []byte {
-	applyKeyOnce.Do(func() {
-		for j := range applyKeys {
-			k, err := rsa.GenerateKey(rand.Reader, 2048)
-			if err != nil {
-				panic(err)
-			}
-			applyKeys[j] = pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)})
-		}
-	})
-	return applyKeys[i]
-}
 
 const applySpec = `openapi: 3.0.3
 info: {title: Orders, version: "1.0"}
@@ -95,19 +73,13 @@ func newApplyEnv(t *testing.T, eo emulator.Options) *applyEnv {
 	if eo.ApproveOAuthAfter == 0 {
 		eo.ApproveOAuthAfter = 20 * time.Millisecond
 	}
-	srv, err := emulator.Start(eo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	if _, err := srv.Emulator.SeedApp("acme-api", 1); err != nil {
-		t.Fatal(err)
-	}
+	srv := testkit.Emulator(t, eo)
+	testkit.SeedApp(t, srv, "acme-api", 1)
 	t.Setenv("HEROKU_API_URL", srv.URL)
 	t.Setenv("HEROKU_API_KEY", srv.APIKey)
 	t.Setenv("APPLINKCTL_STATE", "")
 	e := &applyEnv{t: t, srv: srv, dir: t.TempDir()}
-	e.write("keys/server.key", string(applyKey(0)))
+	e.write("keys/server.key", testkit.RSAKeyPEM(t, 2048, 0))
 	e.write("api/openapi.yaml", applySpec)
 	e.manifest("https://login.salesforce.com", false)
 	return e
@@ -115,13 +87,7 @@ func newApplyEnv(t *testing.T, eo emulator.Options) *applyEnv {
 
 func (e *applyEnv) write(rel, body string) {
 	e.t.Helper()
-	p := filepath.Join(e.dir, rel)
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		e.t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
-		e.t.Fatal(err)
-	}
+	testkit.WriteFile(e.t, e.dir, rel, body)
 }
 
 func (e *applyEnv) manifest(dcLogin string, protect bool) {
@@ -188,14 +154,8 @@ func (e *applyEnv) savePlan(opts plan.Options) string {
 	e.t.Helper()
 	ctx := context.Background()
 	files := []string{filepath.Join(e.dir, "applink.yaml")}
-	m, _, err := manifest.Load(files, manifest.Options{})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	p, err := client.New(client.Config{BaseURL: e.srv.URL, APIKey: secret.New(e.srv.APIKey)})
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	m := testkit.LoadManifest(e.t, manifest.Options{}, files...)
+	p := testkit.Platform(e.t, e.srv)
 	w, err := live.Read(ctx, p, m, 4)
 	if err != nil {
 		e.t.Fatal(err)
@@ -401,16 +361,16 @@ func TestApplySavedPlanRefusedWhenStale(t *testing.T) {
 			}
 		}, "stale plan: state changed"},
 		{"live", func(e *applyEnv) {
-			p, _ := client.New(client.Config{BaseURL: e.srv.URL, APIKey: secret.New(e.srv.APIKey)})
+			p := testkit.Platform(e.t, e.srv)
 			l, err := p.Resolve(context.Background(), "acme-api", "")
 			if err != nil {
 				e.t.Fatal(err)
 			}
-			if _, err := l.CreateJWTConnection(context.Background(), client.JWTRequest{Name: "other_org", ClientID: "x", Username: "u@x", PrivateKey: secret.New(string(applyKey(1)))}); err != nil {
+			if _, err := l.CreateJWTConnection(context.Background(), client.JWTRequest{Name: "other_org", ClientID: "x", Username: "u@x", PrivateKey: secret.New(testkit.RSAKeyPEM(e.t, 2048, 1))}); err != nil {
 				e.t.Fatal(err)
 			}
 		}, "stale plan: live state changed"},
-		{"key", func(e *applyEnv) { e.write("keys/server.key", string(applyKey(1))) }, "stale plan: key of acme-api/connection/prod_org changed"},
+		{"key", func(e *applyEnv) { e.write("keys/server.key", testkit.RSAKeyPEM(e.t, 2048, 1)) }, "stale plan: key of acme-api/connection/prod_org changed"},
 		{"spec", func(e *applyEnv) { e.write("api/openapi.yaml", strings.Replace(applySpec, "listOrders", "listAll", 1)) },
 			"stale plan: spec of acme-api/connection/prod_org/publication/AcmeOrders changed"},
 		{"manifest", func(e *applyEnv) {
@@ -504,19 +464,9 @@ func TestApplyQuickstartInTheSandbox(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o700); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, f), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
+		testkit.WriteFile(t, dir, f, string(b))
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "keys"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "keys", "server.key"), applyKey(0), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testkit.WriteFile(t, dir, "keys/server.key", testkit.RSAKeyPEM(t, 2048, 0))
 	t.Setenv("APPLINKCTL_STATE", "")
 	sandbox := filepath.Join(dir, "sandbox")
 	var out, errb bytes.Buffer

@@ -4,22 +4,19 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"io"
 	"math/big"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/applinkctl/applinkctl/internal/testkit"
 )
 
 func TestEmulatorCommandServes(t *testing.T) {
@@ -125,20 +122,12 @@ func TestEmulatorFlagParsers(t *testing.T) {
 
 func TestEmulatorCommandServesTLS(t *testing.T) {
 	dir := t.TempDir()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
 		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
 		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
-	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), 0o600)
+	certPEM := testkit.SelfSignedCertPEM(t, testkit.RSAKey(t, 2048, 0), tmpl)
+	certFile := testkit.WriteFile(t, dir, "cert.pem", string(certPEM))
+	keyFile := testkit.WriteFile(t, dir, "key.pem", testkit.RSAKeyPEM(t, 2048, 0))
 
 	pr, pw := io.Pipe()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -156,7 +145,9 @@ func TestEmulatorCommandServesTLS(t *testing.T) {
 	base := strings.TrimPrefix(sc.Text(), "HEROKU_API_URL=")
 	go io.Copy(io.Discard, pr)
 	pool := x509.NewCertPool()
-	pool.AddCert(must(x509.ParseCertificate(der)))
+	if !pool.AppendCertsFromPEM(certPEM) {
+		t.Fatal("the test certificate does not parse")
+	}
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	res, err := hc.Post(base+"/_emulator/apps", "application/json", strings.NewReader(`{"name":"acme-api"}`))
 	if err != nil {
@@ -176,11 +167,4 @@ func TestEmulatorCommandServesTLS(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-}
-
-func must[T any](v T, err error) T {
-	if err != nil {
-		panic(err)
-	}
-	return v
 }

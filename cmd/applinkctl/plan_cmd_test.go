@@ -17,8 +17,8 @@ import (
 	"github.com/applinkctl/applinkctl/internal/live"
 	"github.com/applinkctl/applinkctl/internal/manifest"
 	"github.com/applinkctl/applinkctl/internal/plan"
-	"github.com/applinkctl/applinkctl/internal/secret"
 	"github.com/applinkctl/applinkctl/internal/state"
+	"github.com/applinkctl/applinkctl/internal/testkit"
 )
 
 // These tests run `applinkctl plan` and `applinkctl drift` in process
@@ -59,22 +59,9 @@ type planWorld struct {
 func newPlanWorld(t *testing.T) *planWorld {
 	t.Helper()
 	dir := t.TempDir()
-	if err := os.Mkdir(filepath.Join(dir, "api"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	for name, body := range map[string]string{"applink.yaml": planTestManifest, "api/openapi.yaml": planTestSpec} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	srv, err := emulator.Start(emulator.Options{ApproveOAuthAfter: time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	if _, err := srv.Emulator.SeedApp("plan-app", 1); err != nil {
-		t.Fatal(err)
-	}
+	testkit.WriteFiles(t, dir, map[string]string{"applink.yaml": planTestManifest, "api/openapi.yaml": planTestSpec})
+	srv := testkit.Emulator(t, emulator.Options{ApproveOAuthAfter: time.Millisecond})
+	testkit.SeedApp(t, srv, "plan-app", 1)
 	t.Setenv("HEROKU_API_URL", srv.URL)
 	t.Setenv("HEROKU_API_KEY", srv.APIKey)
 	t.Setenv("GITHUB_ACTIONS", "")
@@ -97,14 +84,8 @@ func (w *planWorld) manifest() string { return filepath.Join(w.dir, "applink.yam
 func (w *planWorld) applyAll(t *testing.T) {
 	t.Helper()
 	ctx := context.Background()
-	m, _, err := manifest.Load([]string{w.manifest()}, manifest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := client.New(client.Config{BaseURL: w.srv.URL, APIKey: secret.New(w.srv.APIKey)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := testkit.LoadManifest(t, manifest.Options{}, w.manifest())
+	p := testkit.Platform(t, w.srv)
 	world, err := live.Read(ctx, p, m, 4)
 	if err != nil {
 		t.Fatal(err)

@@ -2,14 +2,11 @@ package main
 
 import (
 	"bytes"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/applinkctl/applinkctl/internal/testkit"
 )
 
 // runCLI runs the in-process CLI and returns its exit code and output.
@@ -20,54 +17,13 @@ func runCLI(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errOut.String()
 }
 
-func testKeyPEM(t *testing.T) string {
-	t.Helper()
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)}))
-}
-
-// copyExample copies an example directory without its keys/ into a temp dir.
-func copyExample(t *testing.T, src string) string {
-	t.Helper()
-	dst := t.TempDir()
-	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			if d.Name() == "keys" {
-				return filepath.SkipDir
-			}
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
-}
-
 func TestValidateQuickstartExample(t *testing.T) {
-	dir := copyExample(t, "../../examples/quickstart")
+	dir := testkit.CopyDir(t, "../../examples/quickstart", "keys")
 	code, out, errOut := runCLI(t, "validate", "-f", dir)
 	if code != 1 || !strings.Contains(out, "keys/server.key cannot be read: no such file or directory") {
 		t.Errorf("without its key: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "keys"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "keys", "server.key"), []byte(testKeyPEM(t)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testkit.WriteFile(t, dir, "keys/server.key", testkit.RSAKeyPEM(t, 2048, 0))
 	code, out, errOut = runCLI(t, "validate", "-f", dir)
 	if code != 0 || out != "ok: 1 apps, 2 connections, 1 authorizations, 2 targets, 1 publications\n" || errOut != "" {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
@@ -75,7 +31,7 @@ func TestValidateQuickstartExample(t *testing.T) {
 }
 
 func TestValidateFleetExample(t *testing.T) {
-	key := testKeyPEM(t)
+	key := testkit.RSAKeyPEM(t, 2048, 0)
 	t.Setenv("FLEET_SF_KEY", key)
 	t.Setenv("CRM_SYNC_KEY", key)
 	code, out, errOut := runCLI(t, "validate", "-f", "../../examples/fleet")
