@@ -174,34 +174,43 @@ func (e *Emulator) wireOrg(g *grant, kind string) wOrg {
 	return o
 }
 
-func (e *Emulator) wireConnection(a *app, ad *addon, c *connection, base string) wConnection {
-	st, errInfo, _ := e.connectionStatus(c)
+// connectionOrg is a connection's org as the API shows it, named by the
+// connection.
+func (e *Emulator) connectionOrg(c *connection) wOrg {
 	org := e.wireOrg(&c.grant, KindConnection)
 	org.ConnectionName = c.Name
-	out := wConnection{
-		ID: c.ID, Status: st, Org: org, AddonID: ad.ID, AppID: a.ID, Alias: c.Alias,
+	return org
+}
+
+// redirectURI is where a pending OAuth grant's browser flow is approved
+// (oauthPage); empty for JWT grants and once the grant is no longer pending.
+func redirectURI(g *grant, pending bool, base string) string {
+	if g.FlowID == "" || !pending {
+		return ""
+	}
+	return base + "/_emulator/oauth/" + g.FlowID
+}
+
+func (e *Emulator) wireConnection(a *app, ad *addon, c *connection, base string) wConnection {
+	st, errInfo, _ := e.connectionStatus(c)
+	return wConnection{
+		ID: c.ID, Status: st, Org: e.connectionOrg(c), AddonID: ad.ID, AppID: a.ID, Alias: c.Alias,
 		ConnectionMethod: c.Method, CreatedAt: stamp(c.CreatedAt), CreatedBy: userEmail, CreatedViaApp: a.Name,
 		LastModifiedAt: stamp(c.ModifiedAt), LastModifiedBy: userEmail, Error: errInfo,
+		RedirectURI: redirectURI(&c.grant, st == "connecting", base),
 	}
-	if c.FlowID != "" && st == "connecting" {
-		out.RedirectURI = base + "/_emulator/oauth/" + c.FlowID
-	}
-	return out
 }
 
 func (e *Emulator) wireAuthorization(a *app, ad *addon, au *authorization, base string) wAuthorization {
 	st, errInfo, _ := e.authorizationStatus(au)
 	org := e.wireOrg(&au.grant, KindAuthorization)
 	org.DeveloperName = au.Name
-	out := wAuthorization{
+	return wAuthorization{
 		ID: au.ID, Status: st, Org: org, AddonID: ad.ID, AppName: a.Name, Alias: au.Alias,
 		ConnectionMethod: au.Method, CreatedAt: stamp(au.CreatedAt), CreatedBy: userEmail,
 		LastModifiedAt: stamp(au.ModifiedAt), LastModifiedBy: userEmail, Error: errInfo,
+		RedirectURI: redirectURI(&au.grant, st == "authorizing", base),
 	}
-	if au.FlowID != "" && st == "authorizing" {
-		out.RedirectURI = base + "/_emulator/oauth/" + au.FlowID
-	}
-	return out
 }
 
 // saveOrFail persists the world; false means a 500 was answered.

@@ -40,10 +40,8 @@ func (e *Emulator) wireTarget(a *app, c *connection, t *target) wTarget {
 
 func (e *Emulator) wireTargetDetail(a *app, c *connection, t *target) wTargetDetail {
 	st, errInfo := e.targetStatus(t)
-	org := e.wireOrg(&c.grant, KindConnection)
-	org.ConnectionName = c.Name
 	return wTargetDetail{ID: t.ID, APIName: t.APIName, Label: t.Label, Status: st, TargetEndpoint: t.TargetEndpoint,
-		Type: t.Type, HerokuApp: wHerokuApp{ID: a.ID, Name: a.Name, URL: webURL(a)}, Org: org, Error: errInfo}
+		Type: t.Type, HerokuApp: wHerokuApp{ID: a.ID, Name: a.Name, URL: webURL(a)}, Org: e.connectionOrg(c), Error: errInfo}
 }
 
 func (e *Emulator) listTargets(w http.ResponseWriter, r *http.Request) {
