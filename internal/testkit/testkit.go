@@ -10,6 +10,7 @@
 package testkit
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -135,6 +136,31 @@ func CopyDir(tb testing.TB, src string, skip ...string) string {
 	return dst
 }
 
+// Golden checks got against the golden file at path, or with update (a
+// test's -update flag) rewrites the file instead, making its directory.
+// regen is the command that rewrites it ("go test ./internal/view
+// -update"), quoted when the file is missing or differs so a reader knows
+// how to accept a deliberate change.
+func Golden(tb testing.TB, path string, got []byte, update bool, regen string) {
+	tb.Helper()
+	if update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			tb.Fatalf("testkit: %v", err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			tb.Fatalf("testkit: %v", err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatalf("%v (run %s to create it)", err, regen)
+	}
+	if !bytes.Equal(got, want) {
+		tb.Errorf("%s differs from the golden file (%s rewrites it)\n--- got\n%s\n--- want\n%s", path, regen, got, want)
+	}
+}
+
 // Env is a manifest.Options.LookupEnv that sees only vars, so that a
 // test does not depend on the environment it runs in.
 func Env(vars map[string]string) func(string) (string, bool) {
@@ -197,3 +223,15 @@ func SeedApp(tb testing.TB, srv *emulator.Server, name string, addons int) *emul
 	}
 	return a
 }
+
+// OrdersSpec is a minimal valid OpenAPI 3 document (one GET /orders,
+// operation listOrders): the spec a test publication points at when
+// what the spec says does not matter.
+const OrdersSpec = `openapi: 3.0.3
+info: {title: Orders, version: "1.0"}
+paths:
+  /orders:
+    get:
+      operationId: listOrders
+      responses: {"200": {description: ok}}
+`

@@ -114,3 +114,27 @@ func TestEmulatorPlatformAndSeed(t *testing.T) {
 		t.Errorf("seeding twice: %q", msg)
 	}
 }
+
+// errorfTB records Errorf instead of failing the test.
+type errorfTB struct {
+	fatalTB
+	errs []string
+}
+
+func (e *errorfTB) Errorf(format string, args ...any) {
+	e.errs = append(e.errs, fmt.Sprintf(format, args...))
+}
+
+func TestGoldenWritesThenCompares(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "case", "out.txt")
+	if msg := failure(t, func(tb testing.TB) { testkit.Golden(tb, path, []byte("a\n"), false, "go test -update") }); !strings.Contains(msg, "go test -update") {
+		t.Errorf("missing golden file: %q", msg)
+	}
+	testkit.Golden(t, path, []byte("a\n"), true, "go test -update")
+	testkit.Golden(t, path, []byte("a\n"), false, "go test -update")
+	e := &errorfTB{fatalTB: fatalTB{TB: t}}
+	testkit.Golden(e, path, []byte("b\n"), false, "go test -update")
+	if len(e.errs) != 1 || !strings.Contains(e.errs[0], "--- got\nb\n") || !strings.Contains(e.errs[0], "--- want\na\n") {
+		t.Errorf("a different output: %q", e.errs)
+	}
+}
