@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -30,15 +29,6 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 
 // fixedNow is the emulator's clock, so that exported dates are stable.
 var fixedNow = time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
-
-const testSpec = `openapi: 3.0.3
-info: {title: Orders, version: "1.0"}
-paths:
-  /orders:
-    get:
-      operationId: listOrders
-      responses: {"200": {description: ok}}
-`
 
 // handMade is an emulator holding what a person made with the Heroku CLI:
 // on acme-api's second add-on a JWT and an OAuth Salesforce connection, a
@@ -78,7 +68,7 @@ func newHandMade(t *testing.T) *handMade {
 			t.Fatal(err)
 		}
 	}
-	specFile := testkit.WriteFile(t, t.TempDir(), "openapi.yaml", testSpec)
+	specFile := testkit.WriteFile(t, t.TempDir(), "openapi.yaml", testkit.OrdersSpec)
 	b, err := manifest.BuildBundle(&manifest.Publication{App: "acme-api", Connection: "prod_org", ClientName: "AcmeOrders", SpecFile: specFile})
 	if err != nil {
 		t.Fatal(err)
@@ -148,23 +138,7 @@ func (h *handMade) read(t *testing.T, refs ...live.AppRef) *live.World {
 // golden compares got with testdata/name, rewriting it under -update.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test -update rewrites it):\n%s", name, got)
-	}
+	testkit.Golden(t, filepath.Join("testdata", name), got, *update, "go test ./internal/export -update")
 }
 
 func TestRoundTripAdoptsEverything(t *testing.T) {

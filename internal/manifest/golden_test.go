@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/applinkctl/applinkctl/internal/manifest"
+	"github.com/applinkctl/applinkctl/internal/testkit"
 )
 
 const goldenRoot = "../../testdata/validate"
@@ -83,20 +84,7 @@ func TestGolden(t *testing.T) {
 					t.Errorf("output quotes the secret %s", k)
 				}
 			}
-			golden := filepath.Join(caseDir, "expected.txt")
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./internal/manifest -update)", err)
-			}
-			if got != string(want) {
-				t.Errorf("problems differ from %s:\n--- got\n%s--- want\n%s", golden, got, want)
-			}
+			testkit.Golden(t, filepath.Join(caseDir, "expected.txt"), []byte(got), *update, "go test ./internal/manifest -update")
 		})
 	}
 }

@@ -363,20 +363,7 @@ func mask(dir, s string) string {
 
 func (h *harness) golden(name string, got []byte) {
 	h.t.Helper()
-	path := filepath.Join(h.dir, name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			h.t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		h.t.Fatalf("%v (run go test ./internal/plan -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		h.t.Errorf("%s differs from the golden file (go test ./internal/plan -update rewrites it)\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
+	testkit.Golden(h.t, filepath.Join(h.dir, name), got, *update, "go test ./internal/plan -update")
 }
 
 // seededAddon is the id of the first add-on of a seeded app.

@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/applinkctl/applinkctl/internal/plan"
+	"github.com/applinkctl/applinkctl/internal/testkit"
 	"github.com/applinkctl/applinkctl/internal/view"
 )
 
@@ -18,23 +18,7 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 // golden compares got with testdata/<dir>/<name>, rewriting it under -update.
 func golden(t *testing.T, dir, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", dir, name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./internal/view -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from golden file (run with -update to accept):\n--- got ---\n%s\n--- want ---\n%s", path, got, want)
-	}
+	testkit.Golden(t, filepath.Join("testdata", dir, name), got, *update, "go test ./internal/view -update")
 }
 
 func render(t *testing.T, p *plan.Plan, format string, opts view.Options) []byte {
