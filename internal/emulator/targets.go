@@ -32,16 +32,21 @@ func (e *Emulator) underConnection(w http.ResponseWriter, r *http.Request, orgTy
 	})
 }
 
+// targetFields are t's fields and status as both its answers show them,
+// and the error a failed target carries.
+func (e *Emulator) targetFields(t *target) (wTargetFields, *apiError) {
+	st, errInfo := e.targetStatus(t)
+	return wTargetFields{ID: t.ID, APIName: t.APIName, Label: t.Label, Status: st, TargetEndpoint: t.TargetEndpoint, Type: t.Type}, errInfo
+}
+
 func (e *Emulator) wireTarget(a *app, c *connection, t *target) wTarget {
-	st, _ := e.targetStatus(t)
-	return wTarget{ID: t.ID, APIName: t.APIName, Label: t.Label, Status: st, TargetEndpoint: t.TargetEndpoint,
-		Type: t.Type, ConnectionID: c.ID, AppID: a.ID}
+	f, _ := e.targetFields(t)
+	return wTarget{wTargetFields: f, ConnectionID: c.ID, AppID: a.ID}
 }
 
 func (e *Emulator) wireTargetDetail(a *app, c *connection, t *target) wTargetDetail {
-	st, errInfo := e.targetStatus(t)
-	return wTargetDetail{ID: t.ID, APIName: t.APIName, Label: t.Label, Status: st, TargetEndpoint: t.TargetEndpoint,
-		Type: t.Type, HerokuApp: wHerokuApp{ID: a.ID, Name: a.Name, URL: webURL(a)}, Org: e.connectionOrg(c), Error: errInfo}
+	f, errInfo := e.targetFields(t)
+	return wTargetDetail{wTargetFields: f, HerokuApp: wHerokuApp{ID: a.ID, Name: a.Name, URL: webURL(a)}, Org: e.connectionOrg(c), Error: errInfo}
 }
 
 func (e *Emulator) listTargets(w http.ResponseWriter, r *http.Request) {

@@ -79,15 +79,21 @@ type wAuthorization struct {
 	Error            *apiError `json:"error,omitempty"`
 }
 
-type wTarget struct {
+// wTargetFields open both answers of a target: the list's (#14) and the
+// detail of get and create (#15, #16).
+type wTargetFields struct {
 	ID             string `json:"id"`
 	APIName        string `json:"api_name"`
 	Label          string `json:"label"`
 	Status         string `json:"status"`
 	TargetEndpoint string `json:"target_endpoint"`
 	Type           string `json:"type"`
-	ConnectionID   string `json:"connection_id"`
-	AppID          string `json:"app_id"`
+}
+
+type wTarget struct {
+	wTargetFields
+	ConnectionID string `json:"connection_id"`
+	AppID        string `json:"app_id"`
 }
 
 type wHerokuApp struct {
@@ -97,15 +103,10 @@ type wHerokuApp struct {
 }
 
 type wTargetDetail struct {
-	ID             string     `json:"id"`
-	APIName        string     `json:"api_name"`
-	Label          string     `json:"label"`
-	Status         string     `json:"status"`
-	TargetEndpoint string     `json:"target_endpoint"`
-	Type           string     `json:"type"`
-	HerokuApp      wHerokuApp `json:"heroku_app"`
-	Org            wOrg       `json:"org"`
-	Error          *apiError  `json:"error,omitempty"`
+	wTargetFields
+	HerokuApp wHerokuApp `json:"heroku_app"`
+	Org       wOrg       `json:"org"`
+	Error     *apiError  `json:"error,omitempty"`
 }
 
 type wPublication struct {
