@@ -14,7 +14,6 @@ import (
 // grantKind is what differs between connections (T connection, answered
 // as W wConnection) and authorizations (authorization, wAuthorization).
 type grantKind[T, W any] struct {
-	kind     string                   // KindConnection | KindAuthorization: which delay applies
 	param    string                   // the path value that names one
 	what     string                   // the name's noun in validation messages
 	notFound string                   // the 404 message
@@ -35,7 +34,7 @@ type grantKind[T, W any] struct {
 }
 
 var connectionKind = &grantKind[connection, wConnection]{
-	kind: KindConnection, param: "connection", what: "connection", notFound: "Connection not found.",
+	param: "connection", what: "connection", notFound: "Connection not found.",
 	nameOf: func(n createNames) string { return n.ConnectionName },
 	items:  func(ad *addon) *[]*connection { return &ad.Connections },
 	find:   (*addon).connection,
@@ -62,7 +61,7 @@ var connectionKind = &grantKind[connection, wConnection]{
 }
 
 var authorizationKind = &grantKind[authorization, wAuthorization]{
-	kind: KindAuthorization, param: "authorization", what: "developer", notFound: "Authorization not found.",
+	param: "authorization", what: "developer", notFound: "Authorization not found.",
 	nameOf: func(n createNames) string { return n.DeveloperName },
 	items:  func(ad *addon) *[]*authorization { return &ad.Authorizations },
 	find:   (*addon).authorization,
