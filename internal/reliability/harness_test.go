@@ -89,15 +89,6 @@ func testKey(t testing.TB) *keyMaterial {
 	return km
 }
 
-const spec = `openapi: 3.0.3
-info: {title: Orders, version: "1.0"}
-paths:
-  /orders:
-    get:
-      operationId: listOrders
-      responses: {"200": {description: ok}}
-`
-
 // appBlock is one app of the fleet: a JWT Salesforce connection with a
 // publication (key from a file), a browser-OAuth Data Cloud connection with
 // two targets, and a JWT authorization (key from the environment).
@@ -168,7 +159,7 @@ func newFleet(t *testing.T, apps int, eo emulator.Options) *fleet {
 	f.start()
 	k := testKey(t)
 	f.write("keys/server.key", string(k.pem))
-	f.write("api/openapi.yaml", spec)
+	f.write("api/openapi.yaml", testkit.OrdersSpec)
 	f.manifest("https://login.salesforce.com")
 	return f
 }
