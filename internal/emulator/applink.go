@@ -267,9 +267,12 @@ func (e *Emulator) newJWTGrant(w http.ResponseWriter, what, name string, body *j
 	if !checkNew(w, what, name, body.LoginURL, taken) {
 		return nil, false
 	}
-	for field, v := range map[string]string{"client_id": body.ClientID, "jwt_private_key": body.PrivateKey, "username": body.Username} {
-		if strings.TrimSpace(v) == "" {
-			writeError(w, http.StatusUnprocessableEntity, "validation_failed", field+" is required.")
+	// A fixed order, so the field a 422 names does not change between runs.
+	for _, f := range []struct{ name, value string }{
+		{"client_id", body.ClientID}, {"jwt_private_key", body.PrivateKey}, {"username", body.Username},
+	} {
+		if strings.TrimSpace(f.value) == "" {
+			writeError(w, http.StatusUnprocessableEntity, "validation_failed", f.name+" is required.")
 			return nil, false
 		}
 	}
