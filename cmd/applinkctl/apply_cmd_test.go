@@ -31,15 +31,6 @@ import (
 // HEROKU_API_URL/HEROKU_API_KEY as on a developer's machine, except the
 // quickstart test, which uses --sandbox as the README does.
 
-const applySpec = `openapi: 3.0.3
-info: {title: Orders, version: "1.0"}
-paths:
-  /orders:
-    get:
-      operationId: listOrders
-      responses: {"200": {description: ok}}
-`
-
 const applyManifest = `version: 1
 apps:
   acme-api:
@@ -80,7 +71,7 @@ func newApplyEnv(t *testing.T, eo emulator.Options) *applyEnv {
 	t.Setenv("APPLINKCTL_STATE", "")
 	e := &applyEnv{t: t, srv: srv, dir: t.TempDir()}
 	e.write("keys/server.key", testkit.RSAKeyPEM(t, 2048, 0))
-	e.write("api/openapi.yaml", applySpec)
+	e.write("api/openapi.yaml", testkit.OrdersSpec)
 	e.manifest("https://login.salesforce.com", false)
 	return e
 }
@@ -103,10 +94,8 @@ func (e *applyEnv) manifest(dcLogin string, protect bool) {
 // stdout, stderr and the exit code.
 func (e *applyEnv) run(ctx context.Context, args ...string) (string, string, int) {
 	e.t.Helper()
-	var out, errb bytes.Buffer
 	_ = ctx
-	code := run(append([]string{"applinkctl"}, args...), streams{In: strings.NewReader(""), Out: &out, Err: &errb})
-	return out.String(), errb.String(), code
+	return runOut(e.t, args...)
 }
 
 func (e *applyEnv) apply(args ...string) (string, string, int) {
@@ -371,7 +360,9 @@ func TestApplySavedPlanRefusedWhenStale(t *testing.T) {
 			}
 		}, "stale plan: live state changed"},
 		{"key", func(e *applyEnv) { e.write("keys/server.key", testkit.RSAKeyPEM(e.t, 2048, 1)) }, "stale plan: key of acme-api/connection/prod_org changed"},
-		{"spec", func(e *applyEnv) { e.write("api/openapi.yaml", strings.Replace(applySpec, "listOrders", "listAll", 1)) },
+		{"spec", func(e *applyEnv) {
+			e.write("api/openapi.yaml", strings.Replace(testkit.OrdersSpec, "listOrders", "listAll", 1))
+		},
 			"stale plan: spec of acme-api/connection/prod_org/publication/AcmeOrders changed"},
 		{"manifest", func(e *applyEnv) {
 			e.manifest("https://login.salesforce.com", false)

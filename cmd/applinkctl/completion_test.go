@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,18 +10,10 @@ import (
 // manPath is the committed man page, which `make man` regenerates.
 var manPath = filepath.Join("..", "..", "docs", "man", "applinkctl.1")
 
-// runH9 runs applinkctl in process; the name avoids the helpers of other test files.
-func runH9(t *testing.T, args ...string) (string, string, int) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	code := run(append([]string{"applinkctl"}, args...), streams{In: strings.NewReader(""), Out: &out, Err: &errb})
-	return out.String(), errb.String(), code
-}
-
 // TestManPageIsGenerated keeps docs/man/applinkctl.1 equal to what the
 // command definitions generate; -update (or make man) rewrites it.
 func TestManPageIsGenerated(t *testing.T) {
-	got, stderr, code := runH9(t, "man")
+	got, stderr, code := runOut(t, "man")
 	if code != 0 {
 		t.Fatalf("applinkctl man: exit %d: %s", code, stderr)
 	}
@@ -60,7 +51,7 @@ func TestCompletionScripts(t *testing.T) {
 		"fish": {"complete -c applinkctl", "__fish_seen_subcommand_from graph", "-l detailed-exitcode"},
 	} {
 		t.Run(shell, func(t *testing.T) {
-			out, stderr, code := runH9(t, "completion", shell)
+			out, stderr, code := runOut(t, "completion", shell)
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
@@ -78,7 +69,7 @@ func TestCompletionScripts(t *testing.T) {
 
 func TestCompletionRefusesUnknownShell(t *testing.T) {
 	for _, args := range [][]string{{"completion"}, {"completion", "tcsh"}, {"completion", "bash", "zsh"}} {
-		_, stderr, code := runH9(t, args...)
+		_, stderr, code := runOut(t, args...)
 		if code != exitError || !strings.Contains(stderr, "bash, fish, zsh") {
 			t.Errorf("%v: exit %d, stderr %q; want 1 naming the shells", args, code, stderr)
 		}

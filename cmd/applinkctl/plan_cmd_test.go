@@ -25,15 +25,6 @@ import (
 // against an emulator the test owns, found through HEROKU_API_URL and
 // HEROKU_API_KEY as on a developer's machine.
 
-const planTestSpec = `openapi: 3.0.3
-info: {title: Orders, version: "1.0"}
-paths:
-  /orders:
-    get:
-      operationId: listOrders
-      responses: {"200": {description: ok}}
-`
-
 const planTestManifest = `version: 1
 apps:
   plan-app:
@@ -59,7 +50,7 @@ type planWorld struct {
 func newPlanWorld(t *testing.T) *planWorld {
 	t.Helper()
 	dir := t.TempDir()
-	testkit.WriteFiles(t, dir, map[string]string{"applink.yaml": planTestManifest, "api/openapi.yaml": planTestSpec})
+	testkit.WriteFiles(t, dir, map[string]string{"applink.yaml": planTestManifest, "api/openapi.yaml": testkit.OrdersSpec})
 	srv := testkit.Emulator(t, emulator.Options{ApproveOAuthAfter: time.Millisecond})
 	testkit.SeedApp(t, srv, "plan-app", 1)
 	t.Setenv("HEROKU_API_URL", srv.URL)
@@ -72,9 +63,7 @@ func newPlanWorld(t *testing.T) *planWorld {
 // cli runs applinkctl with args and returns the exit code and streams.
 func (w *planWorld) cli(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	code := run(append([]string{"applinkctl"}, args...), streams{In: strings.NewReader(""), Out: &out, Err: &errb})
-	return code, out.String(), errb.String()
+	return runCLI(t, args...)
 }
 
 func (w *planWorld) manifest() string { return filepath.Join(w.dir, "applink.yaml") }

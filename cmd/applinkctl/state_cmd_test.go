@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -14,15 +13,6 @@ import (
 	"github.com/applinkctl/applinkctl/internal/pgtest"
 	"github.com/applinkctl/applinkctl/internal/state"
 )
-
-// runState runs applinkctl with args and returns stdout, stderr and the
-// exit code.
-func runState(t *testing.T, args ...string) (string, string, int) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	code := run(append([]string{"applinkctl"}, args...), streams{In: strings.NewReader(""), Out: &out, Err: &errb})
-	return out.String(), errb.String(), code
-}
 
 // seedState writes a state with a connection (applied) and a publication
 // (an intent) beside dir/applink.yaml, and two history records.
@@ -63,7 +53,7 @@ func TestStateListAndShow(t *testing.T) {
 	dir := t.TempDir()
 	seedState(t, dir)
 	manifest := filepath.Join(dir, "applink.yaml")
-	out, errOut, code := runState(t, "state", "list", "-f", manifest)
+	out, errOut, code := runOut(t, "state", "list", "-f", manifest)
 	if code != 0 {
 		t.Fatalf("list: exit %d: %s", code, errOut)
 	}
@@ -74,14 +64,14 @@ func TestStateListAndShow(t *testing.T) {
 		t.Fatalf("list:\n%s\nwant:\n%s", out, want)
 	}
 	// The directory of a manifest works as -f too, and so does --state.
-	if out2, _, _ := runState(t, "state", "list", "-f", dir); out2 != out {
+	if out2, _, _ := runOut(t, "state", "list", "-f", dir); out2 != out {
 		t.Fatalf("list -f DIR differs:\n%s", out2)
 	}
-	if out3, _, _ := runState(t, "state", "list", "--state", "file://"+filepath.Join(dir, ".applinkctl", "state.json")); out3 != out {
+	if out3, _, _ := runOut(t, "state", "list", "--state", "file://"+filepath.Join(dir, ".applinkctl", "state.json")); out3 != out {
 		t.Fatalf("list --state differs:\n%s", out3)
 	}
 
-	out, errOut, code = runState(t, "state", "show", "-f", manifest, "acme-api/connection/prod/publication/AcmeAPI")
+	out, errOut, code = runOut(t, "state", "show", "-f", manifest, "acme-api/connection/prod/publication/AcmeAPI")
 	if code != 0 {
 		t.Fatalf("show: exit %d: %s", code, errOut)
 	}
@@ -93,18 +83,18 @@ func TestStateListAndShow(t *testing.T) {
 	if strings.Contains(out, "openapi: 3.0.0") {
 		t.Error("show printed the spec's bytes")
 	}
-	out, _, _ = runState(t, "state", "show", "-f", manifest, "acme-api/connection/prod")
+	out, _, _ = runOut(t, "state", "show", "-f", manifest, "acme-api/connection/prod")
 	for _, want := range []string{"remote id:       c-123", "key fingerprint: sha256:keyfp", "username:        ci@acme.example", "updated by:      alice", "protect:         false"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("show output lacks %q:\n%s", want, out)
 		}
 	}
 
-	_, errOut, code = runState(t, "state", "show", "-f", manifest, "acme-api/connection/nope")
+	_, errOut, code = runOut(t, "state", "show", "-f", manifest, "acme-api/connection/nope")
 	if code != 1 || !strings.Contains(errOut, "acme-api/connection/nope is not in state") {
 		t.Fatalf("show of a missing address: exit %d: %s", code, errOut)
 	}
-	_, errOut, code = runState(t, "state", "show", "-f", manifest, "not-an-address")
+	_, errOut, code = runOut(t, "state", "show", "-f", manifest, "not-an-address")
 	if code != 1 || !strings.Contains(errOut, "address \"not-an-address\"") {
 		t.Fatalf("show of a bad address: exit %d: %s", code, errOut)
 	}
@@ -120,7 +110,7 @@ func normalizeSpaces(s string) string {
 
 func TestStateListEmptyAndCorrupt(t *testing.T) {
 	dir := t.TempDir()
-	out, _, code := runState(t, "state", "list", "-f", filepath.Join(dir, "applink.yaml"))
+	out, _, code := runOut(t, "state", "list", "-f", filepath.Join(dir, "applink.yaml"))
 	if code != 0 || !strings.HasPrefix(out, "no resources in state file://") {
 		t.Fatalf("empty list: exit %d: %s", code, out)
 	}
@@ -128,7 +118,7 @@ func TestStateListEmptyAndCorrupt(t *testing.T) {
 	if err := os.WriteFile(p, []byte(`{"version": 9, "lineage": "x"}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, errOut, code := runState(t, "state", "list", "--state", p)
+	_, errOut, code := runOut(t, "state", "list", "--state", p)
 	if code != 1 || !strings.Contains(errOut, "newer than this build supports") {
 		t.Fatalf("newer state: exit %d: %s", code, errOut)
 	}
@@ -137,7 +127,7 @@ func TestStateListEmptyAndCorrupt(t *testing.T) {
 func TestStateHistory(t *testing.T) {
 	dir := t.TempDir()
 	seedState(t, dir)
-	out, errOut, code := runState(t, "state", "history", "-f", dir)
+	out, errOut, code := runOut(t, "state", "history", "-f", dir)
 	if code != 0 {
 		t.Fatalf("history: exit %d: %s", code, errOut)
 	}
@@ -147,7 +137,7 @@ func TestStateHistory(t *testing.T) {
 		normalizeSpaces(lines[2]) != "2026-05-01T10:00:00Z 1m30s failed alice laptop 0123456789ab created=1 failed=1" {
 		t.Fatalf("history:\n%s", out)
 	}
-	out, _, code = runState(t, "state", "history", "-f", dir, "--limit", "1", "--format", "json")
+	out, _, code = runOut(t, "state", "history", "-f", dir, "--limit", "1", "--format", "json")
 	var doc struct {
 		FormatVersion string `json:"format_version"`
 		Records       []struct {
@@ -162,7 +152,7 @@ func TestStateHistory(t *testing.T) {
 	if doc.FormatVersion != "1" || len(doc.Records) != 1 || doc.Records[0].Outcome != "success" || doc.Records[0].Summary["created"] != 2 {
 		t.Fatalf("history json = %+v", doc)
 	}
-	_, errOut, code = runState(t, "state", "history", "-f", dir, "--format", "yaml")
+	_, errOut, code = runOut(t, "state", "history", "-f", dir, "--format", "yaml")
 	if code != 1 || !strings.Contains(errOut, "want text or json") {
 		t.Fatalf("bad format: exit %d: %s", code, errOut)
 	}
@@ -178,7 +168,7 @@ func TestStateUnlock(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The holder (this process) is alive: unlock refuses.
-	_, errOut, code := runState(t, "state", "unlock", "-f", dir, info.ID)
+	_, errOut, code := runOut(t, "state", "unlock", "-f", dir, info.ID)
 	if code != 1 || !strings.Contains(errOut, "still running") {
 		t.Fatalf("unlock of a live lock: exit %d: %s", code, errOut)
 	}
@@ -195,11 +185,11 @@ func TestStateUnlock(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "applinkctl state unlock deadbeef") {
 		t.Fatalf("lock over a dead holder = %v", err)
 	}
-	_, errOut, code = runState(t, "state", "unlock", "-f", dir, "wrong")
+	_, errOut, code = runOut(t, "state", "unlock", "-f", dir, "wrong")
 	if code != 1 || !strings.Contains(errOut, "deadbeef") {
 		t.Fatalf("unlock with a wrong id: exit %d: %s", code, errOut)
 	}
-	out, errOut, code := runState(t, "state", "unlock", "-f", dir, "deadbeef")
+	out, errOut, code := runOut(t, "state", "unlock", "-f", dir, "deadbeef")
 	if code != 0 || !strings.Contains(out, "released lock deadbeef") {
 		t.Fatalf("unlock: exit %d: %s%s", code, out, errOut)
 	}
@@ -223,25 +213,25 @@ func TestStateMigrate(t *testing.T) {
 	src := seedState(t, dir)
 	want, _ := src.Load(context.Background())
 	dst := filepath.Join(t.TempDir(), "copy", "state.json")
-	out, errOut, code := runState(t, "state", "migrate", "-f", dir, "--to", "file://"+dst)
+	out, errOut, code := runOut(t, "state", "migrate", "-f", dir, "--to", "file://"+dst)
 	if code != 0 || !strings.Contains(out, "migrated state serial 1 (2 resources) and 2 history records") || !strings.Contains(out, want.Digest()) {
 		t.Fatalf("migrate: exit %d: %s%s", code, out, errOut)
 	}
-	out, _, code = runState(t, "state", "migrate", "-f", dir, "--to", "file://"+dst)
+	out, _, code = runOut(t, "state", "migrate", "-f", dir, "--to", "file://"+dst)
 	if code != 0 || !strings.Contains(out, "nothing copied") {
 		t.Fatalf("second migrate: exit %d: %s", code, out)
 	}
-	listed, _, _ := runState(t, "state", "list", "--state", dst)
-	orig, _, _ := runState(t, "state", "list", "-f", dir)
+	listed, _, _ := runOut(t, "state", "list", "--state", dst)
+	orig, _, _ := runOut(t, "state", "list", "-f", dir)
 	if listed != orig {
 		t.Fatalf("migrated list differs:\n%s\nvs\n%s", listed, orig)
 	}
-	_, errOut, code = runState(t, "state", "migrate", "-f", dir)
+	_, errOut, code = runOut(t, "state", "migrate", "-f", dir)
 	if code != 1 || !strings.Contains(errOut, "to") {
 		t.Fatalf("migrate without --to: exit %d: %s", code, errOut)
 	}
 	t.Setenv("DATABASE_URL", "")
-	_, errOut, code = runState(t, "state", "migrate", "--state", "postgres", "--to", "file://"+dst)
+	_, errOut, code = runOut(t, "state", "migrate", "--state", "postgres", "--to", "file://"+dst)
 	if code != 1 || strings.Contains(errOut, "panic") {
 		t.Fatalf("migrate from bare postgres: exit %d: %s", code, errOut)
 	}
@@ -256,25 +246,25 @@ func TestStatePostgres(t *testing.T) {
 	seedState(t, dir)
 	pg := dsn + "&workspace=shop"
 
-	out, errOut, code := runState(t, "state", "migrate", "-f", dir, "--to", pg)
+	out, errOut, code := runOut(t, "state", "migrate", "-f", dir, "--to", pg)
 	if code != 0 || !strings.Contains(out, "to postgres://127.0.0.1:") || !strings.Contains(out, "workspace=shop") {
 		t.Fatalf("migrate to postgres: exit %d: %s%s", code, out, errOut)
 	}
-	fileList, _, _ := runState(t, "state", "list", "-f", dir)
-	pgList, errOut, code := runState(t, "state", "list", "--state", dsn, "--workspace", "shop")
+	fileList, _, _ := runOut(t, "state", "list", "-f", dir)
+	pgList, errOut, code := runOut(t, "state", "list", "--state", dsn, "--workspace", "shop")
 	if code != 0 || pgList != fileList {
 		t.Fatalf("list from postgres: exit %d: %s\n%s\nwant\n%s", code, errOut, pgList, fileList)
 	}
-	out, _, _ = runState(t, "state", "show", "--state", pg, "acme-api/connection/prod")
+	out, _, _ = runOut(t, "state", "show", "--state", pg, "acme-api/connection/prod")
 	if !strings.Contains(out, "remote id:       c-123") {
 		t.Fatalf("show from postgres:\n%s", out)
 	}
-	out, _, _ = runState(t, "state", "history", "--state", pg, "--format", "json")
+	out, _, _ = runOut(t, "state", "history", "--state", pg, "--format", "json")
 	if !strings.Contains(out, `"backend": "postgres://127.0.0.1:`) || strings.Count(out, `"outcome"`) != 2 {
 		t.Fatalf("history from postgres:\n%s", out)
 	}
 	// Another workspace in the same database is empty.
-	out, _, _ = runState(t, "state", "list", "--state", dsn, "--workspace", "other")
+	out, _, _ = runOut(t, "state", "list", "--state", dsn, "--workspace", "other")
 	if !strings.HasPrefix(out, "no resources in state postgres://") {
 		t.Fatalf("other workspace: %s", out)
 	}
@@ -291,7 +281,7 @@ func TestStatePostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, errOut, code = runState(t, "state", "unlock", "--state", "postgres", info.ID)
+	_, errOut, code = runOut(t, "state", "unlock", "--state", "postgres", info.ID)
 	if code != 1 || !strings.Contains(errOut, "still connected") {
 		t.Fatalf("unlock of a live holder: exit %d: %s", code, errOut)
 	}
@@ -302,7 +292,7 @@ func TestStatePostgres(t *testing.T) {
 	_ = release()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		out, errOut, code = runState(t, "state", "unlock", "--state", "postgres", info.ID)
+		out, errOut, code = runOut(t, "state", "unlock", "--state", "postgres", info.ID)
 		if code == 0 {
 			break
 		}
@@ -314,7 +304,7 @@ func TestStatePostgres(t *testing.T) {
 	if !strings.Contains(out, "released lock "+info.ID) {
 		t.Fatalf("unlock: %s", out)
 	}
-	_, errOut, code = runState(t, "state", "unlock", "--state", "postgres", info.ID)
+	_, errOut, code = runOut(t, "state", "unlock", "--state", "postgres", info.ID)
 	if code != 1 || !strings.Contains(errOut, "not locked") {
 		t.Fatalf("second unlock: exit %d: %s", code, errOut)
 	}

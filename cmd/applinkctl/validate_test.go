@@ -17,6 +17,14 @@ func runCLI(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errOut.String()
 }
 
+// runOut is runCLI with the results in the order (stdout, stderr, exit
+// code) that most command tests compare.
+func runOut(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	code, out, errOut := runCLI(t, args...)
+	return out, errOut, code
+}
+
 func TestValidateQuickstartExample(t *testing.T) {
 	dir := testkit.CopyDir(t, "../../examples/quickstart", "keys")
 	code, out, errOut := runCLI(t, "validate", "-f", dir)
