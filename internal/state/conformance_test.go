@@ -20,6 +20,7 @@ import (
 	"github.com/applinkctl/applinkctl/internal/addr"
 	"github.com/applinkctl/applinkctl/internal/pgtest"
 	"github.com/applinkctl/applinkctl/internal/state"
+	"github.com/applinkctl/applinkctl/internal/testkit"
 )
 
 // backendKind makes fresh state locations of one backend, so every
@@ -45,12 +46,7 @@ func kinds() []backendKind {
 			},
 			store: func(t *testing.T, url, body string) {
 				p := strings.TrimPrefix(url, "file://")
-				if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
-					t.Fatal(err)
-				}
+				testkit.WriteFile(t, filepath.Dir(p), filepath.Base(p), body)
 			},
 			staleAfterKill: true,
 		},
