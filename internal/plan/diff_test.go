@@ -14,6 +14,7 @@ import (
 	"github.com/applinkctl/applinkctl/internal/manifest"
 	"github.com/applinkctl/applinkctl/internal/plan"
 	"github.com/applinkctl/applinkctl/internal/state"
+	"github.com/applinkctl/applinkctl/internal/testkit"
 )
 
 // fixture builds desired, live and state by hand for one app, "acme".
@@ -91,10 +92,7 @@ paths:
 `
 
 func (f *fixture) pub(c *manifest.Connection, client, spec string) *manifest.Publication {
-	path := filepath.Join(f.dir, client+".yaml")
-	if err := os.WriteFile(path, []byte(spec), 0o600); err != nil {
-		f.t.Fatal(err)
-	}
+	path := testkit.WriteFile(f.t, f.dir, client+".yaml", spec)
 	p := &manifest.Publication{App: "acme", Connection: c.Name, ClientName: client, SpecFile: path}
 	c.Publications = append(c.Publications, p)
 	return p
