@@ -266,10 +266,7 @@ func TestPlanErrors(t *testing.T) {
 		}
 	}
 	// An app the account does not have: the error names it.
-	bad := filepath.Join(w.dir, "bad.yaml")
-	if err := os.WriteFile(bad, []byte("version: 1\napps:\n  nowhere-app:\n    connections:\n      c_one:\n        type: datacloud\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	bad := testkit.WriteFile(t, w.dir, "bad.yaml", "version: 1\napps:\n  nowhere-app:\n    connections:\n      c_one:\n        type: datacloud\n")
 	code, _, errOut := w.cli(t, "plan", "-f", bad)
 	if code != exitError || !strings.Contains(errOut, "nowhere-app") {
 		t.Fatalf("unknown app: exit %d, %q", code, errOut)
@@ -278,10 +275,7 @@ func TestPlanErrors(t *testing.T) {
 
 func TestPlanInvalidManifestPrintsProblems(t *testing.T) {
 	w := newPlanWorld(t)
-	bad := filepath.Join(w.dir, "invalid.yaml")
-	if err := os.WriteFile(bad, []byte("version: 1\napps:\n  plan-app:\n    connections:\n      prod_org:\n        type: salesforce\n        logn_url: x\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	bad := testkit.WriteFile(t, w.dir, "invalid.yaml", "version: 1\napps:\n  plan-app:\n    connections:\n      prod_org:\n        type: salesforce\n        logn_url: x\n")
 	code, _, errOut := w.cli(t, "plan", "-f", bad)
 	if code != exitError || !strings.Contains(errOut, "invalid.yaml:7:") || !strings.Contains(errOut, "logn_url") {
 		t.Fatalf("exit %d: %s", code, errOut)

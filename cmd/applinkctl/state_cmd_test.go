@@ -12,6 +12,7 @@ import (
 	"github.com/applinkctl/applinkctl/internal/addr"
 	"github.com/applinkctl/applinkctl/internal/pgtest"
 	"github.com/applinkctl/applinkctl/internal/state"
+	"github.com/applinkctl/applinkctl/internal/testkit"
 )
 
 // seedState writes a state with a connection (applied) and a publication
@@ -19,9 +20,7 @@ import (
 func seedState(t *testing.T, dir string) state.Backend {
 	t.Helper()
 	ctx := context.Background()
-	if err := os.WriteFile(filepath.Join(dir, "applink.yaml"), []byte("apps: {}\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testkit.WriteFile(t, dir, "applink.yaml", "apps: {}\n")
 	b, err := state.Open(ctx, "", state.OpenOptions{ManifestDir: dir})
 	if err != nil {
 		t.Fatal(err)
@@ -114,10 +113,7 @@ func TestStateListEmptyAndCorrupt(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(out, "no resources in state file://") {
 		t.Fatalf("empty list: exit %d: %s", code, out)
 	}
-	p := filepath.Join(dir, "s.json")
-	if err := os.WriteFile(p, []byte(`{"version": 9, "lineage": "x"}`), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	p := testkit.WriteFile(t, dir, "s.json", `{"version": 9, "lineage": "x"}`)
 	_, errOut, code := runOut(t, "state", "list", "--state", p)
 	if code != 1 || !strings.Contains(errOut, "newer than this build supports") {
 		t.Fatalf("newer state: exit %d: %s", code, errOut)
@@ -178,9 +174,7 @@ func TestStateUnlock(t *testing.T) {
 	// A lock file left by a process that is gone is broken by id.
 	dead := state.LockInfo{ID: "deadbeef", Who: "bob", Host: hostnameForTest(t), PID: 1 << 30, Operation: "apply"}
 	raw, _ := json.Marshal(dead)
-	if err := os.WriteFile(filepath.Join(dir, ".applinkctl", "state.json.lock"), raw, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testkit.WriteFile(t, dir, ".applinkctl/state.json.lock", string(raw))
 	_, err = b.Lock(ctx, state.NewLockInfo("apply"), 0)
 	if err == nil || !strings.Contains(err.Error(), "applinkctl state unlock deadbeef") {
 		t.Fatalf("lock over a dead holder = %v", err)
