@@ -11,6 +11,7 @@ import (
 
 	"github.com/applinkctl/applinkctl/internal/addr"
 	"github.com/applinkctl/applinkctl/internal/client"
+	"github.com/applinkctl/applinkctl/internal/dag"
 	"github.com/applinkctl/applinkctl/internal/live"
 	"github.com/applinkctl/applinkctl/internal/plan"
 	"github.com/applinkctl/applinkctl/internal/state"
@@ -181,8 +182,9 @@ type engine struct {
 	obs   Observer
 
 	// slots bound the calls in flight (Parallelism), polls the polls of
-	// waiting changes (PollConcurrency); see slot.
-	slots, polls chan struct{}
+	// waiting changes (PollConcurrency); see dag.Slot and withToken.
+	slots *dag.Semaphore
+	polls chan struct{}
 
 	byAddr   map[addr.Address]int // index into changes; read-only during the walk
 	changes  []*plan.Change
@@ -244,7 +246,7 @@ func run(ctx context.Context, p *plan.Plan, links func(string) (linkAPI, error),
 		writeCtx: writeCtx,
 		graceCtx: graceCtx,
 		obs:      obs,
-		slots:    make(chan struct{}, opts.Parallelism),
+		slots:    dag.NewSemaphore(opts.Parallelism),
 		polls:    make(chan struct{}, opts.PollConcurrency),
 		byAddr:   make(map[addr.Address]int, len(p.Changes)),
 		changes:  p.Changes,

@@ -12,37 +12,6 @@ import (
 // its back.
 const minYield = 10 * time.Millisecond
 
-// slot is one change's hold on the engine's parallelism: the walk takes it
-// before the change starts, the change gives it back while it sleeps
-// between polls and takes it again to go on, and the walk frees it when the
-// change ends. It is used by the change's own goroutine only.
-type slot struct {
-	ch   chan struct{}
-	held bool
-}
-
-// acquire takes the slot unless it is held; ctx ending first is its error.
-func (s *slot) acquire(ctx context.Context) error {
-	if s.held {
-		return nil
-	}
-	select {
-	case s.ch <- struct{}{}:
-		s.held = true
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// release gives the slot back if it is held.
-func (s *slot) release() {
-	if s.held {
-		<-s.ch
-		s.held = false
-	}
-}
-
 // withToken runs fn holding one token of sem; ctx ending first is its
 // error.
 func withToken[T any](ctx context.Context, sem chan struct{}, fn func(context.Context) (T, error)) (T, error) {

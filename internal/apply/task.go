@@ -8,6 +8,7 @@ import (
 
 	"github.com/applinkctl/applinkctl/internal/addr"
 	"github.com/applinkctl/applinkctl/internal/client"
+	"github.com/applinkctl/applinkctl/internal/dag"
 	"github.com/applinkctl/applinkctl/internal/plan"
 	"github.com/applinkctl/applinkctl/internal/state"
 )
@@ -25,7 +26,7 @@ const browserHint = "run applinkctl apply interactively or pass --wait-for-brows
 type task struct {
 	e        *engine
 	c        *plan.Change
-	slot     *slot
+	slot     *dag.Slot
 	start    time.Time
 	deadline time.Time
 	remoteID string
@@ -34,8 +35,8 @@ type task struct {
 
 // do applies one change and reports how it ended. It emits the change's
 // events and writes its state records. s is the change's parallelism slot,
-// held on entry (see slot).
-func (e *engine) do(ctx context.Context, c *plan.Change, s *slot) result {
+// held on entry (see dag.Slot).
+func (e *engine) do(ctx context.Context, c *plan.Change, s *dag.Slot) result {
 	if c.Action == plan.Noop && !c.Wait {
 		return result{outcome: succeeded, remoteID: c.RemoteID}
 	}
@@ -235,7 +236,7 @@ func (t *task) post(ctx context.Context, o *ops) (probe, error) {
 				// read like a poll (see wait).
 				get := func(ctx context.Context) (probe, error) { return o.get(ctx, o.name) }
 				if t.e.opts.yieldsWhileWaiting() && t.slot != nil {
-					t.slot.release()
+					t.slot.Release()
 					get = func(ctx context.Context) (probe, error) {
 						return withToken(ctx, t.e.polls, func(ctx context.Context) (probe, error) { return o.get(ctx, o.name) })
 					}
@@ -279,7 +280,7 @@ func (t *task) post(ctx context.Context, o *ops) (probe, error) {
 // worth it (see minYield), the slot goes back before the state write.
 func (t *task) afterPost(ctx context.Context, o *ops, p probe) result {
 	if t.e.opts.yieldsWhileWaiting() && t.slot != nil {
-		t.slot.release()
+		t.slot.Release()
 	}
 	t.remoteID, t.status = p.id, p.status
 	if o.terminal != nil && !o.terminal(p.status) {
@@ -392,7 +393,7 @@ func (t *task) wait(ctx context.Context, fetch func(context.Context) (probe, err
 		// Taken again only for a further call (see hold): recording the
 		// outcome is a state write, and the change's dependents should
 		// not wait for a slot to learn it is ready.
-		t.slot.release()
+		t.slot.Release()
 	}
 	return client.Wait(ctx, poll, func(p probe) string { return p.status }, terminal, wo)
 }
@@ -403,7 +404,7 @@ func (t *task) wait(ctx context.Context, fetch func(context.Context) (probe, err
 // at once on the ended context.
 func (t *task) hold() {
 	if t.slot != nil {
-		_ = t.slot.acquire(t.e.graceCtx)
+		_ = t.slot.Acquire(t.e.graceCtx)
 	}
 }
 

@@ -1,7 +1,9 @@
 // Package dag is a small generic directed acyclic graph: the order in which
 // dependent work must run. It knows nothing of what its nodes are; callers
 // use it to order creates parent-first, deletes child-first, and to run
-// independent branches in parallel with a bound (Walk).
+// independent branches in parallel with a bound: Walk with a fixed limit,
+// or WalkWith with a priority among ready nodes and a Semaphore whose Slot
+// a node may give back while it waits. Both are the same walk.
 //
 // Edges point from a node to what it depends on: AddEdge(child, parent)
 // says child needs parent first. TopoOrder therefore lists parents before
@@ -80,6 +82,27 @@ func (g *Graph[K]) Descendants(k K) []K {
 		stack = append(stack, g.Dependents(n)...)
 	}
 	return sortedKeys(seen)
+}
+
+// Heights gives every node the weight of the heaviest chain of dependents
+// that starts with it: its own weight plus the largest height among what
+// depends on it. Starting the highest first (WalkOptions.Priority) starts
+// the chains that bound a walk's length first. A graph with a cycle has no
+// heights: the error is its *CycleError.
+func (g *Graph[K]) Heights(weight func(K) int) (map[K]int, error) {
+	order, err := g.TopoOrder()
+	if err != nil {
+		return nil, err
+	}
+	h := make(map[K]int, len(order))
+	for _, k := range slices.Backward(order) {
+		v := 0
+		for d := range g.dependents[k] {
+			v = max(v, h[d])
+		}
+		h[k] = v + weight(k)
+	}
+	return h, nil
 }
 
 // Reverse returns a new graph with every edge turned around, so that

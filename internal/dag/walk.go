@@ -2,11 +2,11 @@ package dag
 
 import (
 	"cmp"
+	"container/heap"
 	"context"
 	"errors"
 	"fmt"
-
-	"golang.org/x/sync/errgroup"
+	"sync"
 )
 
 // WalkResult is what happened to one node of a Walk.
@@ -38,8 +38,39 @@ func (e *SkippedError[K]) Error() string { return fmt.Sprintf("skipped: %v faile
 // descendants are skipped, naming it. Once ctx is cancelled no new node
 // starts; nodes already running see the cancelled ctx and Walk waits for
 // them. Walk always returns a result for every node. A graph with a cycle
-// runs nothing and every node's Err is the *CycleError.
+// runs nothing and every node's Err is the *CycleError. Nodes start in the
+// order they became ready, those ready at the start in key order.
 func Walk[K cmp.Ordered](ctx context.Context, g *Graph[K], limit int, fn func(ctx context.Context, k K) error) map[K]WalkResult[K] {
+	return WalkWith(ctx, g, WalkOptions[K]{Slots: NewSemaphore(limit)}, func(ctx context.Context, k K, _ *Slot) error {
+		return fn(ctx, k)
+	})
+}
+
+// WalkOptions shape a WalkWith: which ready node starts first and what
+// bounds how many run.
+type WalkOptions[K cmp.Ordered] struct {
+	// Priority ranks ready nodes: the higher starts first. Among equals
+	// the node that became ready first starts first (those ready at the
+	// start in key order), so none waits behind an equal that became
+	// ready after it. Nil ranks all nodes equal. It is called once per
+	// node, from the walk's goroutine.
+	Priority func(K) int
+	// Slots bounds how many nodes hold a slot at once: a node starts only
+	// once the walk took a slot for it. Nil bounds nothing.
+	Slots *Semaphore
+}
+
+// WalkWith is Walk with a priority among ready nodes and a Semaphore in
+// place of the fixed limit. fn gets its node's Slot held; it may give it
+// back while it waits and take it again (see Slot), so the semaphore bounds
+// the work in flight rather than the nodes started: every node may be
+// running at once, most of them waiting, at most one goroutine per node.
+// While it waits for a free slot the walk keeps settling the nodes that
+// finish, which may make a node of higher priority ready or skip the one
+// it was about to start; a slot held when fn returns is freed only once
+// the node is settled, so its dependents compete for it. The results, the
+// skips and the stop of new starts on cancel are Walk's.
+func WalkWith[K cmp.Ordered](ctx context.Context, g *Graph[K], opts WalkOptions[K], fn func(ctx context.Context, k K, s *Slot) error) map[K]WalkResult[K] {
 	results := make(map[K]WalkResult[K], g.Len())
 	if err := g.Validate(); err != nil {
 		for _, k := range g.Nodes() {
@@ -47,25 +78,23 @@ func Walk[K cmp.Ordered](ctx context.Context, g *Graph[K], limit int, fn func(ct
 		}
 		return results
 	}
-	if limit < 1 {
-		limit = 1
-	}
 
 	type done struct {
 		k   K
 		err error
+		s   *Slot
 	}
 	remaining := make(map[K]int, g.Len())
-	var ready []K
+	ready := &readyQueue[K]{priority: opts.Priority}
 	for _, k := range g.Nodes() {
 		remaining[k] = len(g.deps[k])
 		if remaining[k] == 0 {
-			ready = append(ready, k)
+			heap.Push(ready, k)
 		}
 	}
 	finished := make(chan done, g.Len())
-	var eg errgroup.Group
-	eg.SetLimit(limit)
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	running := 0
 
 	// settle records a node's result and makes its dependents ready when
@@ -75,9 +104,14 @@ func Walk[K cmp.Ordered](ctx context.Context, g *Graph[K], limit int, fn func(ct
 		for _, d := range g.Dependents(k) {
 			remaining[d]--
 			if remaining[d] == 0 {
-				ready = append(ready, d)
+				heap.Push(ready, d)
 			}
 		}
+	}
+	finish := func(d done) {
+		running--
+		settle(d.k, WalkResult[K]{Err: d.err})
+		d.s.Release()
 	}
 	// blocker is the root cause that keeps k from running, if any: the
 	// smallest failed dependency, or the cause a skipped dependency carries.
@@ -105,11 +139,11 @@ func Walk[K cmp.Ordered](ctx context.Context, g *Graph[K], limit int, fn func(ct
 		return zero, nil, false
 	}
 
-	for len(ready) > 0 || running > 0 {
-		for len(ready) > 0 && running < limit {
-			k := ready[0]
-			ready = ready[1:]
+	for ready.Len() > 0 || running > 0 {
+		for ready.Len() > 0 {
+			k := ready.peek()
 			if because, cerr, blocked := blocker(k); blocked {
+				heap.Pop(ready)
 				if cerr != nil {
 					settle(k, WalkResult[K]{Err: cerr, Skipped: true})
 				} else {
@@ -118,22 +152,79 @@ func Walk[K cmp.Ordered](ctx context.Context, g *Graph[K], limit int, fn func(ct
 				continue
 			}
 			if err := ctx.Err(); err != nil {
+				heap.Pop(ready)
 				settle(k, WalkResult[K]{Err: err, Skipped: true})
 				continue
 			}
+			s := &Slot{sem: opts.Slots}
+			if opts.Slots != nil {
+				select {
+				case opts.Slots.ch <- struct{}{}:
+					s.held = true
+					if ctx.Err() != nil {
+						s.Release() // cancelled meanwhile: it is not started
+						continue    // settled as cancelled above
+					}
+				case <-ctx.Done():
+					continue // settled as cancelled above
+				case d := <-finished:
+					finish(d) // it may skip k or make others ready: look again
+					continue
+				}
+			}
+			heap.Pop(ready)
 			running++
-			eg.Go(func() error {
-				finished <- done{k: k, err: fn(ctx, k)}
-				return nil
+			wg.Go(func() {
+				finished <- done{k: k, err: fn(ctx, k, s), s: s}
 			})
 		}
 		if running == 0 {
 			continue
 		}
-		d := <-finished
-		running--
-		settle(d.k, WalkResult[K]{Err: d.err})
+		finish(<-finished)
 	}
-	_ = eg.Wait()
 	return results
+}
+
+// readyQueue is a heap of the nodes ready to start: the highest priority
+// first, then the node that became ready first.
+type readyQueue[K cmp.Ordered] struct {
+	priority func(K) int
+	items    []readyItem[K]
+	next     int
+}
+
+type readyItem[K cmp.Ordered] struct {
+	k    K
+	rank int
+	seq  int
+}
+
+func (q *readyQueue[K]) peek() K { return q.items[0].k }
+
+func (q *readyQueue[K]) Len() int { return len(q.items) }
+
+func (q *readyQueue[K]) Less(i, j int) bool {
+	a, b := q.items[i], q.items[j]
+	if a.rank != b.rank {
+		return a.rank > b.rank
+	}
+	return a.seq < b.seq
+}
+
+func (q *readyQueue[K]) Swap(i, j int) { q.items[i], q.items[j] = q.items[j], q.items[i] }
+
+func (q *readyQueue[K]) Push(x any) {
+	it := readyItem[K]{k: x.(K), seq: q.next}
+	q.next++
+	if q.priority != nil {
+		it.rank = q.priority(it.k)
+	}
+	q.items = append(q.items, it)
+}
+
+func (q *readyQueue[K]) Pop() any {
+	it := q.items[len(q.items)-1]
+	q.items = q.items[:len(q.items)-1]
+	return it.k
 }
