@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"strconv"
 
 	"github.com/urfave/cli/v2"
 
@@ -103,6 +104,13 @@ func runPlan(c *cli.Context, io streams, opts planOptions) error {
 			return fmt.Errorf("plan: %w", err)
 		}
 		if err := ghactions.AppendStepSummary(md.String()); err != nil {
+			return fmt.Errorf("plan: %w", err)
+		}
+		// Step outputs the action (action.yml) and later steps branch on.
+		if err := ghactions.SetOutput("has_changes", strconv.FormatBool(r.Plan.HasChanges())); err != nil {
+			return fmt.Errorf("plan: %w", err)
+		}
+		if err := ghactions.SetOutput("plan_file", opts.Out); err != nil {
 			return fmt.Errorf("plan: %w", err)
 		}
 	}
