@@ -21,6 +21,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/applinkctl/applinkctl/internal/apply"
+	"github.com/applinkctl/applinkctl/internal/ghactions"
 	"github.com/applinkctl/applinkctl/internal/live"
 	"github.com/applinkctl/applinkctl/internal/manifest"
 	"github.com/applinkctl/applinkctl/internal/plan"
@@ -265,7 +266,29 @@ func runApply(ctx context.Context, c *cli.Context, ios streams, o applyOptions) 
 		}
 		cancel()
 	}
+	if ghactions.Enabled() {
+		if err := reportApplyToGitHub(ios.Err, summary); err != nil {
+			fmt.Fprintf(ios.Err, "warning: %v\n", err)
+		}
+	}
 	return applyExit(applyErr)
+}
+
+// reportApplyToGitHub annotates the run with each root-cause failure and
+// each resource left pending, and appends the summary to the step summary
+// (DESIGN.md §5).
+func reportApplyToGitHub(w io.Writer, s apply.Summary) error {
+	for _, f := range s.RootCauses {
+		ghactions.Annotate(w, "error", "", 0, 0, fmt.Sprintf("applinkctl apply: %s: %s", f.Address, f.Message))
+	}
+	for _, f := range s.StillPending {
+		ghactions.Annotate(w, "warning", "", 0, 0, fmt.Sprintf("applinkctl apply: %s still pending (status %s, id %s); the next apply resumes waiting", f.Address, f.Status, f.RemoteID))
+	}
+	var md strings.Builder
+	md.WriteString("### applinkctl apply\n\n```\n")
+	view.RenderSummary(&md, s, view.Options{})
+	md.WriteString("```\n")
+	return ghactions.AppendStepSummary(md.String())
 }
 
 // applyExit maps the engine's outcome to the exit codes of DESIGN.md §1.

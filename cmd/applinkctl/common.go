@@ -113,7 +113,7 @@ func loadManifest(io streams, files []string) (*manifest.Manifest, error) {
 	nerr := 0
 	for _, p := range problems {
 		if gh && p.Severity == manifest.SeverityError {
-			ghactions.Annotate(io.Out, p.Severity, p.Pos.File, p.Pos.Line, p.Pos.Col, fieldMessage(p))
+			ghactions.Annotate(io.Err, p.Severity, p.Pos.File, p.Pos.Line, p.Pos.Col, fieldMessage(p))
 		}
 		if p.Severity == manifest.SeverityError {
 			nerr++

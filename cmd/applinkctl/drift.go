@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/applinkctl/applinkctl/internal/ghactions"
 	"github.com/applinkctl/applinkctl/internal/live"
 	"github.com/applinkctl/applinkctl/internal/plan"
 	"github.com/applinkctl/applinkctl/internal/view"
@@ -64,6 +66,15 @@ func runDrift(c *cli.Context, io streams, opts driftOptions) error {
 	vo := view.Options{Color: opts.Format == "text" && view.ColorEnabled(io.Out, opts.NoColor)}
 	if err := view.RenderDrift(io.Out, findings, opts.Format, vo); err != nil {
 		return fmt.Errorf("drift: %w", err)
+	}
+	if ghactions.Enabled() {
+		var md bytes.Buffer
+		if err := view.RenderDrift(&md, findings, "markdown", view.Options{}); err != nil {
+			return fmt.Errorf("drift: %w", err)
+		}
+		if err := ghactions.AppendStepSummary(md.String()); err != nil {
+			return fmt.Errorf("drift: %w", err)
+		}
 	}
 	if len(findings) > 0 {
 		return withExitCode(exitChanges, nil)

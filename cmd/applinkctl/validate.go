@@ -75,8 +75,10 @@ func runValidate(io streams, opts validateOptions) error {
 		return fmt.Errorf("validate: %w", err)
 	}
 	if opts.GitHub {
+		// On stderr, which the runner reads for workflow commands too, so
+		// that stdout stays the report (--format json parses).
 		for _, p := range problems {
-			ghactions.Annotate(io.Out, p.Severity, p.Pos.File, p.Pos.Line, p.Pos.Col, fieldMessage(p))
+			ghactions.Annotate(io.Err, p.Severity, p.Pos.File, p.Pos.Line, p.Pos.Col, fieldMessage(p))
 		}
 	}
 	if opts.Format == "json" {
