@@ -61,6 +61,34 @@ func (f *fileBackend) read() (*State, error) {
 // runs under an flock of the directory so two writers cannot both pass the
 // serial check.
 func (f *fileBackend) Save(ctx context.Context, s *State) error {
+	var next *State
+	err := f.writeLocked(ctx, func() (*State, error) {
+		cur, err := f.read()
+		if err != nil {
+			return nil, err
+		}
+		if cur.Serial != s.Serial {
+			return nil, &ConflictError{Where: f.Describe(), Expected: s.Serial, Found: cur.Serial}
+		}
+		next = s.Clone()
+		next.Version = Version
+		if next.Lineage == "" {
+			next.Lineage = cur.Lineage
+		}
+		next.Serial = s.Serial + 1
+		return next, nil
+	})
+	if err != nil {
+		return err
+	}
+	s.Version, s.Lineage, s.Serial = next.Version, next.Lineage, next.Serial
+	return nil
+}
+
+// writeLocked writes the state that decide returns, atomically, with the
+// decision and the write under an flock of the state's directory, so no
+// other writer can act between them.
+func (f *fileBackend) writeLocked(ctx context.Context, decide func() (*State, error)) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -73,27 +101,17 @@ func (f *fileBackend) Save(ctx context.Context, s *State) error {
 		return fmt.Errorf("state %s: %w", f.Describe(), err)
 	}
 	defer unlock()
-	cur, err := f.read()
+	s, err := decide()
 	if err != nil {
 		return err
 	}
-	if cur.Serial != s.Serial {
-		return &ConflictError{Where: f.Describe(), Expected: s.Serial, Found: cur.Serial}
-	}
-	next := s.Clone()
-	next.Version = Version
-	if next.Lineage == "" {
-		next.Lineage = cur.Lineage
-	}
-	next.Serial = s.Serial + 1
-	b, err := encode(next)
+	b, err := encode(s)
 	if err != nil {
 		return err
 	}
 	if err := writeAtomic(f.path, b); err != nil {
 		return fmt.Errorf("state %s: %w", f.Describe(), err)
 	}
-	s.Version, s.Lineage, s.Serial = next.Version, next.Lineage, next.Serial
 	return nil
 }
 
@@ -404,27 +422,10 @@ func (f *fileBackend) History(ctx context.Context, limit int) ([]HistoryRecord, 
 // importState writes s exactly (serial and lineage kept) into an empty
 // backend; migrate uses it so the copy has the source's digest.
 func (f *fileBackend) importState(ctx context.Context, s *State) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	dir := filepath.Dir(f.path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("state %s: %w", f.Describe(), err)
-	}
-	unlock, err := flockDir(dir)
-	if err != nil {
-		return fmt.Errorf("state %s: %w", f.Describe(), err)
-	}
-	defer unlock()
-	if _, err := os.Stat(f.path); err == nil {
-		return fmt.Errorf("state %s: already holds a state; refusing to overwrite it", f.Describe())
-	}
-	b, err := encode(s)
-	if err != nil {
-		return err
-	}
-	if err := writeAtomic(f.path, b); err != nil {
-		return fmt.Errorf("state %s: %w", f.Describe(), err)
-	}
-	return nil
+	return f.writeLocked(ctx, func() (*State, error) {
+		if _, err := os.Stat(f.path); err == nil {
+			return nil, fmt.Errorf("state %s: already holds a state; refusing to overwrite it", f.Describe())
+		}
+		return s, nil
+	})
 }
