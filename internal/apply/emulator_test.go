@@ -2,15 +2,9 @@ package apply_test
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,39 +15,12 @@ import (
 	"github.com/applinkctl/applinkctl/internal/live"
 	"github.com/applinkctl/applinkctl/internal/manifest"
 	"github.com/applinkctl/applinkctl/internal/plan"
-	"github.com/applinkctl/applinkctl/internal/secret"
 	"github.com/applinkctl/applinkctl/internal/state"
+	"github.com/applinkctl/applinkctl/internal/testkit"
 )
 
 // These tests run the whole pipeline — manifest, live read, diff, apply,
 // state — against the in-process emulator over loopback HTTP.
-
-var (
-	keyOnce sync.Once
-	keyPEM  []byte
-)
-
-// testKey is one RSA key for the whole binary: generating one per test
-// would dominate the run time.
-func testKey(t testing.TB) []byte {
-	keyOnce.Do(func() {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			panic(err)
-		}
-		keyPEM = pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)})
-	})
-	return keyPEM
-}
-
-const spec = `openapi: 3.0.3
-info: {title: Orders, version: "1.0"}
-paths:
-  /orders:
-    get:
-      operationId: listOrders
-      responses: {"200": {description: ok}}
-`
 
 // quickstart is the shape of examples/quickstart: JWT and OAuth
 // connections, targets, a publication and an authorization.
@@ -104,35 +71,20 @@ func defaultEmulator() emulator.Options {
 
 func newEnv(t *testing.T, eo emulator.Options) *env {
 	t.Helper()
-	srv, err := emulator.Start(eo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	if _, err := srv.Emulator.SeedApp("acme-api", 1); err != nil {
-		t.Fatal(err)
-	}
-	plat, err := client.New(client.Config{BaseURL: srv.URL, APIKey: secret.New(srv.APIKey),
+	srv := testkit.Emulator(t, eo)
+	testkit.SeedApp(t, srv, "acme-api", 1)
+	plat := testkit.PlatformWith(t, srv, client.Config{
 		Retry: client.RetryPolicy{BaseDelay: 5 * time.Millisecond, MaxDelay: 50 * time.Millisecond}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	e := &env{t: t, srv: srv, plat: plat, dir: t.TempDir()}
-	e.write("keys/server.key", string(testKey(t)))
-	e.write("api/openapi.yaml", spec)
+	e.write("keys/server.key", testkit.RSAKeyPEM(t, 2048, 0))
+	e.write("api/openapi.yaml", testkit.OrdersSpec)
 	e.manifest(quickstart, "https://login.salesforce.com")
 	return e
 }
 
 func (e *env) write(rel, body string) {
 	e.t.Helper()
-	p := filepath.Join(e.dir, rel)
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		e.t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
-		e.t.Fatal(err)
-	}
+	testkit.WriteFile(e.t, e.dir, rel, body)
 }
 
 func (e *env) manifest(body, dcLoginURL string) {
