@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/applinkctl/applinkctl/internal/safehttp"
 	"github.com/applinkctl/applinkctl/internal/secret"
 )
 
@@ -30,9 +31,14 @@ type Config struct {
 	APIKey       secret.Value // Heroku API key
 	AddonService string       // add-on service slug, default "heroku-applink"
 	UserAgent    string       // default "applinkctl/<version>"
-	HTTPClient   *http.Client // default: a client with sane timeouts
-	Logger       *slog.Logger // default: discard; at debug: method, path, status, duration
-	Retry        RetryPolicy  // zero fields take defaults
+	// HTTPClient sends the requests; default: a client with sane timeouts
+	// and the proxy of HTTPS_PROXY/HTTP_PROXY/NO_PROXY. New uses a copy
+	// that follows no redirect of a POST, PUT, PATCH or DELETE, none to
+	// another origin, and (when its Transport is an *http.Transport) no
+	// non-loopback proxy for a plaintext http:// request.
+	HTTPClient *http.Client
+	Logger     *slog.Logger // default: discard; at debug: method, path, status, duration
+	Retry      RetryPolicy  // zero fields take defaults
 }
 
 // RetryPolicy bounds the retries of one call. The budget counts from the
@@ -101,34 +107,8 @@ func ConfigFromEnv(lookupEnv func(string) (string, bool), homeDir string) (Confi
 }
 
 // checkBaseURL parses a base URL and refuses clear text to anything but
-// loopback.
-func checkBaseURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return nil, fmt.Errorf("invalid URL %q", raw)
-	}
-	switch u.Scheme {
-	case "https":
-	case "http":
-		if !isLoopback(u.Hostname()) {
-			return nil, fmt.Errorf("%s: http is allowed only to loopback; use https", u.Host)
-		}
-	default:
-		return nil, fmt.Errorf("%q: scheme must be https (or http to loopback)", raw)
-	}
-	if u.Host == "" {
-		return nil, fmt.Errorf("%q: no host", raw)
-	}
-	return u, nil
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
+// loopback. The transport applies the same rule to every redirect target.
+func checkBaseURL(raw string) (*url.URL, error) { return safehttp.CheckURL(raw) }
 
 // netrcPassword finds the password of machine host in a .netrc text. Only an
 // exact machine entry counts: a "default" entry is not used, so a key meant for

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/applinkctl/applinkctl/internal/safehttp"
 )
 
 // ErrNotFound is what every 404 answer matches under errors.Is, so callers can
@@ -108,6 +110,17 @@ func (e *AmbiguousError) Unwrap() error { return e.Err }
 
 // Is makes errors.Is(err, ErrAmbiguous) true.
 func (e *AmbiguousError) Is(target error) bool { return target == ErrAmbiguous }
+
+// RedirectError is a redirect the client refused: any 3xx of a POST, PUT,
+// PATCH or DELETE, and a GET's redirect to another scheme, host or port (or
+// past the hop bound). Nothing was sent to the Location; it is never retried
+// and never ambiguous, since the server answered without doing the work.
+type RedirectError = safehttp.RedirectError
+
+// ProxyError is a proxy the client refused: a plaintext http:// request
+// (loopback only) would have gone through a proxy that is not loopback.
+// Nothing was sent.
+type ProxyError = safehttp.ProxyError
 
 // IsNotFound reports whether err is (or wraps) a 404.
 func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }

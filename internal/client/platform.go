@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/applinkctl/applinkctl/internal/safehttp"
 	"github.com/applinkctl/applinkctl/internal/secret"
 )
 
@@ -33,9 +34,11 @@ type Platform struct {
 
 // New checks cfg, fills its defaults and returns a Platform client. An
 // http:// base URL is refused unless it is loopback; a missing key is an
-// error wrapping ErrNoAPIKey.
+// error wrapping ErrNoAPIKey. Requests go through a copy of cfg.HTTPClient
+// that keeps every credential on its origin (see package safehttp).
 func New(cfg Config) (*Platform, error) {
 	cfg = cfg.withDefaults()
+	cfg.HTTPClient = safehttp.Client(cfg.HTTPClient)
 	if _, err := checkBaseURL(cfg.BaseURL); err != nil {
 		return nil, fmt.Errorf("platform api url: %w", err)
 	}

@@ -74,6 +74,16 @@ func (t *transport) do(ctx context.Context, r *request) (*response, error) {
 				}
 				return nil, fmt.Errorf("%s %s: %w", r.method, r.path, ctx.Err())
 			}
+			var (
+				redir *RedirectError
+				proxy *ProxyError
+			)
+			switch {
+			case errors.As(err, &redir):
+				return nil, err // names the method and both URLs
+			case errors.As(err, &proxy):
+				return nil, fmt.Errorf("%s %s: %w", r.method, r.path, err)
+			}
 			err = fmt.Errorf("%s %s: %w", r.method, r.path, err)
 			switch {
 			case !sent:
@@ -171,6 +181,7 @@ func (t *transport) once(ctx context.Context, r *request, attempt int) (resp *re
 	t.requests.Add(max(conns.Load(), 1))
 	if err != nil {
 		err = unwrapURLError(err)
+		scrubRefusal(err, t.secrets(r))
 		t.log(ctx, r, attempt, 0, time.Since(began), scrub(err.Error(), t.secrets(r)))
 		return nil, !dialFailed(err), err
 	}
@@ -198,6 +209,21 @@ func (t *transport) once(ctx context.Context, r *request, attempt int) (resp *re
 		b = b[:limit]
 	}
 	return &response{status: hr.StatusCode, header: hr.Header, body: b}, true, nil
+}
+
+// scrubRefusal scrubs the URLs of a refused redirect or proxy of every
+// known secret: a hostile Location may echo one in its path.
+func scrubRefusal(err error, sec []secret.Value) {
+	var (
+		redir *RedirectError
+		proxy *ProxyError
+	)
+	if errors.As(err, &redir) {
+		redir.From, redir.To = scrub(redir.From, sec), scrub(redir.To, sec)
+	}
+	if errors.As(err, &proxy) {
+		proxy.URL, proxy.Proxy = scrub(proxy.URL, sec), scrub(proxy.Proxy, sec)
+	}
 }
 
 func (t *transport) secrets(r *request) []secret.Value {
