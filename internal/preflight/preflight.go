@@ -20,6 +20,7 @@ import (
 
 	"github.com/applinkctl/applinkctl/internal/addr"
 	"github.com/applinkctl/applinkctl/internal/manifest"
+	"github.com/applinkctl/applinkctl/internal/safehttp"
 	"github.com/applinkctl/applinkctl/internal/secret"
 )
 
@@ -83,8 +84,11 @@ type Options struct {
 	// TrustOnFirstUse reports an unknown client id as StatusNew instead of
 	// a failure: the sandbox's emulator trusts a client id's first key.
 	TrustOnFirstUse bool
-	// HTTPClient sends the token requests; nil is a client that follows no
-	// redirect. Timeout bounds each request whatever the client.
+	// HTTPClient sends the token requests; nil is a client with the proxy
+	// of HTTPS_PROXY/HTTP_PROXY/NO_PROXY. Run uses a copy that follows no
+	// redirect (a token request is a POST) and, when its Transport is an
+	// *http.Transport, uses no non-loopback proxy for a plaintext http://
+	// token URL. Timeout bounds each request whatever the client.
 	HTTPClient  *http.Client
 	Timeout     time.Duration // per request; 0 is DefaultTimeout
 	Parallelism int           // requests at once; < 1 is DefaultParallelism
@@ -119,6 +123,8 @@ const (
 	ProblemUnreachable     Problem = "unreachable"       // no connection to the login URL
 	ProblemTimeout         Problem = "timeout"           // no answer in time
 	ProblemNotSalesforce   Problem = "not_salesforce"    // answered, but not like a token endpoint
+	ProblemRedirect        Problem = "redirect"          // answered with a redirect, which is never followed
+	ProblemInsecure        Problem = "insecure"          // http:// to a host or through a proxy that is not loopback
 	ProblemOther           Problem = "other"             // any other Salesforce error
 )
 
@@ -154,12 +160,9 @@ func Run(ctx context.Context, checks []Check, opts Options) []Result {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.HTTPClient == nil {
-		opts.HTTPClient = &http.Client{
-			// A redirected POST loses its body: report the redirect instead.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}
-	}
+	// A token request carries a signed assertion: it is never redirected
+	// and never sent in clear text off this machine.
+	opts.HTTPClient = safehttp.Client(opts.HTTPClient)
 	out := make([]Result, len(checks))
 	var g errgroup.Group
 	g.SetLimit(opts.Parallelism)
@@ -199,6 +202,10 @@ func check(ctx context.Context, c Check, opts Options) Result {
 	if opts.Endpoint != nil {
 		endpoint = opts.Endpoint(login)
 	}
+	if _, err := safehttp.CheckURL(endpoint); err != nil {
+		return r.fail(ProblemInsecure, "token URL "+safehttp.Redact(endpoint)+": "+err.Error(),
+			"use an https login_url (http only for a loopback test server)")
+	}
 	r.Endpoint = endpoint
 	now := opts.Now()
 	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.RegisteredClaims{
@@ -233,7 +240,19 @@ func post(ctx context.Context, r Result, c Check, login string, assertion secret
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
 	resp, err := opts.HTTPClient.Do(req)
-	if err != nil {
+	var (
+		redir *safehttp.RedirectError
+		proxy *safehttp.ProxyError
+	)
+	switch {
+	case errors.As(err, &redir):
+		// net/http has closed the 3xx's body; nothing went to its Location.
+		return r.fail(ProblemRedirect, unsecret(redir.Error(), assertion),
+			"set login_url to the org's login server itself (https://login.salesforce.com, https://test.salesforce.com or its My Domain URL), not an address that redirects")
+	case errors.As(err, &proxy):
+		return r.fail(ProblemInsecure, unsecret(proxy.Error(), assertion),
+			"an http:// login_url is for a loopback test server: do not route it through a proxy (NO_PROXY), or use https")
+	case err != nil:
 		return r.transportFailure(ctx, err, login, opts.Timeout)
 	}
 	defer resp.Body.Close()
@@ -328,12 +347,19 @@ func (r Result) fail(p Problem, detail, fix string) Result {
 	return r
 }
 
-// clean makes text from a token endpoint safe to print: one line, bounded,
-// and never the assertion, even from a server that echoes it.
-func clean(s string, assertion secret.Value) string {
+// unsecret replaces the assertion in s, should a server echo it (say in a
+// redirect's Location).
+func unsecret(s string, assertion secret.Value) string {
 	if a := assertion.Reveal(); a != "" {
 		s = strings.ReplaceAll(s, a, secret.Redacted)
 	}
+	return s
+}
+
+// clean makes text from a token endpoint safe to print: one line, bounded,
+// and never the assertion, even from a server that echoes it.
+func clean(s string, assertion secret.Value) string {
+	s = unsecret(s, assertion)
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > 200 {
 		s = s[:200] + "…"

@@ -6,11 +6,13 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -297,16 +299,122 @@ func TestAnswersNeverShowSecrets(t *testing.T) {
 func TestNotASalesforceServer(t *testing.T) {
 	web := httptest.NewServer(http.NotFoundHandler())
 	t.Cleanup(web.Close)
-	redirect := httptest.NewServer(http.RedirectHandler("https://login.salesforce.com/", http.StatusFound))
-	t.Cleanup(redirect.Close)
-	a, b := check("web", goodClient, approved, testPairs(t)[0].keyPEM), check("redirect", goodClient, approved, testPairs(t)[0].keyPEM)
-	a.LoginURL, b.LoginURL = web.URL, redirect.URL
-	rs := preflight.Run(context.Background(), []preflight.Check{a, b}, preflight.Options{})
+	a := check("web", goodClient, approved, testPairs(t)[0].keyPEM)
+	a.LoginURL = web.URL
+	rs := preflight.Run(context.Background(), []preflight.Check{a}, preflight.Options{})
 	if rs[0].Problem != preflight.ProblemNotSalesforce || !strings.Contains(rs[0].Detail, "HTTP 404") {
 		t.Errorf("404: %+v", rs[0])
 	}
-	if rs[1].Problem != preflight.ProblemNotSalesforce || !strings.Contains(rs[1].Detail, "HTTP 302") {
-		t.Errorf("redirect: %+v", rs[1])
+}
+
+// tokenRedirector is a token endpoint that keeps every assertion posted to
+// it and answers with a redirect to target.
+func tokenRedirector(target string, status int, seen *[]string, mu *sync.Mutex) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		mu.Lock()
+		*seen = append(*seen, r.PostForm.Get("assertion"))
+		mu.Unlock()
+		testkit.Redirect(target, status)(w, r)
+	}
+}
+
+// TestRedirectedTokenRequestSendsNothingElsewhere: a token endpoint that
+// redirects the POST (its body is the signed assertion) to another host,
+// another port or from https to http: the target gets nothing, the POST is
+// sent once, and the result names both URLs.
+func TestRedirectedTokenRequestSendsNothingElsewhere(t *testing.T) {
+	for _, tc := range []struct {
+		name, sinkAddr string
+		tls            bool
+	}{
+		{"other host", "127.0.0.2:0", false},
+		{"other port", "127.0.0.1:0", false},
+		{"https to http", "127.0.0.1:0", true},
+	} {
+		for _, status := range []int{http.StatusFound, http.StatusTemporaryRedirect} {
+			t.Run(fmt.Sprintf("%s/%d", tc.name, status), func(t *testing.T) {
+				sink := testkit.NewSink(t, tc.sinkAddr)
+				var (
+					mu   sync.Mutex
+					seen []string
+				)
+				target := sink.URL + "/services/oauth2/token?code=querysecret"
+				h := tokenRedirector(target, status, &seen, &mu)
+				var opts preflight.Options
+				var srv *httptest.Server
+				if tc.tls {
+					srv = httptest.NewTLSServer(h)
+					opts.HTTPClient = srv.Client()
+				} else {
+					srv = httptest.NewServer(h)
+				}
+				t.Cleanup(srv.Close)
+				c := check("moved", goodClient, approved, testPairs(t)[0].keyPEM)
+				c.LoginURL = srv.URL
+				rs := preflight.Run(t.Context(), []preflight.Check{c}, opts)
+				if n := sink.Requests(); n != 0 {
+					t.Errorf("the redirect target received %d requests", n)
+				}
+				r := rs[0]
+				if r.Status != preflight.StatusFailed || r.Problem != preflight.ProblemRedirect {
+					t.Fatalf("got %+v", r)
+				}
+				for _, want := range []string{"POST " + srv.URL + "/services/oauth2/token", fmt.Sprint(status), sink.URL + "/services/oauth2/token?…", "refused"} {
+					if !strings.Contains(r.Detail, want) {
+						t.Errorf("detail lacks %q: %s", want, r.Detail)
+					}
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if len(seen) != 1 || seen[0] == "" {
+					t.Errorf("the token endpoint got %d assertions, want 1", len(seen))
+				}
+				assertNoSecret(t, rs, append([]string{testPairs(t)[0].keyPEM, "querysecret"}, seen...)...)
+			})
+		}
+	}
+}
+
+// TestPlaintextTokenRequestThroughNonLoopbackProxyIsRefused: an http://
+// (loopback) login URL with a proxy on another host: nothing is dialled.
+// The proxy's name is mapped to a loopback sink, so a broken check still
+// contacts only loopback.
+func TestPlaintextTokenRequestThroughNonLoopbackProxyIsRefused(t *testing.T) {
+	sink := testkit.NewSink(t, "127.0.0.1:0")
+	dials := &testkit.Dials{To: sink.Listener.Addr().String()}
+	pu, _ := url.Parse("http://user:proxypw@proxy.example:3128")
+	c := check("proxied", goodClient, approved, testPairs(t)[0].keyPEM)
+	c.LoginURL = sink.URL
+	rs := preflight.Run(t.Context(), []preflight.Check{c}, preflight.Options{
+		HTTPClient: &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(pu), DialContext: dials.DialContext}},
+	})
+	r := rs[0]
+	if r.Problem != preflight.ProblemInsecure || !strings.Contains(r.Detail, "proxy http://proxy.example:3128 refused for "+sink.URL+"/services/oauth2/token") {
+		t.Errorf("got %+v", r)
+	}
+	if d := dials.Asked(); len(d) != 0 || sink.Requests() != 0 {
+		t.Errorf("dialled %v; the sink got %d requests", d, sink.Requests())
+	}
+	assertNoSecret(t, rs, testPairs(t)[0].keyPEM, "proxypw")
+}
+
+// TestNonLoopbackHTTPLoginURLIsRefused: a Check built by hand (not from a
+// validated manifest) with a clear-text login URL posts nothing.
+func TestNonLoopbackHTTPLoginURLIsRefused(t *testing.T) {
+	sink := testkit.NewSink(t, "127.0.0.1:0")
+	dials := &testkit.Dials{To: sink.Listener.Addr().String()}
+	c := check("clear", goodClient, approved, testPairs(t)[0].keyPEM)
+	c.LoginURL = "http://login.example.com"
+	rs := preflight.Run(t.Context(), []preflight.Check{c}, preflight.Options{
+		HTTPClient: &http.Client{Transport: &http.Transport{DialContext: dials.DialContext}},
+	})
+	r := rs[0]
+	if r.Problem != preflight.ProblemInsecure || r.Endpoint != "" || !strings.Contains(r.Detail, "http is allowed only to loopback") {
+		t.Errorf("got %+v", r)
+	}
+	if d := dials.Asked(); len(d) != 0 || sink.Requests() != 0 {
+		t.Errorf("dialled %v; the sink got %d requests", d, sink.Requests())
 	}
 }
 
