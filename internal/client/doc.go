@@ -11,6 +11,12 @@
 // sent twice: it fails with an *AmbiguousError and the caller looks the name
 // up, because a blind re-send of a create would make a duplicate or a 409.
 //
+// No credential leaves for another origin: the transport sends through a
+// safehttp copy of the HTTP client, so a POST, PUT, PATCH or DELETE never
+// follows a redirect, a GET follows one only within its own origin, and a
+// plaintext request never goes through a non-loopback proxy (*RedirectError,
+// *ProxyError; nothing is sent to the refused address).
+//
 // Secrets (the API key, the add-on token, the SSO payload, private keys and
 // access tokens) are held in secret.Value and appear in no error, log line or
 // printed form of any value of this package.

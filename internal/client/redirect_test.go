@@ -297,12 +297,14 @@ func TestPlaintextThroughNonLoopbackProxyIsRefused(t *testing.T) {
 func TestHTTPSThroughAnyProxyIsAllowed(t *testing.T) {
 	var keys []string
 	var mu sync.Mutex
-	tlsSrv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	tlsSrv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		keys = append(keys, r.Header.Get("Authorization"))
 		mu.Unlock()
 		http.Error(w, `{"id":"not_found","message":"no app"}`, http.StatusNotFound)
 	}))
+	tlsSrv.Config.ErrorLog = quietLog
+	tlsSrv.StartTLS()
 	t.Cleanup(tlsSrv.Close)
 	proxy, tunnels := testkit.ConnectProxy(t)
 	dials := &testkit.Dials{To: proxy.Listener.Addr().String()}

@@ -181,7 +181,7 @@ func (t *transport) once(ctx context.Context, r *request, attempt int) (resp *re
 	t.requests.Add(max(conns.Load(), 1))
 	if err != nil {
 		err = unwrapURLError(err)
-		scrubRefusal(err, t.secrets(r))
+		err = scrubRefusal(err, t.secrets(r))
 		t.log(ctx, r, attempt, 0, time.Since(began), scrub(err.Error(), t.secrets(r)))
 		return nil, !dialFailed(err), err
 	}
@@ -211,19 +211,23 @@ func (t *transport) once(ctx context.Context, r *request, attempt int) (resp *re
 	return &response{status: hr.StatusCode, header: hr.Header, body: b}, true, nil
 }
 
-// scrubRefusal scrubs the URLs of a refused redirect or proxy of every
-// known secret: a hostile Location may echo one in its path.
-func scrubRefusal(err error, sec []secret.Value) {
-	var (
-		redir *RedirectError
-		proxy *ProxyError
-	)
-	if errors.As(err, &redir) {
-		redir.From, redir.To = scrub(redir.From, sec), scrub(redir.To, sec)
+// scrubRefusal returns a refused redirect or proxy with its URLs scrubbed
+// of every known secret (a hostile Location may echo one in its path), or
+// err unchanged. It copies rather than edits: when a sibling request of
+// the same errgroup failed first, net/http hands this request the very
+// same error as its context's cancel cause.
+func scrubRefusal(err error, sec []secret.Value) error {
+	switch e := err.(type) {
+	case *RedirectError:
+		c := *e
+		c.From, c.To = scrub(c.From, sec), scrub(c.To, sec)
+		return &c
+	case *ProxyError:
+		c := *e
+		c.URL, c.Proxy = scrub(c.URL, sec), scrub(c.Proxy, sec)
+		return &c
 	}
-	if errors.As(err, &proxy) {
-		proxy.URL, proxy.Proxy = scrub(proxy.URL, sec), scrub(proxy.Proxy, sec)
-	}
+	return err
 }
 
 func (t *transport) secrets(r *request) []secret.Value {
