@@ -112,9 +112,10 @@ func (e *AmbiguousError) Unwrap() error { return e.Err }
 func (e *AmbiguousError) Is(target error) bool { return target == ErrAmbiguous }
 
 // RedirectError is a redirect the client refused: any 3xx of a POST, PUT,
-// PATCH or DELETE, and a GET's redirect to another scheme, host or port (or
-// past the hop bound). Nothing was sent to the Location; it is never retried
-// and never ambiguous, since the server answered without doing the work.
+// PATCH or DELETE, a GET's redirect to another scheme, host or port (or
+// past the hop bound), and a 3xx net/http does not follow (300, 304, no
+// Location). Nothing was sent to the Location; it is never retried and
+// never ambiguous: the server answered, with a redirect.
 type RedirectError = safehttp.RedirectError
 
 // ProxyError is a proxy the client refused: a plaintext http:// request

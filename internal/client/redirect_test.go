@@ -110,6 +110,19 @@ func TestMutatingRequestNeverFollowsARedirect(t *testing.T) {
 			})
 		}
 	}
+	t.Run("300 with a Location", func(t *testing.T) {
+		// net/http does not follow a 300 itself; the client still reports
+		// it as a redirect, and sends nothing again.
+		sink := testkit.NewSink(t, "127.0.0.2:0")
+		f := newFake(t)
+		f.handle("POST", "/connections/salesforce/jwt", testkit.Redirect(stealURL(sink, privateKeyLine), http.StatusMultipleChoices))
+		a, _ := f.link()
+		_, err := a.CreateJWTConnection(t.Context(), jwtReq)
+		assertRefused(t, err, "POST", f.srv.URL+"/addons/"+addonID+"/connections/salesforce/jwt", sink)
+		if n := f.hit("POST /addons/" + addonID + "/connections/salesforce/jwt"); n != 1 {
+			t.Errorf("the POST was sent %d times, want 1", n)
+		}
+	})
 	t.Run("same origin DELETE", func(t *testing.T) {
 		f := newFake(t)
 		var moved int

@@ -21,6 +21,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/applinkctl/applinkctl/internal/safehttp"
 	"github.com/applinkctl/applinkctl/internal/secret"
 )
 
@@ -97,6 +98,11 @@ func (t *transport) do(ctx context.Context, r *request) (*response, error) {
 			if !t.again(attempt, wait, deadline) {
 				return nil, err
 			}
+		case resp.status >= 300 && resp.status < 400:
+			// A 3xx net/http did not follow (300, 304, one without a
+			// Location, or one whose policy said "use this answer"):
+			// still a redirect, and still not followed.
+			return nil, t.unfollowed(r, resp)
 		default:
 			apiErr := t.apiError(r, resp)
 			retryable := resp.status == http.StatusTooManyRequests // not processed: safe even for POST
@@ -209,6 +215,21 @@ func (t *transport) once(ctx context.Context, r *request, attempt int) (resp *re
 		b = b[:limit]
 	}
 	return &response{status: hr.StatusCode, header: hr.Header, body: b}, true, nil
+}
+
+// unfollowed is the *RedirectError of a 3xx answer that reached do.
+func (t *transport) unfollowed(r *request, resp *response) error {
+	to := "(no Location)"
+	if loc := resp.header.Get("Location"); loc != "" {
+		to = safehttp.Redact(loc)
+		if base, err := url.Parse(r.base + r.path); err == nil {
+			if u, err := base.Parse(loc); err == nil {
+				to = safehttp.RedactURL(u)
+			}
+		}
+	}
+	return scrubRefusal(&RedirectError{Method: r.method, From: safehttp.Redact(r.base + r.path), To: to, Status: resp.status,
+		Reason: "not a redirect the client follows; nothing was sent again"}, t.secrets(r))
 }
 
 // scrubRefusal returns a refused redirect or proxy with its URLs scrubbed
