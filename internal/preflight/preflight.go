@@ -222,6 +222,9 @@ func check(ctx context.Context, c Check, opts Options) Result {
 	return post(ctx, r, c, login, assertion, opts)
 }
 
+// redirectFix is the fix of a redirected token request.
+const redirectFix = "set login_url to the org's login server itself (https://login.salesforce.com, https://test.salesforce.com or its My Domain URL), not an address that redirects"
+
 // tokenAnswer is the part of a token endpoint's answer preflight reads:
 // the error fields. The access token of a success is never decoded.
 type tokenAnswer struct {
@@ -248,7 +251,7 @@ func post(ctx context.Context, r Result, c Check, login string, assertion secret
 	case errors.As(err, &redir):
 		// net/http has closed the 3xx's body; nothing went to its Location.
 		return r.fail(ProblemRedirect, unsecret(redir.Error(), assertion),
-			"set login_url to the org's login server itself (https://login.salesforce.com, https://test.salesforce.com or its My Domain URL), not an address that redirects")
+			redirectFix)
 	case errors.As(err, &proxy):
 		return r.fail(ProblemInsecure, unsecret(proxy.Error(), assertion),
 			"an http:// login_url is for a loopback test server: do not route it through a proxy (NO_PROXY), or use https")
@@ -259,6 +262,16 @@ func post(ctx context.Context, r Result, c Check, login string, assertion secret
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
 		return r.transportFailure(ctx, err, login, opts.Timeout)
+	}
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		// A 3xx net/http does not follow itself (300, 304, no Location).
+		to := "(no Location)"
+		if loc, err := resp.Location(); err == nil {
+			to = safehttp.RedactURL(loc)
+		}
+		e := &safehttp.RedirectError{Method: http.MethodPost, From: safehttp.Redact(r.Endpoint), To: to, Status: resp.StatusCode,
+			Reason: "not a redirect the client follows; nothing was sent again"}
+		return r.fail(ProblemRedirect, unsecret(e.Error(), assertion), redirectFix)
 	}
 	if resp.StatusCode == http.StatusOK {
 		r.Status = StatusOK

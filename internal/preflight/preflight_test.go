@@ -332,7 +332,7 @@ func TestRedirectedTokenRequestSendsNothingElsewhere(t *testing.T) {
 		{"other port", "127.0.0.1:0", false},
 		{"https to http", "127.0.0.1:0", true},
 	} {
-		for _, status := range []int{http.StatusFound, http.StatusTemporaryRedirect} {
+		for _, status := range []int{http.StatusMultipleChoices, http.StatusFound, http.StatusTemporaryRedirect} {
 			t.Run(fmt.Sprintf("%s/%d", tc.name, status), func(t *testing.T) {
 				sink := testkit.NewSink(t, tc.sinkAddr)
 				var (
