@@ -241,6 +241,14 @@ func testResumeInterruptedReplace(t *testing.T, sig syscall.Signal) {
 		t.Fatalf("after the %v the connection's record is %+v, want an unfinished one", sig, r)
 	}
 
+	// A delete that outlasts --timeout leaves the create pending (exit 3),
+	// naming what holds the name; state keeps the create to resume.
+	out, errs, code = e.run("apply", "-f", "applink.yaml", "--auto-approve", "--wait-for-browser", "--timeout", "1s")
+	wantCode(t, code, exitPending, out, errs)
+	if !strings.Contains(errs, "acme-api/connection/events_dc (id "+oldID+", status disconnecting): the name events_dc is still held by a deleted connection after 1s; the next apply waits for it to go, then creates it") {
+		t.Errorf("stderr of the apply that timed out:\n%s", errs)
+	}
+
 	out, errs, code = e.resumeWhileDisconnecting()
 	wantCode(t, code, 0, out, errs)
 	t.Logf("the resumed apply:\n%s%s", out, errs)

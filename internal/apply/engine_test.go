@@ -3,6 +3,7 @@ package apply
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -375,7 +376,7 @@ func TestProtectedDeleteIsRefused(t *testing.T) {
 	c := &plan.Change{Address: addr.Connection(app, "prod_org"), Kind: addr.KindConnection, Action: plan.Delete, Protected: true}
 	_, _, err := h.apply(context.Background(), fastOpts(), c)
 	var be *BlockedError
-	if !errors.As(err, &be) || !strings.Contains(err.Error(), "protect") {
+	if !errors.As(err, &be) || !strings.Contains(err.Error(), "protected: refusing to delete it; release it first: applinkctl state unprotect acme-api/connection/prod_org") {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -731,5 +732,57 @@ func TestNameHeldPastTheTimeoutIsPendingAndTheNextRunCreates(t *testing.T) {
 	}
 	if live := h.link.conns["prod_org"]; live == nil || live.ID == oldID || h.record(addr.Connection(app, "prod_org")).RemoteID != live.ID {
 		t.Errorf("live = %+v, state %+v", live, h.record(addr.Connection(app, "prod_org")))
+	}
+}
+
+// A noop whose only difference is the protect flag is recorded in state
+// with no API call at all; a dry run says so and writes nothing.
+func TestStateOnlyNoopRecordsProtectWithoutACall(t *testing.T) {
+	h := newHarness(t)
+	if _, _, err := h.apply(context.Background(), fastOpts(), jwtConn("prod_org")); err != nil {
+		t.Fatal(err)
+	}
+	a := addr.Connection(app, "prod_org")
+	before := *h.record(a)
+	if before.Protect {
+		t.Fatalf("created unprotected, recorded %+v", before)
+	}
+	noop := func(protect bool) *plan.Change {
+		c := with(jwtConn("prod_org"), plan.Noop)
+		c.Desired.(*manifest.Connection).Protect = protect
+		c.Protected, c.StateOnly, c.RemoteID = protect, true, before.RemoteID
+		c.Before = &plan.Snapshot{Attrs: map[string]string{"id": before.RemoteID, "status": client.StatusConnected}}
+		return c
+	}
+	h.link.calls = map[string]int{}
+
+	opts := fastOpts()
+	opts.DryRun = true
+	obs, _, err := h.apply(context.Background(), opts, noop(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev := obs.find(EventDone, a); ev == nil || ev.Message != "would record protect: true in state" {
+		t.Errorf("dry run event = %+v", ev)
+	}
+	if h.record(a).Protect {
+		t.Error("the dry run wrote state")
+	}
+
+	for _, protect := range []bool{true, false} {
+		obs, s, err := h.apply(context.Background(), fastOpts(), noop(protect))
+		if err != nil || s.Unchanged != 1 {
+			t.Fatalf("apply: %v %+v", err, s)
+		}
+		r := h.record(a)
+		if r.Protect != protect || r.RemoteID != before.RemoteID || r.InputsDigest != before.InputsDigest || r.Origin != before.Origin || r.Phase != state.Applied {
+			t.Errorf("protect %t: state = %+v, was %+v", protect, r, before)
+		}
+		if ev := obs.find(EventDone, a); ev == nil || ev.Message != fmt.Sprintf("recorded protect: %t in state", protect) {
+			t.Errorf("event = %+v", ev)
+		}
+	}
+	if len(h.link.calls) != 0 {
+		t.Errorf("API calls = %v, want none", h.link.calls)
 	}
 }

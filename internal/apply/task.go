@@ -37,7 +37,7 @@ type task struct {
 // events and writes its state records. s is the change's parallelism slot,
 // held on entry (see dag.Slot).
 func (e *engine) do(ctx context.Context, c *plan.Change, s *dag.Slot) result {
-	if c.Action == plan.Noop && !c.Wait {
+	if c.Action == plan.Noop && !c.Wait && !c.StateOnly {
 		return result{outcome: succeeded, remoteID: c.RemoteID}
 	}
 	now := e.opts.Now()
@@ -58,6 +58,9 @@ func (e *engine) do(ctx context.Context, c *plan.Change, s *dag.Slot) result {
 	}
 	switch c.Action {
 	case plan.Noop:
+		if !c.Wait {
+			return t.recordProtect()
+		}
 		return t.settle(ctx, o)
 	case plan.Adopt:
 		if c.Wait {
@@ -137,12 +140,13 @@ type nameHeldError struct {
 	Err     error
 }
 
+// Error says what holds the name. Timed out, it is the pending message,
+// which the summary prints after the id and status of that resource.
 func (e *nameHeldError) Error() string {
-	held := fmt.Sprintf("the name %s is still held by a deleted %s (id %s, status %s)", e.name, e.kind, e.id, e.status)
 	if e.timedOut() {
-		return fmt.Sprintf("%s after %s; the next apply waits for it to go, then creates it", held, e.timeout)
+		return fmt.Sprintf("the name %s is still held by a deleted %s after %s; the next apply waits for it to go, then creates it", e.name, e.kind, e.timeout)
 	}
-	return fmt.Sprintf("%s: %v", held, e.Err)
+	return fmt.Sprintf("the name %s is still held by a deleted %s (id %s, status %s): %v", e.name, e.kind, e.id, e.status, e.Err)
 }
 
 func (e *nameHeldError) Unwrap() error { return e.Err }
@@ -551,6 +555,9 @@ func (t *task) dryRun(ctx context.Context, o *ops) result {
 		msg = "would record it in state"
 		if c.Action == plan.Noop {
 			msg = "unchanged"
+			if c.StateOnly {
+				msg = "would record " + protectNote(c)
+			}
 		}
 		if c.Wait {
 			key := t.remoteID
