@@ -300,8 +300,9 @@ func (t *task) awaitGone(ctx context.Context, o *ops) (r result, done bool) {
 
 // post sends the creating request. An ambiguous outcome or a 409 is
 // resolved by looking the name up: found, it is the resource; not found
-// after a 409, it fails; not found after an ambiguous outcome, the POST is
-// repeated (bounded, see maxPosts).
+// after a 409, the name was freed in between and the POST is sent again
+// (bounded, see maxHeldWaits); not found after an ambiguous outcome, the
+// POST is repeated (bounded, see maxPosts).
 //
 // A name still held by a resource being deleted is waited for first: a
 // create planned while a delete was in progress (an earlier run's replace
