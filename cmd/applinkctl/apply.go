@@ -200,7 +200,9 @@ func runApply(ctx context.Context, c *cli.Context, ios streams, o applyOptions) 
 	}
 
 	color := view.ColorEnabled(ios.Out, o.NoColor)
-	if !p.HasChanges() {
+	// A plan whose only difference is a protect flag to record changes
+	// nothing live ("No changes.") but is still applied, to state.
+	if !p.HasChanges() && !p.RecordsState() {
 		if o.Format == "text" {
 			fmt.Fprintln(ios.Out, "No changes. Live state matches the manifest.")
 		} else {

@@ -41,7 +41,7 @@ func stateOptionsFrom(c *cli.Context) stateOptions {
 }
 
 // stateCommand inspects and maintains the state (DESIGN.md §4): list,
-// show, unlock, history, migrate.
+// show, unlock, unprotect, history, migrate.
 func stateCommand(io streams) *cli.Command {
 	locate := func() []cli.Flag {
 		return append([]cli.Flag{
@@ -51,7 +51,7 @@ func stateCommand(io streams) *cli.Command {
 	}
 	return &cli.Command{
 		Name:  "state",
-		Usage: "inspect and maintain applinkctl's state: list, show, unlock, history, migrate",
+		Usage: "inspect and maintain applinkctl's state: list, show, unlock, unprotect, history, migrate",
 		Subcommands: []*cli.Command{
 			{
 				Name:  "list",
@@ -83,6 +83,29 @@ func stateCommand(io streams) *cli.Command {
 						return errors.New("state unlock: want exactly one LOCK_ID (the lock error names it)")
 					}
 					return runStateUnlock(c.Context, stateOptionsFrom(c), c.Args().First(), io.Out)
+				},
+			},
+			{
+				Name:      "unprotect",
+				Usage:     "release a resource recorded as protected, so that apply --prune may delete it once its block is gone",
+				ArgsUsage: "ADDRESS",
+				UsageText: "applinkctl state unprotect ADDRESS [-f PATH…] [--state URL] [--workspace NAME] [--lock-timeout D]\n\n" +
+					"A resource declared with protect: true is recorded so in state, and prune never deletes it, even\n" +
+					"once its block is gone from the manifest. This clears the recorded flag (taking the state lock,\n" +
+					"and adding a line to the state history), so that the next apply --prune deletes the resource.\n" +
+					"Of a resource still declared, remove protect: true from its block instead: the next apply\n" +
+					"records that, and one that still says protect: true records it again.\n\n" +
+					"Examples:\n" +
+					"   applinkctl state unprotect -f applink.yaml acme-api/connection/old_org\n" +
+					"   applinkctl apply -f applink.yaml --prune",
+				Flags: append(locate(),
+					&cli.DurationFlag{Name: "lock-timeout", Usage: "how long to wait for the state lock (0: fail at once)"},
+				),
+				Action: func(c *cli.Context) error {
+					if c.NArg() != 1 {
+						return errors.New("state unprotect: want exactly one ADDRESS (see applinkctl state list)")
+					}
+					return runStateUnprotect(c.Context, stateOptionsFrom(c), c.Args().First(), c.Duration("lock-timeout"), io.Out)
 				},
 			},
 			{
@@ -220,6 +243,55 @@ func runStateUnlock(ctx context.Context, o stateOptions, id string, out io.Write
 	})
 }
 
+// runStateUnprotect clears the protect flag of one resource's record,
+// under the state lock, and records that in the history. A record already
+// unprotected is left alone.
+func runStateUnprotect(ctx context.Context, o stateOptions, address string, lockTimeout time.Duration, out io.Writer) error {
+	if _, err := addr.Parse(address); err != nil {
+		return fmt.Errorf("state unprotect: %w", err)
+	}
+	return withBackend(ctx, o, func(b state.Backend) (err error) {
+		lock := state.NewLockInfo("state unprotect")
+		release, err := b.Lock(ctx, lock, lockTimeout)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if rerr := release(); rerr != nil && err == nil {
+				err = fmt.Errorf("state %s: release lock: %w", b.Describe(), rerr)
+			}
+		}()
+		started := time.Now().UTC()
+		s, err := b.Load(ctx)
+		if err != nil {
+			return err
+		}
+		r, ok := s.Resources[addr.Address(address)]
+		if !ok {
+			return fmt.Errorf("state unprotect: %s is not in state %s (%d resources; see applinkctl state list)", address, b.Describe(), len(s.Resources))
+		}
+		if !r.Protect {
+			_, err := fmt.Fprintf(out, "%s is not protected in state %s; nothing to do\n", address, b.Describe())
+			return err
+		}
+		r.Protect = false
+		r.UpdatedAt, r.UpdatedBy = started, lock.Who
+		if err := b.Save(ctx, s); err != nil {
+			return err
+		}
+		rec := state.HistoryRecord{
+			Workspace: o.Workspace, Started: started, Ended: time.Now().UTC(),
+			Who: lock.Who, Host: lock.Host, CIRunURL: lock.CIRunURL,
+			Operation: "state unprotect " + address, Summary: map[string]int{"unprotected": 1}, Outcome: "success",
+		}
+		if err := b.AppendHistory(ctx, rec); err != nil {
+			return fmt.Errorf("released %s, but: %w", address, err)
+		}
+		_, err = fmt.Fprintf(out, "%s is no longer protected in state %s; the next apply --prune deletes it if the manifest no longer declares it\n", address, b.Describe())
+		return err
+	})
+}
+
 // historyJSON is the wire form of `state history --format json`; it is
 // versioned and independent of the state package's types.
 type historyJSON struct {
@@ -230,6 +302,7 @@ type historyJSON struct {
 
 type historyRecordJSON struct {
 	Workspace string         `json:"workspace,omitempty"`
+	Operation string         `json:"operation,omitempty"`
 	Started   *time.Time     `json:"started,omitempty"`
 	Ended     *time.Time     `json:"ended,omitempty"`
 	Who       string         `json:"who,omitempty"`
@@ -268,7 +341,7 @@ func runStateHistory(ctx context.Context, o stateOptions, limit int, format stri
 				if sum == nil {
 					sum = map[string]int{}
 				}
-				doc.Records = append(doc.Records, historyRecordJSON{Workspace: r.Workspace, Started: optTime(r.Started), Ended: optTime(r.Ended),
+				doc.Records = append(doc.Records, historyRecordJSON{Workspace: r.Workspace, Operation: r.Operation, Started: optTime(r.Started), Ended: optTime(r.Ended),
 					Who: r.Who, Host: r.Host, CIRunURL: r.CIRunURL, GitCommit: r.GitCommit, PlanHash: r.PlanHash, Summary: sum, Outcome: r.Outcome})
 			}
 			enc := json.NewEncoder(out)
@@ -294,7 +367,12 @@ func runStateHistory(ctx context.Context, o stateOptions, limit int, format stri
 			if len(commit) > 12 {
 				commit = commit[:12]
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", timeText(r.Started), dur, dash(r.Outcome), dash(r.Who), dash(where), dash(commit), summaryText(r.Summary))
+			summary := summaryText(r.Summary)
+			if r.Operation != "" {
+				// Not an apply: say what ran.
+				summary = r.Operation + ": " + summary
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", timeText(r.Started), dur, dash(r.Outcome), dash(r.Who), dash(where), dash(commit), summary)
 		}
 		return tw.Flush()
 	})

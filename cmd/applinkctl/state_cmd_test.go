@@ -303,3 +303,56 @@ func TestStatePostgres(t *testing.T) {
 		t.Fatalf("second unlock: exit %d: %s", code, errOut)
 	}
 }
+
+// TestStateUnprotectPostgres releases a protected record in a Postgres
+// workspace: the command waits for (and then takes) the workspace's lock,
+// and its history record lands in the same workspace.
+func TestStateUnprotectPostgres(t *testing.T) {
+	dsn := pgtest.Start(t)
+	ctx := context.Background()
+	b, err := state.Open(ctx, dsn, state.OpenOptions{Workspace: "shop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	s, err := b.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := addr.Authorization("acme-api", "ci_auth")
+	s.Resources[a] = &state.Resource{Kind: addr.KindAuthorization, RemoteID: "a-1", Origin: state.Created, Phase: state.Applied, Protect: true}
+	if err := b.Save(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+
+	info := state.NewLockInfo("apply")
+	release, err := b.Lock(ctx, info, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code := runOut(t, "state", "unprotect", "--state", dsn, "--workspace", "shop", string(a))
+	if code != 1 || !strings.Contains(errOut, "state is locked by") || !strings.Contains(errOut, info.ID) {
+		t.Fatalf("unprotect under a held lock: exit %d: %s", code, errOut)
+	}
+	// Released while it waits, the lock is taken.
+	time.AfterFunc(300*time.Millisecond, func() { _ = release() })
+	out, errOut, code := runOut(t, "state", "unprotect", "--state", dsn, "--workspace", "shop", "--lock-timeout", "1m", string(a))
+	if code != 0 || !strings.Contains(out, string(a)+" is no longer protected in state postgres://") {
+		t.Fatalf("unprotect: exit %d: %s%s", code, out, errOut)
+	}
+	s, err = b.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := s.Resources[a]; r == nil || r.Protect || r.RemoteID != "a-1" {
+		t.Fatalf("record = %+v", r)
+	}
+	h, err := b.History(ctx, 0)
+	if err != nil || len(h) != 1 || h[0].Operation != "state unprotect "+string(a) || h[0].Outcome != "success" {
+		t.Fatalf("history = %+v, %v", h, err)
+	}
+	out, _, _ = runOut(t, "state", "list", "--state", dsn, "--workspace", "other")
+	if !strings.HasPrefix(out, "no resources in state postgres://") {
+		t.Fatalf("other workspace: %s", out)
+	}
+}

@@ -296,8 +296,11 @@ func check(p *plan.Plan) error {
 		switch {
 		case c.Blocked != "":
 			bad = append(bad, Failure{Address: c.Address, Message: "blocked: " + c.Blocked})
-		case c.Protected && (c.Action == plan.Delete || c.Action == plan.Replace):
-			bad = append(bad, Failure{Address: c.Address, Message: fmt.Sprintf("protected: refusing to %s it; remove protect: true first", c.Action)})
+		case c.Protected && c.Action == plan.Delete:
+			// Pruned: its block is gone, only state holds the flag.
+			bad = append(bad, Failure{Address: c.Address, Message: "protected: refusing to delete it; release it first: " + plan.UnprotectCommand(c.Address)})
+		case c.Protected && c.Action == plan.Replace:
+			bad = append(bad, Failure{Address: c.Address, Message: "protected: refusing to replace it; remove protect: true first"})
 		case c.Action != plan.Delete && c.Action != plan.Noop && c.Action != plan.Adopt && c.Desired == nil:
 			bad = append(bad, Failure{Address: c.Address, Message: "the manifest resource was not loaded"})
 		case c.Kind == addr.KindPublication && (c.Action == plan.Create || c.Action == plan.Republish || c.Action == plan.Replace) && c.Bundle == nil:

@@ -3,6 +3,7 @@ package apply
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -375,7 +376,7 @@ func TestProtectedDeleteIsRefused(t *testing.T) {
 	c := &plan.Change{Address: addr.Connection(app, "prod_org"), Kind: addr.KindConnection, Action: plan.Delete, Protected: true}
 	_, _, err := h.apply(context.Background(), fastOpts(), c)
 	var be *BlockedError
-	if !errors.As(err, &be) || !strings.Contains(err.Error(), "protect") {
+	if !errors.As(err, &be) || !strings.Contains(err.Error(), "protected: refusing to delete it; release it first: applinkctl state unprotect acme-api/connection/prod_org") {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -625,17 +626,163 @@ func TestInterruptBeyondGraceLeavesTheIntent(t *testing.T) {
 	}
 }
 
-func TestConflictWithADeletedResourceIsReported(t *testing.T) {
-	h := newHarness(t)
+// deletedConn creates prod_org and deletes it: it stays disconnecting for
+// the next reads reads of it (lingering reads more as disconnected), and
+// holds its name meanwhile.
+func (h *harness) deletedConn(reads, lingering int) string {
+	h.t.Helper()
 	if _, err := h.link.CreateJWTConnection(context.Background(), client.JWTRequest{Name: "prod_org", PrivateKey: secret.New("k")}); err != nil {
+		h.t.Fatal(err)
+	}
+	h.link.deleteReads, h.link.lingerReads = reads, lingering
+	c, err := h.link.DeleteConnection(context.Background(), "prod_org")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.link.calls = map[string]int{}
+	h.link.log = nil
+	return c.ID
+}
+
+// A create sent while a deleted resource still holds the name (the plan
+// did not see it: a race) is answered 409; apply waits for the name to be
+// free and posts again, whether the deleted resource lingers as
+// disconnecting or, after that, as disconnected.
+func TestConflictWithADeletedResourceWaitsForItToGoThenCreates(t *testing.T) {
+	for _, tc := range []struct {
+		name             string
+		reads, lingering int
+	}{
+		{"disconnecting", 5, 0},
+		{"then disconnected", 2, 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			oldID := h.deletedConn(tc.reads, tc.lingering)
+			obs, s, err := h.apply(context.Background(), fastOpts(), jwtConn("prod_org"))
+			if err != nil || s.Created != 1 {
+				t.Fatalf("apply: %v %+v", err, s)
+			}
+			if got, want := h.link.logged(), []string{"POST connection prod_org", "POST connection prod_org"}; !slices.Equal(got, want) {
+				t.Errorf("calls = %v, want %v (a 409, then the create once the name is free)", got, want)
+			}
+			live := h.link.conns["prod_org"]
+			if live == nil || live.ID == oldID || live.Status != client.StatusConnected {
+				t.Fatalf("live = %+v, old id %s", live, oldID)
+			}
+			if r := h.record(addr.Connection(app, "prod_org")); r == nil || r.RemoteID != live.ID || r.Phase != state.Applied {
+				t.Errorf("state = %+v", r)
+			}
+			if ev := obs.find(EventStatus, addr.Connection(app, "prod_org")); ev == nil || ev.RemoteID != oldID || !strings.Contains(ev.Message, "waiting for the deleted connection to go") {
+				t.Errorf("no event says what it waits for: %+v", ev)
+			}
+		})
+	}
+}
+
+// A create planned while the resource was being deleted (the plan saw it
+// disconnecting: an earlier run's replace stopped during its delete) waits
+// for the delete to finish before posting, so it is not refused.
+func TestCreateOfADisconnectingResourceWaitsBeforePosting(t *testing.T) {
+	h := newHarness(t)
+	oldID := h.deletedConn(5, 0)
+	c := jwtConn("prod_org")
+	c.Wait, c.RemoteID = true, oldID
+	c.Before = &plan.Snapshot{Attrs: map[string]string{"id": oldID, "status": client.StatusDisconnecting}}
+	_, s, err := h.apply(context.Background(), fastOpts(), c)
+	if err != nil || s.Created != 1 {
+		t.Fatalf("apply: %v %+v", err, s)
+	}
+	if got := h.link.logged(); !slices.Equal(got, []string{"POST connection prod_org"}) {
+		t.Errorf("calls = %v, want one create once the old one was gone", got)
+	}
+	if live := h.link.conns["prod_org"]; live == nil || live.ID == oldID {
+		t.Errorf("live = %+v", live)
+	}
+}
+
+// A deleted resource that does not go within --timeout leaves the create
+// pending (exit code 3), naming what holds the name; its intent stays in
+// state, and the next run creates it once the name is free.
+func TestNameHeldPastTheTimeoutIsPendingAndTheNextRunCreates(t *testing.T) {
+	h := newHarness(t)
+	oldID := h.deletedConn(1_000_000, 0)
+	opts := fastOpts()
+	opts.Timeout = 200 * time.Millisecond
+	_, s, err := h.apply(context.Background(), opts, jwtConn("prod_org"))
+	var pe *PendingError
+	if !errors.As(err, &pe) || len(s.StillPending) != 1 || s.Failed != 0 {
+		t.Fatalf("err = %v, summary %+v; want it pending", err, s)
+	}
+	p := s.StillPending[0]
+	if p.Address != addr.Connection(app, "prod_org") || p.RemoteID != oldID || p.Status != client.StatusDisconnecting ||
+		!strings.Contains(p.Message, "the name prod_org is still held by a deleted connection") || !strings.Contains(p.Message, "the next apply waits for it to go") {
+		t.Errorf("pending = %+v", p)
+	}
+	h.reopen()
+	if r := h.record(addr.Connection(app, "prod_org")); r == nil || r.Phase != state.Intent || r.Operation != "create" || r.RemoteID != "" {
+		t.Errorf("state = %+v, want the create intent", r)
+	}
+
+	h.link.mu.Lock()
+	h.link.reads[oldID] = 0
+	h.link.mu.Unlock()
+	if _, s, err := h.apply(context.Background(), fastOpts(), jwtConn("prod_org")); err != nil || s.Created != 1 {
+		t.Fatalf("next run: %v %+v", err, s)
+	}
+	if live := h.link.conns["prod_org"]; live == nil || live.ID == oldID || h.record(addr.Connection(app, "prod_org")).RemoteID != live.ID {
+		t.Errorf("live = %+v, state %+v", live, h.record(addr.Connection(app, "prod_org")))
+	}
+}
+
+// A noop whose only difference is the protect flag is recorded in state
+// with no API call at all; a dry run says so and writes nothing.
+func TestStateOnlyNoopRecordsProtectWithoutACall(t *testing.T) {
+	h := newHarness(t)
+	if _, _, err := h.apply(context.Background(), fastOpts(), jwtConn("prod_org")); err != nil {
 		t.Fatal(err)
 	}
-	h.link.deleteReads = 1000
-	if _, err := h.link.DeleteConnection(context.Background(), "prod_org"); err != nil {
+	a := addr.Connection(app, "prod_org")
+	before := *h.record(a)
+	if before.Protect {
+		t.Fatalf("created unprotected, recorded %+v", before)
+	}
+	noop := func(protect bool) *plan.Change {
+		c := with(jwtConn("prod_org"), plan.Noop)
+		c.Desired.(*manifest.Connection).Protect = protect
+		c.Protected, c.StateOnly, c.RemoteID = protect, true, before.RemoteID
+		c.Before = &plan.Snapshot{Attrs: map[string]string{"id": before.RemoteID, "status": client.StatusConnected}}
+		return c
+	}
+	h.link.calls = map[string]int{}
+
+	opts := fastOpts()
+	opts.DryRun = true
+	obs, _, err := h.apply(context.Background(), opts, noop(true))
+	if err != nil {
 		t.Fatal(err)
 	}
-	_, s, err := h.apply(context.Background(), fastOpts(), jwtConn("prod_org"))
-	if err == nil || len(s.RootCauses) != 1 || !strings.Contains(s.RootCauses[0].Message, "still held by a deleted resource (status disconnecting)") {
-		t.Fatalf("err = %v, %+v", err, s.RootCauses)
+	if ev := obs.find(EventDone, a); ev == nil || ev.Message != "would record protect: true in state" {
+		t.Errorf("dry run event = %+v", ev)
+	}
+	if h.record(a).Protect {
+		t.Error("the dry run wrote state")
+	}
+
+	for _, protect := range []bool{true, false} {
+		obs, s, err := h.apply(context.Background(), fastOpts(), noop(protect))
+		if err != nil || s.Unchanged != 1 {
+			t.Fatalf("apply: %v %+v", err, s)
+		}
+		r := h.record(a)
+		if r.Protect != protect || r.RemoteID != before.RemoteID || r.InputsDigest != before.InputsDigest || r.Origin != before.Origin || r.Phase != state.Applied {
+			t.Errorf("protect %t: state = %+v, was %+v", protect, r, before)
+		}
+		if ev := obs.find(EventDone, a); ev == nil || ev.Message != fmt.Sprintf("recorded protect: %t in state", protect) {
+			t.Errorf("event = %+v", ev)
+		}
+	}
+	if len(h.link.calls) != 0 {
+		t.Errorf("API calls = %v, want none", h.link.calls)
 	}
 }

@@ -38,6 +38,11 @@ type fakeLink struct {
 	postErr map[string]error
 	// deleteReads is how many reads a deleted resource stays disconnecting.
 	deleteReads int
+	// lingerReads is how many reads more a deleted connection stays
+	// listed as disconnected, its name still taken, before it goes.
+	lingerReads int
+	// deleted marks the connections being deleted, by id.
+	deleted map[string]bool
 	// postDelay is how long a connection POST takes; ctx cuts it short
 	// as a dropped connection would (an ambiguous outcome).
 	postDelay time.Duration
@@ -47,7 +52,7 @@ func newFakeLink() *fakeLink {
 	return &fakeLink{
 		conns: map[string]*client.Connection{}, auths: map[string]*client.Authorization{},
 		targets: map[string]*client.DataActionTargetDetail{}, pubs: map[string]client.Publication{},
-		reads: map[string]int{}, calls: map[string]int{},
+		reads: map[string]int{}, calls: map[string]int{}, deleted: map[string]bool{},
 		stuck: map[string]bool{}, fail: map[string]bool{}, ambiguous: map[string]bool{}, postErr: map[string]error{},
 	}
 }
@@ -129,12 +134,20 @@ func (f *fakeLink) connFinal(c *client.Connection) {
 		if c.Status != client.StatusConnecting {
 			c.RedirectURI = ""
 		}
-	case client.StatusDisconnecting:
+	case client.StatusDisconnecting, client.StatusDisconnected:
+		if !f.deleted[c.ID] {
+			return
+		}
 		if f.reads[c.ID] > 0 {
 			f.reads[c.ID]--
 			return
 		}
+		if c.Status == client.StatusDisconnecting && f.lingerReads > 0 {
+			c.Status, f.reads[c.ID] = client.StatusDisconnected, f.lingerReads
+			return
+		}
 		delete(f.conns, name)
+		delete(f.deleted, c.ID)
 		for k := range f.targets {
 			if strings.HasPrefix(k, name+"/") {
 				delete(f.targets, k)
@@ -224,6 +237,7 @@ func (f *fakeLink) DeleteConnection(_ context.Context, name string) (*client.Con
 	}
 	c.Status = client.StatusDisconnecting
 	f.reads[c.ID] = f.deleteReads
+	f.deleted[c.ID] = true
 	cp := *c
 	return &cp, nil
 }

@@ -2,8 +2,10 @@ package apply
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/applinkctl/applinkctl/internal/addr"
+	"github.com/applinkctl/applinkctl/internal/manifest"
 	"github.com/applinkctl/applinkctl/internal/plan"
 	"github.com/applinkctl/applinkctl/internal/state"
 )
@@ -111,4 +113,47 @@ func originFor(old *state.Resource, a plan.Action) state.Origin {
 		return old.Origin
 	}
 	return state.Adopted
+}
+
+// recordProtect settles a noop whose record holds another protect flag
+// than the manifest (see plan.Change.StateOnly): it writes the declared
+// flag into the record and sends nothing. Prune reads the flag from state
+// once the resource's block is gone, so adding protect: true must protect
+// it and removing it must release it, without any other change.
+func (t *task) recordProtect() result {
+	want := declaredProtect(t.c.Desired)
+	err := t.update(func(_ *state.State, old *state.Resource) *state.Resource {
+		if old == nil {
+			// The plan saw a record; gone since, the resource is recorded
+			// afresh like an adoption.
+			r := t.fresh(t.remoteID, t.status)
+			r.Origin = originFor(nil, t.c.Action)
+			return r
+		}
+		r := *old
+		r.Protect = want
+		return &r
+	})
+	if err != nil {
+		return t.fail(err)
+	}
+	return t.done("recorded " + protectNote(t.c))
+}
+
+// declaredProtect is the manifest's protect flag of a connection or an
+// authorization; other kinds have none.
+func declaredProtect(desired any) bool {
+	switch d := desired.(type) {
+	case *manifest.Connection:
+		return d != nil && d.Protect
+	case *manifest.Authorization:
+		return d != nil && d.Protect
+	}
+	return false
+}
+
+// protectNote says what a state-only noop records: "protect: true in
+// state".
+func protectNote(c *plan.Change) string {
+	return fmt.Sprintf("protect: %t in state", declaredProtect(c.Desired))
 }

@@ -37,7 +37,7 @@ type task struct {
 // events and writes its state records. s is the change's parallelism slot,
 // held on entry (see dag.Slot).
 func (e *engine) do(ctx context.Context, c *plan.Change, s *dag.Slot) result {
-	if c.Action == plan.Noop && !c.Wait {
+	if c.Action == plan.Noop && !c.Wait && !c.StateOnly {
 		return result{outcome: succeeded, remoteID: c.RemoteID}
 	}
 	now := e.opts.Now()
@@ -58,6 +58,9 @@ func (e *engine) do(ctx context.Context, c *plan.Change, s *dag.Slot) result {
 	}
 	switch c.Action {
 	case plan.Noop:
+		if !c.Wait {
+			return t.recordProtect()
+		}
 		return t.settle(ctx, o)
 	case plan.Adopt:
 		if c.Wait {
@@ -96,11 +99,86 @@ func (t *task) create(ctx context.Context, o *ops, op string) result {
 // postFailed reports a creating request that did not succeed. Cut short by
 // Ctrl-C (its grace spent), it is an interruption, not a failure: the
 // intent in state makes the next run look the name up.
+//
+// A wait for the name to be freed by a deleted resource that ran out of
+// time is pending, like any other wait: the intent stays in state, and the
+// next run waits again and creates it.
 func (t *task) postFailed(ctx context.Context, op string, err error) result {
 	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		return t.pendingResult("interrupted during its "+op+"; the next apply looks it up by name", true)
 	}
+	var he *nameHeldError
+	if errors.As(err, &he) && he.timedOut() {
+		return t.pendingResult(he.Error(), false)
+	}
 	return t.fail(fmt.Errorf("%s: %w", op, err))
+}
+
+// maxHeldWaits bounds how often one create waits for its name to be freed
+// after a 409 and posts again. Each wait lasts until the resource holding
+// the name is gone (bounded by --timeout); more than one is needed only
+// when the name is taken again meanwhile, which repeating for ever would
+// not cure.
+const maxHeldWaits = 3
+
+// goingAway reports the status of a resource that was deleted and is still
+// listed: disconnecting, or disconnected for as long as the API keeps it.
+// Its name is not free yet: a create is answered 409 until it is gone.
+func goingAway(status string) bool {
+	return status == client.StatusDisconnecting || status == client.StatusDisconnected
+}
+
+// nameHeldError is a create that could not be sent because its name is
+// still held by a deleted resource that did not go in time (Err is the
+// wait's *client.TimeoutError or the context's error).
+type nameHeldError struct {
+	kind    addr.Kind
+	name    string
+	id      string
+	status  string
+	timeout time.Duration
+	Err     error
+}
+
+// Error says what holds the name. Timed out, it is the pending message,
+// which the summary prints after the id and status of that resource.
+func (e *nameHeldError) Error() string {
+	if e.timedOut() {
+		return fmt.Sprintf("the name %s is still held by a deleted %s after %s; the next apply waits for it to go, then creates it", e.name, e.kind, e.timeout)
+	}
+	return fmt.Sprintf("the name %s is still held by a deleted %s (id %s, status %s): %v", e.name, e.kind, e.id, e.status, e.Err)
+}
+
+func (e *nameHeldError) Unwrap() error { return e.Err }
+
+func (e *nameHeldError) timedOut() bool {
+	var te *client.TimeoutError
+	return errors.As(e.Err, &te)
+}
+
+// awaitNameFree waits, before a create, until the resource holding the
+// change's name stops being held (held reports the statuses that still
+// hold it; a 404 never does), within what is left of the change's
+// timeout. The resource is read by name, so a resource created under the
+// name meanwhile ends the wait too: the create that follows then meets a
+// 409 and takes it for what it is.
+func (t *task) awaitNameFree(ctx context.Context, o *ops, id, status string, held func(string) bool) error {
+	t.remoteID, t.status = id, status
+	t.e.emit(Event{Address: t.c.Address, Action: t.c.Action, Type: EventStatus, Status: status, RemoteID: id, Elapsed: t.elapsed(),
+		Message: fmt.Sprintf("waiting for the deleted %s to go before creating it", o.kind)})
+	fetch := func(ctx context.Context) (probe, error) {
+		p, err := o.get(ctx, o.name)
+		if client.IsNotFound(err) {
+			return probe{status: statusGone}, nil
+		}
+		return p, err
+	}
+	_, err := t.wait(ctx, fetch, func(s string) bool { return s == statusGone || !held(s) })
+	if err != nil {
+		return &nameHeldError{kind: o.kind, name: o.name, id: id, status: t.status, timeout: t.e.opts.Timeout, Err: err}
+	}
+	t.remoteID, t.status = "", ""
+	return nil
 }
 
 // replace deletes the resource, waits until it is gone, and creates it
@@ -222,12 +300,27 @@ func (t *task) awaitGone(ctx context.Context, o *ops) (r result, done bool) {
 
 // post sends the creating request. An ambiguous outcome or a 409 is
 // resolved by looking the name up: found, it is the resource; not found
-// after a 409, it fails; not found after an ambiguous outcome, the POST is
-// repeated (bounded, see maxPosts).
+// after a 409, the name was freed in between and the POST is sent again
+// (bounded, see maxHeldWaits); not found after an ambiguous outcome, the
+// POST is repeated (bounded, see maxPosts).
+//
+// A name still held by a resource being deleted is waited for first: a
+// create planned while a delete was in progress (an earlier run's replace
+// stopped during its delete, or a delete by someone else) waits until that
+// resource is gone or disconnected; a 409 whose lookup finds a deleted
+// resource still listed waits until the name is free and posts again
+// (bounded, see maxHeldWaits).
 func (t *task) post(ctx context.Context, o *ops) (probe, error) {
+	if t.status == client.StatusDisconnecting {
+		isDisconnecting := func(s string) bool { return s == client.StatusDisconnecting }
+		if err := t.awaitNameFree(ctx, o, t.remoteID, t.status, isDisconnecting); err != nil {
+			return probe{}, err
+		}
+	}
 	t.hold()
 	gctx := t.e.graceCtx
 	delay := 500 * time.Millisecond
+	heldWaits := 0
 	for attempt := 1; ; attempt++ {
 		p, err := o.post(gctx)
 		if err == nil {
@@ -252,9 +345,19 @@ func (t *task) post(ctx context.Context, o *ops) (probe, error) {
 			return probe{}, err
 		}
 		found, lerr := o.get(gctx, o.name)
-		if lerr == nil && (found.status == client.StatusDisconnecting || found.status == client.StatusDisconnected) {
-			// The name is still held by a deleted resource, not ours.
-			return probe{}, fmt.Errorf("%w; %s is still held by a deleted resource (status %s): run apply again once it is gone", err, o.name, found.status)
+		if lerr == nil && goingAway(found.status) {
+			// The name is still held by a deleted resource, not ours:
+			// wait for it to go, then post again.
+			if heldWaits >= maxHeldWaits {
+				return probe{}, fmt.Errorf("%w; %s is still held by a deleted resource (status %s) after waiting %d times for it to go: run apply again once it is gone", err, o.name, found.status, heldWaits)
+			}
+			heldWaits++
+			if werr := t.awaitNameFree(ctx, o, found.id, found.status, goingAway); werr != nil {
+				return probe{}, werr
+			}
+			attempt--
+			t.hold()
+			continue
 		}
 		if lerr == nil {
 			return found, nil
@@ -263,7 +366,14 @@ func (t *task) post(ctx context.Context, o *ops) (probe, error) {
 			return probe{}, fmt.Errorf("%w; then looking it up by name: %w", err, lerr)
 		}
 		if conflict {
-			return probe{}, fmt.Errorf("%w; yet %s is not found by name", err, o.name)
+			// Taken when posted, free now: the deleted resource that
+			// held it went in between. Post again, as after a wait.
+			if heldWaits >= maxHeldWaits || ctx.Err() != nil {
+				return probe{}, fmt.Errorf("%w; yet %s is not found by name", err, o.name)
+			}
+			heldWaits++
+			attempt--
+			continue
 		}
 		if attempt >= maxPosts || ctx.Err() != nil {
 			return probe{}, fmt.Errorf("%w; %s is not found by name, run apply again", err, o.name)
@@ -313,11 +423,10 @@ func (t *task) settle(ctx context.Context, o *ops) result {
 	case err != nil:
 		return t.fail(err)
 	case p.status == client.StatusDisconnecting && o.post != nil:
-		// An earlier run's replace was cut short after its delete: let the
-		// delete finish, then create it again.
-		if r, done := t.awaitGone(ctx, o); done {
-			return r
-		}
+		// Being deleted since the plan read it (an earlier run's replace
+		// cut short during its delete, or someone else): the create waits
+		// for the delete to finish (see post).
+		t.remoteID, t.status = p.id, p.status
 		return t.create(ctx, o, "create")
 	}
 	return t.await(ctx, o, p)
@@ -447,6 +556,9 @@ func (t *task) dryRun(ctx context.Context, o *ops) result {
 		msg = "would record it in state"
 		if c.Action == plan.Noop {
 			msg = "unchanged"
+			if c.StateOnly {
+				msg = "would record " + protectNote(c)
+			}
 		}
 		if c.Wait {
 			key := t.remoteID
@@ -467,6 +579,9 @@ func (t *task) dryRun(ctx context.Context, o *ops) result {
 		}
 	case plan.Create:
 		msg = "would create"
+		if t.status == client.StatusDisconnecting {
+			msg = fmt.Sprintf("would wait for the deleted %s to go, then create it", o.kind)
+		}
 	case plan.Replace:
 		msg = "would delete and create again"
 		if o.del == nil {

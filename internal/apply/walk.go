@@ -101,7 +101,7 @@ func (e *engine) walk(ctx context.Context, g *dag.Graph[addr.Address]) {
 			r.message = fmt.Sprintf("skipped: %v", wr.Err)
 		}
 		e.results[i] = r
-		if c.Action == plan.Noop && !c.Wait {
+		if c.Action == plan.Noop && !c.Wait && !c.StateOnly {
 			// Nothing would have been done anyway: it is unchanged.
 			e.results[i] = result{outcome: succeeded}
 			continue

@@ -460,6 +460,63 @@ func TestProtect(t *testing.T) {
 	if !errors.As(err, &pe) || pe.Action != plan.Delete {
 		t.Fatalf("prune of protected: %v", err)
 	}
+	// Its block is gone: the way out is the command that releases it in
+	// state, not an edit of a block that no longer exists.
+	if msg := err.Error(); !strings.HasSuffix(msg, "; to let prune delete it, release it first: applinkctl state unprotect acme/connection/prod_org") || strings.Contains(msg, "remove protect: true") {
+		t.Fatalf("message %q", msg)
+	}
+	fs, _ := plan.Drift(f.m, f.w, f.s, nil)
+	i := slices.IndexFunc(fs, func(x plan.Finding) bool { return x.Address == c.Address() })
+	if i < 0 || !strings.Contains(fs[i].Detail, "protected: apply --prune refuses to delete it; to allow it: applinkctl state unprotect acme/connection/prod_org") {
+		t.Fatalf("drift %+v", fs)
+	}
+	// Released, it is pruned.
+	f.s.Resources[c.Address()].Protect = false
+	wantAction(t, change(t, f.diff(plan.Options{Prune: true}), c.Address()), plan.Delete, "no longer declared")
+}
+
+// The protect flag recorded in state follows the manifest: a noop whose
+// only difference is protect is marked for apply to record it (no API
+// call), and is no change of the live world.
+func TestProtectFlagDifferenceIsAStateOnlyNoop(t *testing.T) {
+	f := newFixture(t)
+	c := f.sfConn("prod_org", nil)
+	au := f.auth("ci_auth", nil)
+	other := f.sfConn("other_org", nil)
+	fresh := f.sfConn("fresh_org", nil)
+	fresh.Protect = true
+	for _, n := range []string{"prod_org", "other_org"} {
+		f.liveConn(n, client.OrgTypeSalesforce, client.StatusConnected)
+	}
+	f.la.Authorizations["ci_auth"] = &client.Authorization{ID: "a1", Status: client.StatusAuthorized, Org: client.Org{DeveloperName: "ci_auth", Type: client.OrgTypeSalesforce}}
+	f.applied(c, c.Address(), addr.KindConnection, plan.Create)
+	f.applied(au, au.Address(), addr.KindAuthorization, plan.Create)
+	f.applied(other, other.Address(), addr.KindConnection, plan.Create)
+	f.s.Resources[au.Address()].Protect = true
+
+	// protect: true added to prod_org; removed from ci_auth; other_org
+	// unchanged; fresh_org is created (which records its flag anyway).
+	c.Protect, au.Protect = true, false
+	p := f.diff(plan.Options{})
+	for a, want := range map[addr.Address]bool{c.Address(): true, au.Address(): true, other.Address(): false, fresh.Address(): false} {
+		ch := change(t, p, a)
+		if ch.StateOnly != want {
+			t.Errorf("%s (%s): StateOnly = %t, want %t", a, ch.Action, ch.StateOnly, want)
+		}
+	}
+	wantAction(t, change(t, p, c.Address()), plan.Noop, "")
+	if !p.RecordsState() {
+		t.Error("RecordsState = false")
+	}
+	// Only fresh_org is a change: the protect flags alone are not.
+	f.app.Connections = f.app.Connections[:2]
+	p = f.diff(plan.Options{})
+	if p.HasChanges() || !p.RecordsState() {
+		t.Errorf("HasChanges = %t, RecordsState = %t; want false, true (%v)", p.HasChanges(), p.RecordsState(), addrs(p))
+	}
+	if fs, err := plan.Drift(f.m, f.w, f.s, nil); err != nil || len(fs) != 0 {
+		t.Errorf("drift = %v, %v", fs, err)
+	}
 }
 
 func TestPrune(t *testing.T) {

@@ -11,6 +11,11 @@ import (
 // ProtectError is a plan that would delete or replace a resource marked
 // protect: true. It is an error rather than a blocked change because the
 // manifest itself says the action must never happen.
+//
+// A replace is of a declared resource: removing protect: true from its
+// block releases it. A delete is a prune of a resource whose block is gone,
+// protected as state recorded it: there is no block left to edit, so the
+// error names the command that releases it in state.
 type ProtectError struct {
 	Address addr.Address
 	Action  Action   // Replace or Delete
@@ -18,15 +23,21 @@ type ProtectError struct {
 }
 
 func (e *ProtectError) Error() string {
-	verb := "replaced"
-	if e.Action == Delete {
-		verb = "deleted"
-	}
 	why := ""
 	if len(e.Reasons) > 0 {
 		why = " (" + strings.Join(e.Reasons, "; ") + ")"
 	}
-	return fmt.Sprintf("%s is protected and would be %s%s; remove protect: true from the manifest to allow it", e.Address, verb, why)
+	if e.Action == Delete {
+		return fmt.Sprintf("%s is protected and would be deleted%s; to let prune delete it, release it first: %s", e.Address, why, UnprotectCommand(e.Address))
+	}
+	return fmt.Sprintf("%s is protected and would be replaced%s; remove protect: true from the manifest to allow it", e.Address, why)
+}
+
+// UnprotectCommand is the command that releases a resource recorded as
+// protected whose block is gone from the manifest, so that prune may
+// delete it.
+func UnprotectCommand(a addr.Address) string {
+	return "applinkctl state unprotect " + string(a)
 }
 
 // ErrEmptyManifest refuses a prune from a manifest that declares nothing:

@@ -18,6 +18,19 @@ func (p *Plan) HasChanges() bool {
 	return false
 }
 
+// RecordsState reports whether apply writes state even where HasChanges
+// says nothing is to be done: a noop whose declared protect flag is not the
+// one recorded (see Change.StateOnly). apply runs such a plan; plan and
+// drift report no changes for it, since nothing live differs.
+func (p *Plan) RecordsState() bool {
+	for _, c := range p.Changes {
+		if c.StateOnly {
+			return true
+		}
+	}
+	return false
+}
+
 // Counts is the number of changes per action, noop included.
 func (p *Plan) Counts() map[Action]int {
 	out := map[Action]int{}

@@ -47,6 +47,14 @@ type Change struct {
 	// Protected mirrors the manifest's protect: true (or state's, for a
 	// resource being pruned).
 	Protected bool
+	// StateOnly is set on a noop whose state record holds another protect
+	// flag than the manifest declares: apply writes the declared one into
+	// state and sends no request. Protect is what prune reads once a
+	// resource's block is gone, so it must follow the manifest whether or
+	// not anything else changed. It is no change of the live world: a plan
+	// of only such noops has no changes (see HasChanges), but apply still
+	// runs them (see RecordsState).
+	StateOnly bool
 	// Resumed is set when state holds an unfinished record (an intent or a
 	// pending wait) of an earlier run for this address: the change finishes
 	// that run's work, so what it records counts as created by applinkctl.

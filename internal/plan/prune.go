@@ -152,9 +152,12 @@ func (d *differ) prune() {
 		r := d.s.Resources[a]
 		exists, before := d.liveOf(a)
 		if !d.opts.Prune {
-			if exists {
+			switch {
+			case r.Protect:
+				d.find(a, Pending, "no longer declared, but protected: apply --prune refuses to delete it; to allow it: %s", UnprotectCommand(a))
+			case exists:
 				d.find(a, Pending, "no longer declared: apply --prune deletes it")
-			} else {
+			default:
 				d.find(a, Pending, "no longer declared and gone live: apply --prune forgets it")
 			}
 			continue

@@ -260,7 +260,17 @@ func (d *differ) connection(dc *manifest.Connection) *Change {
 			username: lc.Org.Username, method: lc.ConnectionMethod, alias: ""}
 	}
 	d.decideOrg(c, lv, d.record(a), orgWant{typ: dc.Type, loginURL: dc.LoginURL, jwt: dc.JWT}, connStatus)
+	markProtect(c, d.record(a), dc.Protect)
 	return c
+}
+
+// markProtect marks a noop whose record holds another protect flag than
+// the manifest declares, for apply to record the declared one (see
+// Change.StateOnly). Every other action records it anyway.
+func markProtect(c *Change, sr *state.Resource, protect bool) {
+	if c.Action == Noop && sr != nil && sr.Protect != protect {
+		c.StateOnly = true
+	}
 }
 
 // authorization plans one declared authorization.
@@ -277,6 +287,7 @@ func (d *differ) authorization(da *manifest.Authorization) {
 		want.alias = da.Alias
 	}
 	d.decideOrg(c, lv, d.record(a), want, authStatus)
+	markProtect(c, d.record(a), da.Protect)
 }
 
 // targetSnapshot is a target's comparable fields.

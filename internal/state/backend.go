@@ -154,10 +154,14 @@ func (e *LockedError) Error() string {
 	return fmt.Sprintf("state is locked by %s; if that run is gone: applinkctl state unlock %s", e.Holder.holder(), e.Holder.ID)
 }
 
-// HistoryRecord is one finished apply, appended by apply and listed by
+// HistoryRecord is one finished apply, or another command that changed
+// the state (`state unprotect`), appended by it and listed by
 // `applinkctl state history`.
 type HistoryRecord struct {
-	Workspace string         `json:"workspace,omitempty"`
+	Workspace string `json:"workspace,omitempty"`
+	// Operation names a command other than apply and what it changed,
+	// e.g. "state unprotect ADDR"; empty for apply.
+	Operation string         `json:"operation,omitempty"`
 	Started   time.Time      `json:"started"`
 	Ended     time.Time      `json:"ended"`
 	Who       string         `json:"who,omitempty"`
