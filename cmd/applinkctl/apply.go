@@ -57,8 +57,8 @@ func applyCommand(io streams) *cli.Command {
 		Description: "With -f, apply plans the manifest, shows the plan and asks for confirmation (on a\n" +
 			"terminal; elsewhere pass --auto-approve). With PLANFILE (from `plan --out`), it executes\n" +
 			"exactly that plan once live state, state, keys and specs are checked unchanged.\n" +
-			"Exit codes: 0 done, 1 error, 3 some resources still pending at --timeout (the next run\n" +
-			"resumes them), 130 interrupted (state is saved; run apply again).",
+			"Exit codes: 0 done, 1 error (also: the state lock was lost mid-run), 3 some resources still\n" +
+			"pending at --timeout (the next run resumes them), 130 interrupted (state is saved; run apply again).",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "file", Aliases: []string{"f"}, Usage: "manifest `PATH` (file or directory); repeatable"},
 			&cli.BoolFlag{Name: "prune", Usage: "delete what state says applinkctl manages and the manifest no longer declares"},
@@ -299,9 +299,13 @@ func applyExit(err error) error {
 	var blocked *apply.BlockedError
 	var failed *apply.FailedError
 	var pending *apply.PendingError
+	var lost *state.LockLostError
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, apply.ErrLockLost) && errors.As(err, &lost):
+		return withExitCode(exitError, fmt.Errorf("apply stopped: %w; another run may hold the lock now. This run started nothing once it knew, "+
+			"let the calls in flight finish and wrote no state after the loss: run apply again (once the other run is done) to resume from the intents in state", lost))
 	case errors.Is(err, apply.ErrInterrupted):
 		return withExitCode(exitInterrupted, errors.New("apply interrupted: what finished is recorded in state; run apply again to finish"))
 	case errors.As(err, &failed):
@@ -430,6 +434,8 @@ func summaryCounts(s apply.Summary) map[string]int {
 
 func outcome(s apply.Summary, err error) string {
 	switch {
+	case errors.Is(err, apply.ErrLockLost):
+		return "lock-lost"
 	case s.Interrupted:
 		return "interrupted"
 	case s.Failed > 0 || (err != nil && s.Pending == 0):

@@ -100,6 +100,13 @@ func (o Options) withDefaults() Options {
 // (together with ctx's own error, so context.Canceled maps to exit 130).
 var ErrInterrupted = errors.New("apply interrupted")
 
+// ErrLockLost is what the error of an apply stopped by the loss of its
+// state lock matches, together with the store's *state.LockLostError
+// naming the cause. Such a run starts no change and no mutating call once
+// it knows, lets the calls in flight finish, and writes no state after the
+// loss: the intents it wrote before make the next run resume.
+var ErrLockLost = errors.New("apply stopped")
+
 // BlockedError refuses a plan before anything starts: some changes cannot
 // be applied as planned. Each Failure's Message names the way out.
 type BlockedError struct{ Changes []Failure }
@@ -167,6 +174,13 @@ type recorder interface {
 	Update(ctx context.Context, fn func(*state.State) error) error
 }
 
+// lockWatcher is the part of *state.Store that reports the loss of the
+// run's state lock.
+type lockWatcher interface {
+	LockLost() <-chan struct{}
+	LockErr() error
+}
+
 // engine is one run of Apply.
 type engine struct {
 	opts  Options
@@ -185,6 +199,11 @@ type engine struct {
 	// waiting changes (PollConcurrency); see dag.Slot and withToken.
 	slots *dag.Semaphore
 	polls chan struct{}
+
+	// lost is closed once the run's state lock is known lost (nil: never),
+	// lostErr then says why.
+	lost    <-chan struct{}
+	lostErr func() error
 
 	byAddr   map[addr.Address]int // index into changes; read-only during the walk
 	changes  []*plan.Change
@@ -230,6 +249,30 @@ func run(ctx context.Context, p *plan.Plan, links func(string) (linkAPI, error),
 		return Summary{}, errors.New("apply: no state store")
 	}
 
+	// A lost lock stops the run as an interrupt does: no new change
+	// starts, waits end, calls in flight get their grace.
+	var lost <-chan struct{}
+	lostErr := func() error { return nil }
+	if w, ok := rec.(lockWatcher); ok && !opts.DryRun {
+		lost, lostErr = w.LockLost(), w.LockErr
+	}
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	if lost != nil {
+		select {
+		case <-lost:
+			stop(lostErr()) // lost before anything started
+		default:
+			go func() {
+				select {
+				case <-lost:
+					stop(lostErr())
+				case <-ctx.Done():
+				}
+			}()
+		}
+	}
+
 	writeCtx := context.WithoutCancel(ctx)
 	graceCtx, cancelGrace := context.WithCancel(writeCtx)
 	defer cancelGrace()
@@ -252,6 +295,8 @@ func run(ctx context.Context, p *plan.Plan, links func(string) (linkAPI, error),
 		changes:  p.Changes,
 		results:  make([]result, len(p.Changes)),
 		deleting: map[addr.Address]bool{},
+		lost:     lost,
+		lostErr:  lostErr,
 	}
 	if rec != nil {
 		e.rec = &batcher{rec: rec}
@@ -269,7 +314,8 @@ func run(ctx context.Context, p *plan.Plan, links func(string) (linkAPI, error),
 	e.walk(ctx, e.forwardGraph())
 	e.walk(ctx, e.deleteGraph())
 
-	s := e.summary(opts.Now().Sub(start), ctx.Err() != nil)
+	lockErr := e.lockLost()
+	s := e.summary(opts.Now().Sub(start), ctx.Err() != nil || lockErr != nil)
 	e.obsMu.Lock()
 	if e.obs != nil {
 		e.obs.Done(s)
@@ -277,6 +323,8 @@ func run(ctx context.Context, p *plan.Plan, links func(string) (linkAPI, error),
 	e.obsMu.Unlock()
 
 	switch {
+	case lockErr != nil:
+		return s, fmt.Errorf("%w: %w", ErrLockLost, lockErr)
 	case s.Interrupted:
 		return s, fmt.Errorf("%w: %w", ErrInterrupted, ctx.Err())
 	case len(s.RootCauses) > 0:
@@ -312,6 +360,30 @@ func check(p *plan.Plan) error {
 		return &BlockedError{Changes: bad}
 	}
 	return nil
+}
+
+// lockLost is the *state.LockLostError once the run knows its lock is
+// lost, else nil.
+func (e *engine) lockLost() error {
+	if e.lost == nil {
+		return nil
+	}
+	select {
+	case <-e.lost:
+		return e.lostErr()
+	default:
+		return nil
+	}
+}
+
+// stopReason says why a change did not start once ctx is done: the
+// interrupt, or the lost lock.
+func stopReason(ctx context.Context) string {
+	var le *state.LockLostError
+	if errors.As(context.Cause(ctx), &le) {
+		return "not started: this run lost the state lock"
+	}
+	return "interrupted"
 }
 
 // emit sends one event, serialised.

@@ -47,7 +47,7 @@ func (e *engine) do(ctx context.Context, c *plan.Change, s *dag.Slot) result {
 	}
 	t.event(EventStarted, "")
 	if err := ctx.Err(); err != nil {
-		return t.skip("interrupted", true)
+		return t.skip(stopReason(ctx), true)
 	}
 	o, err := e.opsFor(c)
 	if err != nil {
@@ -104,6 +104,9 @@ func (t *task) create(ctx context.Context, o *ops, op string) result {
 // time is pending, like any other wait: the intent stays in state, and the
 // next run waits again and creates it.
 func (t *task) postFailed(ctx context.Context, op string, err error) result {
+	if isLockLost(err) {
+		return t.lockLost(op)
+	}
 	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		return t.pendingResult("interrupted during its "+op+"; the next apply looks it up by name", true)
 	}
@@ -271,6 +274,9 @@ func (t *task) dropRecord(dry bool, msg string) result {
 // pending) and r says how.
 func (t *task) remove(ctx context.Context, o *ops) (r result, done bool) {
 	t.hold()
+	if err := t.e.lockLost(); err != nil {
+		return t.lockLost("delete"), true
+	}
 	if err := o.del(t.e.graceCtx); err != nil && !client.IsNotFound(err) {
 		return t.postFailed(ctx, "delete", err), true
 	}
@@ -322,6 +328,11 @@ func (t *task) post(ctx context.Context, o *ops) (probe, error) {
 	delay := 500 * time.Millisecond
 	heldWaits := 0
 	for attempt := 1; ; attempt++ {
+		// The intent was written under the lock; a run that has since
+		// learnt it lost the lock must not send the call it announced.
+		if err := t.e.lockLost(); err != nil {
+			return probe{}, err
+		}
 		p, err := o.post(gctx)
 		if err == nil {
 			if o.terminal == nil {
@@ -613,9 +624,31 @@ func (t *task) done(msg string) result {
 }
 
 func (t *task) fail(err error) result {
+	if isLockLost(err) {
+		return t.lockLost("")
+	}
 	msg := err.Error()
 	t.event(EventFailed, msg)
 	return result{outcome: failed, remoteID: t.remoteID, status: t.status, message: msg}
+}
+
+// lockLost ends a change the run can no longer carry on: its lock is lost,
+// so it sends no further call (op, when one was next) and its state writes
+// are refused. Whatever it recorded before (the intent, an accepted id)
+// makes the next run resume it.
+func (t *task) lockLost(op string) result {
+	msg := "stopped: this run lost the state lock; the next apply resumes it"
+	if op != "" {
+		msg = "stopped before its " + op + ": this run lost the state lock; the next apply resumes it"
+	}
+	return t.pendingResult(msg, true)
+}
+
+// isLockLost reports whether err is the refusal of a run that lost its
+// state lock.
+func isLockLost(err error) bool {
+	var le *state.LockLostError
+	return errors.As(err, &le)
 }
 
 func (t *task) pendingResult(msg string, interrupted bool) result {

@@ -95,7 +95,7 @@ func (e *engine) walk(ctx context.Context, g *dag.Graph[addr.Address]) {
 			}
 			r.message = fmt.Sprintf("skipped: %s %s", wr.SkippedBecause, why)
 		case ctx.Err() != nil:
-			r.message = "interrupted"
+			r.message = stopReason(ctx)
 			r.interrupted = true
 		default:
 			r.message = fmt.Sprintf("skipped: %v", wr.Err)

@@ -88,6 +88,8 @@ type Emulator struct {
 	delay map[string]time.Duration
 	oauth time.Duration
 
+	timeline timeline // every counted request, with its own lock (timeline.go)
+
 	mu       sync.Mutex // guards everything below
 	w        *world
 	baseURL  string
@@ -238,6 +240,9 @@ func (e *Emulator) handle(pattern string, c class, h http.HandlerFunc) {
 	e.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		if c != classAdmin {
 			e.count(pattern)
+			var done func()
+			w, done = e.timeline.begin(pattern, w, r)
+			defer done()
 		}
 		dropAfter := false
 		if c == classPlatform || c == classAppLink || c == classSalesforce {

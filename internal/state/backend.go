@@ -25,16 +25,23 @@ type Backend interface {
 	Load(ctx context.Context) (*State, error)
 	// Save is a compare-and-swap: the stored serial must equal s.Serial.
 	// On success s.Serial is incremented to the stored one; on a mismatch
-	// the error is a *ConflictError and nothing is written.
+	// the error is a *ConflictError and nothing is written. While the
+	// backend holds the lock, Save is also fenced by it: once the lock is
+	// lost (see LockLostError) every Save fails with a *LockLostError and
+	// writes nothing, even after release.
 	Save(ctx context.Context, s *State) error
 	// Lock takes the exclusive lock for a mutating run, waiting up to wait
 	// (0: fail at once) and stopping early when ctx is done. A held lock is
-	// a *LockedError naming its holder. release gives the lock up.
+	// a *LockedError naming its holder. release gives the lock up; after a
+	// clean release the backend writes as one that never locked. While
+	// held, a heartbeat checks the lock every HeartbeatInterval; Store's
+	// LockLost reports a loss.
 	Lock(ctx context.Context, info LockInfo, wait time.Duration) (release func() error, err error)
 	// ForceUnlock breaks the lock with the given id, left behind by a run
 	// that is gone. It refuses when the holder is provably still alive.
 	ForceUnlock(ctx context.Context, id string) error
-	// AppendHistory records one finished apply.
+	// AppendHistory records one finished apply. It is not fenced: a run
+	// that lost its lock still records how it ended.
 	AppendHistory(ctx context.Context, r HistoryRecord) error
 	// History lists records newest first, at most limit (all when limit <= 0).
 	History(ctx context.Context, limit int) ([]HistoryRecord, error)

@@ -35,6 +35,13 @@ type backendKind struct {
 	// staleAfterKill: a killed holder's lock is reported stale and must be
 	// broken by hand (file), rather than freed by the server (Postgres).
 	staleAfterKill bool
+	// breakLock takes the held lock away from its live holder the way an
+	// administrator would: the lock file removed (by hand, or by state
+	// unlock on another host sharing the file), the lock's database
+	// session ended with pg_terminate_backend.
+	breakLock func(t *testing.T, url string)
+	// lostCause is a word the holder's *LockLostError must contain.
+	lostCause string
 }
 
 func kinds() []backendKind {
@@ -49,6 +56,12 @@ func kinds() []backendKind {
 				testkit.WriteFile(t, filepath.Dir(p), filepath.Base(p), body)
 			},
 			staleAfterKill: true,
+			breakLock: func(t *testing.T, url string) {
+				if err := os.Remove(strings.TrimPrefix(url, "file://") + ".lock"); err != nil {
+					t.Fatal(err)
+				}
+			},
+			lostCause: "the lock file",
 		},
 		{
 			name: "postgres",
@@ -69,7 +82,27 @@ func kinds() []backendKind {
 					t.Fatal(err)
 				}
 			},
+			breakLock: func(t *testing.T, url string) {
+				terminateLockSession(t, strings.TrimSuffix(url, "&workspace=conformance"), "conformance")
+			},
+			lostCause: "pg_terminate_backend",
 		},
+	}
+}
+
+// terminateLockSession ends the database session holding workspace's lock
+// with the command docs/state.md gives administrators.
+func terminateLockSession(t *testing.T, dsn, workspace string) {
+	t.Helper()
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	var ok bool
+	if err := c.QueryRow(ctx, `SELECT pg_terminate_backend(backend_pid) FROM applinkctl.locks WHERE workspace = $1`, workspace).Scan(&ok); err != nil || !ok {
+		t.Fatalf("pg_terminate_backend of the lock session = %v, %v", ok, err)
 	}
 }
 
@@ -590,6 +623,114 @@ func TestConformanceIntentSurvivesKill(t *testing.T) {
 			return nil
 		}); err != nil {
 			t.Fatalf("recording the result: %v", err)
+		}
+	})
+}
+
+// TestConformanceLostLockFencesWrites takes the lock away from a live
+// holder. Its very next write is refused, even before its heartbeat has
+// noticed; a new holder can lock and write; the old holder's store reports
+// the loss with its cause within a few heartbeats; and its release leaves
+// the new holder's lock alone.
+func TestConformanceLostLockFencesWrites(t *testing.T) {
+	eachBackend(t, func(t *testing.T, k backendKind) {
+		ctx := context.Background()
+		url := k.newURL(t)
+		b1 := open(t, url, state.OpenOptions{})
+		rel1, err := b1.Lock(ctx, state.NewLockInfo("apply"), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st1, err := state.NewStore(ctx, b1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, r := sampleResource(1)
+		r.Phase = state.Intent
+		if err := st1.Update(ctx, func(s *state.State) error { s.Resources[a] = r; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if st1.LockLost() == nil || st1.LockErr() != nil {
+			t.Fatal("a store under a held lock has nothing to watch, or reports it lost")
+		}
+
+		broken := time.Now()
+		k.breakLock(t, url)
+		b2 := open(t, url, state.OpenOptions{})
+		holder := state.NewLockInfo("apply")
+		rel2, err := b2.Lock(ctx, holder, 30*time.Second) // Postgres ends the session asynchronously
+		if err != nil {
+			t.Fatalf("lock after the holder's was broken: %v", err)
+		}
+		defer rel2()
+
+		var lost *state.LockLostError
+		err = st1.Update(ctx, func(s *state.State) error { s.Resources[a].Phase = state.Applied; return nil })
+		if !errors.As(err, &lost) || !strings.Contains(err.Error(), "lost the state lock") {
+			t.Fatalf("write of the run that lost its lock = %v, want *LockLostError", err)
+		}
+		s := load(t, b1)
+		if err := b1.Save(ctx, s); !errors.As(err, &lost) {
+			t.Fatalf("direct save of the run that lost its lock = %v, want *LockLostError", err)
+		}
+		if got := load(t, b2); got.Serial != 1 || got.Resources[a].Phase != state.Intent {
+			t.Fatalf("stored state after refused writes: serial %d, %+v; want the intent at serial 1", got.Serial, got.Resources[a])
+		}
+
+		select {
+		case <-st1.LockLost():
+			t.Logf("loss noticed %v after the lock was broken", time.Since(broken).Round(time.Millisecond))
+		case <-time.After(30 * time.Second):
+			t.Fatal("the holder never noticed it lost the lock")
+		}
+		if err := st1.LockErr(); !errors.As(err, &lost) || !strings.Contains(err.Error(), k.lostCause) {
+			t.Fatalf("lock error = %v, want a *LockLostError naming %q", err, k.lostCause)
+		}
+
+		st2, err := state.NewStore(ctx, b2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st2.Update(ctx, func(s *state.State) error { s.Resources[a].Phase = state.Applied; return nil }); err != nil {
+			t.Fatalf("the new holder cannot write: %v", err)
+		}
+		if err := rel1(); err != nil {
+			t.Fatalf("release of a lost lock: %v", err)
+		}
+		if err := b1.Save(ctx, load(t, b1)); !errors.As(err, &lost) {
+			t.Fatalf("save after releasing a lost lock = %v, want *LockLostError", err)
+		}
+		_, err = open(t, url, state.OpenOptions{}).Lock(ctx, state.NewLockInfo("apply"), 0)
+		var le *state.LockedError
+		if !errors.As(err, &le) || le.Holder.ID != holder.ID {
+			t.Fatalf("lock while the new holder holds it = %v; the old holder's release broke it", err)
+		}
+	})
+}
+
+// TestConformanceReleasedLockWritesUnlocked: a lock given up cleanly does
+// not poison its backend; later writes are unlocked ones, checked by
+// serial alone, as for a backend that never locked.
+func TestConformanceReleasedLockWritesUnlocked(t *testing.T) {
+	eachBackend(t, func(t *testing.T, k backendKind) {
+		ctx := context.Background()
+		b := open(t, k.newURL(t), state.OpenOptions{})
+		rel, err := b.Lock(ctx, state.NewLockInfo("apply"), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := state.NewStore(ctx, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rel(); err != nil {
+			t.Fatal(err)
+		}
+		if st.LockLost() != nil || st.LockErr() != nil {
+			t.Fatal("a released lock is still watched")
+		}
+		if err := b.Save(ctx, load(t, b)); err != nil {
+			t.Fatalf("save after a clean release: %v", err)
 		}
 	})
 }

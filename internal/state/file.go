@@ -11,15 +11,32 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 )
 
 // fileBackend keeps state in one JSON file (state.json), its lock in
 // state.json.lock and its history in state.history.jsonl beside it.
+//
+// While it holds the lock, every state write checks, under the same
+// directory flock as the serial check, that the lock file is still the one
+// it created and still names it: a run whose lock was broken (state unlock
+// from another host, the file removed by hand) cannot write.
 type fileBackend struct {
 	path    string // absolute
 	lock    string
 	history string
+
+	mu   sync.Mutex // guards held
+	held *fileLock  // the lock held, or lost (kept so writes stay refused)
+}
+
+// fileLock is a held lock file: the open file carrying the flock, the
+// holder id written in it, and the lease its heartbeat watches.
+type fileLock struct {
+	*lease
+	fh *os.File
+	id string
 }
 
 func openFile(p string) (*fileBackend, error) {
@@ -36,7 +53,90 @@ func openFile(p string) (*fileBackend, error) {
 }
 
 func (f *fileBackend) Describe() string { return "file://" + filepath.ToSlash(f.path) }
-func (f *fileBackend) Close() error     { return nil }
+
+// Close releases a lock still held, as the end of the process would.
+func (f *fileBackend) Close() error {
+	f.mu.Lock()
+	l := f.held
+	f.mu.Unlock()
+	if l == nil {
+		return nil
+	}
+	return f.unlock(l)
+}
+
+// currentLease is the lease of the lock taken last, or nil.
+func (f *fileBackend) currentLease() *lease {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.held == nil {
+		return nil
+	}
+	return f.held.lease
+}
+
+// checkLock reports whether the lock file is still l's: present, the very
+// file l created (not a new one by another run), and naming l's id. A nil
+// *LockLostError with a nil error means it is; an error is a failure to
+// look, which proves nothing either way.
+func (f *fileBackend) checkLock(l *fileLock) (*LockLostError, error) {
+	lost := func(cause string) *LockLostError { return &LockLostError{Where: f.Describe(), Cause: cause} }
+	st, err := os.Stat(f.lock)
+	if errors.Is(err, fs.ErrNotExist) {
+		return lost(fmt.Sprintf("the lock file %s was removed (applinkctl state unlock from another host, or by hand?)", f.lock)), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	mine, err := l.fh.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !os.SameFile(st, mine) {
+		holder := "another run"
+		if info, _, ierr := f.inspectLock(); ierr == nil && info.ID != "" {
+			holder = info.holder()
+		}
+		return lost(fmt.Sprintf("the lock file %s was replaced; it now names %s", f.lock, holder)), nil
+	}
+	b, err := os.ReadFile(f.lock)
+	if err != nil {
+		return nil, err
+	}
+	var info LockInfo
+	if json.Unmarshal(b, &info) != nil || info.ID != l.id {
+		return lost(fmt.Sprintf("the lock file %s was overwritten; it no longer names this run (%s)", f.lock, l.id)), nil
+	}
+	return nil, nil
+}
+
+// heartbeat checks the lock file; a failure to look is not a loss.
+func (f *fileBackend) heartbeat(l *fileLock) *LockLostError {
+	lost, _ := f.checkLock(l)
+	return lost
+}
+
+// fence refuses a write when this backend took a lock that is released or
+// lost. Called under the directory flock, right before the write.
+func (f *fileBackend) fence() error {
+	f.mu.Lock()
+	l := f.held
+	f.mu.Unlock()
+	if l == nil {
+		return nil
+	}
+	if err := l.usable(); err != nil {
+		return err
+	}
+	lost, err := f.checkLock(l)
+	if lost != nil {
+		return l.markLost(lost)
+	}
+	if err != nil {
+		return fmt.Errorf("state %s: check the lock: %w", f.Describe(), err)
+	}
+	return nil
+}
 
 func (f *fileBackend) Load(ctx context.Context) (*State, error) {
 	if err := ctx.Err(); err != nil {
@@ -101,6 +201,9 @@ func (f *fileBackend) writeLocked(ctx context.Context, decide func() (*State, er
 		return fmt.Errorf("state %s: %w", f.Describe(), err)
 	}
 	defer unlock()
+	if err := f.fence(); err != nil {
+		return err
+	}
 	s, err := decide()
 	if err != nil {
 		return err
@@ -170,12 +273,55 @@ const pollInterval = 200 * time.Millisecond
 
 // Lock creates STATE.lock with O_EXCL, writes the holder into it and holds
 // an flock on it for the run. The flock is what tells a live holder from a
-// dead one: the kernel drops it when the process dies, however it dies.
+// dead one: the kernel drops it when the process dies, however it dies. A
+// heartbeat checks that the file is still this run's (see checkLock).
 func (f *fileBackend) Lock(ctx context.Context, info LockInfo, wait time.Duration) (func() error, error) {
 	if err := os.MkdirAll(filepath.Dir(f.path), 0o700); err != nil {
 		return nil, fmt.Errorf("state %s: lock: %w", f.Describe(), err)
 	}
-	return pollLock(ctx, wait, func() (func() error, error) { return f.tryLock(info) })
+	var fh *os.File
+	_, err := pollLock(ctx, wait, func() (func() error, error) {
+		var err error
+		fh, err = f.tryLock(info)
+		return nil, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	l := &fileLock{lease: newLease(f.Describe()), fh: fh, id: info.ID}
+	f.mu.Lock()
+	f.held = l
+	f.mu.Unlock()
+	go l.beat(func() *LockLostError { return f.heartbeat(l) })
+	var once sync.Once
+	var relErr error
+	return func() error {
+		once.Do(func() { relErr = f.unlock(l) })
+		return relErr
+	}, nil
+}
+
+// unlock stops the heartbeat and removes the lock file, unless it is no
+// longer l's: a lock lost to another run leaves that run's file alone.
+func (f *fileBackend) unlock(l *fileLock) error {
+	if l.end() {
+		return nil
+	}
+	f.mu.Lock()
+	if f.held == l && l.lostErr() == nil {
+		f.held = nil // released while held: later writes are unlocked ones
+	}
+	f.mu.Unlock()
+	// Remove before closing: the flock is dropped only once the file is
+	// gone, so no one can mistake it for a stale lock.
+	var rmErr error
+	if lost, err := f.checkLock(l); lost == nil && err == nil {
+		rmErr = os.Remove(f.lock)
+		if errors.Is(rmErr, fs.ErrNotExist) {
+			rmErr = nil
+		}
+	}
+	return errors.Join(rmErr, l.fh.Close())
 }
 
 // pollLock retries try until it stops returning *LockedError, wait passes,
@@ -198,7 +344,9 @@ func pollLock(ctx context.Context, wait time.Duration, try func() (func() error,
 	}
 }
 
-func (f *fileBackend) tryLock(info LockInfo) (func() error, error) {
+// tryLock creates the lock file and takes its flock, returning the open
+// file that carries the flock for the life of the lock.
+func (f *fileBackend) tryLock(info LockInfo) (*os.File, error) {
 	fh, err := os.OpenFile(f.lock, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	for attempt := 0; errors.Is(err, fs.ErrExist); attempt++ {
 		lerr := f.lockedBy()
@@ -243,20 +391,7 @@ func (f *fileBackend) tryLock(info LockInfo) (func() error, error) {
 		fh.Close()
 		return nil, fmt.Errorf("state %s: lock: %w", f.Describe(), err)
 	}
-	var released bool
-	return func() error {
-		if released {
-			return nil
-		}
-		released = true
-		// Remove before closing: the flock is dropped only once the file
-		// is gone, so no one can mistake it for a stale lock.
-		rmErr := os.Remove(f.lock)
-		if errors.Is(rmErr, fs.ErrNotExist) {
-			rmErr = nil // broken by state unlock
-		}
-		return errors.Join(rmErr, fh.Close())
-	}, nil
+	return fh, nil
 }
 
 // lockedBy reads the current holder and decides whether it is stale: no

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // defaultSchema holds applinkctl's tables unless ?schema= says otherwise.
@@ -49,7 +50,21 @@ var migrations = []string{
 		record    jsonb NOT NULL
 	);
 	CREATE INDEX history_workspace_id ON {S}.history (workspace, id);`,
+	// 2: fencing tokens. Each lock taken bumps its workspace's token, and a
+	// holder's state writes commit only while the token is still the one
+	// it took.
+	`CREATE TABLE {S}.lock_tokens (
+		workspace text PRIMARY KEY,
+		token     bigint NOT NULL
+	);`,
 }
+
+// sessionSettings keep the server's idle_session_timeout from ending
+// applinkctl's sessions: the lock's session must live as long as the run
+// (its heartbeat keeps it busy too), and a state write after a long wait
+// must not find its connection gone. Servers older than 14 have no such
+// setting; the statement then sets nothing.
+const sessionSettings = `SELECT set_config(name, '0', false) FROM pg_settings WHERE name = 'idle_session_timeout'`
 
 var schemaName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
 
@@ -58,6 +73,11 @@ var schemaName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
 // on a connection of its own that lives exactly as long as the lock: the
 // pooled-connection leak of Terraform's pg backend cannot happen, and
 // workspaces never block each other.
+//
+// While it holds the lock, its state writes run on the lock's own session
+// and check the workspace's fencing token in the same transaction: a run
+// whose session was terminated cannot write at all, and one that somehow
+// outlived a newer holder's takeover finds the token moved on.
 type pgBackend struct {
 	cfg       *pgx.ConnConfig
 	schema    string
@@ -65,9 +85,19 @@ type pgBackend struct {
 	describe  string
 	key       int64 // advisory lock key
 
-	mu    sync.Mutex // guards conn and locks
-	conn  *pgx.Conn  // data connection, reopened after a loss
-	locks map[*pgx.Conn]struct{}
+	mu   sync.Mutex // guards conn and held
+	conn *pgx.Conn  // data connection, reopened after a loss
+	held *pgLock    // the lock held, or lost (kept so writes stay refused)
+}
+
+// pgLock is a held advisory lock: its session, the fencing token it took,
+// and the lease its heartbeat watches.
+type pgLock struct {
+	*lease
+	mu    sync.Mutex // serialises conn between the heartbeat and fenced writes
+	conn  *pgx.Conn
+	id    string
+	token int64
 }
 
 func openPostgres(ctx context.Context, raw string, opts OpenOptions) (*pgBackend, error) {
@@ -103,11 +133,13 @@ func openPostgres(ctx context.Context, raw string, opts OpenOptions) (*pgBackend
 		// pgx's message quotes the URL and only tries to mask the password.
 		return nil, fmt.Errorf("state %s: the connection URL is not valid for PostgreSQL (check its host, port and parameters)", desc)
 	}
+	cfg.AfterConnect = func(ctx context.Context, c *pgconn.PgConn) error {
+		return c.Exec(ctx, sessionSettings).Close()
+	}
 	sum := sha256.Sum256([]byte("applinkctl-lock\x00" + schema + "\x00" + ws))
 	b := &pgBackend{
 		cfg: cfg, schema: schema, workspace: ws, describe: desc,
-		key:   int64(binary.BigEndian.Uint64(sum[:8])),
-		locks: map[*pgx.Conn]struct{}{},
+		key: int64(binary.BigEndian.Uint64(sum[:8])),
 	}
 	if err := b.withConn(ctx, "open", b.migrate); err != nil {
 		_ = b.Close()
@@ -218,7 +250,8 @@ func (b *pgBackend) Load(ctx context.Context) (*State, error) {
 }
 
 // Save is the compare-and-swap: an UPDATE guarded by the loaded serial (an
-// INSERT for a workspace's first state) in one transaction.
+// INSERT for a workspace's first state) in one transaction. While this
+// backend holds the lock, the transaction is fenced (see fenced).
 func (b *pgBackend) Save(ctx context.Context, s *State) error {
 	next := s.Clone()
 	next.Version = Version
@@ -230,51 +263,54 @@ func (b *pgBackend) Save(ctx context.Context, s *State) error {
 	if err != nil {
 		return err
 	}
-	err = b.withConn(ctx, "save", func(ctx context.Context, c *pgx.Conn) error {
-		return pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
-			var n int64
-			if s.Serial == 0 {
-				tag, err := tx.Exec(ctx, `INSERT INTO `+b.table("states")+` (workspace, serial, lineage, body, updated_at)
-					VALUES ($1, $2, $3, $4::jsonb, now()) ON CONFLICT (workspace) DO NOTHING`,
-					b.workspace, next.Serial, next.Lineage, string(body))
-				if err != nil {
-					return err
-				}
-				n = tag.RowsAffected()
-			} else {
-				tag, err := tx.Exec(ctx, `UPDATE `+b.table("states")+` SET serial = $3, lineage = $4, body = $5::jsonb, updated_at = now()
-					WHERE workspace = $1 AND serial = $2
-					AND CASE WHEN jsonb_typeof(body->'version') = 'number' THEN (body->'version')::numeric BETWEEN 1 AND $6 ELSE false END`,
-					b.workspace, s.Serial, next.Serial, next.Lineage, string(body), Version)
-				if err != nil {
-					return err
-				}
-				n = tag.RowsAffected()
-			}
-			if n == 1 {
-				return nil
-			}
-			var found int64
-			var stored string
-			err := tx.QueryRow(ctx, `SELECT serial, body::text FROM `+b.table("states")+` WHERE workspace = $1`, b.workspace).Scan(&found, &stored)
-			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-				return err
-			}
-			if found == s.Serial && err == nil {
-				// The serial matched, so the stored body is what refused the
-				// write: a newer or unreadable format.
-				if _, derr := decode(b.describe, []byte(stored)); derr != nil {
-					return derr
-				}
-			}
-			return &ConflictError{Where: b.describe, Expected: s.Serial, Found: found}
-		})
-	})
-	if err != nil {
+	if err := b.write(ctx, "save", func(ctx context.Context, tx pgx.Tx) error {
+		return b.saveTx(ctx, tx, s.Serial, next, body)
+	}); err != nil {
 		return err
 	}
 	s.Version, s.Lineage, s.Serial = next.Version, next.Lineage, next.Serial
 	return nil
+}
+
+// saveTx stores next (encoded as body) if the stored serial is still
+// loaded.
+func (b *pgBackend) saveTx(ctx context.Context, tx pgx.Tx, loaded int64, next *State, body []byte) error {
+	var n int64
+	if loaded == 0 {
+		tag, err := tx.Exec(ctx, `INSERT INTO `+b.table("states")+` (workspace, serial, lineage, body, updated_at)
+			VALUES ($1, $2, $3, $4::jsonb, now()) ON CONFLICT (workspace) DO NOTHING`,
+			b.workspace, next.Serial, next.Lineage, string(body))
+		if err != nil {
+			return err
+		}
+		n = tag.RowsAffected()
+	} else {
+		tag, err := tx.Exec(ctx, `UPDATE `+b.table("states")+` SET serial = $3, lineage = $4, body = $5::jsonb, updated_at = now()
+			WHERE workspace = $1 AND serial = $2
+			AND CASE WHEN jsonb_typeof(body->'version') = 'number' THEN (body->'version')::numeric BETWEEN 1 AND $6 ELSE false END`,
+			b.workspace, loaded, next.Serial, next.Lineage, string(body), Version)
+		if err != nil {
+			return err
+		}
+		n = tag.RowsAffected()
+	}
+	if n == 1 {
+		return nil
+	}
+	var found int64
+	var stored string
+	err := tx.QueryRow(ctx, `SELECT serial, body::text FROM `+b.table("states")+` WHERE workspace = $1`, b.workspace).Scan(&found, &stored)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return err
+	}
+	if found == loaded && err == nil {
+		// The serial matched, so the stored body is what refused the
+		// write: a newer or unreadable format.
+		if _, derr := decode(b.describe, []byte(stored)); derr != nil {
+			return derr
+		}
+	}
+	return &ConflictError{Where: b.describe, Expected: loaded, Found: found}
 }
 
 // importState writes s with its serial into a workspace that has no state.
@@ -283,8 +319,8 @@ func (b *pgBackend) importState(ctx context.Context, s *State) error {
 	if err != nil {
 		return err
 	}
-	return b.withConn(ctx, "import", func(ctx context.Context, c *pgx.Conn) error {
-		tag, err := c.Exec(ctx, `INSERT INTO `+b.table("states")+` (workspace, serial, lineage, body, updated_at)
+	return b.write(ctx, "import", func(ctx context.Context, tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO `+b.table("states")+` (workspace, serial, lineage, body, updated_at)
 			VALUES ($1, $2, $3, $4::jsonb, now()) ON CONFLICT (workspace) DO NOTHING`,
 			b.workspace, s.Serial, s.Lineage, string(body))
 		if err != nil {
@@ -297,23 +333,154 @@ func (b *pgBackend) importState(ctx context.Context, s *State) error {
 	})
 }
 
+// write runs fn in one transaction: fenced by the lock when this backend
+// has taken one, else on the data connection guarded by the serial alone
+// (tools and tests that never lock).
+func (b *pgBackend) write(ctx context.Context, op string, fn func(context.Context, pgx.Tx) error) error {
+	b.mu.Lock()
+	l := b.held
+	b.mu.Unlock()
+	if l != nil {
+		return b.fenced(ctx, l, op, fn)
+	}
+	return b.withConn(ctx, op, func(ctx context.Context, c *pgx.Conn) error {
+		return pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error { return fn(ctx, tx) })
+	})
+}
+
+// fenced runs fn in a transaction on the lock's own session that first
+// checks the workspace's fencing token is still the one this lock took.
+// A terminated session cannot run it at all, and a token moved on by
+// another holder rolls it back: either way the write is refused with a
+// *LockLostError and the lease is marked lost.
+func (b *pgBackend) fenced(ctx context.Context, l *pgLock, op string, fn func(context.Context, pgx.Tx) error) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.usable(); err != nil {
+		return err
+	}
+	err := pgx.BeginFunc(ctx, l.conn, func(tx pgx.Tx) error {
+		var token int64
+		err := tx.QueryRow(ctx, `SELECT token FROM `+b.table("lock_tokens")+` WHERE workspace = $1 FOR SHARE`, b.workspace).Scan(&token)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return b.lockLost("the fencing token of workspace " + b.workspace + " is gone")
+		}
+		if err != nil {
+			return err
+		}
+		if token != l.token {
+			return b.lockLost(fmt.Sprintf("another run took the lock since (fencing token %d, this run holds %d)", token, l.token))
+		}
+		return fn(ctx, tx)
+	})
+	if err == nil {
+		return nil
+	}
+	var ce *ConflictError
+	var ve *VersionError
+	var co *CorruptError
+	var le *LockLostError
+	switch {
+	case errors.As(err, &le):
+		return l.markLost(le)
+	case l.conn.IsClosed():
+		return l.markLost(b.sessionLost(err))
+	case errors.As(err, &ce) || errors.As(err, &ve) || errors.As(err, &co):
+		return err
+	}
+	return fmt.Errorf("state %s: %s: %w", b.describe, op, err)
+}
+
+func (b *pgBackend) lockLost(cause string) *LockLostError {
+	return &LockLostError{Where: b.describe, Cause: cause}
+}
+
+// sessionLost names why the lock's session ended, from the error its
+// connection last returned.
+func (b *pgBackend) sessionLost(err error) *LockLostError {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "57P01": // admin_shutdown
+			return b.lockLost("the lock session was terminated (pg_terminate_backend, or the server shutting down)")
+		case "57P05": // idle_session_timeout
+			return b.lockLost("the lock session was ended by the server's idle_session_timeout")
+		case "57P02", "57P03": // crash_shutdown, cannot_connect_now
+			return b.lockLost("the lock session ended: the server restarted (" + pe.Message + ")")
+		}
+	}
+	return b.lockLost("the lock session was terminated (pg_terminate_backend or idle_session_timeout?); its connection reported: " + err.Error())
+}
+
+// heartbeat checks, on the lock's own session, that it still holds the
+// advisory lock and that no one took a newer fencing token. The query
+// also keeps the session from looking idle. A fenced write in progress
+// proves as much, so the beat is skipped then.
+func (b *pgBackend) heartbeat(l *pgLock) *LockLostError {
+	if !l.mu.TryLock() {
+		return nil
+	}
+	defer l.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), heartbeatTimeout)
+	defer cancel()
+	k := uint64(b.key)
+	var held bool
+	var token *int64
+	err := l.conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted
+			AND pid = pg_backend_pid() AND classid::bigint = $1 AND objid::bigint = $2 AND objsubid = 1),
+		(SELECT token FROM `+b.table("lock_tokens")+` WHERE workspace = $3)`,
+		int64(k>>32), int64(k&0xffffffff), b.workspace).Scan(&held, &token)
+	switch {
+	case err != nil && l.conn.IsClosed():
+		return b.sessionLost(err)
+	case err != nil && ctx.Err() != nil:
+		return b.lockLost(fmt.Sprintf("the database did not answer the lock's heartbeat within %s", heartbeatTimeout))
+	case err != nil:
+		return nil // the session answered, so it lives; the next beat checks again
+	case !held:
+		return b.lockLost("the lock session no longer holds the advisory lock")
+	case token == nil || *token != l.token:
+		now := "gone"
+		if token != nil {
+			now = fmt.Sprint(*token)
+		}
+		return b.lockLost(fmt.Sprintf("another run took the lock since (fencing token %s, this run holds %d)", now, l.token))
+	}
+	return nil
+}
+
+// currentLease is the lease of the lock taken last, or nil.
+func (b *pgBackend) currentLease() *lease {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.held == nil {
+		return nil
+	}
+	return b.held.lease
+}
+
 // Lock takes pg_try_advisory_lock on a new dedicated connection, polling
-// until wait, and records the holder in {schema}.locks. Postgres releases
-// the advisory lock when the session ends, however the process dies; a
-// leftover info row is overwritten by the next holder.
+// until wait, bumps the workspace's fencing token and records the holder
+// in {schema}.locks. Postgres releases the advisory lock when the session
+// ends, however the process dies; a leftover info row is overwritten by
+// the next holder. A heartbeat watches the session until release.
 func (b *pgBackend) Lock(ctx context.Context, info LockInfo, wait time.Duration) (func() error, error) {
 	c, err := pgx.ConnectConfig(ctx, b.cfg)
 	if err != nil {
 		return nil, fmt.Errorf("state %s: lock: connect: %w", b.describe, err)
 	}
 	infoJSON, _ := json.Marshal(info) // LockInfo always encodes
-	release, err := pollLock(ctx, wait, func() (func() error, error) {
+	var token int64
+	_, err = pollLock(ctx, wait, func() (func() error, error) {
 		var got bool
 		if err := c.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, b.key).Scan(&got); err != nil {
 			return nil, fmt.Errorf("state %s: lock: %w", b.describe, err)
 		}
 		if !got {
 			return nil, b.holder(ctx, c)
+		}
+		if err := c.QueryRow(ctx, bumpToken(b), b.workspace).Scan(&token); err != nil {
+			return nil, fmt.Errorf("state %s: lock: fencing token: %w", b.describe, err)
 		}
 		_, err := c.Exec(ctx, `INSERT INTO `+b.table("locks")+` (workspace, id, info, backend_pid, created_at)
 			VALUES ($1, $2, $3::jsonb, pg_backend_pid(), now())
@@ -323,7 +490,7 @@ func (b *pgBackend) Lock(ctx context.Context, info LockInfo, wait time.Duration)
 		if err != nil {
 			return nil, fmt.Errorf("state %s: lock: record holder: %w", b.describe, err)
 		}
-		return func() error { return b.unlock(c, info.ID) }, nil
+		return func() error { return nil }, nil
 	})
 	if err != nil {
 		closeCtx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
@@ -331,15 +498,34 @@ func (b *pgBackend) Lock(ctx context.Context, info LockInfo, wait time.Duration)
 		_ = c.Close(closeCtx)
 		return nil, err
 	}
+	l := &pgLock{lease: newLease(b.describe), conn: c, id: info.ID, token: token}
 	b.mu.Lock()
-	b.locks[c] = struct{}{}
+	b.held = l
 	b.mu.Unlock()
+	go l.beat(func() *LockLostError { return b.heartbeat(l) })
 	var once sync.Once
 	var relErr error
 	return func() error {
-		once.Do(func() { relErr = release() })
+		once.Do(func() { relErr = b.unlock(l) })
 		return relErr
 	}, nil
+}
+
+// dropLease forgets l after its release unless it was lost: a run that
+// lost its lock keeps being refused.
+func (b *pgBackend) dropLease(l *pgLock) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.held == l && l.lostErr() == nil {
+		b.held = nil
+	}
+}
+
+// bumpToken is the statement that moves a workspace's fencing token on
+// and returns the new value.
+func bumpToken(b *pgBackend) string {
+	return `INSERT INTO ` + b.table("lock_tokens") + ` AS t (workspace, token) VALUES ($1, 1)
+		ON CONFLICT (workspace) DO UPDATE SET token = t.token + 1 RETURNING token`
 }
 
 // holder reads who holds the workspace's lock. The row counts only when
@@ -375,19 +561,27 @@ func (b *pgBackend) holder(ctx context.Context, c *pgx.Conn) error {
 	return &LockedError{Holder: info}
 }
 
-// unlock deletes our info row, releases the advisory lock and closes the
-// lock's connection (which alone would release it).
-func (b *pgBackend) unlock(c *pgx.Conn, id string) error {
+// unlock stops the heartbeat, deletes our info row, releases the advisory
+// lock and closes the lock's connection (which alone would release it). A
+// lock already lost has nothing left to release.
+func (b *pgBackend) unlock(l *pgLock) error {
 	ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
 	defer cancel()
-	b.mu.Lock()
-	delete(b.locks, c)
-	b.mu.Unlock()
-	_, err := c.Exec(ctx, `DELETE FROM `+b.table("locks")+` WHERE workspace = $1 AND id = $2`, b.workspace, id)
-	if err == nil {
-		_, err = c.Exec(ctx, `SELECT pg_advisory_unlock($1)`, b.key)
+	if l.end() {
+		return nil // Close got there first
 	}
-	closeErr := c.Close(ctx)
+	b.dropLease(l)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.lostErr() != nil || l.conn.IsClosed() {
+		_ = l.conn.Close(ctx)
+		return nil
+	}
+	_, err := l.conn.Exec(ctx, `DELETE FROM `+b.table("locks")+` WHERE workspace = $1 AND id = $2`, b.workspace, l.id)
+	if err == nil {
+		_, err = l.conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, b.key)
+	}
+	closeErr := l.conn.Close(ctx)
 	if err != nil {
 		return fmt.Errorf("state %s: unlock: %w", b.describe, err)
 	}
@@ -424,7 +618,13 @@ func (b *pgBackend) ForceUnlock(ctx context.Context, id string) error {
 		if !got {
 			return fmt.Errorf("its holder %s is still connected (database session %d); if that run is truly gone, end the session with SELECT pg_terminate_backend(%d) and run applinkctl again", info.holder(), pid, pid)
 		}
-		_, err = c.Exec(ctx, `DELETE FROM `+b.table("locks")+` WHERE workspace = $1 AND id = $2`, b.workspace, id)
+		// Move the fencing token on too, so nothing the dead holder might
+		// still send can pass for a write under the lock.
+		var token int64
+		err = c.QueryRow(ctx, bumpToken(b), b.workspace).Scan(&token)
+		if err == nil {
+			_, err = c.Exec(ctx, `DELETE FROM `+b.table("locks")+` WHERE workspace = $1 AND id = $2`, b.workspace, id)
+		}
 		if _, uerr := c.Exec(ctx, `SELECT pg_advisory_unlock($1)`, b.key); err == nil {
 			err = uerr
 		}
@@ -482,21 +682,26 @@ func (b *pgBackend) History(ctx context.Context, limit int) ([]HistoryRecord, er
 	return out, err
 }
 
-// Close closes the data connection and any lock connections still open,
-// which releases their advisory locks.
+// Close closes the data connection and the lock's connection if still
+// open, which releases its advisory lock.
 func (b *pgBackend) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
 	defer cancel()
 	b.mu.Lock()
-	defer b.mu.Unlock()
+	l := b.held
+	conn := b.conn
+	b.conn = nil
+	b.mu.Unlock()
 	var errs []error
-	for c := range b.locks {
-		errs = append(errs, c.Close(ctx))
-		delete(b.locks, c)
+	if l != nil && !l.end() {
+		l.mu.Lock()
+		if !l.conn.IsClosed() {
+			errs = append(errs, l.conn.Close(ctx))
+		}
+		l.mu.Unlock()
 	}
-	if b.conn != nil {
-		errs = append(errs, b.conn.Close(ctx))
-		b.conn = nil
+	if conn != nil {
+		errs = append(errs, conn.Close(ctx))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("state %s: close: %w", b.describe, err)

@@ -36,7 +36,7 @@ func TestPostgresCreatesSchemaOnEmptyDatabase(t *testing.T) {
 	open(t, dsn, state.OpenOptions{}) // a second open finds the tables ready
 	c := pgConn(t, dsn)
 	var v int
-	if err := c.QueryRow(ctx, `SELECT version FROM custom_s.schema_version`).Scan(&v); err != nil || v != 1 {
+	if err := c.QueryRow(ctx, `SELECT version FROM custom_s.schema_version`).Scan(&v); err != nil || v != 2 {
 		t.Fatalf("schema_version = %d, %v", v, err)
 	}
 	s := load(t, b)
@@ -238,5 +238,104 @@ func TestMigrateFileToPostgresToFile(t *testing.T) {
 	}
 	if _, err := state.Migrate(ctx, src, back); err == nil || !strings.Contains(err.Error(), "refusing to overwrite") {
 		t.Fatalf("migrate onto a different state = %v", err)
+	}
+}
+
+// TestPostgresFencingToken: each lock taken moves the workspace's fencing
+// token on, and a holder whose token was moved on by anyone else (here by
+// hand, standing for a holder this run cannot see) has its next write
+// refused and notices at its next heartbeat.
+func TestPostgresFencingToken(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.Start(t)
+	b := open(t, dsn+"&workspace=w", state.OpenOptions{})
+	c := pgConn(t, dsn)
+	token := func() int64 {
+		t.Helper()
+		var n int64
+		if err := c.QueryRow(ctx, `SELECT token FROM applinkctl.lock_tokens WHERE workspace = 'w'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for want := int64(1); want <= 2; want++ {
+		rel, err := b.Lock(ctx, state.NewLockInfo("apply"), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := token(); got != want {
+			t.Fatalf("fencing token after lock %d = %d", want, got)
+		}
+		if want == 1 {
+			if err := rel(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	st, err := state.NewStore(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Update(ctx, func(*state.State) error { return nil }); err != nil {
+		t.Fatalf("write under the current token: %v", err)
+	}
+	if _, err := c.Exec(ctx, `UPDATE applinkctl.lock_tokens SET token = token + 1 WHERE workspace = 'w'`); err != nil {
+		t.Fatal(err)
+	}
+	err = st.Update(ctx, func(*state.State) error { return nil })
+	var lost *state.LockLostError
+	if !errors.As(err, &lost) || !strings.Contains(err.Error(), "fencing token 3, this run holds 2") {
+		t.Fatalf("write after the token moved on = %v", err)
+	}
+	select {
+	case <-st.LockLost():
+	case <-time.After(30 * time.Second):
+		t.Fatal("the loss was never reported")
+	}
+	if got := load(t, b); got.Serial != 1 {
+		t.Fatalf("serial %d after a refused write, want 1", got.Serial)
+	}
+}
+
+// TestPostgresLockOutlivesIdleSessionTimeout: a server (here the database)
+// with a short idle_session_timeout must not end the lock's session, nor
+// the data session, while a run waits between writes.
+func TestPostgresLockOutlivesIdleSessionTimeout(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.Start(t)
+	c := pgConn(t, dsn)
+	var db string
+	if err := c.QueryRow(ctx, `SELECT current_database()`).Scan(&db); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Exec(ctx, `ALTER DATABASE `+pgx.Identifier{db}.Sanitize()+` SET idle_session_timeout = '300ms'`); err != nil {
+		t.Fatal(err)
+	}
+	b := open(t, dsn+"&workspace=w", state.OpenOptions{})
+	rel, err := b.Lock(ctx, state.NewLockInfo("apply"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rel()
+	st, err := state.NewStore(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Idle far longer than the timeout, as an apply waiting on a slow
+	// resource would be.
+	time.Sleep(2 * time.Second)
+	if err := st.LockErr(); err != nil {
+		t.Fatalf("the lock was lost while idle: %v", err)
+	}
+	_, err = open(t, dsn+"&workspace=w", state.OpenOptions{}).Lock(ctx, state.NewLockInfo("apply"), 0)
+	var le *state.LockedError
+	if !errors.As(err, &le) {
+		t.Fatalf("a second lock after the idle wait = %v, want *LockedError: the server dropped the lock's session", err)
+	}
+	if err := st.Update(ctx, func(*state.State) error { return nil }); err != nil {
+		t.Fatalf("write after the idle wait: %v", err)
+	}
+	if _, err := b.Load(ctx); err != nil {
+		t.Fatalf("load after the idle wait: %v", err)
 	}
 }

@@ -56,8 +56,10 @@ func (s *Store) Update(ctx context.Context, fn func(*State) error) error {
 		return fmt.Errorf("state %s: save: %w", s.b.Describe(), err)
 	}
 	if err := s.b.Save(ctx, next); err != nil {
+		// A conflict or a fenced refusal wrote nothing for sure; anything
+		// else may have been stored.
 		var ce *ConflictError
-		if !errors.As(err, &ce) {
+		if !errors.As(err, &ce) && !asLockLost(err) {
 			s.unsure = next
 		}
 		return err
@@ -86,5 +88,32 @@ func (s *Store) settle(ctx context.Context) error {
 		}
 	}
 	s.unsure = nil
+	return nil
+}
+
+// LockLost is closed once the lock that the store's backend holds is known
+// to be lost (its Postgres session ended, its lock file was removed or
+// replaced); LockErr then says why. It is nil, which never becomes ready,
+// when the backend holds no lock. A run must start no new change once it
+// is closed; its state writes are refused anyway.
+func (s *Store) LockLost() <-chan struct{} {
+	if l := s.lease(); l != nil {
+		return l.lost
+	}
+	return nil
+}
+
+// LockErr is the *LockLostError once LockLost is closed, else nil.
+func (s *Store) LockErr() error {
+	if l := s.lease(); l != nil {
+		return l.lostErr()
+	}
+	return nil
+}
+
+func (s *Store) lease() *lease {
+	if b, ok := s.b.(leaser); ok {
+		return b.currentLease()
+	}
 	return nil
 }
