@@ -212,6 +212,18 @@ func runStateShow(ctx context.Context, o stateOptions, address string, out io.Wr
 
 func runStateUnlock(ctx context.Context, o stateOptions, id string, out io.Writer) error {
 	return withBackend(ctx, o, func(b state.Backend) error {
+		// A symbolic link where the lock file goes is no lock any run
+		// made: it goes whatever the id, and what it names stays.
+		if c, ok := b.(state.LockLinkClearer); ok {
+			link, err := c.ClearLockLink(ctx)
+			if err != nil {
+				return err
+			}
+			if link != nil {
+				_, err = fmt.Fprintf(out, "removed %s, a symbolic link to %s and not a lock; the file it names was left alone\n", link.Path, dash(link.Target))
+				return err
+			}
+		}
 		if err := b.ForceUnlock(ctx, id); err != nil {
 			return err
 		}
