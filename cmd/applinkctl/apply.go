@@ -44,7 +44,7 @@ type applyOptions struct {
 	WaitForBrowser bool
 	OpenBrowser    bool
 	Format         string // text | json
-	StateURL       string
+	Sandbox        string // absolute --sandbox directory; "" for the real API
 	Workspace      string
 	NoColor        bool
 }
@@ -86,9 +86,12 @@ func applyCommand(io streams) *cli.Command {
 				WaitForBrowser: c.Bool("wait-for-browser") || sandboxDir(c) != "",
 				OpenBrowser:    c.Bool("open-browser"),
 				Format:         c.String("format"),
-				StateURL:       global(c, "state").String("state"),
 				Workspace:      global(c, "workspace").String("workspace"),
 				NoColor:        global(c, "no-color").Bool("no-color"),
+			}
+			var err error
+			if o.Sandbox, err = sandboxAbs(c); err != nil {
+				return err
 			}
 			switch args := c.Args().Slice(); {
 			case len(args) > 1:
@@ -134,6 +137,9 @@ func runApply(ctx context.Context, c *cli.Context, ios streams, o applyOptions) 
 		if saved, err = view.ReadPlanFile(o.PlanFile); err != nil {
 			return err
 		}
+		if err := checkPlanOrigin(o.PlanFile, saved.Origin, o.Sandbox); err != nil {
+			return err
+		}
 		files, popts = saved.ManifestFiles, saved.Options
 		if len(files) == 0 {
 			return fmt.Errorf("plan file %s: names no manifest file", o.PlanFile)
@@ -148,7 +154,12 @@ func runApply(ctx context.Context, c *cli.Context, ios streams, o applyOptions) 
 		fmt.Fprintf(ios.Err, "%s: %s\n", p.Severity, p)
 	}
 
-	backend, err := state.Open(ctx, o.StateURL, state.OpenOptions{ManifestFiles: files, Workspace: o.Workspace})
+	// Under --sandbox, the sandbox's own state: never the real one.
+	url, err := stateURL(c, files)
+	if err != nil {
+		return err
+	}
+	backend, err := state.Open(ctx, url, state.OpenOptions{ManifestFiles: files, Workspace: o.Workspace})
 	if err != nil {
 		return err
 	}
