@@ -11,13 +11,14 @@ import (
 )
 
 // LinkError reports a symbolic link where the file backend keeps one of its
-// files (state, lock, history, temporary file). applinkctl never follows a
-// link there: a history link would have apply append to whatever file it
+// files (state, lock, history). applinkctl never follows a link there (nor
+// writes a temporary file through one: those are created with O_EXCL and
+// O_NOFOLLOW under fresh names): a history link would have apply append to whatever file it
 // names (as root, any file), a state link would have the state read from
 // and written beside another file, and a dangling lock link would block
 // every apply while naming no holder.
 type LinkError struct {
-	What   string // "state file", "lock file", "history file" or "temporary file"
+	What   string // "state file", "lock file" or "history file"
 	Path   string // the link itself
 	Target string // what it names, as stored in the link; "" when unreadable
 }
