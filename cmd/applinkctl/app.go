@@ -116,9 +116,9 @@ func newApp(io streams) *cli.App {
 func globalFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.GenericFlag{Name: "sandbox", Value: &optionalString{def: ".applinkctl/sandbox"},
-			Usage: "use the in-process AppLink emulator with its world in `DIR` (default .applinkctl/sandbox); no Heroku account needed"},
+			Usage: "use the in-process AppLink emulator with its world and its own state in `DIR` (default .applinkctl/sandbox); no Heroku account needed, real state untouched"},
 		&cli.StringFlag{Name: "state", EnvVars: []string{"APPLINKCTL_STATE"},
-			Usage: "state backend `URL`: file://PATH (default .applinkctl/state.json beside the first manifest) or postgres://…"},
+			Usage: "state backend `URL`: file://PATH (default .applinkctl/state.json beside the first manifest) or postgres://…; not with --sandbox"},
 		// NO_COLOR is read by the views, not here: no-color.org says any
 		// non-empty value disables color, which a bool flag cannot parse.
 		&cli.StringFlag{Name: "workspace", EnvVars: []string{"APPLINKCTL_WORKSPACE"},

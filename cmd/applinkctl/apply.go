@@ -44,7 +44,7 @@ type applyOptions struct {
 	WaitForBrowser bool
 	OpenBrowser    bool
 	Format         string // text | json
-	StateURL       string
+	Sandbox        string // absolute --sandbox directory; "" for the real API
 	Workspace      string
 	NoColor        bool
 }
@@ -86,9 +86,12 @@ func applyCommand(io streams) *cli.Command {
 				WaitForBrowser: c.Bool("wait-for-browser") || sandboxDir(c) != "",
 				OpenBrowser:    c.Bool("open-browser"),
 				Format:         c.String("format"),
-				StateURL:       global(c, "state").String("state"),
 				Workspace:      global(c, "workspace").String("workspace"),
 				NoColor:        global(c, "no-color").Bool("no-color"),
+			}
+			var err error
+			if o.Sandbox, err = sandboxAbs(c); err != nil {
+				return err
 			}
 			switch args := c.Args().Slice(); {
 			case len(args) > 1:
@@ -126,12 +129,21 @@ func runApply(ctx context.Context, c *cli.Context, ios streams, o applyOptions) 
 	// goroutines.
 	rawErr := ios.Err
 	ios.Err = &lockedWriter{w: ios.Err}
-	defer abortOnSecondSignal(ctx, ios.Err)()
+	// The first signal cancels ctx, the second abort; see interrupts.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	abort, stopAbort := context.WithCancel(context.Background())
+	defer stopAbort()
+	sigs := watchInterrupts(ios.Err, cancel, stopAbort)
+	defer sigs.stop()
 
 	var saved *plan.Plan
 	files, popts := o.Files, o.Plan
 	if o.PlanFile != "" {
 		if saved, err = view.ReadPlanFile(o.PlanFile); err != nil {
+			return err
+		}
+		if err := checkPlanOrigin(o.PlanFile, saved.Origin, o.Sandbox); err != nil {
 			return err
 		}
 		files, popts = saved.ManifestFiles, saved.Options
@@ -148,7 +160,12 @@ func runApply(ctx context.Context, c *cli.Context, ios streams, o applyOptions) 
 		fmt.Fprintf(ios.Err, "%s: %s\n", p.Severity, p)
 	}
 
-	backend, err := state.Open(ctx, o.StateURL, state.OpenOptions{ManifestFiles: files, Workspace: o.Workspace})
+	// Under --sandbox, the sandbox's own state: never the real one.
+	url, err := stateURL(c, files)
+	if err != nil {
+		return err
+	}
+	backend, err := state.Open(ctx, url, state.OpenOptions{ManifestFiles: files, Workspace: o.Workspace})
 	if err != nil {
 		return err
 	}
@@ -163,6 +180,9 @@ func runApply(ctx context.Context, c *cli.Context, ios streams, o applyOptions) 
 		if release, err = backend.Lock(ctx, lock, o.LockTimeout); err != nil {
 			return err
 		}
+		// Whoever comes first, this run's end or a last-resort exit,
+		// releases it, once.
+		release = sigs.holdLock(release)
 		defer func() {
 			if rerr := release(); rerr != nil && err == nil {
 				err = fmt.Errorf("state %s: release lock: %w", backend.Describe(), rerr)
@@ -255,6 +275,7 @@ func runApply(ctx context.Context, c *cli.Context, ios streams, o applyOptions) 
 		WaitForBrowser: o.WaitForBrowser,
 		Interactive:    interactive,
 		Who:            lock.Who,
+		Abort:          abort,
 	})
 	if !o.DryRun {
 		rec := state.HistoryRecord{
@@ -357,35 +378,116 @@ func isTTY(v any) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// abortOnSecondSignal: the first Ctrl-C or SIGTERM cancels ctx (run's
-// signal.NotifyContext) and apply winds down gracefully; a second one
-// exits at once. State already holds every intent, so the next run
-// converges. The returned func stops listening.
-func abortOnSecondSignal(ctx context.Context, errw io.Writer) func() {
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() {
-		seen := 0
-		for {
-			select {
-			case <-done:
-				return
-			case <-sigs:
-				seen++
-				if seen == 1 {
-					fmt.Fprintln(errw, "\nInterrupted: finishing in-flight calls and saving state; interrupt again to abort at once.")
-					continue
+// abortDeadline is how long a run may still take after the second signal
+// (abandon the calls in flight, write state, release the lock) before the
+// last resort: release the lock from the signal handler and exit.
+const abortDeadline = 10 * time.Second
+
+// interrupts handles SIGINT and SIGTERM alike during an apply. The first
+// cancels the run: nothing new starts, calls in flight get apply's grace
+// (30 s) to be answered and recorded, then state is written and the lock
+// released. The second ends abort: calls in flight are abandoned at once,
+// but state is still written with what is known, temporary files are
+// removed and the lock is released, as after the first. Should that not be
+// done within abortDeadline (a state backend that hangs), or at a third
+// signal, the handler releases the lock itself and exits. No signal ever
+// leaves the lock behind: the next apply needs no `state unlock`.
+type interrupts struct {
+	errw   io.Writer
+	cancel func() // the run's context
+	abort  func() // apply.Options.Abort
+	sigs   chan os.Signal
+	done   chan struct{}
+
+	mu      sync.Mutex
+	release func() error // the held lock's, once-only; nil when none is held
+	stopped bool
+	timer   *time.Timer
+}
+
+// watchInterrupts starts handling the signals; stop ends it.
+func watchInterrupts(errw io.Writer, cancel, abort func()) *interrupts {
+	h := &interrupts{errw: errw, cancel: cancel, abort: abort, sigs: make(chan os.Signal, 3), done: make(chan struct{})}
+	signal.Notify(h.sigs, os.Interrupt, syscall.SIGTERM)
+	go h.loop()
+	return h
+}
+
+func (h *interrupts) loop() {
+	seen := 0
+	for {
+		select {
+		case <-h.done:
+			return
+		case <-h.sigs:
+			seen++
+			switch seen {
+			case 1:
+				fmt.Fprintln(h.errw, "\nInterrupted: finishing in-flight calls, then saving state and releasing the lock; interrupt again to stop waiting for them.")
+				h.cancel()
+			case 2:
+				fmt.Fprintln(h.errw, "Aborting: in-flight calls are abandoned; saving what is known and releasing the lock (interrupt again to exit at once).")
+				h.cancel()
+				h.abort()
+				h.mu.Lock()
+				if !h.stopped {
+					h.timer = time.AfterFunc(abortDeadline, func() { h.exit("state was not saved within " + abortDeadline.String()) })
 				}
-				fmt.Fprintln(errw, "Aborted. State holds every intent: run apply again to converge.")
-				os.Exit(exitInterrupted)
+				h.mu.Unlock()
+			default:
+				h.exit("interrupted a third time")
 			}
 		}
-	}()
-	return func() {
-		signal.Stop(sigs)
-		close(done)
 	}
+}
+
+// exit is the last resort: it releases the lock (the run may still be
+// writing state; the write is atomic and the next run reads either
+// version) and ends the process with exit code 130.
+func (h *interrupts) exit(why string) {
+	h.mu.Lock()
+	if h.stopped {
+		h.mu.Unlock()
+		return
+	}
+	release := h.release
+	h.mu.Unlock()
+	if release != nil {
+		if err := release(); err != nil {
+			fmt.Fprintf(h.errw, "Exiting (%s); releasing the lock failed: %v\n", why, err)
+			os.Exit(exitInterrupted)
+		}
+	}
+	fmt.Fprintf(h.errw, "Exiting (%s); the lock is released. State holds every intent: run apply again to converge.\n", why)
+	os.Exit(exitInterrupted)
+}
+
+// holdLock records the lock's release for the last resort and returns the
+// release the run defers: both share one call, so the lock is released
+// exactly once, by whichever comes first.
+func (h *interrupts) holdLock(release func() error) func() error {
+	var once sync.Once
+	var err error
+	shared := func() error {
+		once.Do(func() { err = release() })
+		return err
+	}
+	h.mu.Lock()
+	h.release = shared
+	h.mu.Unlock()
+	return shared
+}
+
+// stop ends the handling; the run is over and released what it held.
+func (h *interrupts) stop() {
+	signal.Stop(h.sigs)
+	h.mu.Lock()
+	h.stopped = true
+	if h.timer != nil {
+		h.timer.Stop()
+	}
+	h.mu.Unlock()
+	close(h.done)
 }
 
 // lockedWriter serialises writes from the walk's observer and the signal

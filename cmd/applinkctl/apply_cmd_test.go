@@ -158,6 +158,7 @@ func (e *applyEnv) savePlan(opts plan.Options) string {
 		e.t.Fatal(err)
 	}
 	pl.ManifestFiles = files
+	pl.Origin = plan.Origin{State: e.backend().Describe()}
 	path := filepath.Join(e.t.TempDir(), "plan.json")
 	if err := view.WritePlanFile(path, pl); err != nil {
 		e.t.Fatal(err)

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
@@ -35,6 +36,7 @@ type planRun struct {
 	Platform *client.Platform
 	Sandbox  *emulator.Server // nil unless --sandbox
 	Plan     *plan.Plan       // nil from prepareWorld
+	Origin   plan.Origin      // what Plan is made against: sandbox directory and state
 	Close    func()
 }
 
@@ -51,6 +53,7 @@ func preparePlan(c *cli.Context, io streams, in planInputs) (*planRun, error) {
 		r.Close()
 		return nil, err
 	}
+	p.Origin = r.Origin
 	r.Plan = p
 	return r, nil
 }
@@ -64,7 +67,15 @@ func prepareWorld(c *cli.Context, io streams, in planInputs) (*planRun, error) {
 		return nil, err
 	}
 	ctx := c.Context
-	backend, err := state.Open(ctx, global(c, "state").String("state"), state.OpenOptions{ManifestFiles: in.Files,
+	url, err := stateURL(c, in.Files)
+	if err != nil {
+		return nil, err
+	}
+	sandbox, err := sandboxAbs(c)
+	if err != nil {
+		return nil, err
+	}
+	backend, err := state.Open(ctx, url, state.OpenOptions{ManifestFiles: in.Files,
 		Workspace: global(c, "workspace").String("workspace")})
 	if err != nil {
 		return nil, err
@@ -95,7 +106,97 @@ func prepareWorld(c *cli.Context, io streams, in planInputs) (*planRun, error) {
 		closeAll()
 		return nil, err
 	}
-	return &planRun{Manifest: m, World: w, State: st, Backend: backend, Platform: p, Sandbox: srv, Close: closeAll}, nil
+	return &planRun{Manifest: m, World: w, State: st, Backend: backend, Platform: p, Sandbox: srv, Close: closeAll,
+		Origin: plan.Origin{Sandbox: sandbox, State: backend.Describe()}}, nil
+}
+
+// sandboxAbs is the absolute --sandbox directory, or "" when the sandbox
+// is off.
+func sandboxAbs(c *cli.Context) (string, error) {
+	dir := sandboxDir(c)
+	if dir == "" {
+		return "", nil
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("sandbox %s: %w", dir, err)
+	}
+	return abs, nil
+}
+
+// stateURL is the state backend of this invocation for the manifest files
+// given: --state or APPLINKCTL_STATE, else "" (the default beside the first
+// manifest). Under --sandbox it is always the sandbox's own,
+// DIR/states/WORKSPACE/state.json, so a sandbox run can neither read nor
+// write real state; the workspace (--workspace, else derived from the
+// files as for Postgres) keeps the states of manifests sharing a sandbox
+// apart, as their default states are apart. An explicit --state there is
+// refused rather than honoured or ignored: either would leave in doubt
+// which state a sandbox run used.
+func stateURL(c *cli.Context, files []string) (string, error) {
+	url := global(c, "state").String("state")
+	dir, err := sandboxAbs(c)
+	if err != nil || dir == "" {
+		return url, err
+	}
+	if url != "" {
+		// The URL may carry a password: it is not repeated.
+		return "", fmt.Errorf("--sandbox keeps its own state in %s and never uses another: drop --state, or unset APPLINKCTL_STATE for this command",
+			filepath.Join(dir, "states"))
+	}
+	ws := global(c, "workspace").String("workspace")
+	if ws == "" {
+		ws = state.DefaultWorkspace(files)
+	}
+	if !validWorkspace(ws) {
+		return "", fmt.Errorf("--workspace %q: under --sandbox it names a directory: use letters, digits, '.', '_' and '-' only", ws)
+	}
+	return "file://" + filepath.Join(dir, "states", ws, "state.json"), nil
+}
+
+// validWorkspace reports whether ws can name a directory of its own.
+func validWorkspace(ws string) bool {
+	if ws == "" || ws == "." || ws == ".." || len(ws) > 128 {
+		return false
+	}
+	for _, r := range ws {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// checkPlanOrigin refuses a saved plan made against another world than
+// this run's: one made in the sandbox outside it (or in another sandbox
+// directory), and one made against the real API inside the sandbox.
+// sandbox is this run's absolute --sandbox directory, "" for the real API.
+func checkPlanOrigin(path string, o plan.Origin, sandbox string) error {
+	switch {
+	case o == (plan.Origin{}):
+		return fmt.Errorf("plan file %s does not say what it was made against (not made by applinkctl plan, or by an older one); make the plan again", path)
+	case o.Sandbox != "" && sandbox == "":
+		return fmt.Errorf("plan file %s was made against the sandbox %s, not the Heroku API: a sandbox plan is never applied for real; apply it with --sandbox=%s, or make a plan without --sandbox",
+			path, o.Sandbox, o.Sandbox)
+	case o.Sandbox == "" && sandbox != "":
+		return fmt.Errorf("plan file %s was made against the Heroku API (state %s), not the sandbox: --sandbox never applies it; make a plan with --sandbox=%s, or apply this one without --sandbox",
+			path, o.State, sandbox)
+	case o.Sandbox != "" && !samePath(o.Sandbox, sandbox):
+		return fmt.Errorf("plan file %s was made against the sandbox %s, not %s: apply it with --sandbox=%s",
+			path, o.Sandbox, sandbox, o.Sandbox)
+	}
+	return nil
+}
+
+// samePath reports whether two absolute paths name the same directory,
+// through symbolic links when both exist.
+func samePath(a, b string) bool {
+	if a == b {
+		return true
+	}
+	ra, errA := filepath.EvalSymlinks(a)
+	rb, errB := filepath.EvalSymlinks(b)
+	return errA == nil && errB == nil && ra == rb
 }
 
 // loadManifest loads the -f paths. Warnings go to stderr; when the

@@ -32,12 +32,16 @@ func (o stateOptions) open(ctx context.Context) (state.Backend, error) {
 	return state.Open(ctx, o.URL, state.OpenOptions{ManifestFiles: o.Files, Workspace: o.Workspace})
 }
 
-func stateOptionsFrom(c *cli.Context) stateOptions {
+// stateOptionsFrom locates the state of a state subcommand; under
+// --sandbox it is the sandbox's own (see stateURL).
+func stateOptionsFrom(c *cli.Context) (stateOptions, error) {
+	files := c.StringSlice("file")
+	url, err := stateURL(c, files)
 	return stateOptions{
-		URL:       global(c, "state").String("state"),
-		Files:     c.StringSlice("file"),
+		URL:       url,
+		Files:     files,
 		Workspace: global(c, "workspace").String("workspace"),
-	}
+	}, err
 }
 
 // stateCommand inspects and maintains the state (DESIGN.md §4): list,
@@ -58,7 +62,11 @@ func stateCommand(io streams) *cli.Command {
 				Usage: "list the managed resources recorded in state",
 				Flags: locate(),
 				Action: func(c *cli.Context) error {
-					return runStateList(c.Context, stateOptionsFrom(c), io.Out)
+					o, err := stateOptionsFrom(c)
+					if err != nil {
+						return err
+					}
+					return runStateList(c.Context, o, io.Out)
 				},
 			},
 			{
@@ -70,7 +78,11 @@ func stateCommand(io streams) *cli.Command {
 					if c.NArg() != 1 {
 						return errors.New("state show: want exactly one ADDRESS (see applinkctl state list)")
 					}
-					return runStateShow(c.Context, stateOptionsFrom(c), c.Args().First(), io.Out)
+					o, err := stateOptionsFrom(c)
+					if err != nil {
+						return err
+					}
+					return runStateShow(c.Context, o, c.Args().First(), io.Out)
 				},
 			},
 			{
@@ -82,7 +94,11 @@ func stateCommand(io streams) *cli.Command {
 					if c.NArg() != 1 {
 						return errors.New("state unlock: want exactly one LOCK_ID (the lock error names it)")
 					}
-					return runStateUnlock(c.Context, stateOptionsFrom(c), c.Args().First(), io.Out)
+					o, err := stateOptionsFrom(c)
+					if err != nil {
+						return err
+					}
+					return runStateUnlock(c.Context, o, c.Args().First(), io.Out)
 				},
 			},
 			{
@@ -105,7 +121,11 @@ func stateCommand(io streams) *cli.Command {
 					if c.NArg() != 1 {
 						return errors.New("state unprotect: want exactly one ADDRESS (see applinkctl state list)")
 					}
-					return runStateUnprotect(c.Context, stateOptionsFrom(c), c.Args().First(), c.Duration("lock-timeout"), io.Out)
+					o, err := stateOptionsFrom(c)
+					if err != nil {
+						return err
+					}
+					return runStateUnprotect(c.Context, o, c.Args().First(), c.Duration("lock-timeout"), io.Out)
 				},
 			},
 			{
@@ -116,7 +136,11 @@ func stateCommand(io streams) *cli.Command {
 					&cli.StringFlag{Name: "format", Value: "text", Usage: "output `FORMAT`: text or json"},
 				),
 				Action: func(c *cli.Context) error {
-					return runStateHistory(c.Context, stateOptionsFrom(c), c.Int("limit"), c.String("format"), io.Out)
+					o, err := stateOptionsFrom(c)
+					if err != nil {
+						return err
+					}
+					return runStateHistory(c.Context, o, c.Int("limit"), c.String("format"), io.Out)
 				},
 			},
 			{
@@ -126,7 +150,11 @@ func stateCommand(io streams) *cli.Command {
 					&cli.StringFlag{Name: "to", Required: true, Usage: "destination backend `URL` (file://PATH or postgres://…)"},
 				),
 				Action: func(c *cli.Context) error {
-					return runStateMigrate(c.Context, stateOptionsFrom(c), c.String("to"), io.Out)
+					o, err := stateOptionsFrom(c)
+					if err != nil {
+						return err
+					}
+					return runStateMigrate(c.Context, o, c.String("to"), io.Out)
 				},
 			},
 		},
@@ -235,6 +263,18 @@ func runStateShow(ctx context.Context, o stateOptions, address string, out io.Wr
 
 func runStateUnlock(ctx context.Context, o stateOptions, id string, out io.Writer) error {
 	return withBackend(ctx, o, func(b state.Backend) error {
+		// A symbolic link where the lock file goes is no lock any run
+		// made: it goes whatever the id, and what it names stays.
+		if c, ok := b.(state.LockLinkClearer); ok {
+			link, err := c.ClearLockLink(ctx)
+			if err != nil {
+				return err
+			}
+			if link != nil {
+				_, err = fmt.Fprintf(out, "removed %s, a symbolic link to %s and not a lock; the file it names was left alone\n", link.Path, dash(link.Target))
+				return err
+			}
+		}
 		if err := b.ForceUnlock(ctx, id); err != nil {
 			return err
 		}

@@ -64,6 +64,11 @@ type Options struct {
 	// cancelled, so a request the server may already have processed gets its
 	// answer recorded. 0 means 30s.
 	Grace time.Duration
+	// Abort, once done after ctx, ends Grace at once: in-flight calls are
+	// abandoned and recorded as interrupted (their intents make the next
+	// run look the names up) while state is still written. The CLI ends it
+	// on a second Ctrl-C. nil: calls always get their Grace.
+	Abort context.Context
 	// Poll is the polling cadence; Timeout and OnStatus are set per
 	// resource. A zero Initial means DefaultPollInitial, other zero fields
 	// client.Wait's defaults.
@@ -281,6 +286,12 @@ func run(ctx context.Context, p *plan.Plan, links func(string) (linkAPI, error),
 		context.AfterFunc(graceCtx, func() { t.Stop() })
 	})
 	defer stopGrace()
+	if opts.Abort != nil {
+		// Only after ctx: a call cut short while ctx is live would be
+		// reported as failed rather than interrupted.
+		stopAbort := context.AfterFunc(opts.Abort, func() { context.AfterFunc(ctx, cancelGrace) })
+		defer stopAbort()
+	}
 
 	e := &engine{
 		opts:     opts,

@@ -130,4 +130,18 @@ type Plan struct {
 	// ManifestFiles are the -f files the plan was made from, for apply PLANFILE.
 	ManifestFiles []string
 	Fingerprints  Fingerprints
+	// Origin is what the plan was made against; the CLI sets it and a
+	// saved plan keeps it, so apply PLANFILE can refuse a plan made in the
+	// sandbox outside it and the other way round.
+	Origin Origin
+}
+
+// Origin says which world and state a plan was made against. The zero
+// value says nothing (a plan not made by the CLI).
+type Origin struct {
+	// Sandbox is the absolute --sandbox directory; "" for the real API.
+	Sandbox string
+	// State names the state backend the plan read, as Backend.Describe
+	// names it (never with a password).
+	State string
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -16,7 +17,9 @@ import (
 )
 
 // fileBackend keeps state in one JSON file (state.json), its lock in
-// state.json.lock and its history in state.history.jsonl beside it.
+// state.json.lock and its history in state.history.jsonl beside it. None of
+// them, nor a temporary file, is ever opened through a symbolic link (see
+// LinkError).
 //
 // While it holds the lock, every state write checks, under the same
 // directory flock as the serial check, that the lock file is still the one
@@ -146,10 +149,15 @@ func (f *fileBackend) Load(ctx context.Context) (*State, error) {
 }
 
 func (f *fileBackend) read() (*State, error) {
-	b, err := os.ReadFile(f.path)
+	fh, err := openNoFollow(f.path, os.O_RDONLY, 0, "state file")
 	if errors.Is(err, fs.ErrNotExist) {
 		return newEmpty(f.Describe()), nil
 	}
+	if err != nil {
+		return nil, fmt.Errorf("state %s: %w", f.Describe(), err)
+	}
+	defer fh.Close()
+	b, err := io.ReadAll(fh)
 	if err != nil {
 		return nil, fmt.Errorf("state %s: %w", f.Describe(), err)
 	}
@@ -204,6 +212,9 @@ func (f *fileBackend) writeLocked(ctx context.Context, decide func() (*State, er
 	if err := f.fence(); err != nil {
 		return err
 	}
+	if err := linkAt(f.path, "state file"); err != nil {
+		return fmt.Errorf("state %s: %w", f.Describe(), err) // rename would replace the link, not what it names
+	}
 	s, err := decide()
 	if err != nil {
 		return err
@@ -222,7 +233,7 @@ func (f *fileBackend) writeLocked(ctx context.Context, decide func() (*State, er
 // or the new one, never a mix.
 func writeAtomic(path string, b []byte) (err error) {
 	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	tmp, err := createTemp(path)
 	if err != nil {
 		return err
 	}
@@ -279,6 +290,13 @@ func (f *fileBackend) Lock(ctx context.Context, info LockInfo, wait time.Duratio
 	if err := os.MkdirAll(filepath.Dir(f.path), 0o700); err != nil {
 		return nil, fmt.Errorf("state %s: lock: %w", f.Describe(), err)
 	}
+	// Refuse before anything is done rather than when the run's first
+	// write or its history record meets the link.
+	for _, p := range [][2]string{{f.path, "state file"}, {f.history, "history file"}} {
+		if err := linkAt(p[0], p[1]); err != nil {
+			return nil, fmt.Errorf("state %s: %w", f.Describe(), err)
+		}
+	}
 	var fh *os.File
 	_, err := pollLock(ctx, wait, func() (func() error, error) {
 		var err error
@@ -316,6 +334,7 @@ func (f *fileBackend) unlock(l *fileLock) error {
 	// gone, so no one can mistake it for a stale lock.
 	var rmErr error
 	if lost, err := f.checkLock(l); lost == nil && err == nil {
+		f.removeTemps()
 		rmErr = os.Remove(f.lock)
 		if errors.Is(rmErr, fs.ErrNotExist) {
 			rmErr = nil
@@ -347,7 +366,7 @@ func pollLock(ctx context.Context, wait time.Duration, try func() (func() error,
 // tryLock creates the lock file and takes its flock, returning the open
 // file that carries the flock for the life of the lock.
 func (f *fileBackend) tryLock(info LockInfo) (*os.File, error) {
-	fh, err := os.OpenFile(f.lock, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	fh, err := openNoFollow(f.lock, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600, "lock file")
 	for attempt := 0; errors.Is(err, fs.ErrExist); attempt++ {
 		lerr := f.lockedBy()
 		if errors.Is(lerr, errAbandonedLock) && attempt < 2 {
@@ -357,7 +376,7 @@ func (f *fileBackend) tryLock(info LockInfo) (*os.File, error) {
 			if rerr := os.Remove(f.lock); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
 				return nil, fmt.Errorf("state %s: lock: clear abandoned lock file: %w", f.Describe(), rerr)
 			}
-			fh, err = os.OpenFile(f.lock, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+			fh, err = openNoFollow(f.lock, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600, "lock file")
 			continue
 		}
 		var le *LockedError
@@ -365,7 +384,7 @@ func (f *fileBackend) tryLock(info LockInfo) (*os.File, error) {
 			return nil, lerr
 		}
 		// The holder released it while we looked: try again at once.
-		fh, err = os.OpenFile(f.lock, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		fh, err = openNoFollow(f.lock, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600, "lock file")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("state %s: lock: %w", f.Describe(), err)
@@ -391,6 +410,9 @@ func (f *fileBackend) tryLock(info LockInfo) (*os.File, error) {
 		fh.Close()
 		return nil, fmt.Errorf("state %s: lock: %w", f.Describe(), err)
 	}
+	// A writer killed mid-write (kill -9, a crash) leaves its temporary
+	// file; holding the lock, clear them.
+	f.removeTemps()
 	return fh, nil
 }
 
@@ -419,7 +441,7 @@ func (f *fileBackend) lockedBy() error {
 // inspectLock reads the lock file and reports whether a process on this
 // host holds its flock.
 func (f *fileBackend) inspectLock() (LockInfo, bool, error) {
-	fh, err := os.Open(f.lock)
+	fh, err := openNoFollow(f.lock, os.O_RDONLY, 0, "lock file")
 	if err != nil {
 		return LockInfo{}, false, err
 	}
@@ -461,6 +483,10 @@ func (f *fileBackend) ForceUnlock(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	// A link is no lock any run made: nobody holds it, whatever the id.
+	if link, err := f.ClearLockLink(ctx); link != nil || err != nil {
+		return err
+	}
 	info, held, err := f.inspectLock()
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("state %s: unlock %s: not locked", f.Describe(), id)
@@ -499,7 +525,7 @@ func (f *fileBackend) AppendHistory(ctx context.Context, r HistoryRecord) error 
 	if err != nil {
 		return fmt.Errorf("state %s: history: %w", f.Describe(), err)
 	}
-	fh, err := os.OpenFile(f.history, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	fh, err := openNoFollow(f.history, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600, "history file")
 	if err != nil {
 		return fmt.Errorf("state %s: history: %w", f.Describe(), err)
 	}
@@ -521,7 +547,7 @@ func (f *fileBackend) History(ctx context.Context, limit int) ([]HistoryRecord, 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	fh, err := os.Open(f.history)
+	fh, err := openNoFollow(f.history, os.O_RDONLY, 0, "history file")
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -558,7 +584,7 @@ func (f *fileBackend) History(ctx context.Context, limit int) ([]HistoryRecord, 
 // backend; migrate uses it so the copy has the source's digest.
 func (f *fileBackend) importState(ctx context.Context, s *State) error {
 	return f.writeLocked(ctx, func() (*State, error) {
-		if _, err := os.Stat(f.path); err == nil {
+		if _, err := os.Lstat(f.path); err == nil {
 			return nil, fmt.Errorf("state %s: already holds a state; refusing to overwrite it", f.Describe())
 		}
 		return s, nil

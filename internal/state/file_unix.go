@@ -9,6 +9,9 @@ import (
 	"syscall"
 )
 
+// oNoFollow makes open fail on a symbolic link in the last component.
+const oNoFollow = syscall.O_NOFOLLOW
+
 // flockTry takes an exclusive flock without blocking; false when another
 // open file holds it.
 func flockTry(f *os.File) (bool, error) {
@@ -33,6 +36,20 @@ func flockDir(dir string) (func(), error) {
 		return nil, err
 	}
 	return func() { _ = syscall.Flock(int(d.Fd()), syscall.LOCK_UN); d.Close() }, nil
+}
+
+// flockDirTry is flockDir without waiting: ok is false when a write holds
+// the directory's flock now.
+func flockDirTry(dir string) (unlock func(), ok bool, err error) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, false, err
+	}
+	if ok, err := flockTry(d); err != nil || !ok {
+		d.Close()
+		return nil, false, err
+	}
+	return func() { flockRelease(d); d.Close() }, true, nil
 }
 
 // processAlive reports whether pid runs on this host. EPERM means it runs

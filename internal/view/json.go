@@ -29,6 +29,24 @@ type jsonPlan struct {
 	Fingerprints  jsonFingerprints `json:"fingerprints"`
 	Changes       []jsonChange     `json:"changes"`
 	Unmanaged     []string         `json:"unmanaged"`
+	// MadeAgainst is what the plan was made against; apply PLANFILE
+	// refuses a plan made in the sandbox outside it and the other way round.
+	MadeAgainst *jsonOrigin `json:"made_against"`
+}
+
+// jsonOrigin is plan.Origin on the wire; made_against is null when the plan
+// says nothing (one not made by the CLI).
+type jsonOrigin struct {
+	Sandbox    bool   `json:"sandbox"`
+	SandboxDir string `json:"sandbox_dir"`
+	State      string `json:"state"`
+}
+
+func originWire(o plan.Origin) *jsonOrigin {
+	if o == (plan.Origin{}) {
+		return nil
+	}
+	return &jsonOrigin{Sandbox: o.Sandbox != "", SandboxDir: o.Sandbox, State: o.State}
 }
 
 type jsonSummary struct {
@@ -140,8 +158,9 @@ func toWire(p *plan.Plan) jsonPlan {
 			Keys:  addrMap(p.Fingerprints.Keys),
 			Specs: addrMap(p.Fingerprints.Specs),
 		},
-		Changes:   []jsonChange{},
-		Unmanaged: addrStrings(p.Unmanaged, true),
+		Changes:     []jsonChange{},
+		Unmanaged:   addrStrings(p.Unmanaged, true),
+		MadeAgainst: originWire(p.Origin),
 	}
 	for _, c := range sortedChanges(p) {
 		jc := jsonChange{

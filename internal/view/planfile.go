@@ -156,6 +156,12 @@ func fromWire(w jsonPlan) (*plan.Plan, error) {
 			State: w.Fingerprints.State,
 		},
 	}
+	if o := w.MadeAgainst; o != nil {
+		if o.Sandbox != (o.SandboxDir != "") {
+			return nil, fmt.Errorf("%w: made_against: sandbox is %t but sandbox_dir is %q", ErrPlanFileCorrupt, o.Sandbox, o.SandboxDir)
+		}
+		p.Origin = plan.Origin{Sandbox: o.SandboxDir, State: o.State}
+	}
 	var err error
 	if p.Fingerprints.Keys, err = addrMapFrom(w.Fingerprints.Keys, "fingerprints.keys"); err != nil {
 		return nil, err
