@@ -89,10 +89,14 @@ type EscapeError struct {
 }
 
 func (e *EscapeError) Error() string {
-	if e.Target == "" {
-		return fmt.Sprintf("leads outside %s", e.Dir)
+	dir := e.Dir
+	if dir == "." {
+		dir = "the working directory"
 	}
-	return fmt.Sprintf("is a symbolic link to %s, outside %s", e.Target, e.Dir)
+	if e.Target == "" {
+		return "leads outside " + dir
+	}
+	return fmt.Sprintf("is a symbolic link to %s, outside %s", e.Target, dir)
 }
 
 // HumanSize formats a byte count for messages: "512 bytes", "1.5 KiB",
@@ -210,9 +214,9 @@ func escapeOf(dir, name string) error {
 }
 
 // resolveIn resolves the symbolic links of dir/name and reports where it
-// leads and whether that is inside dir; ok is false when it cannot tell
-// (the file or dir is missing or unreadable). A dangling link is judged by
-// the text of its target.
+// leads and whether that is inside dir; ok is false when it cannot tell.
+// Missing components and dangling links are judged as far as they go, so
+// that a link to outside is reported even when its target does not exist.
 func resolveIn(dir, name string) (resolved string, inside, ok bool) {
 	absDir, err := filepath.Abs(dir)
 	if err != nil {
@@ -222,19 +226,36 @@ func resolveIn(dir, name string) (resolved string, inside, ok bool) {
 	if err != nil {
 		return "", false, false
 	}
-	p := filepath.Join(absDir, name)
-	resolved, err = filepath.EvalSymlinks(p)
-	if err != nil {
-		t, lerr := os.Readlink(p)
-		if lerr != nil {
-			return "", false, false
-		}
-		if !filepath.IsAbs(t) {
-			t = filepath.Join(filepath.Dir(p), t)
-		}
-		return t, within(absDir, t) || within(base, t), true
+	resolved, ok = resolvePartial(filepath.Join(absDir, name))
+	if !ok {
+		return "", false, false
 	}
 	return resolved, within(base, resolved), true
+}
+
+// resolvePartial is filepath.EvalSymlinks for a path that may not exist:
+// the longest existing prefix is resolved, a dangling link is followed by
+// its text, and the rest is appended.
+func resolvePartial(p string) (string, bool) {
+	if r, err := filepath.EvalSymlinks(p); err == nil {
+		return r, true
+	}
+	parent := filepath.Dir(p)
+	if parent == p {
+		return "", false
+	}
+	rp, ok := resolvePartial(parent)
+	if !ok {
+		return "", false
+	}
+	q := filepath.Join(rp, filepath.Base(p))
+	if t, err := os.Readlink(q); err == nil {
+		if !filepath.IsAbs(t) {
+			t = filepath.Join(rp, t)
+		}
+		return filepath.Clean(t), true
+	}
+	return q, true
 }
 
 // within reports whether the absolute path p is dir or under it.
