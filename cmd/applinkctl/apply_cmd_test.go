@@ -139,8 +139,11 @@ func (e *applyEnv) backend() state.Backend {
 }
 
 // savePlan makes a plan in process, as `plan --out` does, and writes it.
+// It runs in the manifest's directory, as a saved plan names its manifests
+// relative to the working directory.
 func (e *applyEnv) savePlan(opts plan.Options) string {
 	e.t.Helper()
+	e.t.Chdir(e.dir)
 	ctx := context.Background()
 	files := []string{filepath.Join(e.dir, "applink.yaml")}
 	m := testkit.LoadManifest(e.t, manifest.Options{}, files...)

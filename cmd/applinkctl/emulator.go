@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/applinkctl/applinkctl/internal/emulator"
+	"github.com/applinkctl/applinkctl/internal/fsutil"
 )
 
 // emulatorOptions are the parsed flags of `applinkctl emulator`.
@@ -101,7 +102,7 @@ func emulatorOptionsFrom(c *cli.Context) (emulatorOptions, error) {
 func runEmulator(c *cli.Context, io streams, o emulatorOptions) error {
 	var tlsConfig *tls.Config
 	if o.tlsCert != "" {
-		cert, err := tls.LoadX509KeyPair(o.tlsCert, o.tlsKey)
+		cert, err := loadKeyPair(o.tlsCert, o.tlsKey)
 		if err != nil {
 			return fmt.Errorf("emulator: tls: %w", err)
 		}
@@ -191,4 +192,20 @@ func loopbackAddr(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// loadKeyPair is tls.LoadX509KeyPair reading through fsutil, so a named
+// pipe or a directory given as --tls-cert or --tls-key is refused at once
+// rather than waited on.
+func loadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
+	const limit = 1 << 20 // a certificate chain or key is a few KiB
+	certPEM, err := fsutil.ReadFile(certFile, limit)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("--tls-cert %s: %w", certFile, err)
+	}
+	keyPEM, err := fsutil.ReadFile(keyFile, limit)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("--tls-key %s: %w", keyFile, err)
+	}
+	return tls.X509KeyPair(certPEM, keyPEM)
 }

@@ -219,6 +219,7 @@ func planTestAddonID(t *testing.T, w *planWorld) string {
 
 func TestPlanOutWritesAPlanFileWithoutSecrets(t *testing.T) {
 	w := newPlanWorld(t)
+	t.Chdir(w.dir) // a saved plan names manifests inside the working directory
 	out := filepath.Join(t.TempDir(), "plan.json")
 	code, _, errOut := w.cli(t, "plan", "-f", w.manifest(), "--out", out)
 	if code != 0 || !strings.Contains(errOut, "applinkctl apply "+out) {

@@ -3,18 +3,17 @@ package client
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"time"
 
+	"github.com/applinkctl/applinkctl/internal/fsutil"
 	"github.com/applinkctl/applinkctl/internal/safehttp"
 	"github.com/applinkctl/applinkctl/internal/secret"
 )
@@ -86,15 +85,12 @@ func ConfigFromEnv(lookupEnv func(string) (string, bool), homeDir string) (Confi
 		return Config{}, fmt.Errorf("heroku api key: %w: set HEROKU_API_KEY", ErrNoAPIKey)
 	}
 	path := filepath.Join(homeDir, ".netrc")
-	f, err := os.Open(path)
+	// Read like every other file applinkctl reads: a ~/.netrc that is a
+	// named pipe or a device is refused at once, not waited on for ever.
+	data, err := fsutil.ReadFile(path, 1<<20)
 	if errors.Is(err, fs.ErrNotExist) {
 		return Config{}, fmt.Errorf("heroku api key: %w: set HEROKU_API_KEY or add machine %s to %s", ErrNoAPIKey, host, path)
 	}
-	if err != nil {
-		return Config{}, fmt.Errorf("heroku api key: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, 1<<20))
 	if err != nil {
 		return Config{}, fmt.Errorf("heroku api key: read %s: %w", path, err)
 	}

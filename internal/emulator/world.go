@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/applinkctl/applinkctl/internal/fsutil"
 )
 
 // The persisted world. Field names are the on-disk format of world.json;
@@ -15,6 +17,10 @@ import (
 // computed on read (status.go).
 
 const worldFile = "world.json"
+
+// maxWorldFile bounds what load reads: far above any world a test or a
+// sandbox builds.
+const maxWorldFile = 1 << 30
 
 // worldFormat is bumped when world.json changes incompatibly.
 const worldFormat = 1
@@ -124,12 +130,14 @@ func load(dir string) (*world, error) {
 	if dir == "" {
 		return w, nil
 	}
-	b, err := os.ReadFile(filepath.Join(dir, worldFile))
+	// A named pipe or device in the emulator's directory is refused, not
+	// waited on, as every file applinkctl reads.
+	b, err := fsutil.ReadFile(filepath.Join(dir, worldFile), maxWorldFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return w, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("emulator world: %w", err)
+		return nil, fmt.Errorf("emulator world %s: %w", filepath.Join(dir, worldFile), err)
 	}
 	if err := json.Unmarshal(b, w); err != nil {
 		return nil, fmt.Errorf("emulator world %s: %w", filepath.Join(dir, worldFile), err)

@@ -6,10 +6,10 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
-	"os"
-	"path/filepath"
+	"io/fs"
 	"time"
 )
 
@@ -56,8 +56,8 @@ func BuildBundle(p *Publication) (*Bundle, error) {
 	var meta []entry // in name order: connectedapp-meta.xml < permissionset-meta.xml
 	if p.MetadataDir != "" {
 		for _, n := range []string{connectedAppMeta, permissionSetMeta} {
-			data, err := readLimited(filepath.Join(p.MetadataDir, n), defaultMaxFileSize)
-			if os.IsNotExist(err) {
+			data, err := readIn(p.MetadataDir, n, defaultMaxFileSize)
+			if errors.Is(err, fs.ErrNotExist) {
 				continue
 			}
 			if err != nil {

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/applinkctl/applinkctl/internal/fsutil"
 	"github.com/applinkctl/applinkctl/internal/secret"
 )
 
@@ -86,16 +87,20 @@ type loader struct {
 type keyResult struct {
 	pem         []byte
 	fingerprint string
+	mode        fs.FileMode // of the file read, for the permissions warning
 	err         error
 }
 
-type fileRef struct{ shown, abs string }
+// fileRef is one manifest file to read. dir and name are set for a file
+// found in a -f directory, which is read with readIn so that a link in the
+// directory cannot lead outside it.
+type fileRef struct{ shown, abs, dir, name string }
 
 // collect expands the -f arguments into manifest files, in order, each once.
 func (l *loader) collect(paths []string) []fileRef {
 	var out []fileRef
 	seen := map[string]bool{}
-	add := func(shown string) {
+	add := func(shown, dir, name string) {
 		abs, err := filepath.Abs(shown)
 		if err != nil {
 			abs = shown
@@ -104,7 +109,7 @@ func (l *loader) collect(paths []string) []fileRef {
 			return
 		}
 		seen[abs] = true
-		out = append(out, fileRef{shown: shown, abs: abs})
+		out = append(out, fileRef{shown: shown, abs: abs, dir: dir, name: name})
 	}
 	if len(paths) == 0 {
 		l.ps.errorf(Pos{File: "-f"}, "", "no manifest given: pass -f FILE or -f DIR")
@@ -116,7 +121,7 @@ func (l *loader) collect(paths []string) []fileRef {
 			continue
 		}
 		if !st.IsDir() {
-			add(p)
+			add(p, "", "") // a named pipe or device is refused when read
 			continue
 		}
 		entries, err := os.ReadDir(p)
@@ -136,7 +141,7 @@ func (l *loader) collect(paths []string) []fileRef {
 			l.ps.errorf(Pos{File: p}, "", "directory holds no *.yaml or *.yml file")
 		}
 		for _, n := range names {
-			add(filepath.Join(p, n))
+			add(filepath.Join(p, n), p, n)
 		}
 	}
 	return out
@@ -157,8 +162,19 @@ func describeFSError(err error) string {
 }
 
 func (l *loader) parseFile(f fileRef) *doc {
-	data, err := readLimited(f.abs, l.opts.MaxFileSize)
-	if err != nil {
+	var data []byte
+	var err error
+	if f.dir != "" {
+		data, err = readIn(f.dir, f.name, l.opts.MaxFileSize)
+	} else {
+		data, err = readLimited(f.abs, l.opts.MaxFileSize)
+	}
+	var esc *fsutil.EscapeError
+	switch {
+	case errors.As(err, &esc):
+		l.ps.errorf(Pos{File: f.shown}, "", "%v: a file in a -f directory may link only to a file inside it", err)
+		return nil
+	case err != nil:
 		l.ps.errorf(Pos{File: f.shown}, "", "%s", describeFSError(err))
 		return nil
 	}
@@ -332,8 +348,8 @@ func (l *loader) jwt(d *doc, ptr string, w jwtWire) *JWT {
 			l.ps.errorf(n.val, fieldOf(fptr), "private key %s %v", shownPath(d, w.PrivateKeyFile), k.err)
 			return j
 		}
-		if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
-			l.ps.warnf(n.val, fieldOf(fptr), "private key %s is readable by group or others (mode %04o): chmod 600 it", shownPath(d, w.PrivateKeyFile), st.Mode().Perm())
+		if perm := k.mode.Perm(); perm&0o077 != 0 {
+			l.ps.warnf(n.val, fieldOf(fptr), "private key %s is readable by group or others (mode %04o): chmod 600 it", shownPath(d, w.PrivateKeyFile), perm)
 		}
 		j.PrivateKey, j.KeyFingerprint = secret.New(string(k.pem)), k.fingerprint
 		return j
@@ -365,13 +381,18 @@ func (l *loader) keyFile(path string) keyResult {
 		return k
 	}
 	var k keyResult
-	data, err := readLimited(path, min(l.opts.MaxFileSize, 1<<20))
-	if err != nil {
+	data, st, err := fsutil.ReadFileInfo(path, min(l.opts.MaxFileSize, 1<<20))
+	switch {
+	case isRefusal(err):
+		k.err = err // "is a named pipe, not a regular file"
+	case err != nil:
 		k.err = fmt.Errorf("cannot be read: %s", describeFSError(err))
-	} else if fp, perr := parseKey(data); perr != nil {
-		k.err = perr
-	} else {
-		k.pem, k.fingerprint = data, fp
+	default:
+		if fp, perr := parseKey(data); perr != nil {
+			k.err = perr
+		} else {
+			k.pem, k.fingerprint, k.mode = data, fp, st.Mode()
+		}
 	}
 	l.keys[path] = k
 	return k
@@ -436,7 +457,7 @@ func (l *loader) publication(d *doc, app, conn, client string, w publicationWire
 		if _, ok := specName(w.Spec); !ok {
 			l.ps.errorf(sn.val, fieldOf(sptr), "spec %s must end in .json, .yaml or .yml", shown)
 		} else if data, err := readLimited(p.SpecFile, l.opts.MaxFileSize); err != nil {
-			l.ps.errorf(sn.val, fieldOf(sptr), "spec %s: %s", shown, describeFSError(err))
+			l.ps.errorf(sn.val, fieldOf(sptr), "%s", fileProblem("spec", shown, err))
 		} else if doc := checkSpec(data, shown, sn.val, fieldOf(sptr), &l.ps); doc != nil {
 			declared := sfdcNames(doc)
 			for _, c := range []struct{ field, key, value string }{
@@ -465,10 +486,14 @@ func (l *loader) publication(d *doc, app, conn, client string, w publicationWire
 		case !st.IsDir():
 			l.ps.errorf(mn.val, fieldOf(mptr), "metadata_dir %s is not a directory", shown)
 		default:
-			if w.ConnectedApp != "" && exists(filepath.Join(p.MetadataDir, connectedAppMeta)) {
+			present, bad := metadataFiles(shown)
+			for _, msg := range bad {
+				l.ps.errorf(mn.val, fieldOf(mptr), "metadata_dir %s: %s", shown, msg)
+			}
+			if w.ConnectedApp != "" && present[connectedAppMeta] {
 				l.ps.errorf(d.posOf(ptr+"/connected_app").at(), fieldOf(ptr+"/connected_app"), "connected_app is set and %s holds %s: use one or the other", shown, connectedAppMeta)
 			}
-			if w.PermissionSet != "" && exists(filepath.Join(p.MetadataDir, permissionSetMeta)) {
+			if w.PermissionSet != "" && present[permissionSetMeta] {
 				l.ps.errorf(d.posOf(ptr+"/permission_set").at(), fieldOf(ptr+"/permission_set"), "permission_set is set and %s holds %s: use one or the other", shown, permissionSetMeta)
 			}
 		}
@@ -481,11 +506,6 @@ const (
 	connectedAppMeta  = "connectedapp-meta.xml"
 	permissionSetMeta = "permissionset-meta.xml"
 )
-
-func exists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
-}
 
 func quoteAll(names []string) string {
 	q := make([]string, len(names))

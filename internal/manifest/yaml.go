@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -69,45 +68,10 @@ func (d *doc) posOf(ptr string) node {
 	}
 }
 
-// readLimited reads a file after checking its size, so a 50 MB file is
-// refused before a byte of it is parsed.
-func readLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if st.IsDir() {
-		return nil, errors.New("is a directory")
-	}
-	if st.Size() > limit {
-		return nil, fmt.Errorf("file is %s, larger than the %s limit", humanSize(st.Size()), humanSize(limit))
-	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("file is larger than the %s limit", humanSize(limit))
-	}
-	return data, nil
-}
-
-func humanSize(n int64) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d bytes", n)
-}
-
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+var (
+	yamlLine   = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+	yamlAnchor = regexp.MustCompile(`anchor '[^']*'`)
+)
 
 // parseYAML decodes one manifest file into a doc, reporting structural
 // problems (not YAML, not a mapping, duplicate keys, aliases, nesting, bad
@@ -136,7 +100,10 @@ func parseYAML(data []byte, d *doc, env func(string) (string, bool), ps *problem
 				pos.Line, msg = n, m[2]
 			}
 		}
-		ps.errorf(pos, "", "not valid YAML: %s", msg)
+		// The parser's messages are fixed text except for anchor names:
+		// drop those, so that no byte of a file that is not a manifest at
+		// all (a key, /etc/shadow) reaches the output.
+		ps.errorf(pos, "", "not valid YAML: %s", yamlAnchor.ReplaceAllString(msg, "anchor"))
 		return nil
 	}
 	for {
@@ -166,6 +133,12 @@ func parseYAML(data []byte, d *doc, env func(string) (string, bool), ps *problem
 		ps.errorf(Pos{File: d.file, Line: top.Line, Col: top.Column}, "", "top level is %s: a manifest is a mapping with \"version\" and \"apps\"", kindName(top))
 		return nil
 	}
+	if !isManifest(top) {
+		// Naming its keys as unknown fields would print the lines of
+		// whatever file this is.
+		ps.errorf(Pos{File: d.file, Line: top.Line, Col: top.Column}, "", "not an applinkctl manifest: the top level has neither \"version\" nor \"apps\"")
+		return nil
+	}
 	c := converter{d: d, env: env, ps: ps}
 	d.pos = map[string]node{"": {val: Pos{File: d.file, Line: top.Line, Col: top.Column}}}
 	d.value = c.value(top, "", 0)
@@ -173,6 +146,18 @@ func parseYAML(data []byte, d *doc, env func(string) (string, bool), ps *problem
 		return nil
 	}
 	return d
+}
+
+// isManifest reports whether a top-level mapping is meant as a manifest: it
+// has a version or an apps key. Only then are its other keys and values
+// quoted in messages.
+func isManifest(top *yaml.Node) bool {
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		if k := top.Content[i]; k.Kind == yaml.ScalarNode && (k.Value == "version" || k.Value == "apps") {
+			return true
+		}
+	}
+	return false
 }
 
 // emptyDocument reports whether a document holds nothing, as after a

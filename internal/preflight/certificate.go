@@ -6,8 +6,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"os"
 
+	"github.com/applinkctl/applinkctl/internal/fsutil"
 	"github.com/applinkctl/applinkctl/internal/manifest"
 )
 
@@ -18,15 +18,11 @@ const maxCertificateSize = 1 << 20
 // (the first CERTIFICATE block; a PUBLIC KEY block is accepted too). A
 // file holding only a private key, given by mistake, is refused without
 // being echoed.
+//
+// A named pipe, device or directory is refused at once rather than waited
+// on, and a file over maxCertificateSize before a byte is read.
 func LoadCertificate(path string) (*Certificate, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("certificate %s: %w", path, err)
-	}
-	if fi.Size() > maxCertificateSize {
-		return nil, fmt.Errorf("certificate %s: %d bytes: too large for a certificate", path, fi.Size())
-	}
-	data, err := os.ReadFile(path)
+	data, err := fsutil.ReadFile(path, maxCertificateSize)
 	if err != nil {
 		return nil, fmt.Errorf("certificate %s: %w", path, err)
 	}

@@ -4,11 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
 	"github.com/applinkctl/applinkctl/internal/addr"
+	"github.com/applinkctl/applinkctl/internal/fsutil"
 	"github.com/applinkctl/applinkctl/internal/plan"
 )
 
@@ -33,6 +33,11 @@ const maxPlanFile = 256 << 20
 func WritePlanFile(path string, p *plan.Plan) error {
 	if p == nil {
 		return fmt.Errorf("plan file %s: no plan to write", path)
+	}
+	for _, f := range relativeToWorkdir(p.ManifestFiles) {
+		if err := checkManifestFile(f); err != nil {
+			return fmt.Errorf("plan file %s: manifest %s %w: run plan from a directory that holds every manifest, since apply reads a saved plan's manifests relative to its working directory", path, f, err)
+		}
 	}
 	b, err := marshalPlan(p)
 	if err != nil {
@@ -85,24 +90,43 @@ func writeAtomic(path string, b []byte) (err error) {
 // checks their fingerprints before acting. A file of another format_version,
 // or one that is not a well-formed plan, is refused with an error wrapping
 // ErrPlanFileVersion or ErrPlanFileCorrupt.
+//
+// The manifests it names must be relative paths inside the working
+// directory: a plan naming /etc/shadow or ../../x, or a path through a
+// symbolic link that leads outside, is refused before anything is read, so
+// that a plan file from an untrusted source cannot make apply read (and
+// print) files of the machine it runs on. A named pipe or device given as
+// the plan file itself is refused without waiting on it.
 func ReadPlanFile(path string) (*plan.Plan, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("plan file %s: %w", path, err)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxPlanFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("plan file %s: read: %w", path, err)
-	}
-	if len(b) > maxPlanFile {
+	b, err := fsutil.ReadFile(path, maxPlanFile)
+	var tooLarge *fsutil.TooLargeError
+	switch {
+	case errors.As(err, &tooLarge):
 		return nil, fmt.Errorf("plan file %s: %w: larger than %d bytes", path, ErrPlanFileCorrupt, maxPlanFile)
+	case err != nil:
+		return nil, fmt.Errorf("plan file %s: %w", path, err)
 	}
 	p, err := decodePlan(b)
 	if err != nil {
 		return nil, fmt.Errorf("plan file %s: %w", path, err)
 	}
+	for i, f := range p.ManifestFiles {
+		if err := fsutil.CheckWithin(".", filepath.FromSlash(f)); err != nil {
+			return nil, fmt.Errorf("plan file %s: manifest_files[%d] %s %w: a saved plan may name only manifests inside the working directory", path, i, f, err)
+		}
+	}
 	return p, nil
+}
+
+// checkManifestFile refuses a manifest path a saved plan may not hold: not
+// relative, climbing out with "..", or through a link to outside the
+// working directory. The message reads after the path.
+func checkManifestFile(f string) error {
+	native := filepath.FromSlash(f)
+	if !filepath.IsLocal(native) {
+		return errors.New("is not a relative path inside the working directory")
+	}
+	return fsutil.CheckWithin(".", native)
 }
 
 // decodePlan checks the version before anything else, so a newer file is
@@ -112,6 +136,12 @@ func decodePlan(b []byte) (*plan.Plan, error) {
 		FormatVersion *string `json:"format_version"`
 	}
 	if err := json.Unmarshal(b, &head); err != nil {
+		// The decoder's message quotes the offending character: say where
+		// instead, so that nothing of a file that is no plan is printed.
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return nil, fmt.Errorf("%w: not a JSON plan: syntax error at byte %d", ErrPlanFileCorrupt, se.Offset)
+		}
 		return nil, fmt.Errorf("%w: not a JSON plan: %v", ErrPlanFileCorrupt, err)
 	}
 	if head.FormatVersion == nil {
@@ -161,6 +191,11 @@ func fromWire(w jsonPlan) (*plan.Plan, error) {
 			return nil, fmt.Errorf("%w: made_against: sandbox is %t but sandbox_dir is %q", ErrPlanFileCorrupt, o.Sandbox, o.SandboxDir)
 		}
 		p.Origin = plan.Origin{Sandbox: o.SandboxDir, State: o.State}
+	}
+	for i, f := range p.ManifestFiles {
+		if !filepath.IsLocal(filepath.FromSlash(f)) {
+			return nil, fmt.Errorf("%w: manifest_files[%d] %q is not a relative path inside the working directory", ErrPlanFileCorrupt, i, f)
+		}
 	}
 	var err error
 	if p.Fingerprints.Keys, err = addrMapFrom(w.Fingerprints.Keys, "fingerprints.keys"); err != nil {
