@@ -41,7 +41,7 @@ func sandboxOptions(dir string) emulator.Options {
 // once the command is done with the client.
 func openPlatform(c *cli.Context, apps []string) (*client.Platform, *emulator.Server, func(), error) {
 	logger := newLogger(c, c.App.ErrWriter)
-	ua := "applinkctl/" + strings.TrimPrefix(firstOf(buildVersion()), "v")
+	ua := client.UserAgent(firstOf(buildVersion()))
 	if dir := sandboxDir(c); dir != "" {
 		srv, err := emulator.Start(sandboxOptions(dir))
 		if err != nil {

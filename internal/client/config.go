@@ -29,7 +29,7 @@ type Config struct {
 	BaseURL      string       // Platform API, default https://api.heroku.com
 	APIKey       secret.Value // Heroku API key
 	AddonService string       // add-on service slug, default "heroku-applink"
-	UserAgent    string       // default "applinkctl/<version>"
+	UserAgent    string       // default UserAgent(<module version>): "applinkctl/<version> (<os>; <arch>)"
 	HTTPClient   *http.Client // default: a client with sane timeouts
 	Logger       *slog.Logger // default: discard; at debug: method, path, status, duration
 	Retry        RetryPolicy  // zero fields take defaults
@@ -176,7 +176,7 @@ func (c Config) withDefaults() Config {
 		c.AddonService = DefaultAddonService
 	}
 	if c.UserAgent == "" {
-		c.UserAgent = "applinkctl/" + buildVersion()
+		c.UserAgent = UserAgent(buildVersion())
 	}
 	if c.HTTPClient == nil {
 		c.HTTPClient = defaultHTTPClient()
