@@ -89,11 +89,9 @@ func keySecrets(k secret.Value) []secret.Value {
 	return out
 }
 
-// ListConnections lists the add-on's connections (#1).
+// ListConnections lists the add-on's connections (#1), every page.
 func (a *AppLink) ListConnections(ctx context.Context) ([]Connection, error) {
-	var out []Connection
-	_, err := a.call(ctx, http.MethodGet, "/connections", nil, &out)
-	return out, err
+	return applinkList[Connection](ctx, a, "/connections")
 }
 
 // GetConnection reads one connection by name or id (#2); a 404 matches
@@ -166,11 +164,9 @@ func (a *AppLink) DeleteConnection(ctx context.Context, name string) (*Connectio
 	return &out, nil
 }
 
-// ListAuthorizations lists the add-on's authorizations (#7).
+// ListAuthorizations lists the add-on's authorizations (#7), every page.
 func (a *AppLink) ListAuthorizations(ctx context.Context) ([]Authorization, error) {
-	var out []Authorization
-	_, err := a.call(ctx, http.MethodGet, "/authorizations", nil, &out)
-	return out, err
+	return applinkList[Authorization](ctx, a, "/authorizations")
 }
 
 // GetAuthorization reads one authorization by developer name or id (#8).
@@ -223,11 +219,10 @@ func targetsPath(conn string) string {
 	return "/connections/datacloud" + seg(conn) + "/data_action_targets"
 }
 
-// ListDataActionTargets lists a Data Cloud connection's targets (#14).
+// ListDataActionTargets lists a Data Cloud connection's targets (#14),
+// every page.
 func (a *AppLink) ListDataActionTargets(ctx context.Context, connection string) ([]DataActionTarget, error) {
-	var out []DataActionTarget
-	_, err := a.call(ctx, http.MethodGet, targetsPath(connection), nil, &out)
-	return out, err
+	return applinkList[DataActionTarget](ctx, a, targetsPath(connection))
 }
 
 // GetDataActionTarget reads one target by API name (#16).
@@ -325,14 +320,12 @@ func (a *AppLink) Publish(ctx context.Context, connection string, req PublishReq
 }
 
 // ListPublications lists what this app has published to a Salesforce
-// connection's org (#18).
+// connection's org (#18), every page.
 func (a *AppLink) ListPublications(ctx context.Context, connection string) ([]Publication, error) {
 	if a == nil || a.t == nil {
 		return nil, errNotResolved
 	}
-	var out []Publication
-	_, err := a.call(ctx, http.MethodGet, "/connections/salesforce"+seg(connection)+"/apps"+seg(a.AppID), nil, &out)
-	return out, err
+	return applinkList[Publication](ctx, a, "/connections/salesforce"+seg(connection)+"/apps"+seg(a.AppID))
 }
 
 type wireRuntime struct {
