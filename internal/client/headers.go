@@ -22,10 +22,13 @@ func UserAgent(version string) string {
 	return "applinkctl/" + v + " (" + runtime.GOOS + "; " + runtime.GOARCH + ")"
 }
 
-// newRequestID is a random version-4 UUID. Heroku logs the Request-Id of
-// every call, so quoting it to support finds the request; one is made per
-// attempt, as each attempt is a request of its own to the server.
-func newRequestID() string {
+// newRequestID is a Request-Id: Heroku logs the Request-Id of every call,
+// so quoting it to support finds the request. One is made per attempt, as
+// each attempt is a request of its own to the server.
+func newRequestID() string { return randomUUID() }
+
+// randomUUID is a random version-4 UUID.
+func randomUUID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
 	b[6] = b[6]&0x0f | 0x40
