@@ -2,7 +2,6 @@ package emulator
 
 import (
 	"net/http"
-	"sort"
 )
 
 // Connections (routes #1–#6) and authorizations (#7–#13) are both grants
@@ -103,17 +102,16 @@ func without[T any](s []*T, x *T) []*T {
 	return out
 }
 
-// list answers every grant of the kind, by name.
+// list answers every grant of the kind, by name, a page at a time.
 func (k *grantKind[T, W]) list(e *Emulator) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		e.underAddon(w, r, func(a *app, ad *addon, base string) {
-			ts := append([]*T(nil), *k.items(ad)...)
-			sort.Slice(ts, func(i, j int) bool { return k.grant(ts[i]).Name < k.grant(ts[j]).Name })
-			out := []W{}
-			for _, t := range ts {
-				out = append(out, k.wire(e, a, ad, t, base))
+			var items []pageItem
+			for _, t := range *k.items(ad) {
+				g := k.grant(t)
+				items = append(items, pageItem{id: g.ID, name: g.Name, v: k.wire(e, a, ad, t, base)})
 			}
-			writeJSON(w, http.StatusOK, out)
+			e.writeList(w, r, items, "name", "id")
 		})
 	}
 }

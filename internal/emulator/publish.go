@@ -227,14 +227,12 @@ func (e *Emulator) wirePublication(a *app, ad *addon, c *connection, p *publicat
 
 func (e *Emulator) listPublications(w http.ResponseWriter, r *http.Request) {
 	e.underConnection(w, r, orgSalesforce, func(a *app, ad *addon, c *connection) {
-		out := []wPublication{}
+		var items []pageItem
 		if r.PathValue("app_uuid") == a.ID || r.PathValue("app_uuid") == a.Name {
-			ps := append([]*publication(nil), c.Publications...)
-			sort.Slice(ps, func(i, j int) bool { return ps[i].ClientName < ps[j].ClientName })
-			for _, p := range ps {
-				out = append(out, e.wirePublication(a, ad, c, p))
+			for _, p := range c.Publications {
+				items = append(items, pageItem{id: p.ESRID, name: p.ClientName, v: e.wirePublication(a, ad, c, p)})
 			}
 		}
-		writeJSON(w, http.StatusOK, out)
+		e.writeList(w, r, items, "name", "id")
 	})
 }
