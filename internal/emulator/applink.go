@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -104,6 +106,62 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 		return false
 	}
 	return true
+}
+
+// decodeStrict reads a create route's JSON object body as decodeBody does,
+// and refuses (400 bad_request) a field the route does not take: the Heroku
+// CLI sends exactly the route's fields, so anything else is a client bug
+// the real API might silently ignore. allowed is sorted, for the message.
+// false means the request was answered.
+func decodeStrict(w http.ResponseWriter, r *http.Request, v any, allowed ...string) bool {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	if err != nil {
+		writeError(w, http.StatusRequestEntityTooLarge, "validation_failed", "Request body too large.")
+		return false
+	}
+	if msg := unknownFields(b, allowed); msg != "" {
+		writeError(w, http.StatusBadRequest, "bad_request", msg+" in the body of "+routeOf(r)+"; it takes "+strings.Join(allowed, ", ")+".")
+		return false
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		writeError(w, http.StatusUnprocessableEntity, "validation_failed", "Request body is not a valid JSON object.")
+		return false
+	}
+	return true
+}
+
+// routeOf names r's route as its template, e.g. "POST
+// /addons/{addon_id}/connections/salesforce".
+func routeOf(r *http.Request) string {
+	_, p, ok := strings.Cut(r.Pattern, " ")
+	if !ok {
+		p = r.URL.Path
+	}
+	return r.Method + " " + p
+}
+
+// unknownFields names the keys of the JSON object b that are not in
+// allowed ("" when all are, or when b is not an object: the caller's
+// decode refuses that).
+func unknownFields(b []byte, allowed []string) string {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(b, &m) != nil {
+		return ""
+	}
+	var bad []string
+	for k := range m {
+		if !slices.Contains(allowed, k) {
+			bad = append(bad, strconv.Quote(k))
+		}
+	}
+	switch len(bad) {
+	case 0:
+		return ""
+	case 1:
+		return "Unknown field " + bad[0]
+	}
+	slices.Sort(bad)
+	return "Unknown fields " + strings.Join(bad, ", ")
 }
 
 // validName is the name rule of applink-api.md §5:

@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"net/http"
+	"strings"
 )
 
 // Connections (routes #1–#6) and authorizations (#7–#13) are both grants
@@ -17,6 +18,12 @@ type grantKind[T, W any] struct {
 	what     string                   // the name's noun in validation messages
 	notFound string                   // the 404 message
 	nameOf   func(createNames) string // the create body's name field
+	// oauthFields and jwtFields are the fields each create body may
+	// hold (sorted), as the Heroku CLI sends them.
+	oauthFields, jwtFields []string
+	// aliasRequired refuses a JWT create without an alias: the CLI always
+	// sends one for connections.
+	aliasRequired bool
 	items    func(*addon) *[]*T
 	// find looks key up by name; loose also matches the other keys the
 	// kind's get route accepts (ids, aliases).
@@ -34,18 +41,16 @@ type grantKind[T, W any] struct {
 
 var connectionKind = &grantKind[connection, wConnection]{
 	param: "connection", what: "connection", notFound: "Connection not found.",
-	nameOf: func(n createNames) string { return n.ConnectionName },
+	nameOf:        func(n createNames) string { return n.ConnectionName },
+	oauthFields:   []string{"connection_name", "login_url"},
+	jwtFields:     []string{"alias", "client_id", "connection_name", "jwt_private_key", "login_url", "username"},
+	aliasRequired: true,
 	items:  func(ad *addon) *[]*connection { return &ad.Connections },
 	find:   (*addon).connection,
 	grant:  func(c *connection) *grant { return &c.grant },
 	wrap:   func(g grant) *connection { return &connection{grant: g} },
 	wire:   (*Emulator).wireConnection,
-	jwtDefaults: func(_ *http.Request, g *grant) {
-		g.OrgType = orgSalesforce
-		if g.Alias == "" {
-			g.Alias = newUUID() // JWT connections get a random UUID as alias (§2)
-		}
-	},
+	jwtDefaults: func(_ *http.Request, g *grant) { g.OrgType = orgSalesforce },
 	// A deleted connection goes through disconnecting (settle removes it).
 	remove: func(e *Emulator, w http.ResponseWriter, a *app, ad *addon, c *connection, base string) {
 		if c.DeletedAt == nil {
@@ -61,7 +66,9 @@ var connectionKind = &grantKind[connection, wConnection]{
 
 var authorizationKind = &grantKind[authorization, wAuthorization]{
 	param: "authorization", what: "developer", notFound: "Authorization not found.",
-	nameOf: func(n createNames) string { return n.DeveloperName },
+	nameOf:      func(n createNames) string { return n.DeveloperName },
+	oauthFields: []string{"developer_name", "login_url"},
+	jwtFields:   []string{"alias", "client_id", "developer_name", "jwt_private_key", "login_url", "username"},
 	items:  func(ad *addon) *[]*authorization { return &ad.Authorizations },
 	find:   (*addon).authorization,
 	grant:  func(au *authorization) *grant { return &au.grant },
@@ -138,7 +145,7 @@ func (k *grantKind[T, W]) get(e *Emulator) http.HandlerFunc {
 func (k *grantKind[T, W]) createOAuth(e *Emulator) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var body oauthCreate
-		if !decodeBody(w, r, &body) {
+		if !decodeStrict(w, r, &body, k.oauthFields...) {
 			return
 		}
 		name := k.nameOf(body.createNames)
@@ -160,7 +167,11 @@ func (k *grantKind[T, W]) createOAuth(e *Emulator) http.HandlerFunc {
 func (k *grantKind[T, W]) createJWT(e *Emulator) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var body jwtCreate
-		if !decodeBody(w, r, &body) {
+		if !decodeStrict(w, r, &body, k.jwtFields...) {
+			return
+		}
+		if k.aliasRequired && strings.TrimSpace(body.Alias) == "" {
+			writeError(w, http.StatusBadRequest, "bad_request", "alias is required in the body of "+routeOf(r)+" (the Heroku CLI sends a random UUID).")
 			return
 		}
 		name := k.nameOf(body.createNames)

@@ -3,6 +3,7 @@ package emulator
 import (
 	"archive/zip"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -38,9 +39,15 @@ type appRequest struct {
 	AuthorizationConnectedAppName      string `json:"authorization_connected_app_name"`
 }
 
-// errPublish is a rejected publish: status and message for the body.
+// appRequestFields are the fields app_request may hold (sorted).
+var appRequestFields = []string{"authorization_connected_app_name", "authorization_external_client_app_name",
+	"authorization_permission_set_name", "client_name"}
+
+// errPublish is a rejected publish: status, error id ("" is
+// validation_failed) and message for the body.
 type errPublish struct {
 	status int
+	id     string
 	msg    string
 }
 
@@ -48,6 +55,35 @@ func (e *errPublish) Error() string { return e.msg }
 
 func unprocessable(format string, args ...any) error {
 	return &errPublish{status: http.StatusUnprocessableEntity, msg: fmt.Sprintf(format, args...)}
+}
+
+// badShape refuses a request whose layout is not what the Heroku CLI sends
+// (400 bad_request), as opposed to content the API judges (422).
+func badShape(format string, args ...any) error {
+	return &errPublish{status: http.StatusBadRequest, id: "bad_request", msg: fmt.Sprintf(format, args...)}
+}
+
+// checkPart refuses a part the CLI would not send: only metadata and
+// app_request, each once, each a file part (the CLI's are named "blob"),
+// app_request with a JSON content type.
+func checkPart(p *multipart.Part, seen map[string]bool) error {
+	name := p.FormName()
+	switch {
+	case name != "metadata" && name != "app_request":
+		return badShape("Unknown part %q: a publish has exactly the file parts metadata and app_request.", name)
+	case seen[name]:
+		return badShape("The %s part appears more than once.", name)
+	case p.FileName() == "":
+		return badShape("The %s part must be a file part (a Content-Disposition with a filename; the Heroku CLI sends \"blob\"), not a plain form field.", name)
+	}
+	seen[name] = true
+	if name == "app_request" {
+		ct := p.Header.Get("Content-Type")
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+			return badShape("The app_request part must have Content-Type application/json, not %q.", ct)
+		}
+	}
+	return nil
 }
 
 // readPublish parses the multipart body: the metadata zip and app_request.
@@ -58,6 +94,7 @@ func readPublish(w http.ResponseWriter, r *http.Request) (zipBytes []byte, req a
 	}
 	mr := multipart.NewReader(http.MaxBytesReader(w, r.Body, maxPublishBody), params["boundary"])
 	var gotReq bool
+	seen := map[string]bool{}
 	for {
 		p, perr := mr.NextPart()
 		if errors.Is(perr, io.EOF) {
@@ -69,6 +106,9 @@ func readPublish(w http.ResponseWriter, r *http.Request) (zipBytes []byte, req a
 				return nil, req, &errPublish{status: http.StatusRequestEntityTooLarge, msg: "Request body too large."}
 			}
 			return nil, req, unprocessable("Malformed multipart body.")
+		}
+		if err := checkPart(p, seen); err != nil {
+			return nil, req, err
 		}
 		b, rerr := io.ReadAll(p)
 		if rerr != nil {
@@ -82,6 +122,9 @@ func readPublish(w http.ResponseWriter, r *http.Request) (zipBytes []byte, req a
 		case "metadata":
 			zipBytes = b
 		case "app_request":
+			if msg := unknownFields(b, appRequestFields); msg != "" {
+				return nil, req, badShape("%s in the app_request part; it takes %s.", msg, strings.Join(appRequestFields, ", "))
+			}
 			if err := json.Unmarshal(b, &req); err != nil {
 				return nil, req, unprocessable("app_request is not a valid JSON object.")
 			}
@@ -188,7 +231,7 @@ func (e *Emulator) publish(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var pe *errPublish
 		if errors.As(err, &pe) {
-			writeError(w, pe.status, "validation_failed", pe.msg)
+			writeError(w, pe.status, cmp.Or(pe.id, "validation_failed"), pe.msg)
 		} else {
 			writeError(w, http.StatusInternalServerError, "server_error", "publish failed")
 		}

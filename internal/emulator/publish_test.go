@@ -43,27 +43,48 @@ func zipOf(t *testing.T, files map[string]string) []byte {
 	return buf.Bytes()
 }
 
-// multipartBody lays out §2.2: metadata (zip) then app_request (JSON).
-func multipartBody(t *testing.T, zipBytes []byte, appRequest string) (*bytes.Buffer, string) {
-	t.Helper()
+// part is one multipart part: its Content-Disposition and Content-Type.
+type part struct {
+	disposition, ctype string
+	body               []byte
+}
+
+// blob is a file part as the Heroku CLI sends it: filename "blob".
+func blob(name, ctype string, body []byte) part {
+	return part{`form-data; name="` + name + `"; filename="blob"`, ctype, body}
+}
+
+// multipartOf lays out parts in order.
+func multipartOf(parts ...part) (*bytes.Buffer, string) {
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
-	if zipBytes != nil {
+	for _, p := range parts {
 		h := textproto.MIMEHeader{}
-		h.Set("Content-Disposition", `form-data; name="metadata"; filename="metadata.zip"`)
-		h.Set("Content-Type", "application/zip")
-		p, _ := mw.CreatePart(h)
-		p.Write(zipBytes)
-	}
-	if appRequest != "" {
-		h := textproto.MIMEHeader{}
-		h.Set("Content-Disposition", `form-data; name="app_request"`)
-		h.Set("Content-Type", "application/json")
-		p, _ := mw.CreatePart(h)
-		p.Write([]byte(appRequest))
+		h.Set("Content-Disposition", p.disposition)
+		if p.ctype != "" {
+			h.Set("Content-Type", p.ctype)
+		}
+		w, _ := mw.CreatePart(h)
+		w.Write(p.body)
 	}
 	mw.Close()
 	return &buf, mw.FormDataContentType()
+}
+
+// multipartBody lays out a publish as the Heroku CLI sends it: metadata
+// (zip) then app_request (JSON), both file parts named "blob"; a nil zip
+// or an empty request leaves its part out.
+func multipartBody(t *testing.T, zipBytes []byte, appRequest string) (*bytes.Buffer, string) {
+	t.Helper()
+	var parts []part
+	if zipBytes != nil {
+		parts = append(parts, blob("metadata", "application/zip", zipBytes))
+	}
+	if appRequest != "" {
+		parts = append(parts, blob("app_request", "application/json", []byte(appRequest)))
+	}
+	body, ct := multipartOf(parts...)
+	return body, ct
 }
 
 func (f *fixture) publish(conn string, zipBytes []byte, appRequest string) resp {

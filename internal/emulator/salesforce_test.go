@@ -13,7 +13,7 @@ import (
 func (f *fixture) jwtConnect(name, clientID, user string, k *rsa.PrivateKey) map[string]any {
 	f.t.Helper()
 	r := f.applink("POST", "/connections/salesforce/jwt", map[string]string{
-		"connection_name": name, "client_id": clientID, "jwt_private_key": keyPEM(k), "username": user})
+		"connection_name": name, "client_id": clientID, "jwt_private_key": keyPEM(k), "username": user, "alias": newUUID()})
 	if r.status != 202 {
 		f.t.Fatalf("jwt connect %s: %d %s", name, r.status, r.body)
 	}
@@ -79,9 +79,9 @@ func TestJWTRegisteredConnectedApp(t *testing.T) {
 	}
 	// Bad input is a 422, never a failed resource.
 	for name, body := range map[string]map[string]string{
-		"no key":      {"connection_name": "x_org", "client_id": "c", "username": "u"},
-		"garbage key": {"connection_name": "x_org", "client_id": "c", "username": "u", "jwt_private_key": "-----BEGIN NOPE-----\nAAAA\n-----END NOPE-----\n"},
-		"no user":     {"connection_name": "x_org", "client_id": "c", "jwt_private_key": keyPEM(testKey(t, 0))},
+		"no key":      {"connection_name": "x_org", "client_id": "c", "username": "u", "alias": "a1"},
+		"garbage key": {"connection_name": "x_org", "client_id": "c", "username": "u", "alias": "a1", "jwt_private_key": "-----BEGIN NOPE-----\nAAAA\n-----END NOPE-----\n"},
+		"no user":     {"connection_name": "x_org", "client_id": "c", "alias": "a1", "jwt_private_key": keyPEM(testKey(t, 0))},
 	} {
 		r := f.applink("POST", "/connections/salesforce/jwt", body)
 		if r.status != 422 || r.errorID(t) != "validation_failed" {

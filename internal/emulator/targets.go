@@ -71,7 +71,7 @@ func (e *Emulator) getTarget(w http.ResponseWriter, r *http.Request) {
 
 func (e *Emulator) createTarget(w http.ResponseWriter, r *http.Request) {
 	var body targetCreate
-	if !decodeBody(w, r, &body) {
+	if !decodeStrict(w, r, &body, "api_name", "label", "target_endpoint", "type") {
 		return
 	}
 	e.underConnection(w, r, orgDataCloud, func(a *app, _ *addon, c *connection) {
