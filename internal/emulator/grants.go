@@ -24,7 +24,7 @@ type grantKind[T, W any] struct {
 	// aliasRequired refuses a JWT create without an alias: the CLI always
 	// sends one for connections.
 	aliasRequired bool
-	items    func(*addon) *[]*T
+	items         func(*addon) *[]*T
 	// find looks key up by name; loose also matches the other keys the
 	// kind's get route accepts (ids, aliases).
 	find  func(ad *addon, key string, loose bool) *T
@@ -45,12 +45,12 @@ var connectionKind = &grantKind[connection, wConnection]{
 	oauthFields:   []string{"connection_name", "login_url"},
 	jwtFields:     []string{"alias", "client_id", "connection_name", "jwt_private_key", "login_url", "username"},
 	aliasRequired: true,
-	items:  func(ad *addon) *[]*connection { return &ad.Connections },
-	find:   (*addon).connection,
-	grant:  func(c *connection) *grant { return &c.grant },
-	wrap:   func(g grant) *connection { return &connection{grant: g} },
-	wire:   (*Emulator).wireConnection,
-	jwtDefaults: func(_ *http.Request, g *grant) { g.OrgType = orgSalesforce },
+	items:         func(ad *addon) *[]*connection { return &ad.Connections },
+	find:          (*addon).connection,
+	grant:         func(c *connection) *grant { return &c.grant },
+	wrap:          func(g grant) *connection { return &connection{grant: g} },
+	wire:          (*Emulator).wireConnection,
+	jwtDefaults:   func(_ *http.Request, g *grant) { g.OrgType = orgSalesforce },
 	// A deleted connection goes through disconnecting (settle removes it).
 	remove: func(e *Emulator, w http.ResponseWriter, a *app, ad *addon, c *connection, base string) {
 		if c.DeletedAt == nil {
@@ -69,11 +69,11 @@ var authorizationKind = &grantKind[authorization, wAuthorization]{
 	nameOf:      func(n createNames) string { return n.DeveloperName },
 	oauthFields: []string{"developer_name", "login_url"},
 	jwtFields:   []string{"alias", "client_id", "developer_name", "jwt_private_key", "login_url", "username"},
-	items:  func(ad *addon) *[]*authorization { return &ad.Authorizations },
-	find:   (*addon).authorization,
-	grant:  func(au *authorization) *grant { return &au.grant },
-	wrap:   func(g grant) *authorization { return &authorization{grant: g} },
-	wire:   (*Emulator).wireAuthorization,
+	items:       func(ad *addon) *[]*authorization { return &ad.Authorizations },
+	find:        (*addon).authorization,
+	grant:       func(au *authorization) *grant { return &au.grant },
+	wrap:        func(g grant) *authorization { return &authorization{grant: g} },
+	wire:        (*Emulator).wireAuthorization,
 	jwtDefaults: func(r *http.Request, g *grant) {
 		g.OrgType = orgTypeOf(r)
 		if g.Alias == "" {
