@@ -37,10 +37,13 @@ func (e *Emulator) applinkRoutes() {
 	e.handle("GET "+root+"/connections/salesforce/{connection}/apps/{app_uuid}", classAppLink, e.listPublications)        // #18
 }
 
-// authAddon finds the path's add-on and checks the add-on token, x-app-uuid
+// authAddon finds the path's add-on and checks its credential, x-app-uuid
 // and, when present, x-addon-sso (§8: whether it is required is uncertain,
-// so it is accepted when absent). It also settles finished deletions.
-// Callers hold e.mu; false means the request was answered.
+// so it is accepted when absent). The credential is the add-on token as a
+// Bearer, or, with no Authorization header (the Heroku CLI sends none), an
+// x-addon-sso the emulator gave out for the add-on (sso.go). It also
+// settles finished deletions. Callers hold e.mu; false means the request
+// was answered.
 func (e *Emulator) authAddon(w http.ResponseWriter, r *http.Request) (*app, *addon, bool) {
 	if e.settle() {
 		if err := e.persist(); err != nil {
@@ -53,8 +56,12 @@ func (e *Emulator) authAddon(w http.ResponseWriter, r *http.Request) (*app, *add
 		writeError(w, http.StatusNotFound, "record_not_found", "Add-on not found.")
 		return nil, nil, false
 	}
-	tok, ok := bearer(r)
-	if !ok || subtle.ConstantTimeCompare([]byte(tok), []byte(ad.Token)) != 1 {
+	if r.Header.Get("Authorization") == "" {
+		if !ssoGrants(r.Header.Get("X-Addon-SSO"), ad) {
+			writeError(w, http.StatusUnauthorized, "unauthorized", "No add-on token, and no x-addon-sso from this add-on's SSO.")
+			return nil, nil, false
+		}
+	} else if tok, ok := bearer(r); !ok || subtle.ConstantTimeCompare([]byte(tok), []byte(ad.Token)) != 1 {
 		writeError(w, http.StatusUnauthorized, "unauthorized", "Invalid add-on token.")
 		return nil, nil, false
 	}

@@ -127,6 +127,7 @@ func (e *Emulator) platformRoutes() {
 	e.handle("GET /apps/{app}/addon-attachments", classPlatform, e.listAttachments)
 	e.handle("GET /apps/{app}/config-vars", classPlatform, e.getConfigVars)
 	e.handle("GET /apps/{app}/addons/{addon_id}/sso", classPlatform, e.getSSO)
+	e.accountRoutes()
 }
 
 // underApp runs fn under e.mu with the path's app, found by name or id,
@@ -207,7 +208,7 @@ func (e *Emulator) getSSO(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, wSSO{Action: base + "/addons/" + ad.ID + "/sso", Method: "post", Params: map[string]string{
 			"app": a.Name, "context_app": a.Name, "email": userEmail, "id": ad.ID,
 			"nav-data": newToken(16), "resource_id": ad.ID, "resource_token": newToken(16),
-			"timestamp": ts, "token": newToken(20), "user_id": newUUIDFrom(userEmail),
+			"timestamp": ts, "token": ssoToken(ad, ts), "user_id": newUUIDFrom(userEmail),
 			"user_scoped_resource_token": newToken(16),
 		}})
 	})
@@ -217,7 +218,8 @@ func (e *Emulator) getSSO(w http.ResponseWriter, r *http.Request) {
 func wireAddon(a *app, ad *addon) wAddon {
 	return wAddon{
 		ID: ad.ID, Name: ad.Name, AddonService: wRef{ID: newUUIDFrom(ad.Service), Name: ad.Service},
-		Plan: wRef{ID: newUUIDFrom(ad.Service + ":base"), Name: ad.Service + ":base"},
+		Plan:        wPlan{ID: newUUIDFrom(ad.Service + ":base"), Name: ad.Service + ":base", Price: wPrice{Unit: "month"}},
+		BilledPrice: wPrice{Unit: "month"},
 		App:  wRef{ID: a.ID, Name: a.Name}, ConfigVars: []string{ad.Attachment + "_API_URL", ad.Attachment + "_TOKEN"},
 		State:     "provisioned",
 		WebURL:    "https://addons-sso.heroku.com/apps/" + a.ID + "/addons/" + ad.ID,

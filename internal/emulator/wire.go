@@ -139,11 +139,25 @@ type wApp struct {
 	Stack     wRef   `json:"stack"`
 }
 
+// wPrice is a plan's price; the emulator's plans are free.
+type wPrice struct {
+	Cents    int    `json:"cents"`
+	Contract bool   `json:"contract"`
+	Unit     string `json:"unit"`
+}
+
+type wPlan struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Price wPrice `json:"price"`
+}
+
 type wAddon struct {
 	ID           string   `json:"id"`
 	Name         string   `json:"name"`
 	AddonService wRef     `json:"addon_service"`
-	Plan         wRef     `json:"plan"`
+	Plan         wPlan    `json:"plan"`
+	BilledPrice  wPrice   `json:"billed_price"`
 	App          wRef     `json:"app"`
 	ConfigVars   []string `json:"config_vars"`
 	State        string   `json:"state"`
