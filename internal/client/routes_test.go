@@ -349,3 +349,31 @@ func TestTimeWithoutFraction(t *testing.T) {
 		t.Errorf("times = %v, %v", c.CreatedAt, c.LastModifiedAt)
 	}
 }
+
+// An org field the server does not know yet may come as null, as "" or
+// not at all; the client reads all three as empty.
+func TestUnknownOrgFieldsNullEmptyOrAbsent(t *testing.T) {
+	f := newFake(t)
+	f.handle("GET", "/connections", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `[{"id":"c-1","status":"connecting","org":{"id":null,"instance_url":null,"username":null,"type":"SalesforceOrg","connection_name":"null_org"}},
+			{"id":"c-2","status":"connecting","org":{"id":"","instance_url":"","type":"SalesforceOrg","connection_name":"empty_org"}},
+			{"id":"c-3","status":"connecting","org":{"type":"SalesforceOrg","connection_name":"absent_org"}}]`)
+	})
+	f.handle("GET", "/connections/salesforce/null_org/apps/"+appID, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `[{"app_uuid":"`+appID+`","connection_name":"null_org","org_id":null,"esr_id":"e1","esr_name":"AcmeAPI"}]`)
+	})
+	a, _ := f.link()
+	list, err := a.ListConnections(t.Context())
+	if err != nil || len(list) != 3 {
+		t.Fatalf("ListConnections = %+v, %v", list, err)
+	}
+	for _, c := range list {
+		if c.Org.ID != "" || c.Org.InstanceURL != "" || c.Org.Username != "" || c.Org.Type != client.OrgTypeSalesforce {
+			t.Errorf("%s: org %+v, want empty id, instance URL and username", c.Org.ConnectionName, c.Org)
+		}
+	}
+	pubs, err := a.ListPublications(t.Context(), "null_org")
+	if err != nil || len(pubs) != 1 || pubs[0].OrgID != "" {
+		t.Errorf("ListPublications = %+v, %v", pubs, err)
+	}
+}

@@ -226,15 +226,17 @@ func orgOf(g *grant) (id, instance, user, userID string) {
 		user = "admin@" + strings.ToLower(sfID("00D", key)[3:10]) + ".example.com"
 	}
 	id = sfID("00D", key)
-	return id, instanceURL(id), user, sfID("005", id+user)
+	return id, instanceURL(id, login), user, sfID("005", id+user)
 }
 
-// wireOrg is the org of a grant as the API shows it: empty id and
-// instance_url until the grant is established.
+// wireOrg is the org of a grant as the API shows it: id and instance_url
+// null, username and user_id absent, until the grant is established.
 func (e *Emulator) wireOrg(g *grant, kind string) wOrg {
 	o := wOrg{Type: g.OrgType}
 	if e.established(g, kind) {
-		o.ID, o.InstanceURL, o.Username, o.UserID = orgOf(g)
+		var id, instance string
+		id, instance, o.Username, o.UserID = orgOf(g)
+		o.ID, o.InstanceURL = nullable(id), nullable(instance)
 	}
 	return o
 }

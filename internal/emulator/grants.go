@@ -85,7 +85,7 @@ var authorizationKind = &grantKind[authorization, wAuthorization]{
 	decorate: func(r *http.Request, out *wAuthorization) {
 		if r.Header.Get("X-Addon-SSO") == "" && out.Status == "authorized" && len(out.Org.ID) == 18 {
 			out.Org.APIVersion = apiVersion
-			out.Org.UserAuth = &wUserAuth{Username: out.Org.Username, UserID: out.Org.UserID, AccessToken: out.Org.ID[:15] + "!" + newToken(24)}
+			out.Org.UserAuth = &wUserAuth{Username: out.Org.Username, UserID: out.Org.UserID, AccessToken: string(out.Org.ID[:15]) + "!" + newToken(24)}
 		}
 	},
 	// A deleted authorization is gone at once.

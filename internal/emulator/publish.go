@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"gopkg.in/yaml.v3"
 )
 
 // Publishing, routes #17 and #18.
@@ -195,14 +196,26 @@ func unzipMetadata(b []byte) (*unzipped, error) {
 }
 
 // validateSpec checks an OpenAPI 3.x document the way the server would
-// refuse a broken one; external references are not followed.
+// refuse a broken one; external references are not followed. A Swagger 2.0
+// document is refused as such: kin-openapi would load it as an OpenAPI
+// document with no version.
 func validateSpec(ctx context.Context, spec []byte) error {
+	var head struct {
+		Swagger any `yaml:"swagger"`
+		OpenAPI any `yaml:"openapi"`
+	}
+	if yaml.Unmarshal(spec, &head) == nil && head.Swagger != nil && head.OpenAPI == nil {
+		return unprocessable("Invalid OpenAPI specification: got swagger %v; only OpenAPI 3.x is supported (convert the spec to OpenAPI 3).", head.Swagger)
+	}
 	doc, err := openapi3.NewLoader().LoadFromData(spec)
 	if err != nil {
 		return unprocessable("Invalid OpenAPI specification: %v", err)
 	}
-	if !strings.HasPrefix(doc.OpenAPI, "3.") {
-		return unprocessable("Invalid OpenAPI specification: only OpenAPI 3.x is supported, got %q.", doc.OpenAPI)
+	switch {
+	case doc.OpenAPI == "":
+		return unprocessable("Invalid OpenAPI specification: no openapi field; only OpenAPI 3.x is supported.")
+	case !strings.HasPrefix(doc.OpenAPI, "3."):
+		return unprocessable("Invalid OpenAPI specification: got openapi %s; only OpenAPI 3.x is supported.", doc.OpenAPI)
 	}
 	if err := doc.Validate(ctx); err != nil {
 		return unprocessable("Invalid OpenAPI specification: %v", err)

@@ -149,7 +149,10 @@ func TestPublishFailures(t *testing.T) {
 	}{
 		{"broken spec", "prod_org", zipOf(t, map[string]string{"api-spec.json": brokenSpec}), `{"client_name":"A"}`, 422, "Invalid OpenAPI specification"},
 		{"unparsable spec", "prod_org", zipOf(t, map[string]string{"api-spec.yaml": "openapi: [\n"}), `{"client_name":"A"}`, 422, "Invalid OpenAPI specification"},
-		{"swagger 2", "prod_org", zipOf(t, map[string]string{"api-spec.json": swagger2}), `{"client_name":"A"}`, 422, "OpenAPI 3.x"},
+		{"swagger 2", "prod_org", zipOf(t, map[string]string{"api-spec.json": swagger2}), `{"client_name":"A"}`, 422, "got swagger 2.0; only OpenAPI 3.x is supported"},
+		{"swagger 2 in YAML", "prod_org", zipOf(t, map[string]string{"api-spec.yaml": "swagger: '2.0'\ninfo: {title: A, version: '1'}\npaths: {}\n"}), `{"client_name":"A"}`, 422, "got swagger 2.0;"},
+		{"openapi 2", "prod_org", zipOf(t, map[string]string{"api-spec.yaml": "openapi: 2.0.0\ninfo: {title: A, version: '1'}\npaths: {}\n"}), `{"client_name":"A"}`, 422, "got openapi 2.0.0; only OpenAPI 3.x"},
+		{"no version", "prod_org", zipOf(t, map[string]string{"api-spec.yaml": "info: {title: A, version: '1'}\npaths: {}\n"}), `{"client_name":"A"}`, 422, "no openapi field"},
 		{"missing spec", "prod_org", zipOf(t, map[string]string{"connectedapp-meta.xml": "<x/>"}), `{"client_name":"A"}`, 422, "api-spec"},
 		{"spec not at root", "prod_org", zipOf(t, map[string]string{"dir/api-spec.yaml": goodSpec}), `{"client_name":"A"}`, 422, "api-spec"},
 		{"not a zip", "prod_org", []byte("PK nope"), `{"client_name":"A"}`, 422, "zip"},

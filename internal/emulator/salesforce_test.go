@@ -159,3 +159,29 @@ func TestTokenEndpoint(t *testing.T) {
 		t.Errorf("HS256: %d", r.status)
 	}
 }
+
+// An org's instance URL follows the login server: production's is
+// *.my.salesforce.com, test.salesforce.com's a sandbox's
+// *.sandbox.my.salesforce.com, and a My Domain login URL is the instance.
+func TestInstanceURLFollowsLogin(t *testing.T) {
+	id := sfID("00D", "x")
+	sub := strings.ToLower(id[3:13])
+	for login, want := range map[string]string{
+		"":                             "https://" + sub + ".my.salesforce.com",
+		"https://login.salesforce.com": "https://" + sub + ".my.salesforce.com",
+		"https://test.salesforce.com":  "https://" + sub + ".sandbox.my.salesforce.com",
+		"https://acme--dev.sandbox.my.salesforce.com": "https://acme--dev.sandbox.my.salesforce.com",
+		"https://acme.my.salesforce.com/":             "https://acme.my.salesforce.com",
+	} {
+		if got := instanceURL(id, login); got != want {
+			t.Errorf("instanceURL(%q) = %q, want %q", login, got, want)
+		}
+	}
+	f := setup(t, Options{})
+	r := f.applink("POST", "/connections/salesforce/jwt", map[string]string{"connection_name": "sbx_org", "client_id": "cid-sbx",
+		"jwt_private_key": keyPEM(testKey(t, 0)), "username": "api@acme.com.dev", "alias": newUUID(), "login_url": "https://test.salesforce.com"})
+	org, _ := r.json(t)["org"].(map[string]any)
+	if u, _ := org["instance_url"].(string); r.status != 202 || !strings.HasSuffix(u, ".sandbox.my.salesforce.com") {
+		t.Errorf("JWT connection at test.salesforce.com: %d %s", r.status, r.body)
+	}
+}

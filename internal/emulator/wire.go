@@ -28,9 +28,21 @@ func (s stamp) MarshalJSON() ([]byte, error) {
 	return []byte(`"` + time.Time(s).UTC().Format(stampLayout) + `"`), nil
 }
 
+// nullable is a string answered as null when empty: an org's id and
+// instance URL are unknown until its grant is established, and the Heroku
+// CLI shows an empty string as '' but hides a null.
+type nullable string
+
+func (s nullable) MarshalJSON() ([]byte, error) {
+	if s == "" {
+		return []byte("null"), nil
+	}
+	return json.Marshal(string(s))
+}
+
 type wOrg struct {
-	ID             string     `json:"id"`
-	InstanceURL    string     `json:"instance_url"`
+	ID             nullable   `json:"id"`
+	InstanceURL    nullable   `json:"instance_url"`
 	Type           string     `json:"type"`
 	ConnectionName string     `json:"connection_name,omitempty"`
 	DeveloperName  string     `json:"developer_name,omitempty"`
@@ -112,7 +124,7 @@ type wTargetDetail struct {
 type wPublication struct {
 	AppUUID         string `json:"app_uuid"`
 	ConnectionName  string `json:"connection_name"`
-	OrgID           string `json:"org_id"`
+	OrgID           nullable `json:"org_id"`
 	ESRID           string `json:"esr_id"`
 	ESRName         string `json:"esr_name"`
 	HerokuAppLinkID string `json:"heroku_applink_id"`
