@@ -65,7 +65,7 @@ func parseRange(h string, fields []string) (listRange, error) {
 	if rng = strings.TrimSpace(rng); rng != "" {
 		i := strings.LastIndex(rng, "..")
 		if i < 0 {
-			return lr, fmt.Errorf("%q: want START..END, START.. or ..", rng)
+			return lr, fmt.Errorf("%q has no \"..\": want START..END, START.. or ..END", rng)
 		}
 		lr.start, lr.end = rng[:i], rng[i+2:]
 		if s, ok := strings.CutPrefix(lr.start, "]"); ok {

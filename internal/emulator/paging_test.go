@@ -120,7 +120,7 @@ func TestBadRangeRefused(t *testing.T) {
 		"name ..; max=0":    "max=0: want a positive integer",
 		"name ..; order=up": "order=up: want asc or desc",
 		"name ..; limit=3":  `unknown parameter "limit"`,
-		"name alpha":        `"alpha": want START..END`,
+		"name alpha":        `"alpha" has no "..": want START..END`,
 	} {
 		r := f.getPaged("/connections", rg)
 		if r.status != 416 || r.errorID(t) != "requested_range_not_satisfiable" || !strings.Contains(r.json(t)["message"].(string), msg) {

@@ -220,7 +220,7 @@ func wireAddon(a *app, ad *addon) wAddon {
 		ID: ad.ID, Name: ad.Name, AddonService: wRef{ID: newUUIDFrom(ad.Service), Name: ad.Service},
 		Plan:        wPlan{ID: newUUIDFrom(ad.Service + ":base"), Name: ad.Service + ":base", Price: wPrice{Unit: "month"}},
 		BilledPrice: wPrice{Unit: "month"},
-		App:  wRef{ID: a.ID, Name: a.Name}, ConfigVars: []string{ad.Attachment + "_API_URL", ad.Attachment + "_TOKEN"},
+		App:         wRef{ID: a.ID, Name: a.Name}, ConfigVars: []string{ad.Attachment + "_API_URL", ad.Attachment + "_TOKEN"},
 		State:     "provisioned",
 		WebURL:    "https://addons-sso.heroku.com/apps/" + a.ID + "/addons/" + ad.ID,
 		CreatedAt: stamp(ad.CreatedAt), UpdatedAt: stamp(ad.CreatedAt),

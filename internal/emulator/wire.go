@@ -30,7 +30,7 @@ func (s stamp) MarshalJSON() ([]byte, error) {
 
 // nullable is a string answered as null when empty: an org's id and
 // instance URL are unknown until its grant is established, and the Heroku
-// CLI shows an empty string as '' but hides a null.
+// CLI shows an empty string (as a pair of quotes) but hides a null.
 type nullable string
 
 func (s nullable) MarshalJSON() ([]byte, error) {
@@ -122,16 +122,16 @@ type wTargetDetail struct {
 }
 
 type wPublication struct {
-	AppUUID         string `json:"app_uuid"`
-	ConnectionName  string `json:"connection_name"`
+	AppUUID         string   `json:"app_uuid"`
+	ConnectionName  string   `json:"connection_name"`
 	OrgID           nullable `json:"org_id"`
-	ESRID           string `json:"esr_id"`
-	ESRName         string `json:"esr_name"`
-	HerokuAppLinkID string `json:"heroku_applink_id"`
-	CreatedAt       stamp  `json:"created_at"`
-	CreatedBy       string `json:"created_by"`
-	LastModifiedAt  stamp  `json:"last_modified_at"`
-	LastModifiedBy  string `json:"last_modified_by"`
+	ESRID           string   `json:"esr_id"`
+	ESRName         string   `json:"esr_name"`
+	HerokuAppLinkID string   `json:"heroku_applink_id"`
+	CreatedAt       stamp    `json:"created_at"`
+	CreatedBy       string   `json:"created_by"`
+	LastModifiedAt  stamp    `json:"last_modified_at"`
+	LastModifiedBy  string   `json:"last_modified_by"`
 }
 
 // Platform API (§1).
