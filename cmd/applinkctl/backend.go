@@ -17,11 +17,17 @@ import (
 )
 
 // sandboxOptions are the emulator settings of --sandbox: browser flows
-// approve themselves after about a second, as DESIGN.md §6 promises, and
-// pending statuses last long enough for a newcomer to see them move without
-// making the examples slow.
-func sandboxOptions(dir string) emulator.Options {
+// approve themselves after about a second, and pending statuses last long
+// enough for a newcomer to see them move without making the examples slow.
+// APPLINKCTL_EMULATOR_PAGE_SIZE sets its page size (a test knob: every list
+// paged at 1).
+func sandboxOptions(dir string) (emulator.Options, error) {
+	pageSize, err := emulator.PageSizeFromEnv(os.LookupEnv)
+	if err != nil {
+		return emulator.Options{}, fmt.Errorf("sandbox: %w", err)
+	}
 	return emulator.Options{
+		PageSize:          pageSize,
 		Dir:               dir,
 		ApproveOAuthAfter: time.Second,
 		AsyncDelay: map[string]time.Duration{
@@ -30,7 +36,7 @@ func sandboxOptions(dir string) emulator.Options {
 			emulator.KindTarget:        1500 * time.Millisecond,
 			emulator.KindDelete:        500 * time.Millisecond,
 		},
-	}
+	}, nil
 }
 
 // openPlatform returns the Platform client for this invocation: with
@@ -41,9 +47,13 @@ func sandboxOptions(dir string) emulator.Options {
 // once the command is done with the client.
 func openPlatform(c *cli.Context, apps []string) (*client.Platform, *emulator.Server, func(), error) {
 	logger := newLogger(c, c.App.ErrWriter)
-	ua := "applinkctl/" + strings.TrimPrefix(firstOf(buildVersion()), "v")
+	ua := client.UserAgent(firstOf(buildVersion()))
 	if dir := sandboxDir(c); dir != "" {
-		srv, err := emulator.Start(sandboxOptions(dir))
+		opts, err := sandboxOptions(dir)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		srv, err := emulator.Start(opts)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("sandbox %s: %w", dir, err)
 		}

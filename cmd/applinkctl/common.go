@@ -3,7 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -107,7 +109,36 @@ func prepareWorld(c *cli.Context, io streams, in planInputs) (*planRun, error) {
 		return nil, err
 	}
 	return &planRun{Manifest: m, World: w, State: st, Backend: backend, Platform: p, Sandbox: srv, Close: closeAll,
-		Origin: plan.Origin{Sandbox: sandbox, State: backend.Describe()}}, nil
+		Origin: plan.Origin{Sandbox: relToWD(sandbox), State: stateForPlan(backend.Describe())}}, nil
+}
+
+// relToWD is p relative to the working directory ("/"-separated) when it
+// lies inside it, else p: a saved plan names no absolute path of the
+// machine that made it when it need not, and stays valid in another
+// checkout of the same repository.
+func relToWD(p string) string {
+	if p == "" || !filepath.IsAbs(p) {
+		return p
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return p
+	}
+	if rel, err := filepath.Rel(wd, p); err == nil && filepath.IsLocal(rel) {
+		return filepath.ToSlash(rel)
+	}
+	return p
+}
+
+// stateForPlan names a state backend in a saved plan: a file state inside
+// the working directory by its relative path, any other as in messages.
+func stateForPlan(describe string) string {
+	if path, ok := strings.CutPrefix(describe, "file://"); ok {
+		if rel := relToWD(path); rel != path {
+			return rel
+		}
+	}
+	return describe
 }
 
 // sandboxAbs is the absolute --sandbox directory, or "" when the sandbox
@@ -191,6 +222,9 @@ func checkPlanOrigin(path string, o plan.Origin, sandbox string) error {
 // samePath reports whether two absolute paths name the same directory,
 // through symbolic links when both exist.
 func samePath(a, b string) bool {
+	if abs, err := filepath.Abs(filepath.FromSlash(a)); err == nil {
+		a = abs // a plan names a sandbox inside its working directory relatively
+	}
 	if a == b {
 		return true
 	}

@@ -39,6 +39,7 @@ func emulatorCommand(io streams) *cli.Command {
 			"   applinkctl emulator --listen 127.0.0.1:0 --data .emulator --approve-oauth-after 2s\n" +
 			"   applinkctl emulator --latency 50ms±10ms --error-rate 0.1 --rate-limit 100/min --seed 7\n" +
 			"   applinkctl emulator --async-delay connection=2s,target=1s\n" +
+			"   applinkctl emulator --page-size 1\n" +
 			"   applinkctl emulator --listen 127.0.0.1:8443 --tls-cert cert.pem --tls-key key.pem",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:5000", Usage: "listen on `ADDR` (host:port; port 0 picks a free one)"},
@@ -55,6 +56,7 @@ func emulatorCommand(io streams) *cli.Command {
 			&cli.StringFlag{Name: "async-delay", Usage: "how long pending statuses last, `KIND=D,…` for connection, authorization, target, delete"},
 			&cli.DurationFlag{Name: "approve-oauth-after", Usage: "approve browser OAuth flows by themselves after `D`"},
 			&cli.Int64Flag{Name: "seed", Usage: "`N` seeds the fault randomness, for repeatable runs"},
+			&cli.IntFlag{Name: "page-size", Value: emulator.DefaultPageSize, Usage: "at most `N` items per list answer; longer lists are paged with Range/Next-Range (206 Partial Content)"},
 			&cli.StringFlag{Name: "tls-cert", Usage: "serve HTTPS with this certificate `FILE` (with --tls-key)"},
 			&cli.StringFlag{Name: "tls-key", Usage: "private key `FILE` of --tls-cert"},
 		},
@@ -77,7 +79,11 @@ func emulatorOptionsFrom(c *cli.Context) (emulatorOptions, error) {
 			Dir: c.String("data"), APIKey: c.String("api-key"),
 			ErrorRate: c.Float64("error-rate"), DropRate: c.Float64("drop-rate"), DropAfterRate: c.Float64("drop-after-rate"), Retry429Rate: c.Float64("retry-429-rate"),
 			RateLimitBurst: c.Int("rate-limit-burst"), ApproveOAuthAfter: c.Duration("approve-oauth-after"), Seed: c.Int64("seed"),
+			PageSize: c.Int("page-size"),
 		},
+	}
+	if o.emu.PageSize < 1 {
+		return o, fmt.Errorf("emulator: --page-size %d: want at least 1 item per page", o.emu.PageSize)
 	}
 	var err error
 	if o.emu.Latency, o.emu.Jitter, err = parseLatency(c.String("latency")); err != nil {

@@ -36,11 +36,19 @@ func TestMain(m *testing.M) {
 	})
 }
 
-// TestScripts runs the end-to-end CLI scripts in testdata/script.
+// TestScripts runs the end-to-end CLI scripts in testdata/script. The
+// scripts' environment is clean but for APPLINKCTL_EMULATOR_PAGE_SIZE,
+// passed on so that the --sandbox scripts can be run with every list paged.
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:           "testdata/script",
 		UpdateScripts: *update,
+		Setup: func(env *testscript.Env) error {
+			if v, ok := os.LookupEnv(emulator.PageSizeEnv); ok {
+				env.Setenv(emulator.PageSizeEnv, v)
+			}
+			return nil
+		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"mkfifo":  mkfifoCmd,
 			"realapi": realAPI,

@@ -29,7 +29,7 @@ type Config struct {
 	BaseURL      string       // Platform API, default https://api.heroku.com
 	APIKey       secret.Value // Heroku API key
 	AddonService string       // add-on service slug, default "heroku-applink"
-	UserAgent    string       // default "applinkctl/<version>"
+	UserAgent    string       // default UserAgent(<module version>): "applinkctl/<version> (<os>; <arch>)"
 	// HTTPClient sends the requests; default: a client with sane timeouts
 	// and the proxy of HTTPS_PROXY/HTTP_PROXY/NO_PROXY. New uses a copy
 	// that follows no redirect of a POST, PUT, PATCH or DELETE, none to
@@ -152,7 +152,7 @@ func (c Config) withDefaults() Config {
 		c.AddonService = DefaultAddonService
 	}
 	if c.UserAgent == "" {
-		c.UserAgent = "applinkctl/" + buildVersion()
+		c.UserAgent = UserAgent(buildVersion())
 	}
 	if c.HTTPClient == nil {
 		c.HTTPClient = defaultHTTPClient()

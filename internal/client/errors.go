@@ -33,15 +33,19 @@ const maxErrorBody = 64 << 10
 
 // APIError is a non-2xx answer. Path never has a query string and no field
 // ever holds a secret: Message is scrubbed of every secret the client knows.
+// RequestID is the Request-Id the client sent with the request that got this
+// answer: Heroku support finds the request by it.
 type APIError struct {
-	Method  string
-	Path    string
-	Status  int
-	ID      string // the body's "id", e.g. record_not_found
-	Message string // the body's "message" (or "detail"), scrubbed
+	Method    string
+	Path      string
+	Status    int
+	ID        string // the body's "id", e.g. record_not_found
+	Message   string // the body's "message" (or "detail"), scrubbed
+	RequestID string
 }
 
-// Error reads like "GET /addons/…/connections/x: 404 record_not_found: …".
+// Error reads like "GET /addons/…/connections/x: 404 record_not_found: …
+// (request id 0f6c…)".
 func (e *APIError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s: %d", e.Method, e.Path, e.Status)
@@ -53,7 +57,30 @@ func (e *APIError) Error() string {
 	if e.Message != "" {
 		b.WriteString(": " + e.Message)
 	}
+	b.WriteString(requestIDSuffix(e.RequestID))
 	return b.String()
+}
+
+// requestIDSuffix is " (request id X)", or "" when there is no id.
+func requestIDSuffix(id string) string {
+	if id == "" {
+		return ""
+	}
+	return " (request id " + id + ")"
+}
+
+// RequestID is the Request-Id of the request behind err (an *APIError or an
+// *AmbiguousError, possibly wrapped), "" when err holds none.
+func RequestID(err error) string {
+	var amb *AmbiguousError
+	if errors.As(err, &amb) && amb.RequestID != "" {
+		return amb.RequestID
+	}
+	var api *APIError
+	if errors.As(err, &api) {
+		return api.RequestID
+	}
+	return ""
 }
 
 // Is lets errors.Is(err, ErrNotFound) and errors.Is(err, ErrUnauthorized)
@@ -94,15 +121,21 @@ func (e *RateLimitError) Unwrap() error { return e.APIError }
 
 // AmbiguousError is a POST whose outcome is unknown: the connection dropped
 // or timed out after the request was sent, or the server answered 5xx. The
-// resource may or may not exist; look it up by name.
+// resource may or may not exist; look it up by name. RequestID is the
+// Request-Id of the request whose outcome is unknown.
 type AmbiguousError struct {
 	Method, Path string
+	RequestID    string
 	Err          error // the transport error or the *APIError of the 5xx
 }
 
-// Error names the request and what made it ambiguous.
+// Error names the request, what made it ambiguous and its request id.
 func (e *AmbiguousError) Error() string {
-	return fmt.Sprintf("%s %s: outcome unknown: %v", e.Method, e.Path, e.Err)
+	s := fmt.Sprintf("%s %s: outcome unknown: %v", e.Method, e.Path, e.Err)
+	if e.RequestID != "" && !strings.Contains(s, e.RequestID) {
+		s += requestIDSuffix(e.RequestID)
+	}
+	return s
 }
 
 // Unwrap gives the cause.
@@ -151,11 +184,15 @@ type ResolveError struct {
 	Err    error // the underlying API error, if any
 }
 
-// Error reads like "app acme-api: AppLink add-on isn't present; hint".
+// Error reads like "app acme-api: AppLink add-on isn't present; hint", with
+// the request id of the API error behind it, if any.
 func (e *ResolveError) Error() string {
 	s := "app " + e.App + ": " + e.Reason
 	if e.Hint != "" {
 		s += "; " + e.Hint
+	}
+	if id := RequestID(e.Err); id != "" && !strings.Contains(s, id) {
+		s += requestIDSuffix(id)
 	}
 	return s
 }

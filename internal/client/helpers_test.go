@@ -41,6 +41,8 @@ type fake struct {
 	mux  *http.ServeMux
 	mu   sync.Mutex
 	hits map[string]int
+	ids  []string // Request-Id of every request, in order
+	uas  []string // User-Agent of every request, in order
 	// world
 	addons      []map[string]any
 	attachments []map[string]any
@@ -53,6 +55,8 @@ func newFake(t *testing.T) *fake {
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		f.hits[r.Method+" "+r.URL.Path]++
+		f.ids = append(f.ids, r.Header.Get("Request-Id"))
+		f.uas = append(f.uas, r.Header.Get("User-Agent"))
 		f.mu.Unlock()
 		f.mux.ServeHTTP(w, r)
 	}))

@@ -136,8 +136,11 @@ func (p *Platform) Resolve(ctx context.Context, app, addon string) (*AppLink, er
 	// /apps/{app} is needed only for an add-on owned by another app and
 	// attached to this one, whose app field names the owner.
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { _, err := p.get(gctx, esc+"/addons", acceptPlatform, &ads); return err })
-	g.Go(func() error { _, err := p.get(gctx, esc+"/addon-attachments", acceptPlatform, &atts); return err })
+	g.Go(func() (err error) { ads, err = platformList[wireAddon](gctx, p, esc+"/addons"); return err })
+	g.Go(func() (err error) {
+		atts, err = platformList[wireAttachment](gctx, p, esc+"/addon-attachments")
+		return err
+	})
 	g.Go(func() error { _, err := p.get(gctx, esc+"/config-vars", acceptPlatform, &vars); return err })
 	if err := g.Wait(); err != nil {
 		if ctx.Err() != nil {

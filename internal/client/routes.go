@@ -89,11 +89,9 @@ func keySecrets(k secret.Value) []secret.Value {
 	return out
 }
 
-// ListConnections lists the add-on's connections (#1).
+// ListConnections lists the add-on's connections (#1), every page.
 func (a *AppLink) ListConnections(ctx context.Context) ([]Connection, error) {
-	var out []Connection
-	_, err := a.call(ctx, http.MethodGet, "/connections", nil, &out)
-	return out, err
+	return applinkList[Connection](ctx, a, "/connections")
 }
 
 // GetConnection reads one connection by name or id (#2); a 404 matches
@@ -136,14 +134,19 @@ type jwtBody struct {
 	PrivateKey     string `json:"jwt_private_key"`
 	Username       string `json:"username"`
 	LoginURL       string `json:"login_url,omitempty"`
-	Alias          string `json:"alias,omitempty"`
+	Alias          string `json:"alias"`
 }
 
 // CreateJWTConnection creates a Salesforce connection with the JWT bearer
-// flow (#5); the answer is connected or failed at once.
+// flow (#5); the answer is connected or failed at once. The body always
+// carries an alias, as the Heroku CLI's does: req.Alias, else a random UUID.
 func (a *AppLink) CreateJWTConnection(ctx context.Context, req JWTRequest) (*Connection, error) {
+	alias := req.Alias
+	if alias == "" {
+		alias = randomUUID()
+	}
 	body := jwtBody{ConnectionName: req.Name, ClientID: req.ClientID, PrivateKey: req.PrivateKey.Reveal(),
-		Username: req.Username, LoginURL: req.LoginURL, Alias: req.Alias}
+		Username: req.Username, LoginURL: req.LoginURL, Alias: alias}
 	var out Connection
 	if _, err := a.call(ctx, http.MethodPost, "/connections/salesforce/jwt", body, &out, keySecrets(req.PrivateKey)...); err != nil {
 		return nil, err
@@ -166,11 +169,9 @@ func (a *AppLink) DeleteConnection(ctx context.Context, name string) (*Connectio
 	return &out, nil
 }
 
-// ListAuthorizations lists the add-on's authorizations (#7).
+// ListAuthorizations lists the add-on's authorizations (#7), every page.
 func (a *AppLink) ListAuthorizations(ctx context.Context) ([]Authorization, error) {
-	var out []Authorization
-	_, err := a.call(ctx, http.MethodGet, "/authorizations", nil, &out)
-	return out, err
+	return applinkList[Authorization](ctx, a, "/authorizations")
 }
 
 // GetAuthorization reads one authorization by developer name or id (#8).
@@ -197,14 +198,19 @@ func (a *AppLink) CreateAuthorization(ctx context.Context, orgType string, req C
 }
 
 // CreateJWTAuthorization creates an authorization with the JWT bearer flow
-// (#11, #12).
+// (#11, #12). The body always carries an alias, as the Heroku CLI's does:
+// req.Alias, else "applink:<developer name>".
 func (a *AppLink) CreateJWTAuthorization(ctx context.Context, orgType string, req JWTRequest) (*Authorization, error) {
 	op, err := orgPath(orgType)
 	if err != nil {
 		return nil, fmt.Errorf("authorization %s: %w", req.Name, err)
 	}
+	alias := req.Alias
+	if alias == "" {
+		alias = "applink:" + req.Name
+	}
 	body := jwtBody{DeveloperName: req.Name, ClientID: req.ClientID, PrivateKey: req.PrivateKey.Reveal(),
-		Username: req.Username, LoginURL: req.LoginURL, Alias: req.Alias}
+		Username: req.Username, LoginURL: req.LoginURL, Alias: alias}
 	var out Authorization
 	if _, err := a.call(ctx, http.MethodPost, "/authorizations/"+op+"/jwt", body, &out, keySecrets(req.PrivateKey)...); err != nil {
 		return nil, err
@@ -223,11 +229,10 @@ func targetsPath(conn string) string {
 	return "/connections/datacloud" + seg(conn) + "/data_action_targets"
 }
 
-// ListDataActionTargets lists a Data Cloud connection's targets (#14).
+// ListDataActionTargets lists a Data Cloud connection's targets (#14),
+// every page.
 func (a *AppLink) ListDataActionTargets(ctx context.Context, connection string) ([]DataActionTarget, error) {
-	var out []DataActionTarget
-	_, err := a.call(ctx, http.MethodGet, targetsPath(connection), nil, &out)
-	return out, err
+	return applinkList[DataActionTarget](ctx, a, targetsPath(connection))
 }
 
 // GetDataActionTarget reads one target by API name (#16).
@@ -269,9 +274,10 @@ type appRequest struct {
 }
 
 // Publish publishes an API to a Salesforce connection's org (#17) as
-// multipart/form-data laid out as §2.2: the "metadata" part (metadata.zip,
-// application/zip) then the "app_request" part (application/json). The
-// answer's body is ignored, as the CLI does.
+// multipart/form-data laid out as the Heroku CLI sends it: two file parts,
+// both with the filename "blob", "metadata" (application/zip) then
+// "app_request" (application/json). The answer's body is ignored, as the
+// CLI does.
 func (a *AppLink) Publish(ctx context.Context, connection string, req PublishRequest) error {
 	if a == nil || a.t == nil {
 		return errNotResolved
@@ -289,21 +295,9 @@ func (a *AppLink) Publish(ctx context.Context, connection string, req PublishReq
 	}
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
-	zh := textproto.MIMEHeader{}
-	zh.Set("Content-Disposition", `form-data; name="metadata"; filename="metadata.zip"`)
-	zh.Set("Content-Type", "application/zip")
-	zw, err := mw.CreatePart(zh)
+	err = blobPart(mw, "metadata", "application/zip", req.Zip)
 	if err == nil {
-		_, err = zw.Write(req.Zip)
-	}
-	if err == nil {
-		jh := textproto.MIMEHeader{}
-		jh.Set("Content-Disposition", `form-data; name="app_request"`)
-		jh.Set("Content-Type", "application/json")
-		var jw interface{ Write([]byte) (int, error) }
-		if jw, err = mw.CreatePart(jh); err == nil {
-			_, err = jw.Write(js)
-		}
+		err = blobPart(mw, "app_request", "application/json", js)
 	}
 	if err == nil {
 		err = mw.Close()
@@ -324,15 +318,26 @@ func (a *AppLink) Publish(ctx context.Context, connection string, req PublishReq
 	return err
 }
 
+// blobPart writes one file part named name with the filename "blob", as a
+// browser-style FormData of Blobs (what the CLI builds) sends it.
+func blobPart(mw *multipart.Writer, name, ctype string, data []byte) error {
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", `form-data; name="`+name+`"; filename="blob"`)
+	h.Set("Content-Type", ctype)
+	w, err := mw.CreatePart(h)
+	if err == nil {
+		_, err = w.Write(data)
+	}
+	return err
+}
+
 // ListPublications lists what this app has published to a Salesforce
-// connection's org (#18).
+// connection's org (#18), every page.
 func (a *AppLink) ListPublications(ctx context.Context, connection string) ([]Publication, error) {
 	if a == nil || a.t == nil {
 		return nil, errNotResolved
 	}
-	var out []Publication
-	_, err := a.call(ctx, http.MethodGet, "/connections/salesforce"+seg(connection)+"/apps"+seg(a.AppID), nil, &out)
-	return out, err
+	return applinkList[Publication](ctx, a, "/connections/salesforce"+seg(connection)+"/apps"+seg(a.AppID))
 }
 
 type wireRuntime struct {

@@ -52,7 +52,15 @@ func TestConnectionRoutes(t *testing.T) {
 		io.WriteString(w, `{"id":"c-2","status":"connecting","org":{"id":"","type":"SalesforceOrg","connection_name":"prod_org"}}`)
 	})
 	f.handle("POST", "/connections/salesforce/jwt", func(w http.ResponseWriter, r *http.Request) {
-		wantBody(t, r, map[string]any{"connection_name": "ci_org", "client_id": "3MVG9", "jwt_private_key": privateKey, "username": "api@acme.com"})
+		// The CLI always sends an alias, a random UUID for connections.
+		got := readBody(t, r)
+		if alias, _ := got["alias"].(string); !uuidRe.MatchString(alias) {
+			t.Errorf("JWT connection alias %q, want a random UUID", got["alias"])
+		}
+		delete(got, "alias")
+		if want := map[string]any{"connection_name": "ci_org", "client_id": "3MVG9", "jwt_private_key": privateKey, "username": "api@acme.com"}; !reflect.DeepEqual(got, want) {
+			t.Errorf("JWT connection body %v, want %v and an alias", got, want)
+		}
 		w.WriteHeader(202)
 		io.WriteString(w, `{"id":"c-3","status":"connected","connection_method":"JWT","alias":"0b3c","org":{"id":"00D000000000001AAA","type":"SalesforceOrg","connection_name":"ci_org"}}`)
 	})
@@ -153,8 +161,12 @@ func TestAuthorizationRoutes(t *testing.T) {
 		if g, err := a.CreateAuthorization(ctx, kind, client.ConnectRequest{Name: "ops_auth", LoginURL: "https://login.salesforce.com"}); err != nil || g.Status != client.StatusAuthorizing {
 			t.Errorf("CreateAuthorization(%s) = %+v, %v", kind, g, err)
 		}
-		g, err := a.CreateJWTAuthorization(ctx, kind, client.JWTRequest{Name: "ci_auth", ClientID: "3MVG9", Username: "api@acme.com",
-			PrivateKey: secretOf(privateKey), Alias: "applink:ci_auth", LoginURL: "https://test.salesforce.com"})
+		req := client.JWTRequest{Name: "ci_auth", ClientID: "3MVG9", Username: "api@acme.com",
+			PrivateKey: secretOf(privateKey), Alias: "applink:ci_auth", LoginURL: "https://test.salesforce.com"}
+		if kind == "salesforce" {
+			req.Alias = "" // the default is sent, as the CLI does: applink:<developer_name>
+		}
+		g, err := a.CreateJWTAuthorization(ctx, kind, req)
 		if err != nil || g.Status != client.StatusAuthorized || g.Org.Type != client.OrgTypeDataCloud {
 			t.Errorf("CreateJWTAuthorization(%s) = %+v, %v", kind, g, err)
 		}
@@ -235,7 +247,7 @@ func TestPublishMultipartLayout(t *testing.T) {
 		if err != nil {
 			t.Fatalf("part 1: %v", err)
 		}
-		if p1.FormName() != "metadata" || p1.FileName() != "metadata.zip" || p1.Header.Get("Content-Type") != "application/zip" {
+		if p1.FormName() != "metadata" || p1.FileName() != "blob" || p1.Header.Get("Content-Type") != "application/zip" {
 			t.Errorf("part 1 = %q %q %q", p1.FormName(), p1.FileName(), p1.Header.Get("Content-Type"))
 		}
 		zb, _ := io.ReadAll(p1)
@@ -256,8 +268,8 @@ func TestPublishMultipartLayout(t *testing.T) {
 		if err != nil {
 			t.Fatalf("part 2: %v", err)
 		}
-		if p2.FormName() != "app_request" || p2.Header.Get("Content-Type") != "application/json" {
-			t.Errorf("part 2 = %q %q", p2.FormName(), p2.Header.Get("Content-Type"))
+		if p2.FormName() != "app_request" || p2.FileName() != "blob" || p2.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("part 2 = %q %q %q", p2.FormName(), p2.FileName(), p2.Header.Get("Content-Type"))
 		}
 		var req map[string]any
 		if err := json.NewDecoder(p2).Decode(&req); err != nil {
@@ -335,5 +347,33 @@ func TestTimeWithoutFraction(t *testing.T) {
 	}
 	if !c.CreatedAt.Equal(time.Date(2025, 3, 6, 18, 20, 42, 0, time.UTC)) || c.LastModifiedAt.Nanosecond() != 5e8 {
 		t.Errorf("times = %v, %v", c.CreatedAt, c.LastModifiedAt)
+	}
+}
+
+// An org field the server does not know yet may come as null, as "" or
+// not at all; the client reads all three as empty.
+func TestUnknownOrgFieldsNullEmptyOrAbsent(t *testing.T) {
+	f := newFake(t)
+	f.handle("GET", "/connections", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `[{"id":"c-1","status":"connecting","org":{"id":null,"instance_url":null,"username":null,"type":"SalesforceOrg","connection_name":"null_org"}},
+			{"id":"c-2","status":"connecting","org":{"id":"","instance_url":"","type":"SalesforceOrg","connection_name":"empty_org"}},
+			{"id":"c-3","status":"connecting","org":{"type":"SalesforceOrg","connection_name":"absent_org"}}]`)
+	})
+	f.handle("GET", "/connections/salesforce/null_org/apps/"+appID, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `[{"app_uuid":"`+appID+`","connection_name":"null_org","org_id":null,"esr_id":"e1","esr_name":"AcmeAPI"}]`)
+	})
+	a, _ := f.link()
+	list, err := a.ListConnections(t.Context())
+	if err != nil || len(list) != 3 {
+		t.Fatalf("ListConnections = %+v, %v", list, err)
+	}
+	for _, c := range list {
+		if c.Org.ID != "" || c.Org.InstanceURL != "" || c.Org.Username != "" || c.Org.Type != client.OrgTypeSalesforce {
+			t.Errorf("%s: org %+v, want empty id, instance URL and username", c.Org.ConnectionName, c.Org)
+		}
+	}
+	pubs, err := a.ListPublications(t.Context(), "null_org")
+	if err != nil || len(pubs) != 1 || pubs[0].OrgID != "" {
+		t.Errorf("ListPublications = %+v, %v", pubs, err)
 	}
 }

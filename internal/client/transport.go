@@ -63,7 +63,8 @@ func (t *transport) do(ctx context.Context, r *request) (*response, error) {
 		if err := t.lim.wait(ctx); err != nil {
 			return nil, fmt.Errorf("%s %s: %w", r.method, r.path, err)
 		}
-		resp, sent, err := t.once(ctx, r, attempt)
+		id := newRequestID()
+		resp, sent, err := t.once(ctx, r, attempt, id)
 		var retryAfter, wait time.Duration
 		switch {
 		case err == nil && resp.status >= 200 && resp.status < 300:
@@ -71,7 +72,7 @@ func (t *transport) do(ctx context.Context, r *request) (*response, error) {
 		case err != nil:
 			if ctx.Err() != nil {
 				if r.method == http.MethodPost && sent {
-					return nil, &AmbiguousError{Method: r.method, Path: r.path, Err: ctx.Err()}
+					return nil, &AmbiguousError{Method: r.method, Path: r.path, RequestID: id, Err: ctx.Err()}
 				}
 				return nil, fmt.Errorf("%s %s: %w", r.method, r.path, ctx.Err())
 			}
@@ -90,7 +91,7 @@ func (t *transport) do(ctx context.Context, r *request) (*response, error) {
 			case !sent:
 				// Nothing reached the server: safe for every method.
 			case r.method == http.MethodPost:
-				return nil, &AmbiguousError{Method: r.method, Path: r.path, Err: err}
+				return nil, &AmbiguousError{Method: r.method, Path: r.path, RequestID: id, Err: err}
 			case !transient(err):
 				return nil, err
 			}
@@ -104,10 +105,10 @@ func (t *transport) do(ctx context.Context, r *request) (*response, error) {
 			// still a redirect, and still not followed.
 			return nil, t.unfollowed(r, resp)
 		default:
-			apiErr := t.apiError(r, resp)
+			apiErr := t.apiError(r, resp, id)
 			retryable := resp.status == http.StatusTooManyRequests // not processed: safe even for POST
 			if resp.status >= 500 && r.method == http.MethodPost {
-				return nil, &AmbiguousError{Method: r.method, Path: r.path, Err: apiErr}
+				return nil, &AmbiguousError{Method: r.method, Path: r.path, RequestID: id, Err: apiErr}
 			}
 			switch resp.status {
 			case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
@@ -159,7 +160,7 @@ func (t *transport) backoff(attempt int, retryAfter time.Duration) time.Duration
 
 // once sends one attempt. sent is false when the request surely did not
 // reach the server (the dial failed), which makes even a POST safe to repeat.
-func (t *transport) once(ctx context.Context, r *request, attempt int) (resp *response, sent bool, err error) {
+func (t *transport) once(ctx context.Context, r *request, attempt int, requestID string) (resp *response, sent bool, err error) {
 	var body io.Reader
 	if r.body != nil {
 		body = bytes.NewReader(r.body)
@@ -168,13 +169,7 @@ func (t *transport) once(ctx context.Context, r *request, attempt int) (resp *re
 	if err != nil {
 		return nil, false, fmt.Errorf("build request: %w", err)
 	}
-	for k, v := range r.header {
-		req.Header[k] = v
-	}
-	req.Header.Set("User-Agent", t.cfg.UserAgent)
-	if r.ctype != "" {
-		req.Header.Set("Content-Type", r.ctype)
-	}
+	t.setHeaders(req, r, requestID)
 	// net/http replays an idempotent request by itself when a reused
 	// keep-alive connection turns out dead; count connections taken, not
 	// calls, so Requests matches what servers see.
@@ -188,7 +183,7 @@ func (t *transport) once(ctx context.Context, r *request, attempt int) (resp *re
 	if err != nil {
 		err = unwrapURLError(err)
 		err = scrubRefusal(err, t.secrets(r))
-		t.log(ctx, r, attempt, 0, time.Since(began), scrub(err.Error(), t.secrets(r)))
+		t.log(ctx, r, attempt, requestID, 0, time.Since(began), scrub(err.Error(), t.secrets(r)))
 		return nil, !dialFailed(err), err
 	}
 	defer hr.Body.Close()
@@ -204,7 +199,7 @@ func (t *transport) once(ctx context.Context, r *request, attempt int) (resp *re
 		limit = maxErrorBody
 	}
 	b, rerr := io.ReadAll(io.LimitReader(hr.Body, limit+1))
-	t.log(ctx, r, attempt, hr.StatusCode, time.Since(began), "")
+	t.log(ctx, r, attempt, requestID, hr.StatusCode, time.Since(began), "")
 	if rerr != nil {
 		return nil, true, fmt.Errorf("read answer: %w", rerr)
 	}
@@ -255,8 +250,9 @@ func (t *transport) secrets(r *request) []secret.Value {
 	return append([]secret.Value{t.cfg.APIKey}, r.secrets...)
 }
 
-// log writes one debug line per attempt: never headers, never bodies.
-func (t *transport) log(ctx context.Context, r *request, attempt, status int, d time.Duration, errText string) {
+// log writes one debug line per attempt: never headers (but the
+// Request-Id, which holds no secret), never bodies.
+func (t *transport) log(ctx context.Context, r *request, attempt int, requestID string, status int, d time.Duration, errText string) {
 	if !t.cfg.Logger.Enabled(ctx, slog.LevelDebug) {
 		return
 	}
@@ -266,6 +262,7 @@ func (t *transport) log(ctx context.Context, r *request, attempt, status int, d 
 		slog.Int("status", status),
 		slog.Duration("duration", d),
 		slog.Int("attempt", attempt),
+		slog.String("request_id", requestID),
 	}
 	if errText != "" {
 		attrs = append(attrs, slog.String("error", errText))
@@ -275,8 +272,8 @@ func (t *transport) log(ctx context.Context, r *request, attempt, status int, d 
 
 // apiError decodes a non-2xx body: {"id","message"} on management routes,
 // {"title","detail"} on the runtime route.
-func (t *transport) apiError(r *request, resp *response) *APIError {
-	e := &APIError{Method: r.method, Path: r.path, Status: resp.status}
+func (t *transport) apiError(r *request, resp *response, requestID string) *APIError {
+	e := &APIError{Method: r.method, Path: r.path, Status: resp.status, RequestID: requestID}
 	var body struct {
 		ID      string `json:"id"`
 		Message string `json:"message"`

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -35,10 +37,13 @@ func (e *Emulator) applinkRoutes() {
 	e.handle("GET "+root+"/connections/salesforce/{connection}/apps/{app_uuid}", classAppLink, e.listPublications)        // #18
 }
 
-// authAddon finds the path's add-on and checks the add-on token, x-app-uuid
+// authAddon finds the path's add-on and checks its credential, x-app-uuid
 // and, when present, x-addon-sso (§8: whether it is required is uncertain,
-// so it is accepted when absent). It also settles finished deletions.
-// Callers hold e.mu; false means the request was answered.
+// so it is accepted when absent). The credential is the add-on token as a
+// Bearer, or, with no Authorization header (the Heroku CLI sends none), an
+// x-addon-sso the emulator gave out for the add-on (sso.go). It also
+// settles finished deletions. Callers hold e.mu; false means the request
+// was answered.
 func (e *Emulator) authAddon(w http.ResponseWriter, r *http.Request) (*app, *addon, bool) {
 	if e.settle() {
 		if err := e.persist(); err != nil {
@@ -51,8 +56,12 @@ func (e *Emulator) authAddon(w http.ResponseWriter, r *http.Request) (*app, *add
 		writeError(w, http.StatusNotFound, "record_not_found", "Add-on not found.")
 		return nil, nil, false
 	}
-	tok, ok := bearer(r)
-	if !ok || subtle.ConstantTimeCompare([]byte(tok), []byte(ad.Token)) != 1 {
+	if r.Header.Get("Authorization") == "" {
+		if !ssoGrants(r.Header.Get("X-Addon-SSO"), ad) {
+			writeError(w, http.StatusUnauthorized, "unauthorized", "No add-on token, and no x-addon-sso from this add-on's SSO.")
+			return nil, nil, false
+		}
+	} else if tok, ok := bearer(r); !ok || subtle.ConstantTimeCompare([]byte(tok), []byte(ad.Token)) != 1 {
 		writeError(w, http.StatusUnauthorized, "unauthorized", "Invalid add-on token.")
 		return nil, nil, false
 	}
@@ -104,6 +113,62 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 		return false
 	}
 	return true
+}
+
+// decodeStrict reads a create route's JSON object body as decodeBody does,
+// and refuses (400 bad_request) a field the route does not take: the Heroku
+// CLI sends exactly the route's fields, so anything else is a client bug
+// the real API might silently ignore. allowed is sorted, for the message.
+// false means the request was answered.
+func decodeStrict(w http.ResponseWriter, r *http.Request, v any, allowed ...string) bool {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	if err != nil {
+		writeError(w, http.StatusRequestEntityTooLarge, "validation_failed", "Request body too large.")
+		return false
+	}
+	if msg := unknownFields(b, allowed); msg != "" {
+		writeError(w, http.StatusBadRequest, "bad_request", msg+" in the body of "+routeOf(r)+"; it takes "+strings.Join(allowed, ", ")+".")
+		return false
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		writeError(w, http.StatusUnprocessableEntity, "validation_failed", "Request body is not a valid JSON object.")
+		return false
+	}
+	return true
+}
+
+// routeOf names r's route as its template, e.g. "POST
+// /addons/{addon_id}/connections/salesforce".
+func routeOf(r *http.Request) string {
+	_, p, ok := strings.Cut(r.Pattern, " ")
+	if !ok {
+		p = r.URL.Path
+	}
+	return r.Method + " " + p
+}
+
+// unknownFields names the keys of the JSON object b that are not in
+// allowed ("" when all are, or when b is not an object: the caller's
+// decode refuses that).
+func unknownFields(b []byte, allowed []string) string {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(b, &m) != nil {
+		return ""
+	}
+	var bad []string
+	for k := range m {
+		if !slices.Contains(allowed, k) {
+			bad = append(bad, strconv.Quote(k))
+		}
+	}
+	switch len(bad) {
+	case 0:
+		return ""
+	case 1:
+		return "Unknown field " + bad[0]
+	}
+	slices.Sort(bad)
+	return "Unknown fields " + strings.Join(bad, ", ")
 }
 
 // validName is the name rule of applink-api.md §5:
@@ -161,15 +226,17 @@ func orgOf(g *grant) (id, instance, user, userID string) {
 		user = "admin@" + strings.ToLower(sfID("00D", key)[3:10]) + ".example.com"
 	}
 	id = sfID("00D", key)
-	return id, instanceURL(id), user, sfID("005", id+user)
+	return id, instanceURL(id, login), user, sfID("005", id+user)
 }
 
-// wireOrg is the org of a grant as the API shows it: empty id and
-// instance_url until the grant is established.
+// wireOrg is the org of a grant as the API shows it: id and instance_url
+// null, username and user_id absent, until the grant is established.
 func (e *Emulator) wireOrg(g *grant, kind string) wOrg {
 	o := wOrg{Type: g.OrgType}
 	if e.established(g, kind) {
-		o.ID, o.InstanceURL, o.Username, o.UserID = orgOf(g)
+		var id, instance string
+		id, instance, o.Username, o.UserID = orgOf(g)
+		o.ID, o.InstanceURL = nullable(id), nullable(instance)
 	}
 	return o
 }

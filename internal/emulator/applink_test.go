@@ -70,9 +70,14 @@ func TestOAuthConnectionLifecycle(t *testing.T) {
 	r := f.applink("POST", "/connections/salesforce", map[string]string{"connection_name": "prod_org", "login_url": "https://test.salesforce.com"})
 	c := r.json(t)
 	org := c["org"].(map[string]any)
-	if r.status != 202 || c["status"] != "connecting" || org["id"] != "" || org["instance_url"] != "" ||
+	// Unknown org fields are null (or absent), never "": the CLI prints '' for an empty string.
+	_, hasUser := org["username"]
+	if r.status != 202 || c["status"] != "connecting" || org["id"] != nil || org["instance_url"] != nil || hasUser ||
 		org["type"] != "SalesforceOrg" || org["connection_name"] != "prod_org" || c["addon_id"] != f.addon.ID {
 		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	if !strings.Contains(string(r.body), `"id":null,"instance_url":null`) {
+		t.Errorf("create: org id and instance_url not null: %s", r.body)
 	}
 	redirect, _ := c["redirect_uri"].(string)
 	if !strings.HasPrefix(redirect, f.srv.URL+"/_emulator/oauth/") {
@@ -93,8 +98,12 @@ func TestOAuthConnectionLifecycle(t *testing.T) {
 	r = f.applink("GET", "/connections/prod_org", nil)
 	c = r.json(t)
 	org = c["org"].(map[string]any)
-	if c["status"] != "connected" || len(org["id"].(string)) != 18 || !strings.HasPrefix(org["instance_url"].(string), "https://") || c["redirect_uri"] != nil {
+	if c["status"] != "connected" || len(org["id"].(string)) != 18 || c["redirect_uri"] != nil {
 		t.Fatalf("after approval: %s", r.body)
+	}
+	// A test.salesforce.com login reaches a sandbox, whose My Domain is *.sandbox.my.salesforce.com.
+	if u := org["instance_url"].(string); !strings.HasPrefix(u, "https://") || !strings.HasSuffix(u, ".sandbox.my.salesforce.com") {
+		t.Errorf("instance_url of a test.salesforce.com login %q, want https://….sandbox.my.salesforce.com", u)
 	}
 	if r := f.applink("GET", "/connections/"+id, nil); r.status != 200 {
 		t.Fatalf("GET by id: %d", r.status)
@@ -164,7 +173,7 @@ func TestOAuthApprovedByTimer(t *testing.T) {
 func TestAsyncDelays(t *testing.T) {
 	f := setup(t, Options{AsyncDelay: map[string]time.Duration{"connection": 2 * time.Second, "target": 3 * time.Second, "delete": time.Second}})
 	c := f.connectOAuth("datacloud", "events_dc")
-	if m := f.applink("GET", "/connections/events_dc", nil).json(t); m["status"] != "connecting" || m["org"].(map[string]any)["id"] != "" {
+	if m := f.applink("GET", "/connections/events_dc", nil).json(t); m["status"] != "connecting" || m["org"].(map[string]any)["id"] != nil {
 		t.Fatalf("approved but within delay: %v", m)
 	}
 	tpath := "/connections/datacloud/events_dc/data_action_targets"

@@ -57,6 +57,10 @@ type Options struct {
 	Seed int64
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
+	// PageSize is the most items one answer of a list holds; a longer list
+	// is paged with Range / Next-Range as Heroku pages it. 0 is Heroku's
+	// DefaultPageSize (1,000); tests set 1 to make every list paged.
+	PageSize int
 }
 
 // Faults are the fault knobs that tests change at run time with SetFaults.
@@ -87,6 +91,8 @@ type Emulator struct {
 	dir   string
 	delay map[string]time.Duration
 	oauth time.Duration
+	// pageSize bounds every list answer (paging.go).
+	pageSize int
 
 	timeline timeline // every counted request, with its own lock (timeline.go)
 
@@ -112,6 +118,12 @@ func New(opts Options) (*Emulator, error) {
 	if opts.Latency < 0 || opts.Jitter < 0 || opts.ApproveOAuthAfter < 0 || opts.RateLimitPerMinute < 0 || opts.RateLimitBurst < 0 {
 		return nil, errors.New("emulator: negative latency, jitter, delay or rate limit")
 	}
+	if opts.PageSize < 0 {
+		return nil, fmt.Errorf("emulator: page size %d: want a positive number (0 for %d)", opts.PageSize, DefaultPageSize)
+	}
+	if opts.PageSize == 0 {
+		opts.PageSize = DefaultPageSize
+	}
 	delay := map[string]time.Duration{}
 	for k, v := range opts.AsyncDelay {
 		switch k {
@@ -133,7 +145,7 @@ func New(opts Options) (*Emulator, error) {
 		now = time.Now
 	}
 	e := &Emulator{
-		now: now, dir: opts.Dir, delay: delay, oauth: opts.ApproveOAuthAfter,
+		now: now, dir: opts.Dir, delay: delay, oauth: opts.ApproveOAuthAfter, pageSize: opts.PageSize,
 		w:      w,
 		faults: Faults{Latency: opts.Latency, Jitter: opts.Jitter, ErrorRate: opts.ErrorRate, DropRate: opts.DropRate, DropAfterRate: opts.DropAfterRate, Retry429Rate: opts.Retry429Rate},
 		rng:    rand.New(rand.NewPCG(uint64(opts.Seed), uint64(opts.Seed)^0x9e3779b97f4a7c15)),

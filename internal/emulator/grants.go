@@ -2,7 +2,7 @@ package emulator
 
 import (
 	"net/http"
-	"sort"
+	"strings"
 )
 
 // Connections (routes #1–#6) and authorizations (#7–#13) are both grants
@@ -18,7 +18,13 @@ type grantKind[T, W any] struct {
 	what     string                   // the name's noun in validation messages
 	notFound string                   // the 404 message
 	nameOf   func(createNames) string // the create body's name field
-	items    func(*addon) *[]*T
+	// oauthFields and jwtFields are the fields each create body may
+	// hold (sorted), as the Heroku CLI sends them.
+	oauthFields, jwtFields []string
+	// aliasRequired refuses a JWT create without an alias: the CLI always
+	// sends one for connections.
+	aliasRequired bool
+	items         func(*addon) *[]*T
 	// find looks key up by name; loose also matches the other keys the
 	// kind's get route accepts (ids, aliases).
 	find  func(ad *addon, key string, loose bool) *T
@@ -35,18 +41,16 @@ type grantKind[T, W any] struct {
 
 var connectionKind = &grantKind[connection, wConnection]{
 	param: "connection", what: "connection", notFound: "Connection not found.",
-	nameOf: func(n createNames) string { return n.ConnectionName },
-	items:  func(ad *addon) *[]*connection { return &ad.Connections },
-	find:   (*addon).connection,
-	grant:  func(c *connection) *grant { return &c.grant },
-	wrap:   func(g grant) *connection { return &connection{grant: g} },
-	wire:   (*Emulator).wireConnection,
-	jwtDefaults: func(_ *http.Request, g *grant) {
-		g.OrgType = orgSalesforce
-		if g.Alias == "" {
-			g.Alias = newUUID() // JWT connections get a random UUID as alias (§2)
-		}
-	},
+	nameOf:        func(n createNames) string { return n.ConnectionName },
+	oauthFields:   []string{"connection_name", "login_url"},
+	jwtFields:     []string{"alias", "client_id", "connection_name", "jwt_private_key", "login_url", "username"},
+	aliasRequired: true,
+	items:         func(ad *addon) *[]*connection { return &ad.Connections },
+	find:          (*addon).connection,
+	grant:         func(c *connection) *grant { return &c.grant },
+	wrap:          func(g grant) *connection { return &connection{grant: g} },
+	wire:          (*Emulator).wireConnection,
+	jwtDefaults:   func(_ *http.Request, g *grant) { g.OrgType = orgSalesforce },
 	// A deleted connection goes through disconnecting (settle removes it).
 	remove: func(e *Emulator, w http.ResponseWriter, a *app, ad *addon, c *connection, base string) {
 		if c.DeletedAt == nil {
@@ -62,12 +66,14 @@ var connectionKind = &grantKind[connection, wConnection]{
 
 var authorizationKind = &grantKind[authorization, wAuthorization]{
 	param: "authorization", what: "developer", notFound: "Authorization not found.",
-	nameOf: func(n createNames) string { return n.DeveloperName },
-	items:  func(ad *addon) *[]*authorization { return &ad.Authorizations },
-	find:   (*addon).authorization,
-	grant:  func(au *authorization) *grant { return &au.grant },
-	wrap:   func(g grant) *authorization { return &authorization{grant: g} },
-	wire:   (*Emulator).wireAuthorization,
+	nameOf:      func(n createNames) string { return n.DeveloperName },
+	oauthFields: []string{"developer_name", "login_url"},
+	jwtFields:   []string{"alias", "client_id", "developer_name", "jwt_private_key", "login_url", "username"},
+	items:       func(ad *addon) *[]*authorization { return &ad.Authorizations },
+	find:        (*addon).authorization,
+	grant:       func(au *authorization) *grant { return &au.grant },
+	wrap:        func(g grant) *authorization { return &authorization{grant: g} },
+	wire:        (*Emulator).wireAuthorization,
 	jwtDefaults: func(r *http.Request, g *grant) {
 		g.OrgType = orgTypeOf(r)
 		if g.Alias == "" {
@@ -79,7 +85,7 @@ var authorizationKind = &grantKind[authorization, wAuthorization]{
 	decorate: func(r *http.Request, out *wAuthorization) {
 		if r.Header.Get("X-Addon-SSO") == "" && out.Status == "authorized" && len(out.Org.ID) == 18 {
 			out.Org.APIVersion = apiVersion
-			out.Org.UserAuth = &wUserAuth{Username: out.Org.Username, UserID: out.Org.UserID, AccessToken: out.Org.ID[:15] + "!" + newToken(24)}
+			out.Org.UserAuth = &wUserAuth{Username: out.Org.Username, UserID: out.Org.UserID, AccessToken: string(out.Org.ID[:15]) + "!" + newToken(24)}
 		}
 	},
 	// A deleted authorization is gone at once.
@@ -103,17 +109,16 @@ func without[T any](s []*T, x *T) []*T {
 	return out
 }
 
-// list answers every grant of the kind, by name.
+// list answers every grant of the kind, by name, a page at a time.
 func (k *grantKind[T, W]) list(e *Emulator) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		e.underAddon(w, r, func(a *app, ad *addon, base string) {
-			ts := append([]*T(nil), *k.items(ad)...)
-			sort.Slice(ts, func(i, j int) bool { return k.grant(ts[i]).Name < k.grant(ts[j]).Name })
-			out := []W{}
-			for _, t := range ts {
-				out = append(out, k.wire(e, a, ad, t, base))
+			var items []pageItem
+			for _, t := range *k.items(ad) {
+				g := k.grant(t)
+				items = append(items, pageItem{id: g.ID, name: g.Name, v: k.wire(e, a, ad, t, base)})
 			}
-			writeJSON(w, http.StatusOK, out)
+			e.writeList(w, r, items, "name", "id")
 		})
 	}
 }
@@ -140,7 +145,7 @@ func (k *grantKind[T, W]) get(e *Emulator) http.HandlerFunc {
 func (k *grantKind[T, W]) createOAuth(e *Emulator) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var body oauthCreate
-		if !decodeBody(w, r, &body) {
+		if !decodeStrict(w, r, &body, k.oauthFields...) {
 			return
 		}
 		name := k.nameOf(body.createNames)
@@ -162,7 +167,11 @@ func (k *grantKind[T, W]) createOAuth(e *Emulator) http.HandlerFunc {
 func (k *grantKind[T, W]) createJWT(e *Emulator) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var body jwtCreate
-		if !decodeBody(w, r, &body) {
+		if !decodeStrict(w, r, &body, k.jwtFields...) {
+			return
+		}
+		if k.aliasRequired && strings.TrimSpace(body.Alias) == "" {
+			writeError(w, http.StatusBadRequest, "bad_request", "alias is required in the body of "+routeOf(r)+" (the Heroku CLI sends a random UUID).")
 			return
 		}
 		name := k.nameOf(body.createNames)

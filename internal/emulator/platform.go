@@ -127,6 +127,7 @@ func (e *Emulator) platformRoutes() {
 	e.handle("GET /apps/{app}/addon-attachments", classPlatform, e.listAttachments)
 	e.handle("GET /apps/{app}/config-vars", classPlatform, e.getConfigVars)
 	e.handle("GET /apps/{app}/addons/{addon_id}/sso", classPlatform, e.getSSO)
+	e.accountRoutes()
 }
 
 // underApp runs fn under e.mu with the path's app, found by name or id,
@@ -155,33 +156,22 @@ func (e *Emulator) getApp(w http.ResponseWriter, r *http.Request) {
 
 func (e *Emulator) listAddons(w http.ResponseWriter, r *http.Request) {
 	e.underApp(w, r, func(a *app, _ string) {
-		out := []wAddon{}
+		var items []pageItem
 		for _, ad := range a.Addons {
-			vars := []string{ad.Attachment + "_API_URL", ad.Attachment + "_TOKEN"}
-			out = append(out, wAddon{
-				ID: ad.ID, Name: ad.Name, AddonService: wRef{ID: newUUIDFrom(ad.Service), Name: ad.Service},
-				Plan: wRef{ID: newUUIDFrom(ad.Service + ":base"), Name: ad.Service + ":base"},
-				App:  wRef{ID: a.ID, Name: a.Name}, ConfigVars: vars, State: "provisioned",
-				WebURL:    "https://addons-sso.heroku.com/apps/" + a.ID + "/addons/" + ad.ID,
-				CreatedAt: stamp(ad.CreatedAt), UpdatedAt: stamp(ad.CreatedAt),
-			})
+			items = append(items, pageItem{id: ad.ID, name: ad.Name, v: wireAddon(a, ad)})
 		}
-		writeJSON(w, http.StatusOK, out)
+		e.writeList(w, r, items, "name", "id")
 	})
 }
 
 func (e *Emulator) listAttachments(w http.ResponseWriter, r *http.Request) {
 	e.underApp(w, r, func(a *app, _ string) {
-		out := []wAttachment{}
+		var items []pageItem
 		for _, ad := range a.Addons {
-			out = append(out, wAttachment{
-				ID: newUUIDFrom("attachment:" + ad.ID), Name: ad.Attachment,
-				Addon:     wAttachmentAddon{ID: ad.ID, Name: ad.Name, App: wRef{ID: a.ID, Name: a.Name}},
-				App:       wRef{ID: a.ID, Name: a.Name},
-				CreatedAt: stamp(ad.CreatedAt), UpdatedAt: stamp(ad.CreatedAt),
-			})
+			att := wireAttachment(a, ad)
+			items = append(items, pageItem{id: att.ID, name: att.Name, v: att})
 		}
-		writeJSON(w, http.StatusOK, out)
+		e.writeList(w, r, items, "name", "id")
 	})
 }
 
@@ -218,10 +208,34 @@ func (e *Emulator) getSSO(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, wSSO{Action: base + "/addons/" + ad.ID + "/sso", Method: "post", Params: map[string]string{
 			"app": a.Name, "context_app": a.Name, "email": userEmail, "id": ad.ID,
 			"nav-data": newToken(16), "resource_id": ad.ID, "resource_token": newToken(16),
-			"timestamp": ts, "token": newToken(20), "user_id": newUUIDFrom(userEmail),
+			"timestamp": ts, "token": ssoToken(ad, ts), "user_id": newUUIDFrom(userEmail),
 			"user_scoped_resource_token": newToken(16),
 		}})
 	})
+}
+
+// wireAddon is an add-on as the Platform API shows it.
+func wireAddon(a *app, ad *addon) wAddon {
+	return wAddon{
+		ID: ad.ID, Name: ad.Name, AddonService: wRef{ID: newUUIDFrom(ad.Service), Name: ad.Service},
+		Plan:        wPlan{ID: newUUIDFrom(ad.Service + ":base"), Name: ad.Service + ":base", Price: wPrice{Unit: "month"}},
+		BilledPrice: wPrice{Unit: "month"},
+		App:         wRef{ID: a.ID, Name: a.Name}, ConfigVars: []string{ad.Attachment + "_API_URL", ad.Attachment + "_TOKEN"},
+		State:     "provisioned",
+		WebURL:    "https://addons-sso.heroku.com/apps/" + a.ID + "/addons/" + ad.ID,
+		CreatedAt: stamp(ad.CreatedAt), UpdatedAt: stamp(ad.CreatedAt),
+	}
+}
+
+// wireAttachment is an add-on's attachment to its app as the Platform API
+// shows it.
+func wireAttachment(a *app, ad *addon) wAttachment {
+	return wAttachment{
+		ID: newUUIDFrom("attachment:" + ad.ID), Name: ad.Attachment,
+		Addon:     wAttachmentAddon{ID: ad.ID, Name: ad.Name, App: wRef{ID: a.ID, Name: a.Name}},
+		App:       wRef{ID: a.ID, Name: a.Name},
+		CreatedAt: stamp(ad.CreatedAt), UpdatedAt: stamp(ad.CreatedAt),
+	}
 }
 
 // userEmail is the Heroku user behind the emulator's API key.

@@ -3,6 +3,7 @@ package emulator
 import (
 	"archive/zip"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"gopkg.in/yaml.v3"
 )
 
 // Publishing, routes #17 and #18.
@@ -38,9 +40,15 @@ type appRequest struct {
 	AuthorizationConnectedAppName      string `json:"authorization_connected_app_name"`
 }
 
-// errPublish is a rejected publish: status and message for the body.
+// appRequestFields are the fields app_request may hold (sorted).
+var appRequestFields = []string{"authorization_connected_app_name", "authorization_external_client_app_name",
+	"authorization_permission_set_name", "client_name"}
+
+// errPublish is a rejected publish: status, error id ("" is
+// validation_failed) and message for the body.
 type errPublish struct {
 	status int
+	id     string
 	msg    string
 }
 
@@ -48,6 +56,35 @@ func (e *errPublish) Error() string { return e.msg }
 
 func unprocessable(format string, args ...any) error {
 	return &errPublish{status: http.StatusUnprocessableEntity, msg: fmt.Sprintf(format, args...)}
+}
+
+// badShape refuses a request whose layout is not what the Heroku CLI sends
+// (400 bad_request), as opposed to content the API judges (422).
+func badShape(format string, args ...any) error {
+	return &errPublish{status: http.StatusBadRequest, id: "bad_request", msg: fmt.Sprintf(format, args...)}
+}
+
+// checkPart refuses a part the CLI would not send: only metadata and
+// app_request, each once, each a file part (the CLI's are named "blob"),
+// app_request with a JSON content type.
+func checkPart(p *multipart.Part, seen map[string]bool) error {
+	name := p.FormName()
+	switch {
+	case name != "metadata" && name != "app_request":
+		return badShape("Unknown part %q: a publish has exactly the file parts metadata and app_request.", name)
+	case seen[name]:
+		return badShape("The %s part appears more than once.", name)
+	case p.FileName() == "":
+		return badShape("The %s part must be a file part (a Content-Disposition with a filename; the Heroku CLI sends \"blob\"), not a plain form field.", name)
+	}
+	seen[name] = true
+	if name == "app_request" {
+		ct := p.Header.Get("Content-Type")
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+			return badShape("The app_request part must have Content-Type application/json, not %q.", ct)
+		}
+	}
+	return nil
 }
 
 // readPublish parses the multipart body: the metadata zip and app_request.
@@ -58,6 +95,7 @@ func readPublish(w http.ResponseWriter, r *http.Request) (zipBytes []byte, req a
 	}
 	mr := multipart.NewReader(http.MaxBytesReader(w, r.Body, maxPublishBody), params["boundary"])
 	var gotReq bool
+	seen := map[string]bool{}
 	for {
 		p, perr := mr.NextPart()
 		if errors.Is(perr, io.EOF) {
@@ -69,6 +107,9 @@ func readPublish(w http.ResponseWriter, r *http.Request) (zipBytes []byte, req a
 				return nil, req, &errPublish{status: http.StatusRequestEntityTooLarge, msg: "Request body too large."}
 			}
 			return nil, req, unprocessable("Malformed multipart body.")
+		}
+		if err := checkPart(p, seen); err != nil {
+			return nil, req, err
 		}
 		b, rerr := io.ReadAll(p)
 		if rerr != nil {
@@ -82,6 +123,9 @@ func readPublish(w http.ResponseWriter, r *http.Request) (zipBytes []byte, req a
 		case "metadata":
 			zipBytes = b
 		case "app_request":
+			if msg := unknownFields(b, appRequestFields); msg != "" {
+				return nil, req, badShape("%s in the app_request part; it takes %s.", msg, strings.Join(appRequestFields, ", "))
+			}
 			if err := json.Unmarshal(b, &req); err != nil {
 				return nil, req, unprocessable("app_request is not a valid JSON object.")
 			}
@@ -152,14 +196,26 @@ func unzipMetadata(b []byte) (*unzipped, error) {
 }
 
 // validateSpec checks an OpenAPI 3.x document the way the server would
-// refuse a broken one; external references are not followed.
+// refuse a broken one; external references are not followed. A Swagger 2.0
+// document is refused as such: kin-openapi would load it as an OpenAPI
+// document with no version.
 func validateSpec(ctx context.Context, spec []byte) error {
+	var head struct {
+		Swagger any `yaml:"swagger"`
+		OpenAPI any `yaml:"openapi"`
+	}
+	if yaml.Unmarshal(spec, &head) == nil && head.Swagger != nil && head.OpenAPI == nil {
+		return unprocessable("Invalid OpenAPI specification: got swagger %v; only OpenAPI 3.x is supported (convert the spec to OpenAPI 3).", head.Swagger)
+	}
 	doc, err := openapi3.NewLoader().LoadFromData(spec)
 	if err != nil {
 		return unprocessable("Invalid OpenAPI specification: %v", err)
 	}
-	if !strings.HasPrefix(doc.OpenAPI, "3.") {
-		return unprocessable("Invalid OpenAPI specification: only OpenAPI 3.x is supported, got %q.", doc.OpenAPI)
+	switch {
+	case doc.OpenAPI == "":
+		return unprocessable("Invalid OpenAPI specification: no openapi field; only OpenAPI 3.x is supported.")
+	case !strings.HasPrefix(doc.OpenAPI, "3."):
+		return unprocessable("Invalid OpenAPI specification: got openapi %s; only OpenAPI 3.x is supported.", doc.OpenAPI)
 	}
 	if err := doc.Validate(ctx); err != nil {
 		return unprocessable("Invalid OpenAPI specification: %v", err)
@@ -188,7 +244,7 @@ func (e *Emulator) publish(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var pe *errPublish
 		if errors.As(err, &pe) {
-			writeError(w, pe.status, "validation_failed", pe.msg)
+			writeError(w, pe.status, cmp.Or(pe.id, "validation_failed"), pe.msg)
 		} else {
 			writeError(w, http.StatusInternalServerError, "server_error", "publish failed")
 		}
@@ -227,14 +283,12 @@ func (e *Emulator) wirePublication(a *app, ad *addon, c *connection, p *publicat
 
 func (e *Emulator) listPublications(w http.ResponseWriter, r *http.Request) {
 	e.underConnection(w, r, orgSalesforce, func(a *app, ad *addon, c *connection) {
-		out := []wPublication{}
+		var items []pageItem
 		if r.PathValue("app_uuid") == a.ID || r.PathValue("app_uuid") == a.Name {
-			ps := append([]*publication(nil), c.Publications...)
-			sort.Slice(ps, func(i, j int) bool { return ps[i].ClientName < ps[j].ClientName })
-			for _, p := range ps {
-				out = append(out, e.wirePublication(a, ad, c, p))
+			for _, p := range c.Publications {
+				items = append(items, pageItem{id: p.ESRID, name: p.ClientName, v: e.wirePublication(a, ad, c, p)})
 			}
 		}
-		writeJSON(w, http.StatusOK, out)
+		e.writeList(w, r, items, "name", "id")
 	})
 }

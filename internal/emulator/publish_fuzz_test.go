@@ -7,6 +7,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/textproto"
 	"testing"
 	"time"
 )
@@ -27,9 +28,16 @@ func fuzzZip(files map[string]string) []byte {
 func fuzzMultipart(zipBytes []byte, appRequest string) ([]byte, string) {
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
-	w, _ := mw.CreateFormFile("metadata", "metadata.zip")
-	_, _ = w.Write(zipBytes)
-	_ = mw.WriteField("app_request", appRequest)
+	for _, p := range []struct {
+		name, ctype string
+		body        []byte
+	}{{"metadata", "application/zip", zipBytes}, {"app_request", "application/json", []byte(appRequest)}} {
+		h := textproto.MIMEHeader{}
+		h.Set("Content-Disposition", `form-data; name="`+p.name+`"; filename="blob"`)
+		h.Set("Content-Type", p.ctype)
+		w, _ := mw.CreatePart(h)
+		_, _ = w.Write(p.body)
+	}
 	_ = mw.Close()
 	return buf.Bytes(), mw.FormDataContentType()
 }
@@ -37,7 +45,7 @@ func fuzzMultipart(zipBytes []byte, appRequest string) ([]byte, string) {
 // FuzzPublishParser feeds arbitrary bodies to the publish route's
 // multipart and zip parsers (the emulator faces the real Heroku CLI and
 // hand-made requests): they must never panic, and every refusal must be an
-// *errPublish, which the route turns into a 413 or 422 body.
+// *errPublish, which the route turns into a 400, 413 or 422 body.
 func FuzzPublishParser(f *testing.F) {
 	good := fuzzZip(map[string]string{"api-spec.yaml": goodSpec, "connectedapp-meta.xml": "<x/>"})
 	two := fuzzZip(map[string]string{"api-spec.yaml": goodSpec, "api-spec.json": "{}"})

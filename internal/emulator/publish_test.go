@@ -43,27 +43,48 @@ func zipOf(t *testing.T, files map[string]string) []byte {
 	return buf.Bytes()
 }
 
-// multipartBody lays out §2.2: metadata (zip) then app_request (JSON).
-func multipartBody(t *testing.T, zipBytes []byte, appRequest string) (*bytes.Buffer, string) {
-	t.Helper()
+// part is one multipart part: its Content-Disposition and Content-Type.
+type part struct {
+	disposition, ctype string
+	body               []byte
+}
+
+// blob is a file part as the Heroku CLI sends it: filename "blob".
+func blob(name, ctype string, body []byte) part {
+	return part{`form-data; name="` + name + `"; filename="blob"`, ctype, body}
+}
+
+// multipartOf lays out parts in order.
+func multipartOf(parts ...part) (*bytes.Buffer, string) {
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
-	if zipBytes != nil {
+	for _, p := range parts {
 		h := textproto.MIMEHeader{}
-		h.Set("Content-Disposition", `form-data; name="metadata"; filename="metadata.zip"`)
-		h.Set("Content-Type", "application/zip")
-		p, _ := mw.CreatePart(h)
-		p.Write(zipBytes)
-	}
-	if appRequest != "" {
-		h := textproto.MIMEHeader{}
-		h.Set("Content-Disposition", `form-data; name="app_request"`)
-		h.Set("Content-Type", "application/json")
-		p, _ := mw.CreatePart(h)
-		p.Write([]byte(appRequest))
+		h.Set("Content-Disposition", p.disposition)
+		if p.ctype != "" {
+			h.Set("Content-Type", p.ctype)
+		}
+		w, _ := mw.CreatePart(h)
+		w.Write(p.body)
 	}
 	mw.Close()
 	return &buf, mw.FormDataContentType()
+}
+
+// multipartBody lays out a publish as the Heroku CLI sends it: metadata
+// (zip) then app_request (JSON), both file parts named "blob"; a nil zip
+// or an empty request leaves its part out.
+func multipartBody(t *testing.T, zipBytes []byte, appRequest string) (*bytes.Buffer, string) {
+	t.Helper()
+	var parts []part
+	if zipBytes != nil {
+		parts = append(parts, blob("metadata", "application/zip", zipBytes))
+	}
+	if appRequest != "" {
+		parts = append(parts, blob("app_request", "application/json", []byte(appRequest)))
+	}
+	body, ct := multipartOf(parts...)
+	return body, ct
 }
 
 func (f *fixture) publish(conn string, zipBytes []byte, appRequest string) resp {
@@ -128,7 +149,10 @@ func TestPublishFailures(t *testing.T) {
 	}{
 		{"broken spec", "prod_org", zipOf(t, map[string]string{"api-spec.json": brokenSpec}), `{"client_name":"A"}`, 422, "Invalid OpenAPI specification"},
 		{"unparsable spec", "prod_org", zipOf(t, map[string]string{"api-spec.yaml": "openapi: [\n"}), `{"client_name":"A"}`, 422, "Invalid OpenAPI specification"},
-		{"swagger 2", "prod_org", zipOf(t, map[string]string{"api-spec.json": swagger2}), `{"client_name":"A"}`, 422, "OpenAPI 3.x"},
+		{"swagger 2", "prod_org", zipOf(t, map[string]string{"api-spec.json": swagger2}), `{"client_name":"A"}`, 422, "got swagger 2.0; only OpenAPI 3.x is supported"},
+		{"swagger 2 in YAML", "prod_org", zipOf(t, map[string]string{"api-spec.yaml": "swagger: '2.0'\ninfo: {title: A, version: '1'}\npaths: {}\n"}), `{"client_name":"A"}`, 422, "got swagger 2.0;"},
+		{"openapi 2", "prod_org", zipOf(t, map[string]string{"api-spec.yaml": "openapi: 2.0.0\ninfo: {title: A, version: '1'}\npaths: {}\n"}), `{"client_name":"A"}`, 422, "got openapi 2.0.0; only OpenAPI 3.x"},
+		{"no version", "prod_org", zipOf(t, map[string]string{"api-spec.yaml": "info: {title: A, version: '1'}\npaths: {}\n"}), `{"client_name":"A"}`, 422, "no openapi field"},
 		{"missing spec", "prod_org", zipOf(t, map[string]string{"connectedapp-meta.xml": "<x/>"}), `{"client_name":"A"}`, 422, "api-spec"},
 		{"spec not at root", "prod_org", zipOf(t, map[string]string{"dir/api-spec.yaml": goodSpec}), `{"client_name":"A"}`, 422, "api-spec"},
 		{"not a zip", "prod_org", []byte("PK nope"), `{"client_name":"A"}`, 422, "zip"},

@@ -196,11 +196,17 @@ func (e *Emulator) tokenEndpoint(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, sfe)
 		return
 	}
+	// The assertion verified, so its audience is the login server used.
+	var claims jwt.RegisteredClaims
+	login := ""
+	if _, _, err := jwt.NewParser().ParseUnverified(assertion, &claims); err == nil && len(claims.Audience) > 0 {
+		login = claims.Audience[0]
+	}
 	orgID := sfID("00D", "jwt|"+domainOf(user))
 	writeJSON(w, http.StatusOK, map[string]string{
 		"access_token": orgID[:15] + "!" + newToken(24),
 		"scope":        "api",
-		"instance_url": instanceURL(orgID),
+		"instance_url": instanceURL(orgID, login),
 		"id":           defaultLoginURL + "/id/" + orgID + "/" + sfID("005", orgID+user),
 		"token_type":   "Bearer",
 	})
@@ -262,6 +268,22 @@ func domainOf(user string) string {
 	return user
 }
 
-func instanceURL(orgID string) string {
-	return "https://" + strings.ToLower(orgID[3:13]) + ".my.salesforce.com"
+// instanceURL is the instance URL of the org orgID reached through the
+// login server loginURL ("" is production's): a My Domain login URL is the
+// org's own instance; test.salesforce.com logs in to a sandbox, whose My
+// Domain ends .sandbox.my.salesforce.com; anything else is a production
+// org's *.my.salesforce.com.
+func instanceURL(orgID, loginURL string) string {
+	host := ""
+	if u, err := url.Parse(loginURL); err == nil {
+		host = strings.ToLower(u.Hostname())
+	}
+	sub := strings.ToLower(orgID[3:13])
+	switch {
+	case strings.HasSuffix(host, ".my.salesforce.com"):
+		return "https://" + host
+	case host == "test.salesforce.com":
+		return "https://" + sub + ".sandbox.my.salesforce.com"
+	}
+	return "https://" + sub + ".my.salesforce.com"
 }

@@ -13,7 +13,7 @@ import (
 func (f *fixture) jwtConnect(name, clientID, user string, k *rsa.PrivateKey) map[string]any {
 	f.t.Helper()
 	r := f.applink("POST", "/connections/salesforce/jwt", map[string]string{
-		"connection_name": name, "client_id": clientID, "jwt_private_key": keyPEM(k), "username": user})
+		"connection_name": name, "client_id": clientID, "jwt_private_key": keyPEM(k), "username": user, "alias": newUUID()})
 	if r.status != 202 {
 		f.t.Fatalf("jwt connect %s: %d %s", name, r.status, r.body)
 	}
@@ -79,9 +79,9 @@ func TestJWTRegisteredConnectedApp(t *testing.T) {
 	}
 	// Bad input is a 422, never a failed resource.
 	for name, body := range map[string]map[string]string{
-		"no key":      {"connection_name": "x_org", "client_id": "c", "username": "u"},
-		"garbage key": {"connection_name": "x_org", "client_id": "c", "username": "u", "jwt_private_key": "-----BEGIN NOPE-----\nAAAA\n-----END NOPE-----\n"},
-		"no user":     {"connection_name": "x_org", "client_id": "c", "jwt_private_key": keyPEM(testKey(t, 0))},
+		"no key":      {"connection_name": "x_org", "client_id": "c", "username": "u", "alias": "a1"},
+		"garbage key": {"connection_name": "x_org", "client_id": "c", "username": "u", "alias": "a1", "jwt_private_key": "-----BEGIN NOPE-----\nAAAA\n-----END NOPE-----\n"},
+		"no user":     {"connection_name": "x_org", "client_id": "c", "alias": "a1", "jwt_private_key": keyPEM(testKey(t, 0))},
 	} {
 		r := f.applink("POST", "/connections/salesforce/jwt", body)
 		if r.status != 422 || r.errorID(t) != "validation_failed" {
@@ -157,5 +157,31 @@ func TestTokenEndpoint(t *testing.T) {
 		Audience: jwt.ClaimStrings{"https://login.salesforce.com"}, ExpiresAt: jwt.NewNumericDate(later)}).SignedString([]byte("secret"))
 	if r := post(jwtBearerGrant, hs); r.status != 400 {
 		t.Errorf("HS256: %d", r.status)
+	}
+}
+
+// An org's instance URL follows the login server: production's is
+// *.my.salesforce.com, test.salesforce.com's a sandbox's
+// *.sandbox.my.salesforce.com, and a My Domain login URL is the instance.
+func TestInstanceURLFollowsLogin(t *testing.T) {
+	id := sfID("00D", "x")
+	sub := strings.ToLower(id[3:13])
+	for login, want := range map[string]string{
+		"":                             "https://" + sub + ".my.salesforce.com",
+		"https://login.salesforce.com": "https://" + sub + ".my.salesforce.com",
+		"https://test.salesforce.com":  "https://" + sub + ".sandbox.my.salesforce.com",
+		"https://acme--dev.sandbox.my.salesforce.com": "https://acme--dev.sandbox.my.salesforce.com",
+		"https://acme.my.salesforce.com/":             "https://acme.my.salesforce.com",
+	} {
+		if got := instanceURL(id, login); got != want {
+			t.Errorf("instanceURL(%q) = %q, want %q", login, got, want)
+		}
+	}
+	f := setup(t, Options{})
+	r := f.applink("POST", "/connections/salesforce/jwt", map[string]string{"connection_name": "sbx_org", "client_id": "cid-sbx",
+		"jwt_private_key": keyPEM(testKey(t, 0)), "username": "api@acme.com.dev", "alias": newUUID(), "login_url": "https://test.salesforce.com"})
+	org, _ := r.json(t)["org"].(map[string]any)
+	if u, _ := org["instance_url"].(string); r.status != 202 || !strings.HasSuffix(u, ".sandbox.my.salesforce.com") {
+		t.Errorf("JWT connection at test.salesforce.com: %d %s", r.status, r.body)
 	}
 }

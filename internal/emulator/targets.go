@@ -2,7 +2,6 @@ package emulator
 
 import (
 	"net/http"
-	"sort"
 	"strings"
 )
 
@@ -51,13 +50,11 @@ func (e *Emulator) wireTargetDetail(a *app, c *connection, t *target) wTargetDet
 
 func (e *Emulator) listTargets(w http.ResponseWriter, r *http.Request) {
 	e.underConnection(w, r, orgDataCloud, func(a *app, _ *addon, c *connection) {
-		ts := append([]*target(nil), c.Targets...)
-		sort.Slice(ts, func(i, j int) bool { return ts[i].APIName < ts[j].APIName })
-		out := []wTarget{}
-		for _, t := range ts {
-			out = append(out, e.wireTarget(a, c, t))
+		var items []pageItem
+		for _, t := range c.Targets {
+			items = append(items, pageItem{id: t.ID, name: t.APIName, v: e.wireTarget(a, c, t)})
 		}
-		writeJSON(w, http.StatusOK, out)
+		e.writeList(w, r, items, "name", "id")
 	})
 }
 
@@ -74,7 +71,7 @@ func (e *Emulator) getTarget(w http.ResponseWriter, r *http.Request) {
 
 func (e *Emulator) createTarget(w http.ResponseWriter, r *http.Request) {
 	var body targetCreate
-	if !decodeBody(w, r, &body) {
+	if !decodeStrict(w, r, &body, "api_name", "label", "target_endpoint", "type") {
 		return
 	}
 	e.underConnection(w, r, orgDataCloud, func(a *app, _ *addon, c *connection) {

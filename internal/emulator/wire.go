@@ -28,9 +28,21 @@ func (s stamp) MarshalJSON() ([]byte, error) {
 	return []byte(`"` + time.Time(s).UTC().Format(stampLayout) + `"`), nil
 }
 
+// nullable is a string answered as null when empty: an org's id and
+// instance URL are unknown until its grant is established, and the Heroku
+// CLI shows an empty string (as a pair of quotes) but hides a null.
+type nullable string
+
+func (s nullable) MarshalJSON() ([]byte, error) {
+	if s == "" {
+		return []byte("null"), nil
+	}
+	return json.Marshal(string(s))
+}
+
 type wOrg struct {
-	ID             string     `json:"id"`
-	InstanceURL    string     `json:"instance_url"`
+	ID             nullable   `json:"id"`
+	InstanceURL    nullable   `json:"instance_url"`
 	Type           string     `json:"type"`
 	ConnectionName string     `json:"connection_name,omitempty"`
 	DeveloperName  string     `json:"developer_name,omitempty"`
@@ -110,16 +122,16 @@ type wTargetDetail struct {
 }
 
 type wPublication struct {
-	AppUUID         string `json:"app_uuid"`
-	ConnectionName  string `json:"connection_name"`
-	OrgID           string `json:"org_id"`
-	ESRID           string `json:"esr_id"`
-	ESRName         string `json:"esr_name"`
-	HerokuAppLinkID string `json:"heroku_applink_id"`
-	CreatedAt       stamp  `json:"created_at"`
-	CreatedBy       string `json:"created_by"`
-	LastModifiedAt  stamp  `json:"last_modified_at"`
-	LastModifiedBy  string `json:"last_modified_by"`
+	AppUUID         string   `json:"app_uuid"`
+	ConnectionName  string   `json:"connection_name"`
+	OrgID           nullable `json:"org_id"`
+	ESRID           string   `json:"esr_id"`
+	ESRName         string   `json:"esr_name"`
+	HerokuAppLinkID string   `json:"heroku_applink_id"`
+	CreatedAt       stamp    `json:"created_at"`
+	CreatedBy       string   `json:"created_by"`
+	LastModifiedAt  stamp    `json:"last_modified_at"`
+	LastModifiedBy  string   `json:"last_modified_by"`
 }
 
 // Platform API (§1).
@@ -139,11 +151,25 @@ type wApp struct {
 	Stack     wRef   `json:"stack"`
 }
 
+// wPrice is a plan's price; the emulator's plans are free.
+type wPrice struct {
+	Cents    int    `json:"cents"`
+	Contract bool   `json:"contract"`
+	Unit     string `json:"unit"`
+}
+
+type wPlan struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Price wPrice `json:"price"`
+}
+
 type wAddon struct {
 	ID           string   `json:"id"`
 	Name         string   `json:"name"`
 	AddonService wRef     `json:"addon_service"`
-	Plan         wRef     `json:"plan"`
+	Plan         wPlan    `json:"plan"`
+	BilledPrice  wPrice   `json:"billed_price"`
 	App          wRef     `json:"app"`
 	ConfigVars   []string `json:"config_vars"`
 	State        string   `json:"state"`

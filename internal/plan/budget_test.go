@@ -64,7 +64,10 @@ func newFleet(tb testing.TB, apps, dc, targets, pubs, auths int) *fleet {
 	path := testkit.WriteFile(tb, dir, "applink.yaml", y.String())
 	m := testkit.LoadManifest(tb, manifest.Options{}, path)
 	f.m = m
-	srv := testkit.Emulator(tb, emulator.Options{ApproveOAuthAfter: time.Millisecond, RateLimitPerMinute: 1 << 30, RateLimitBurst: 1 << 30})
+	// The budget is counted at Heroku's page size, whatever the
+	// environment's APPLINKCTL_EMULATOR_PAGE_SIZE says.
+	srv := testkit.Emulator(tb, emulator.Options{ApproveOAuthAfter: time.Millisecond, RateLimitPerMinute: 1 << 30, RateLimitBurst: 1 << 30,
+		PageSize: emulator.DefaultPageSize})
 	f.srv = srv
 	for _, a := range m.Apps {
 		testkit.SeedApp(tb, srv, a.Name, 1)

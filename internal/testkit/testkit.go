@@ -183,9 +183,18 @@ func LoadManifest(tb testing.TB, opts manifest.Options, paths ...string) *manife
 }
 
 // Emulator starts an emulator with opts on a loopback port and closes it
-// when the test ends.
+// when the test ends. Unless opts sets a page size, the environment's
+// APPLINKCTL_EMULATOR_PAGE_SIZE does, so that any suite built on this can be
+// run with every list paged (APPLINKCTL_EMULATOR_PAGE_SIZE=1 go test …).
 func Emulator(tb testing.TB, opts emulator.Options) *emulator.Server {
 	tb.Helper()
+	if opts.PageSize == 0 {
+		n, err := emulator.PageSizeFromEnv(os.LookupEnv)
+		if err != nil {
+			tb.Fatalf("testkit: %v", err)
+		}
+		opts.PageSize = n
+	}
 	srv, err := emulator.Start(opts)
 	if err != nil {
 		tb.Fatalf("testkit: start the emulator: %v", err)
