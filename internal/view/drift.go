@@ -13,6 +13,7 @@ type finding struct {
 	Kind    string
 	Address string
 	Detail  string
+	Fix     string // the command that resolves it, when a plain apply does not
 }
 
 // driftKinds are the finding kinds of DESIGN.md §3 in the order they are
@@ -122,6 +123,9 @@ func driftText(fs []finding, opts Options) string {
 		b.WriteString("\n" + paint(opts.Color, g.color, g.heading+":") + "\n")
 		for _, f := range g.items {
 			b.WriteString("  " + findingLine(f) + "\n")
+			if f.Fix != "" {
+				b.WriteString("      run: " + f.Fix + "\n")
+			}
 		}
 	}
 	return b.String()
@@ -139,6 +143,7 @@ type jsonFinding struct {
 	Kind    string `json:"kind"`
 	Address string `json:"address"`
 	Detail  string `json:"detail"`
+	Fix     string `json:"fix,omitempty"`
 }
 
 func driftWire(fs []finding) jsonDrift {
@@ -178,6 +183,9 @@ func driftMarkdown(fs []finding, opts Options) string {
 			t := "- `" + f.Address + "`"
 			if f.Detail != "" {
 				t += ": " + mdEscape(f.Detail)
+			}
+			if f.Fix != "" {
+				t += "; run " + mdCode(f.Fix)
 			}
 			t += "\n"
 			if i == len(g.items)-1 {

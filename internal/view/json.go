@@ -29,6 +29,7 @@ type jsonPlan struct {
 	Fingerprints  jsonFingerprints `json:"fingerprints"`
 	Changes       []jsonChange     `json:"changes"`
 	Unmanaged     []string         `json:"unmanaged"`
+	Undeclared    []string         `json:"undeclared,omitempty"`
 }
 
 type jsonSummary struct {
@@ -143,6 +144,10 @@ func toWire(p *plan.Plan) jsonPlan {
 		Changes:   []jsonChange{},
 		Unmanaged: addrStrings(p.Unmanaged, true),
 	}
+	for _, c := range p.Undeclared {
+		w.Undeclared = append(w.Undeclared, string(c.Address))
+	}
+	sort.Strings(w.Undeclared)
 	for _, c := range sortedChanges(p) {
 		jc := jsonChange{
 			Address:   string(c.Address),

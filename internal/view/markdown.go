@@ -28,9 +28,17 @@ func planMarkdown(p *plan.Plan, opts Options) string {
 	n := countPlan(p)
 	var head strings.Builder
 	head.WriteString("## applinkctl plan\n\n")
-	head.WriteString("**" + mdEscape(summaryLine(n)) + "**\n\n")
+	summary, undeclared := planSummary(p, n)
+	head.WriteString("**" + mdEscape(summary) + "**\n\n")
 	if l := blockedLine(n); l != "" {
-		head.WriteString("> **Blocked:** " + mdEscape(l) + "\n\n")
+		head.WriteString("> **Blocked:** " + mdEscape(l))
+		if cmd := UnblockCommand(p, opts.Invocation); cmd != "" {
+			head.WriteString(" To unblock it, run " + mdCode(cmd) + ".")
+		}
+		head.WriteString("\n\n")
+	}
+	if undeclared != "" {
+		head.WriteString(mdEscape(undeclared) + "\n\n")
 	}
 	head.WriteString("| action | count |\n|---|---:|\n")
 	rows := []struct {
@@ -67,6 +75,26 @@ func planMarkdown(p *plan.Plan, opts Options) string {
 			chunks = append(chunks, mdChunk{text: b.String(), changes: k})
 		}
 		chunks = append(chunks, mdChunk{text: "\n" + mdDetailsClose, close: true})
+	}
+	if len(p.Undeclared) > 0 {
+		var b strings.Builder
+		fmt.Fprintf(&b, "<details><summary>no longer declared: %s left alone without --prune</summary>\n\n",
+			plural(len(p.Undeclared), "resource", "resources"))
+		for _, c := range p.Undeclared {
+			b.WriteString("- `" + string(c.Address) + "`")
+			if c.Blocked != "" {
+				b.WriteString(" _(blocked)_")
+			}
+			b.WriteString("\n")
+			for _, l := range undeclaredNotes(c) {
+				b.WriteString("  - " + mdEscape(l) + "\n")
+			}
+		}
+		if cmd := pruneCommand(p, opts.Invocation); cmd != "" {
+			b.WriteString("\nTo review deleting them, run " + mdCode(cmd) + ".\n")
+		}
+		b.WriteString("\n" + mdDetailsClose)
+		chunks = append(chunks, mdChunk{text: b.String()})
 	}
 	if len(p.Unmanaged) > 0 {
 		var b strings.Builder
