@@ -107,6 +107,22 @@ func pruneCommand(p *plan.Plan, in Invocation) string {
 	return in.forPlan(p).Command("plan", o)
 }
 
+// pruneHint is the line that closes the list of undeclared resources.
+func pruneHint(p *plan.Plan, in Invocation) string {
+	cmd := pruneCommand(p, in)
+	if cmd == "" {
+		return ""
+	}
+	return "To review deleting " + itThem(len(p.Undeclared)) + ", run: " + cmd
+}
+
+func itThem(n int) string {
+	if n == 1 {
+		return "it"
+	}
+	return "them"
+}
+
 // undeclaredLine says, under the summary, what a plan without --prune
 // leaves alone; "" when nothing.
 func undeclaredLine(p *plan.Plan) string {
@@ -119,7 +135,7 @@ func undeclaredLine(p *plan.Plan) string {
 		verb = "is"
 	}
 	return fmt.Sprintf("%s applinkctl manages %s no longer declared; --prune would delete %s (listed below).",
-		plural(n, "resource", "resources"), verb, map[bool]string{true: "it", false: "them"}[n == 1])
+		plural(n, "resource", "resources"), verb, itThem(n))
 }
 
 // undeclaredNotes are the lines under an undeclared resource: what --prune
@@ -133,7 +149,7 @@ func undeclaredNotes(c *plan.Change) []string {
 		out = append(out, "already gone live: --prune only drops its state record")
 	}
 	if c.Blocked != "" {
-		out = append(out, "blocked: "+c.Blocked)
+		out = append(out, "--prune alone is blocked: "+c.Blocked)
 	}
 	return out
 }

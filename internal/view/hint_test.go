@@ -64,8 +64,8 @@ func TestRenderPlanNamesTheCommandsThatWork(t *testing.T) {
 		"1 change is blocked",
 		"To unblock it, run: applinkctl apply -f applink.yaml --sandbox --target 'acme-api/connection/events_dc/*' --replace acme-api/connection/events_dc\n",
 		"1 resource applinkctl manages is no longer declared; --prune would delete it (listed below).",
-		"  acme-api/connection/events_dc/target/Old [blocked]\n",
-		"To review deleting them, run: applinkctl plan -f applink.yaml --sandbox --prune --target 'acme-api/connection/events_dc/*' --replace acme-api/connection/events_dc\n",
+		"  acme-api/connection/events_dc/target/Old\n      --prune alone is blocked: a data action target cannot be deleted alone\n",
+		"To review deleting it, run: applinkctl plan -f applink.yaml --sandbox --prune --target 'acme-api/connection/events_dc/*' --replace acme-api/connection/events_dc\n",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("text plan lacks %q:\n%s", want, text)

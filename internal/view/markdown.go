@@ -82,16 +82,13 @@ func planMarkdown(p *plan.Plan, opts Options) string {
 			plural(len(p.Undeclared), "resource", "resources"))
 		for _, c := range p.Undeclared {
 			b.WriteString("- `" + string(c.Address) + "`")
-			if c.Blocked != "" {
-				b.WriteString(" _(blocked)_")
-			}
 			b.WriteString("\n")
 			for _, l := range undeclaredNotes(c) {
 				b.WriteString("  - " + mdEscape(l) + "\n")
 			}
 		}
 		if cmd := pruneCommand(p, opts.Invocation); cmd != "" {
-			b.WriteString("\nTo review deleting them, run " + mdCode(cmd) + ".\n")
+			b.WriteString("\nTo review deleting " + itThem(len(p.Undeclared)) + ", run " + mdCode(cmd) + ".\n")
 		}
 		b.WriteString("\n" + mdDetailsClose)
 		chunks = append(chunks, mdChunk{text: b.String()})

@@ -37,16 +37,13 @@ func planText(p *plan.Plan, opts Options) string {
 		b.WriteString("\nNo longer declared (managed by applinkctl; left alone without --prune):\n")
 		for _, c := range p.Undeclared {
 			b.WriteString("  " + string(c.Address))
-			if c.Blocked != "" {
-				b.WriteString(" " + paint(opts.Color, ansiRed, "[blocked]"))
-			}
 			b.WriteString("\n")
 			for _, l := range undeclaredNotes(c) {
 				b.WriteString("      " + l + "\n")
 			}
 		}
-		if cmd := pruneCommand(p, opts.Invocation); cmd != "" {
-			b.WriteString("To review deleting them, run: " + cmd + "\n")
+		if h := pruneHint(p, opts.Invocation); h != "" {
+			b.WriteString(h + "\n")
 		}
 	}
 	if len(p.Unmanaged) > 0 {
