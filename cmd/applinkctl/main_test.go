@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -18,7 +19,16 @@ func TestMain(m *testing.M) {
 	})
 }
 
-// TestScripts runs the end-to-end CLI scripts in testdata/script.
+// TestScripts runs the end-to-end CLI scripts in testdata/script. $QUICKSTART
+// is examples/quickstart, for scripts that copy it as a newcomer would.
 func TestScripts(t *testing.T) {
-	testscript.Run(t, testscript.Params{Dir: "testdata/script", UpdateScripts: *update})
+	quickstart, err := filepath.Abs(filepath.Join("..", "..", "examples", "quickstart"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testscript.Run(t, testscript.Params{Dir: "testdata/script", UpdateScripts: *update,
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("QUICKSTART", quickstart)
+			return nil
+		}})
 }
