@@ -199,14 +199,14 @@ func runApply(ctx context.Context, c *cli.Context, ios streams, o applyOptions) 
 	if err != nil {
 		return err
 	}
+	inv := invocationOf(c, "apply", files)
 	if saved != nil {
 		if err := plan.CheckStale(saved, p); err != nil {
-			return err
+			return fmt.Errorf("%w\nto make it again, run: %s --out %s", err, inv.Command("plan", popts), view.ShellQuote(o.PlanFile))
 		}
 	}
 
 	color := view.ColorEnabled(ios.Out, o.NoColor)
-	inv := invocationOf(c, "apply", files)
 	if !p.HasChanges() {
 		if o.Format == "text" {
 			// "No changes.", and what a run without --prune leaves alone.

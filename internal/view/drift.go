@@ -5,6 +5,8 @@ import (
 	"io"
 	"sort"
 	"strings"
+
+	"github.com/applinkctl/applinkctl/internal/plan"
 )
 
 // finding is a drift finding as the renderers see it; RenderDrift builds it
@@ -194,5 +196,9 @@ func driftMarkdown(fs []finding, opts Options) string {
 			chunks = append(chunks, mdChunk{text: t, changes: 1})
 		}
 	}
-	return capChunks(chunks, opts.maxBytes(), "finding", "findings", "run `applinkctl drift` locally for the full report")
+	full := "applinkctl drift -f PATH…"
+	if len(opts.Invocation.Files) > 0 {
+		full = opts.Invocation.Command("drift", plan.Options{})
+	}
+	return capChunks(chunks, opts.maxBytes(), "finding", "findings", "run "+mdCode(full)+" locally for the full report")
 }

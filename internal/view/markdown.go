@@ -104,7 +104,8 @@ func planMarkdown(p *plan.Plan, opts Options) string {
 		chunks = append(chunks, mdChunk{text: b.String()})
 	}
 	chunks = withGraph(chunks, mermaidSection(p), opts.maxBytes())
-	return capChunks(chunks, opts.maxBytes(), "change", "changes", "run `applinkctl plan` locally for the full plan")
+	full := opts.Invocation.forPlan(p).Command("plan", p.Options)
+	return capChunks(chunks, opts.maxBytes(), "change", "changes", "run "+mdCode(full)+" locally for the full plan")
 }
 
 // withGraph puts the dependency graph after the summary table when the
@@ -139,8 +140,11 @@ func capChunks(chunks []mdChunk, max int, one, many, hint string) string {
 		}
 		return b.String()
 	}
-	// The note is at most this long: it holds two numbers.
-	const noteRoom = 160
+	// The note is at most this long: it holds two numbers and the hint.
+	noteRoom := 160
+	if n := 100 + len(hint); n > noteRoom {
+		noteRoom = n
+	}
 	var b strings.Builder
 	open := false
 	i := 0
