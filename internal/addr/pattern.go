@@ -85,22 +85,6 @@ func matchSegs(pat, a []string) bool {
 	return err == nil && ok && matchSegs(pat[1:], a[1:])
 }
 
-// Match reports whether pattern selects a (see Pattern); a malformed
-// pattern is an error.
-func Match(pattern string, a Address) (bool, error) {
-	p, err := ParsePattern(pattern)
-	if err != nil {
-		return false, err
-	}
-	return p.Match(a), nil
-}
-
-// ValidPattern reports whether pattern is well formed (see ParsePattern).
-func ValidPattern(pattern string) error {
-	_, err := ParsePattern(pattern)
-	return err
-}
-
 // Closest returns at most n of the candidates nearest to what pattern
 // says, nearest first, for the error about a pattern that matches nothing.
 // Nearness is the edit distance between the pattern and the address cut

@@ -82,12 +82,6 @@ func TestPatternMatch(t *testing.T) {
 		if !slices.Equal(got, tc.want) {
 			t.Errorf("%q matches %v; want %v", tc.pattern, got, tc.want)
 		}
-		for _, a := range quick {
-			ok, err := Match(tc.pattern, a)
-			if err != nil || ok != slices.Contains(tc.want, a) {
-				t.Errorf("Match(%q, %s) = %v, %v", tc.pattern, a, ok, err)
-			}
-		}
 	}
 }
 
@@ -105,12 +99,6 @@ func TestParsePatternRefusesMalformed(t *testing.T) {
 		_, err := ParsePattern(pattern)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("ParsePattern(%q) = %v; want an error containing %q", pattern, err, want)
-		}
-		if ValidPattern(pattern) == nil {
-			t.Errorf("ValidPattern(%q) accepted", pattern)
-		}
-		if _, err := Match(pattern, conn); err == nil {
-			t.Errorf("Match(%q) accepted", pattern)
 		}
 	}
 	if (Pattern{}).Match(conn) {
