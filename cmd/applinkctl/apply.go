@@ -57,8 +57,15 @@ func applyCommand(io streams) *cli.Command {
 		Description: "With -f, apply plans the manifest, shows the plan and asks for confirmation (on a\n" +
 			"terminal; elsewhere pass --auto-approve). With PLANFILE (from `plan --out`), it executes\n" +
 			"exactly that plan once live state, state, keys and specs are checked unchanged.\n" +
+			"--target and --replace take the address patterns of plan. A plan with blocked changes is\n" +
+			"refused, naming the command that unblocks it.\n" +
 			"Exit codes: 0 done, 1 error (also: the state lock was lost mid-run), 3 some resources still\n" +
-			"pending at --timeout (the next run resumes them), 130 interrupted (state is saved; run apply again).",
+			"pending at --timeout (the next run resumes them), 130 interrupted (state is saved; run apply\n" +
+			"again).\n\n" +
+			"Examples:\n" +
+			"   applinkctl apply -f applink.yaml\n" +
+			"   applinkctl apply plan.json\n" +
+			"   applinkctl apply -f applink.yaml --target acme-api/connection/prod_org --dry-run",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "file", Aliases: []string{"f"}, Usage: "manifest `PATH` (file or directory); repeatable"},
 			&cli.BoolFlag{Name: "prune", Usage: "delete what state says applinkctl manages and the manifest no longer declares"},
@@ -68,8 +75,8 @@ func applyCommand(io streams) *cli.Command {
 			&cli.IntFlag{Name: "parallelism", Value: apply.DefaultParallelism, Usage: "at most `N` mutating API calls in flight at once (waits for resources to settle do not count)"},
 			&cli.DurationFlag{Name: "timeout", Value: apply.DefaultTimeout, Usage: "how long to wait for each resource to be ready"},
 			&cli.DurationFlag{Name: "lock-timeout", Value: 0, Usage: "how long to wait for the state lock (0: fail at once)"},
-			&cli.StringSliceFlag{Name: "target", Usage: "only `ADDR` (glob) and what it depends on; repeatable"},
-			&cli.StringSliceFlag{Name: "replace", Usage: "force the replacement of `ADDR`; repeatable"},
+			&cli.StringSliceFlag{Name: "target", Usage: "only resources matching `PATTERN` (as plan --target) and what they depend on; repeatable"},
+			&cli.StringSliceFlag{Name: "replace", Usage: "force the replacement of the declared resources matching `PATTERN`; repeatable"},
 			&cli.BoolFlag{Name: "wait-for-browser", Usage: "wait for browser OAuth flows even without a terminal"},
 			&cli.BoolFlag{Name: "open-browser", Usage: "open browser OAuth URLs (on a terminal)"},
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "progress `FORMAT`: text or json (one event per line on stdout)"},
@@ -213,9 +220,10 @@ func runApply(ctx context.Context, c *cli.Context, ios streams, o applyOptions) 
 	if err != nil {
 		return err
 	}
+	inv := invocationOf(c, "apply", files)
 	if saved != nil {
 		if err := plan.CheckStale(saved, p); err != nil {
-			return err
+			return fmt.Errorf("%w\nto make it again, run: %s --out %s", err, inv.Command("plan", popts), view.ShellQuote(o.PlanFile))
 		}
 	}
 
@@ -224,29 +232,32 @@ func runApply(ctx context.Context, c *cli.Context, ios streams, o applyOptions) 
 	// nothing live ("No changes.") but is still applied, to state.
 	if !p.HasChanges() && !p.RecordsState() {
 		if o.Format == "text" {
-			fmt.Fprintln(ios.Out, "No changes. Live state matches the manifest.")
+			// "No changes.", and what a run without --prune leaves alone.
+			if err := view.RenderPlan(ios.Out, p, "text", view.Options{Color: color, Invocation: inv}); err != nil {
+				return err
+			}
 		} else {
 			apply.Observer(view.NewJSONEvents(ios.Out)).Done(apply.Summary{Unchanged: len(p.Changes), DryRun: o.DryRun})
 		}
 		return nil
 	}
-	if blocked := blockedChanges(p); len(blocked) > 0 {
+	if blockedChanges(p) != nil {
 		if o.Format == "text" {
-			_ = view.RenderPlan(ios.Out, p, "text", view.Options{Color: color})
+			_ = view.RenderPlan(ios.Out, p, "text", view.Options{Color: color, Invocation: inv})
 		}
-		return fmt.Errorf("apply: the plan has blocked changes:\n  %s", strings.Join(blocked, "\n  "))
+		return fmt.Errorf("apply: %w", blockedError(p, inv))
 	}
 	// Only waiting on resources an earlier run left pending changes
 	// nothing: no question then.
 	ask := saved == nil && !o.AutoApprove && !o.DryRun && p.HasChanges()
 	switch {
 	case saved == nil && o.Format == "text":
-		if err := view.RenderPlan(ios.Out, p, "text", view.Options{Color: color}); err != nil {
+		if err := view.RenderPlan(ios.Out, p, "text", view.Options{Color: color, Invocation: inv}); err != nil {
 			return err
 		}
 	case ask && isTTY(ios.In):
 		// stdout carries JSON events: show the person the plan on stderr.
-		if err := view.RenderPlan(ios.Err, p, "text", view.Options{Color: view.ColorEnabled(rawErr, o.NoColor)}); err != nil {
+		if err := view.RenderPlan(ios.Err, p, "text", view.Options{Color: view.ColorEnabled(rawErr, o.NoColor), Invocation: inv}); err != nil {
 			return err
 		}
 	}

@@ -24,17 +24,21 @@ func driftCommand(io streams) *cli.Command {
 	return &cli.Command{
 		Name:  "drift",
 		Usage: "report how live state differs from the manifest and state (read-only)",
-		UsageText: "applinkctl drift -f PATH... [--format text|json|markdown] [--ignore ADDR-GLOB]...\n\n" +
+		UsageText: "applinkctl drift -f PATH... [--format text|json|markdown] [--ignore PATTERN]...\n\n" +
 			"Reads like plan but takes no lock and writes nothing. Findings: missing (deleted out of band),\n" +
 			"changed (status or fields changed out of band), unmanaged (live, never in state), pending\n" +
-			"(manifest changes not yet applied). Exit codes: 0 no finding shown, 2 findings shown, 1 error.\n\n" +
+			"(manifest changes not yet applied). A finding a plain apply does not resolve names the apply\n" +
+			"that does (--prune, or --replace of a target's connection). --ignore takes the address patterns\n" +
+			"of plan --target; one that matches no resource is an error naming the closest addresses.\n" +
+			"Exit codes: 0 no finding shown, 2 findings shown, 1 error.\n\n" +
 			"Examples:\n" +
 			"   applinkctl drift -f applink.yaml\n" +
-			"   applinkctl drift -f applink.yaml --format json --ignore 'acme-api/authorization/*'",
+			"   applinkctl drift -f applink.yaml --format json --ignore 'acme-api/authorization/*'\n" +
+			"   applinkctl drift -f applink.yaml --ignore acme-api/connection/events_dc",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "file", Aliases: []string{"f"}, Usage: "manifest `PATH` (file or directory); repeatable", Required: true},
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "output `FORMAT`: text, json or markdown"},
-			&cli.StringSliceFlag{Name: "ignore", Usage: "drop findings whose address matches `ADDR-GLOB`; repeatable"},
+			&cli.StringSliceFlag{Name: "ignore", Usage: "drop findings whose address matches `PATTERN` (as plan --target); repeatable"},
 			&cli.IntFlag{Name: "parallelism", Value: live.DefaultReadConcurrency, Usage: "at most `N` read calls at once (reads change nothing; lower it to spare a rate limit shared with other tools)"},
 		},
 		Action: func(c *cli.Context) error {
@@ -63,13 +67,15 @@ func runDrift(c *cli.Context, io streams, opts driftOptions) error {
 	if err != nil {
 		return fmt.Errorf("drift: %w", err)
 	}
-	vo := view.Options{Color: opts.Format == "text" && view.ColorEnabled(io.Out, opts.NoColor)}
+	// Fixes name an apply with the same -f paths and global flags.
+	inv := invocationOf(c, "apply", opts.Files)
+	vo := view.Options{Color: opts.Format == "text" && view.ColorEnabled(io.Out, opts.NoColor), Invocation: inv}
 	if err := view.RenderDrift(io.Out, findings, opts.Format, vo); err != nil {
 		return fmt.Errorf("drift: %w", err)
 	}
 	if ghactions.Enabled() {
 		var md bytes.Buffer
-		if err := view.RenderDrift(&md, findings, "markdown", view.Options{}); err != nil {
+		if err := view.RenderDrift(&md, findings, "markdown", view.Options{Invocation: inv}); err != nil {
 			return fmt.Errorf("drift: %w", err)
 		}
 		if err := ghactions.AppendStepSummary(md.String()); err != nil {

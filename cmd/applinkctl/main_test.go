@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -39,11 +40,18 @@ func TestMain(m *testing.M) {
 // TestScripts runs the end-to-end CLI scripts in testdata/script. The
 // scripts' environment is clean but for APPLINKCTL_EMULATOR_PAGE_SIZE,
 // passed on so that the --sandbox scripts can be run with every list paged.
+// $QUICKSTART is examples/quickstart, for scripts that copy it as a
+// newcomer would.
 func TestScripts(t *testing.T) {
+	quickstart, err := filepath.Abs(filepath.Join("..", "..", "examples", "quickstart"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	testscript.Run(t, testscript.Params{
 		Dir:           "testdata/script",
 		UpdateScripts: *update,
 		Setup: func(env *testscript.Env) error {
+			env.Setenv("QUICKSTART", quickstart)
 			if v, ok := os.LookupEnv(emulator.PageSizeEnv); ok {
 				env.Setenv(emulator.PageSizeEnv, v)
 			}

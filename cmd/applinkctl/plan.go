@@ -28,18 +28,26 @@ func planCommand(io streams) *cli.Command {
 	return &cli.Command{
 		Name:  "plan",
 		Usage: "read live state and show what apply would change",
-		UsageText: "applinkctl plan -f PATH... [--prune [--allow-empty]] [--target ADDR]... [--replace ADDR]...\n" +
+		UsageText: "applinkctl plan -f PATH... [--prune [--allow-empty]] [--target PATTERN]... [--replace PATTERN]...\n" +
 			"                [--format text|json|markdown] [--out FILE] [--detailed-exitcode]\n\n" +
 			"Compares the manifest with what exists in Heroku AppLink and with applinkctl's state, and\n" +
 			"prints the changes: + create, -/+ replace, ~ republish, - delete, = adopt, … wait.\n" +
 			"--out saves the plan for `applinkctl apply FILE`, which refuses it once anything it saw changed.\n" +
-			"Exit codes: 0 success (with --detailed-exitcode: no changes), 1 error, 2 changes present\n" +
-			"(--detailed-exitcode only).\n\n" +
+			"Resources applinkctl manages that the manifest no longer declares are listed; --prune deletes them.\n" +
+			"A plan with blocked changes (e.g. a data action target whose fields changed: the API cannot\n" +
+			"delete a target alone) is an error and is never saved; it names the command that unblocks it.\n\n" +
+			"--target and --replace take address patterns: * within a segment, ** across segments, and a\n" +
+			"prefix (acme-api, acme-api/connection/events_dc) selects everything under it. A pattern that\n" +
+			"matches nothing is an error naming the closest addresses.\n\n" +
+			"Exit codes: 0 success (with --detailed-exitcode: no changes), 1 error or blocked plan, 2 changes\n" +
+			"present (--detailed-exitcode only).\n\n" +
 			"Examples:\n" +
 			"   applinkctl plan -f applink.yaml\n" +
 			"   applinkctl plan -f examples/quickstart --sandbox\n" +
 			"   applinkctl plan -f applink.yaml --format markdown --out plan.json --detailed-exitcode\n" +
 			"   applinkctl plan -f applink.yaml --target 'acme-api/connection/prod_org/*'\n" +
+			"   applinkctl plan -f applink.yaml --target acme-api/connection/events_dc\n" +
+			"   applinkctl plan -f applink.yaml --target 'acme-api/**/target/*'\n" +
 			"   applinkctl plan -f applink.yaml --replace acme-api/connection/events_dc",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "file", Aliases: []string{"f"}, Usage: "manifest `PATH` (file or directory); repeatable", Required: true},
@@ -49,8 +57,8 @@ func planCommand(io streams) *cli.Command {
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "output `FORMAT`: text, json or markdown"},
 			&cli.IntFlag{Name: "max-bytes", Value: 60000, Usage: "cap markdown output at `N` bytes (pull-request comments have a limit)"},
 			&cli.BoolFlag{Name: "detailed-exitcode", Usage: "exit 0 when there are no changes, 2 when there are, 1 on error"},
-			&cli.StringSliceFlag{Name: "target", Usage: "plan only resources matching `ADDR` (a glob) and what they depend on; repeatable"},
-			&cli.StringSliceFlag{Name: "replace", Usage: "force the replacement of `ADDR` (e.g. to re-run a JWT flow); repeatable"},
+			&cli.StringSliceFlag{Name: "target", Usage: "plan only resources matching `PATTERN` (an address, a prefix, * or **) and what they depend on; repeatable"},
+			&cli.StringSliceFlag{Name: "replace", Usage: "force the replacement of the declared resources matching `PATTERN` (e.g. to re-run a JWT flow); repeatable"},
 			&cli.IntFlag{Name: "parallelism", Value: live.DefaultReadConcurrency, Usage: "at most `N` read calls at once (reads change nothing; lower it to spare a rate limit shared with other tools)"},
 		},
 		Action: func(c *cli.Context) error {
@@ -78,7 +86,9 @@ func planCommand(io streams) *cli.Command {
 }
 
 // runPlan makes the plan, prints it, saves it when asked and maps "changes
-// present" to exit code 2 under --detailed-exitcode.
+// present" to exit code 2 under --detailed-exitcode. A plan with blocked
+// changes is an error (exit 1, whatever the flags) and is not saved: apply
+// would refuse it, so the error names the command that unblocks it.
 func runPlan(c *cli.Context, io streams, opts planOptions) error {
 	if err := validFormat(opts.Format, "text", "json", "markdown"); err != nil {
 		return fmt.Errorf("plan: %w", err)
@@ -88,19 +98,27 @@ func runPlan(c *cli.Context, io streams, opts planOptions) error {
 		return fmt.Errorf("plan: %w", err)
 	}
 	defer r.Close()
-	vo := view.Options{Color: opts.Format == "text" && view.ColorEnabled(io.Out, opts.NoColor), MaxBytes: opts.MaxBytes}
+	inv := invocationOf(c, "plan", opts.Files)
+	vo := view.Options{Color: opts.Format == "text" && view.ColorEnabled(io.Out, opts.NoColor), MaxBytes: opts.MaxBytes, Invocation: inv}
 	if err := view.RenderPlan(io.Out, r.Plan, opts.Format, vo); err != nil {
 		return fmt.Errorf("plan: %w", err)
 	}
-	if opts.Out != "" {
+	blocked := blockedChanges(r.Plan) != nil
+	saved := ""
+	switch {
+	case opts.Out != "" && blocked:
+		fmt.Fprintf(io.Err, "Not saved to %s: apply refuses a plan with blocked changes.\n", opts.Out)
+	case opts.Out != "":
 		if err := view.WritePlanFile(opts.Out, r.Plan); err != nil {
 			return fmt.Errorf("plan: %w", err)
 		}
-		fmt.Fprintf(io.Err, "Saved the plan to %s; run `applinkctl apply %s` to apply exactly it.\n", opts.Out, opts.Out)
+		saved = opts.Out
+		apply := view.Invocation{Flags: inv.Flags}.Command("apply", plan.Options{}) + " " + view.ShellQuote(opts.Out)
+		fmt.Fprintf(io.Err, "Saved the plan to %s; run `%s` to apply exactly it.\n", opts.Out, apply)
 	}
 	if opts.GitHub {
 		var md bytes.Buffer
-		if err := view.RenderPlan(&md, r.Plan, "markdown", view.Options{MaxBytes: opts.MaxBytes}); err != nil {
+		if err := view.RenderPlan(&md, r.Plan, "markdown", view.Options{MaxBytes: opts.MaxBytes, Invocation: inv}); err != nil {
 			return fmt.Errorf("plan: %w", err)
 		}
 		if err := ghactions.AppendStepSummary(md.String()); err != nil {
@@ -110,9 +128,12 @@ func runPlan(c *cli.Context, io streams, opts planOptions) error {
 		if err := ghactions.SetOutput("has_changes", strconv.FormatBool(r.Plan.HasChanges())); err != nil {
 			return fmt.Errorf("plan: %w", err)
 		}
-		if err := ghactions.SetOutput("plan_file", opts.Out); err != nil {
+		if err := ghactions.SetOutput("plan_file", saved); err != nil {
 			return fmt.Errorf("plan: %w", err)
 		}
+	}
+	if blocked {
+		return fmt.Errorf("plan: %w", blockedError(r.Plan, inv))
 	}
 	if opts.DetailedExitCode && r.Plan.HasChanges() {
 		return withExitCode(exitChanges, nil)

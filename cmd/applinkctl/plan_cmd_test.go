@@ -256,7 +256,7 @@ func TestPlanErrors(t *testing.T) {
 	}{
 		{[]string{"plan", "-f", w.manifest(), "--format", "yaml"}, `--format "yaml"`},
 		{[]string{"plan", "-f", w.manifest(), "--target", "plan-app/connection/nope"}, "--target plan-app/connection/nope: matches no resource"},
-		{[]string{"plan", "-f", w.manifest(), "--replace", "plan-app/authorization/nope"}, "--replace plan-app/authorization/nope: not declared"},
+		{[]string{"plan", "-f", w.manifest(), "--replace", "plan-app/authorization/nope"}, "--replace plan-app/authorization/nope: matches no resource the manifest declares"},
 		{[]string{"plan", "-f", filepath.Join(w.dir, "missing.yaml")}, "missing.yaml"},
 		{[]string{"drift", "-f", w.manifest(), "--ignore", "[bad"}, "--ignore [bad"},
 		{[]string{"drift", "-f", w.manifest(), "--format", "xml"}, `--format "xml"`},

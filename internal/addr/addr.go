@@ -10,7 +10,6 @@ package addr
 
 import (
 	"fmt"
-	"path"
 	"strings"
 )
 
@@ -108,25 +107,3 @@ func (a Address) Parent() Address {
 }
 
 func (a Address) String() string { return string(a) }
-
-// Match reports whether the address matches a glob pattern in the syntax of
-// path.Match, where * does not cross a /. A pattern that names a connection
-// also matches its children, as Terraform's -target of a module does.
-func Match(pattern string, a Address) (bool, error) {
-	ok, err := path.Match(pattern, string(a))
-	if err != nil || ok {
-		return ok, err
-	}
-	if parent := a.Parent(); parent != "" {
-		return path.Match(pattern, string(parent))
-	}
-	return false, nil
-}
-
-// ValidPattern reports whether pattern is a well-formed glob.
-func ValidPattern(pattern string) error {
-	if _, err := path.Match(pattern, ""); err != nil {
-		return fmt.Errorf("pattern %q: %w", pattern, err)
-	}
-	return nil
-}

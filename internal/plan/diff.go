@@ -3,6 +3,7 @@ package plan
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -21,8 +22,9 @@ import (
 // (login_url, JWT client id, key fingerprint, publication bundle digest).
 // Errors: *ProtectError when a protected resource would be replaced or
 // deleted, ErrEmptyManifest for a prune of an empty manifest without
-// AllowEmpty, *SelectorError for a --target matching nothing or a --replace
-// naming an undeclared resource, and errors reading publication files.
+// AllowEmpty, *SelectorError for a malformed --target or --replace pattern,
+// a --target matching nothing known or a --replace matching nothing
+// declared, and errors reading publication files.
 func Diff(m *manifest.Manifest, w *live.World, s *state.State, opts Options) (*Plan, error) {
 	d, err := newDiffer(m, w, s, opts)
 	if err != nil {
@@ -53,12 +55,15 @@ type differ struct {
 	s    *state.State
 	opts Options
 
-	replace  map[addr.Address]bool
-	declared int // connections and authorizations in the manifest
+	replace  map[addr.Address]bool // declared addresses a --replace pattern selects
+	targets  []addr.Pattern        // --target
+	declared int                   // connections and authorizations in the manifest
 
 	changes   map[addr.Address]*Change
 	desired   map[addr.Address]bool
 	unmanaged []addr.Address
+	// undeclared are the deletes --prune would plan, in a plan without it.
+	undeclared []*Change
 	// findings classify each difference for Drift, by address.
 	findings map[addr.Address]Finding
 }
@@ -96,20 +101,30 @@ func newDiffer(m *manifest.Manifest, w *live.World, s *state.State, opts Options
 			d.desired[au.Address()] = true
 		}
 	}
+	declared := slices.Sorted(maps.Keys(d.desired))
 	for _, r := range opts.Replace {
-		if _, err := addr.Parse(r); err != nil {
+		p, err := addr.ParsePattern(r)
+		if err != nil {
 			return nil, &SelectorError{Flag: "--replace", Value: r, Reason: err.Error()}
 		}
-		a := addr.Address(r)
-		if !d.desired[a] {
-			return nil, &SelectorError{Flag: "--replace", Value: r, Reason: "not declared in the manifest (replace recreates a declared resource)"}
+		matched := false
+		for _, a := range declared {
+			if p.Match(a) {
+				d.replace[a], matched = true, true
+			}
 		}
-		d.replace[a] = true
+		if !matched {
+			return nil, &SelectorError{Flag: "--replace", Value: r,
+				Reason:  "matches no resource the manifest declares (replace recreates a declared resource)",
+				Closest: addr.Closest(r, declared, closestN)}
+		}
 	}
 	for _, t := range opts.Targets {
-		if err := addr.ValidPattern(t); err != nil {
+		p, err := addr.ParsePattern(t)
+		if err != nil {
 			return nil, &SelectorError{Flag: "--target", Value: t, Reason: err.Error()}
 		}
+		d.targets = append(d.targets, p)
 	}
 	return d, nil
 }
@@ -143,19 +158,23 @@ func (d *differ) plan() (*Plan, error) {
 		changes = append(changes, c)
 	}
 	unmanaged := slices.Clone(d.unmanaged)
-	if len(d.opts.Targets) > 0 {
+	undeclared := slices.Clone(d.undeclared)
+	if len(d.targets) > 0 {
 		var err error
-		changes, unmanaged, err = d.selectTargets(changes, unmanaged)
+		changes, unmanaged, undeclared, err = d.selectTargets(changes, unmanaged, undeclared)
 		if err != nil {
 			return nil, err
 		}
 	}
-	slices.SortFunc(changes, func(a, b *Change) int { return strings.Compare(string(a.Address), string(b.Address)) })
+	byAddress := func(a, b *Change) int { return strings.Compare(string(a.Address), string(b.Address)) }
+	slices.SortFunc(changes, byAddress)
+	slices.SortFunc(undeclared, byAddress)
 	slices.Sort(unmanaged)
 
 	p := &Plan{
 		Changes:       changes,
 		Unmanaged:     unmanaged,
+		Undeclared:    undeclared,
 		Options:       normOptions(d.opts),
 		ManifestFiles: slices.Clone(d.m.Files),
 		Fingerprints: Fingerprints{
@@ -184,46 +203,48 @@ func normOptions(o Options) Options {
 	return o
 }
 
-// selectTargets keeps the changes matching a --target glob, the changes
+// selectTargets keeps the changes matching a --target pattern, the changes
 // they depend on (a child's connection) and the cascades of every kept
-// change (the targets a kept replacement recreates), to a fixed point.
-func (d *differ) selectTargets(changes []*Change, unmanaged []addr.Address) ([]*Change, []addr.Address, error) {
+// change (the targets a kept replacement recreates), to a fixed point;
+// unmanaged and undeclared resources are kept when a pattern matches them.
+// A pattern that matches no known resource is an error naming the closest.
+func (d *differ) selectTargets(changes []*Change, unmanaged []addr.Address, undeclared []*Change) ([]*Change, []addr.Address, []*Change, error) {
 	byAddr := map[addr.Address]*Change{}
 	for _, c := range changes {
 		byAddr[c.Address] = c
 	}
-	matches := func(a addr.Address) (bool, string) {
-		for _, t := range d.opts.Targets {
-			if ok, _ := addr.Match(t, a); ok { // patterns were validated
-				return true, t
+	matches := func(a addr.Address) bool {
+		for _, t := range d.targets {
+			if t.Match(a) {
+				return true
 			}
 		}
-		return false, ""
+		return false
 	}
-	used := map[string]bool{}
+	known := d.known()
+	for _, t := range d.targets {
+		if !slices.ContainsFunc(known, t.Match) {
+			return nil, nil, nil, &SelectorError{Flag: "--target", Value: t.String(),
+				Reason:  "matches no resource of the manifest, state or live world",
+				Closest: addr.Closest(t.String(), known, closestN)}
+		}
+	}
 	keep := map[addr.Address]bool{}
 	for _, c := range changes {
-		if ok, t := matches(c.Address); ok {
-			keep[c.Address], used[t] = true, true
+		if matches(c.Address) {
+			keep[c.Address] = true
 		}
 	}
 	var keptUnmanaged []addr.Address
 	for _, u := range unmanaged {
-		if ok, t := matches(u); ok {
-			keptUnmanaged, used[t] = append(keptUnmanaged, u), true
+		if matches(u) {
+			keptUnmanaged = append(keptUnmanaged, u)
 		}
 	}
-	for _, t := range d.opts.Targets {
-		if !used[t] {
-			for _, u := range d.stateAddresses() { // known but unchanged: still a valid target
-				if ok, _ := addr.Match(t, u); ok {
-					used[t] = true
-					break
-				}
-			}
-		}
-		if !used[t] {
-			return nil, nil, &SelectorError{Flag: "--target", Value: t, Reason: "matches no resource of the manifest, state or live world"}
+	var keptUndeclared []*Change
+	for _, u := range undeclared {
+		if matches(u.Address) {
+			keptUndeclared = append(keptUndeclared, u)
 		}
 	}
 	for grew := true; grew; {
@@ -248,7 +269,20 @@ func (d *differ) selectTargets(changes []*Change, unmanaged []addr.Address) ([]*
 			out = append(out, c)
 		}
 	}
-	return out, keptUnmanaged, nil
+	return out, keptUnmanaged, keptUndeclared, nil
+}
+
+// closestN is how many addresses a selector that matches nothing suggests.
+const closestN = 3
+
+// known is every address the plan knows, sorted: declared, recorded in
+// state, or live.
+func (d *differ) known() []addr.Address {
+	all := slices.Collect(maps.Keys(d.desired))
+	all = append(all, d.stateAddresses()...)
+	all = append(all, d.unmanaged...)
+	slices.Sort(all)
+	return slices.Compact(all)
 }
 
 func (d *differ) stateAddresses() []addr.Address {
@@ -300,6 +334,14 @@ func (d *differ) find(a addr.Address, k FindingKind, format string, args ...any)
 		return
 	}
 	d.findings[a] = Finding{Kind: k, Address: a, Detail: fmt.Sprintf(format, args...)}
+}
+
+// fix attaches to a's finding the options of the apply that resolves it.
+func (d *differ) fix(a addr.Address, o Options) {
+	if f, ok := d.findings[a]; ok && f.Fix == nil {
+		f.Fix = &o
+		d.findings[a] = f
+	}
 }
 
 // orgType maps the API's org type to the manifest's.

@@ -34,18 +34,27 @@ type Finding struct {
 	Kind    FindingKind
 	Address addr.Address
 	Detail  string
+	// Fix, when set, is the options of the apply that resolves the finding
+	// where a plain apply does not: --prune for what is no longer declared,
+	// and the --replace of a connection for a target apply cannot change or
+	// delete alone. Drift names that exact command.
+	Fix *Options
 }
 
 // Drift compares like Diff but read-only and without any apply options: it
 // classifies every difference between manifest, live world and state and
-// drops the findings whose address matches an ignore glob (addr.Match
-// syntax). Protected resources and an empty manifest are reported, not
-// refused. Findings are sorted by address.
+// drops the findings whose address an ignore pattern selects (addr.Pattern).
+// An ignore pattern that selects no known resource is a *SelectorError, as
+// a typo would otherwise hide nothing, silently. Protected resources and an
+// empty manifest are reported, not refused. Findings are sorted by address.
 func Drift(m *manifest.Manifest, w *live.World, s *state.State, ignore []string) ([]Finding, error) {
+	var patterns []addr.Pattern
 	for _, g := range ignore {
-		if err := addr.ValidPattern(g); err != nil {
+		p, err := addr.ParsePattern(g)
+		if err != nil {
 			return nil, &SelectorError{Flag: "--ignore", Value: g, Reason: err.Error()}
 		}
+		patterns = append(patterns, p)
 	}
 	d, err := newDiffer(m, w, s, Options{})
 	if err != nil {
@@ -54,19 +63,20 @@ func Drift(m *manifest.Manifest, w *live.World, s *state.State, ignore []string)
 	if err := d.run(); err != nil {
 		return nil, err
 	}
+	known := d.known()
+	for _, p := range patterns {
+		if !slices.ContainsFunc(known, p.Match) {
+			return nil, &SelectorError{Flag: "--ignore", Value: p.String(),
+				Reason:  "matches no resource of the manifest, state or live world",
+				Closest: addr.Closest(p.String(), known, closestN)}
+		}
+	}
 	out := []Finding{}
 	for _, f := range d.findings {
 		if c := d.changes[f.Address]; c != nil && c.Action == Noop && !c.Wait {
 			continue
 		}
-		skip := false
-		for _, g := range ignore {
-			if ok, _ := addr.Match(g, f.Address); ok {
-				skip = true
-				break
-			}
-		}
-		if !skip {
+		if !slices.ContainsFunc(patterns, func(p addr.Pattern) bool { return p.Match(f.Address) }) {
 			out = append(out, f)
 		}
 	}

@@ -45,16 +45,26 @@ func UnprotectCommand(a addr.Address) string {
 // a wrong -f path than an intent.
 var ErrEmptyManifest = errors.New("manifest declares no resources: --prune would delete everything applinkctl manages; pass --allow-empty if that is intended")
 
-// SelectorError is a --target or --replace value that is malformed or names
-// nothing the plan knows.
+// SelectorError is a --target, --replace or --ignore value that is
+// malformed or selects nothing; Closest lists the known addresses nearest
+// to it, so a typo shows its correction.
 type SelectorError struct {
-	Flag   string // "--target" or "--replace"
-	Value  string
-	Reason string
+	Flag    string // "--target", "--replace" or "--ignore"
+	Value   string
+	Reason  string
+	Closest []addr.Address
 }
 
 func (e *SelectorError) Error() string {
-	return fmt.Sprintf("%s %s: %s", e.Flag, e.Value, e.Reason)
+	msg := fmt.Sprintf("%s %s: %s", e.Flag, e.Value, e.Reason)
+	if len(e.Closest) > 0 {
+		as := make([]string, len(e.Closest))
+		for i, a := range e.Closest {
+			as[i] = string(a)
+		}
+		msg += "; closest: " + strings.Join(as, ", ")
+	}
+	return msg
 }
 
 // StaleError is a saved plan that no longer matches what a fresh plan sees.

@@ -304,7 +304,7 @@ func (h *harness) checkPlan() {
 	}
 	for _, format := range []string{"text", "json", "markdown"} {
 		var buf bytes.Buffer
-		if err := view.RenderPlan(&buf, p, format, view.Options{}); err != nil {
+		if err := view.RenderPlan(&buf, p, format, goldenView); err != nil {
 			h.t.Fatalf("render %s: %v", format, err)
 		}
 		name := map[string]string{"text": "plan.txt", "json": "plan.json", "markdown": "plan.md"}[format]
@@ -337,12 +337,16 @@ func (h *harness) checkDrift() {
 	}
 	for _, format := range []string{"text", "json"} {
 		var buf bytes.Buffer
-		if err := view.RenderDrift(&buf, fs, format, view.Options{}); err != nil {
+		if err := view.RenderDrift(&buf, fs, format, goldenView); err != nil {
 			h.t.Fatalf("render %s: %v", format, err)
 		}
 		h.golden("drift."+map[string]string{"text": "txt", "json": "json"}[format], []byte(mask(h.dir, buf.String())))
 	}
 }
+
+// goldenView renders as for a person who ran `applinkctl plan -f
+// applink.yaml` in the case's directory, so hints show that command.
+var goldenView = view.Options{Invocation: view.Invocation{Files: []string{"applink.yaml"}}}
 
 var (
 	uuidRE  = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)

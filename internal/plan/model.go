@@ -40,6 +40,9 @@ type Change struct {
 	// names the way out (e.g. "--replace acme-api/connection/events_dc").
 	// A plan with a blocked change is an error for apply.
 	Blocked string
+	// Unblock are the addresses whose --replace unblocks the change (its
+	// connection); empty when it is not blocked or no flag can unblock it.
+	Unblock []addr.Address
 	// Wait is set when the live resource is pending (connecting, authorizing,
 	// creating, …) or state holds an unfinished intent: apply waits for it to
 	// settle instead of acting again.
@@ -106,8 +109,8 @@ type SpecChange struct {
 type Options struct {
 	Prune      bool
 	AllowEmpty bool
-	Targets    []string // --target globs
-	Replace    []string // --replace addresses
+	Targets    []string // --target patterns (addr.Pattern)
+	Replace    []string // --replace patterns, matched against declared addresses
 }
 
 // Fingerprints record what a plan saw, so a saved plan can be refused when
@@ -126,7 +129,13 @@ type Plan struct {
 	// Unmanaged are live resources that neither the manifest nor state
 	// knows; they are reported and never touched.
 	Unmanaged []addr.Address
-	Options   Options
+	// Undeclared are what state records as applinkctl's and the manifest
+	// no longer declares, in a plan made without --prune: left alone, and
+	// listed so that "no changes" is never read as "nothing left over".
+	// Each is the delete --prune would plan, blocked (with its way out)
+	// when --prune alone cannot delete it. With --prune they are changes.
+	Undeclared []*Change
+	Options    Options
 	// ManifestFiles are the -f files the plan was made from, for apply PLANFILE.
 	ManifestFiles []string
 	Fingerprints  Fingerprints
@@ -144,4 +153,25 @@ type Origin struct {
 	// State names the state backend the plan read, as Backend.Describe
 	// names it (never with a password).
 	State string
+}
+
+// Unblocked returns o with the --replace of every address that unblocks
+// one of the blocked changes among cs added, so that a plan made with the
+// result is not blocked; ok is false when some blocked change has no such
+// way out (its Blocked text says what to do instead).
+func Unblocked(o Options, cs []*Change) (_ Options, ok bool) {
+	ok = true
+	o.Replace = append([]string(nil), o.Replace...)
+	for _, c := range cs {
+		if c.Blocked == "" {
+			continue
+		}
+		if len(c.Unblock) == 0 {
+			ok = false
+		}
+		for _, a := range c.Unblock {
+			o.Replace = append(o.Replace, string(a))
+		}
+	}
+	return normOptions(o), ok
 }

@@ -134,9 +134,11 @@ func bundleReasons(sr *state.Resource, b *manifest.Bundle, sc *SpecChange) []str
 }
 
 // prune plans what state records as owned but the manifest no longer
-// declares. Without --prune nothing is planned: Drift reports them. Targets
-// and publications cannot be deleted alone (the API has neither a target
-// delete nor an unpublish): they go with their connection, or are blocked.
+// declares. Without --prune nothing is planned: the deletes --prune would
+// plan are kept as undeclared (plan lists them) and Drift reports them,
+// each naming the apply that deletes it. Targets and publications cannot be
+// deleted alone (the API has neither a target delete nor an unpublish):
+// they go with their connection, or are blocked.
 func (d *differ) prune() {
 	var orphans []addr.Address
 	for _, a := range d.stateAddresses() {
@@ -148,20 +150,10 @@ func (d *differ) prune() {
 	}
 	// Parents first, so children can see whether theirs goes.
 	slices.SortStableFunc(orphans, func(x, y addr.Address) int { return depth(x) - depth(y) })
+	goes := map[addr.Address]bool{} // without --prune: what --prune would delete
 	for _, a := range orphans {
 		r := d.s.Resources[a]
 		exists, before := d.liveOf(a)
-		if !d.opts.Prune {
-			switch {
-			case r.Protect:
-				d.find(a, Pending, "no longer declared, but protected: apply --prune refuses to delete it; to allow it: %s", UnprotectCommand(a))
-			case exists:
-				d.find(a, Pending, "no longer declared: apply --prune deletes it")
-			default:
-				d.find(a, Pending, "no longer declared and gone live: apply --prune forgets it")
-			}
-			continue
-		}
 		c := &Change{Address: a, Kind: a.Kind(), Action: Delete, Protected: r.Protect, RemoteID: r.RemoteID, Before: before}
 		if exists {
 			c.Reasons = []string{"no longer declared in the manifest"}
@@ -172,17 +164,55 @@ func (d *differ) prune() {
 			c.DependsOn = []addr.Address{parent}
 			pc := d.changes[parent]
 			switch {
-			case pc != nil && (pc.Action == Delete || pc.Action == Replace):
+			case goes[parent] || pc != nil && (pc.Action == Delete || pc.Action == Replace):
 				c.CausedBy = parent
 				c.Reasons = []string{"deleted with its connection"}
+			case exists && !d.desired[parent]:
+				where := "Salesforce"
+				if a.Kind() == addr.KindTarget {
+					where = "Data Cloud"
+				}
+				c.Blocked = fmt.Sprintf("a %s cannot be deleted alone (the API has no route for it), and its connection %s is not declared for applinkctl to recreate: remove it in %s", kindWords(a.Kind()), parent, where)
 			case exists && a.Kind() == addr.KindTarget:
 				c.Blocked = fmt.Sprintf("a data action target cannot be deleted alone (the API has no target delete): run with --replace %s to recreate the connection with only its declared targets", parent)
+				c.Unblock = []addr.Address{parent}
 			case exists:
 				c.Blocked = fmt.Sprintf("a publication cannot be unpublished (the API has no route for it): remove it in Salesforce, or run with --replace %s to recreate the connection", parent)
+				c.Unblock = []addr.Address{parent}
 			}
 		}
-		d.add(c)
+		if d.opts.Prune {
+			d.add(c)
+			continue
+		}
+		goes[a] = c.Blocked == "" && !r.Protect
+		d.undeclared = append(d.undeclared, c)
+		fix := Options{Prune: true}
+		switch {
+		case r.Protect:
+			d.find(a, Pending, "no longer declared, but protected: apply --prune refuses to delete it; to allow it: %s", UnprotectCommand(a))
+			continue
+		case c.Blocked != "" && len(c.Unblock) == 0:
+			d.find(a, Pending, "no longer declared; %s", c.Blocked)
+			continue
+		case c.Blocked != "":
+			fix.Replace = []string{string(c.Unblock[0])}
+			d.find(a, Pending, "no longer declared; a %s cannot be deleted alone (the API has no route for it): --prune deletes it by replacing its connection, recreated with only what is declared", kindWords(a.Kind()))
+		case exists:
+			d.find(a, Pending, "no longer declared: apply --prune deletes it")
+		default:
+			d.find(a, Pending, "no longer declared and gone live: apply --prune forgets it")
+		}
+		d.fix(a, fix)
 	}
+}
+
+// kindWords names a kind in a sentence.
+func kindWords(k addr.Kind) string {
+	if k == addr.KindTarget {
+		return "data action target"
+	}
+	return string(k)
 }
 
 func depth(a addr.Address) int {

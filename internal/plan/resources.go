@@ -370,6 +370,7 @@ func (d *differ) target(dt *manifest.Target, parent *Change) {
 	if len(reasons) > 0 {
 		c.Action, c.Reasons = Replace, reasons
 		c.Blocked = fmt.Sprintf("a data action target cannot be changed alone (the API has no target delete): run with --replace %s to recreate the connection and all its targets", parent.Address)
+		c.Unblock = []addr.Address{parent.Address}
 		switch {
 		case lt.Status == client.StatusCreationFailed:
 			d.find(a, Changed, "status is %s", lt.Status)
@@ -378,6 +379,7 @@ func (d *differ) target(dt *manifest.Target, parent *Change) {
 		case fieldsDiffer:
 			d.find(a, Pending, "%s", reasons[0])
 		}
+		d.fix(a, Options{Replace: []string{string(parent.Address)}})
 		return
 	}
 	pending := lt.Status != "" && !client.TargetTerminal(lt.Status)

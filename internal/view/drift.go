@@ -5,6 +5,8 @@ import (
 	"io"
 	"sort"
 	"strings"
+
+	"github.com/applinkctl/applinkctl/internal/plan"
 )
 
 // finding is a drift finding as the renderers see it; RenderDrift builds it
@@ -13,6 +15,7 @@ type finding struct {
 	Kind    string
 	Address string
 	Detail  string
+	Fix     string // the command that resolves it, when a plain apply does not
 }
 
 // driftKinds are the finding kinds of DESIGN.md §3 in the order they are
@@ -122,6 +125,9 @@ func driftText(fs []finding, opts Options) string {
 		b.WriteString("\n" + paint(opts.Color, g.color, g.heading+":") + "\n")
 		for _, f := range g.items {
 			b.WriteString("  " + findingLine(f) + "\n")
+			if f.Fix != "" {
+				b.WriteString("      run: " + f.Fix + "\n")
+			}
 		}
 	}
 	return b.String()
@@ -139,6 +145,7 @@ type jsonFinding struct {
 	Kind    string `json:"kind"`
 	Address string `json:"address"`
 	Detail  string `json:"detail"`
+	Fix     string `json:"fix,omitempty"`
 }
 
 func driftWire(fs []finding) jsonDrift {
@@ -179,6 +186,9 @@ func driftMarkdown(fs []finding, opts Options) string {
 			if f.Detail != "" {
 				t += ": " + mdEscape(f.Detail)
 			}
+			if f.Fix != "" {
+				t += "; run " + mdCode(f.Fix)
+			}
 			t += "\n"
 			if i == len(g.items)-1 {
 				t += "\n"
@@ -186,5 +196,9 @@ func driftMarkdown(fs []finding, opts Options) string {
 			chunks = append(chunks, mdChunk{text: t, changes: 1})
 		}
 	}
-	return capChunks(chunks, opts.maxBytes(), "finding", "findings", "run `applinkctl drift` locally for the full report")
+	full := "applinkctl drift -f PATH…"
+	if len(opts.Invocation.Files) > 0 {
+		full = opts.Invocation.Command("drift", plan.Options{})
+	}
+	return capChunks(chunks, opts.maxBytes(), "finding", "findings", "run "+mdCode(full)+" locally for the full report")
 }

@@ -12,7 +12,11 @@ import (
 func RenderDrift(w io.Writer, findings []plan.Finding, format string, opts Options) error {
 	fs := make([]finding, 0, len(findings))
 	for _, f := range findings {
-		fs = append(fs, finding{Kind: string(f.Kind), Address: string(f.Address), Detail: f.Detail})
+		var fix string
+		if f.Fix != nil {
+			fix = opts.Invocation.Command("apply", *f.Fix)
+		}
+		fs = append(fs, finding{Kind: string(f.Kind), Address: string(f.Address), Detail: f.Detail, Fix: fix})
 	}
 	return renderDrift(w, fs, format, opts)
 }

@@ -29,6 +29,7 @@ type jsonPlan struct {
 	Fingerprints  jsonFingerprints `json:"fingerprints"`
 	Changes       []jsonChange     `json:"changes"`
 	Unmanaged     []string         `json:"unmanaged"`
+	Undeclared    []string         `json:"undeclared,omitempty"`
 	// MadeAgainst is what the plan was made against; apply PLANFILE
 	// refuses a plan made in the sandbox outside it and the other way round.
 	MadeAgainst *jsonOrigin `json:"made_against"`
@@ -162,6 +163,10 @@ func toWire(p *plan.Plan) jsonPlan {
 		Unmanaged:   addrStrings(p.Unmanaged, true),
 		MadeAgainst: originWire(p.Origin),
 	}
+	for _, c := range p.Undeclared {
+		w.Undeclared = append(w.Undeclared, string(c.Address))
+	}
+	sort.Strings(w.Undeclared)
 	for _, c := range sortedChanges(p) {
 		jc := jsonChange{
 			Address:   string(c.Address),

@@ -28,9 +28,17 @@ func planMarkdown(p *plan.Plan, opts Options) string {
 	n := countPlan(p)
 	var head strings.Builder
 	head.WriteString("## applinkctl plan\n\n")
-	head.WriteString("**" + mdEscape(summaryLine(n)) + "**\n\n")
+	summary, undeclared := planSummary(p, n)
+	head.WriteString("**" + mdEscape(summary) + "**\n\n")
 	if l := blockedLine(n); l != "" {
-		head.WriteString("> **Blocked:** " + mdEscape(l) + "\n\n")
+		head.WriteString("> **Blocked:** " + mdEscape(l))
+		if cmd := UnblockCommand(p, opts.Invocation); cmd != "" {
+			head.WriteString(" To unblock it, run " + mdCode(cmd) + ".")
+		}
+		head.WriteString("\n\n")
+	}
+	if undeclared != "" {
+		head.WriteString(mdEscape(undeclared) + "\n\n")
 	}
 	head.WriteString("| action | count |\n|---|---:|\n")
 	rows := []struct {
@@ -68,6 +76,23 @@ func planMarkdown(p *plan.Plan, opts Options) string {
 		}
 		chunks = append(chunks, mdChunk{text: "\n" + mdDetailsClose, close: true})
 	}
+	if len(p.Undeclared) > 0 {
+		var b strings.Builder
+		fmt.Fprintf(&b, "<details><summary>no longer declared: %s left alone without --prune</summary>\n\n",
+			plural(len(p.Undeclared), "resource", "resources"))
+		for _, c := range p.Undeclared {
+			b.WriteString("- `" + string(c.Address) + "`")
+			b.WriteString("\n")
+			for _, l := range undeclaredNotes(c) {
+				b.WriteString("  - " + mdEscape(l) + "\n")
+			}
+		}
+		if cmd := pruneCommand(p, opts.Invocation); cmd != "" {
+			b.WriteString("\nTo review deleting " + itThem(len(p.Undeclared)) + ", run " + mdCode(cmd) + ".\n")
+		}
+		b.WriteString("\n" + mdDetailsClose)
+		chunks = append(chunks, mdChunk{text: b.String()})
+	}
 	if len(p.Unmanaged) > 0 {
 		var b strings.Builder
 		fmt.Fprintf(&b, "<details><summary>unmanaged: %s left alone</summary>\n\n",
@@ -79,7 +104,8 @@ func planMarkdown(p *plan.Plan, opts Options) string {
 		chunks = append(chunks, mdChunk{text: b.String()})
 	}
 	chunks = withGraph(chunks, mermaidSection(p), opts.maxBytes())
-	return capChunks(chunks, opts.maxBytes(), "change", "changes", "run `applinkctl plan` locally for the full plan")
+	full := opts.Invocation.forPlan(p).Command("plan", p.Options)
+	return capChunks(chunks, opts.maxBytes(), "change", "changes", "run "+mdCode(full)+" locally for the full plan")
 }
 
 // withGraph puts the dependency graph after the summary table when the
@@ -114,8 +140,11 @@ func capChunks(chunks []mdChunk, max int, one, many, hint string) string {
 		}
 		return b.String()
 	}
-	// The note is at most this long: it holds two numbers.
-	const noteRoom = 160
+	// The note is at most this long: it holds two numbers and the hint.
+	noteRoom := 160
+	if n := 100 + len(hint); n > noteRoom {
+		noteRoom = n
+	}
 	var b strings.Builder
 	open := false
 	i := 0

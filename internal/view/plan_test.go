@@ -141,13 +141,18 @@ func TestRenderPlanWriteError(t *testing.T) {
 
 func TestRenderPlanMarkdownTruncation(t *testing.T) {
 	full := render(t, bigPlan(), "markdown", view.Options{MaxBytes: 1 << 20})
+	// A long command in the note (many files, flags) still fits the cap.
+	long := view.Invocation{Files: []string{strings.Repeat("manifests/", 20) + "applink.yaml", "more.yaml"}, Flags: []string{"--sandbox=" + strings.Repeat("s", 100)}}
 	for _, max := range []int{600, 1500, 2500, 5000} {
 		out := string(render(t, bigPlan(), "markdown", view.Options{MaxBytes: max}))
 		if len(out) > max {
 			t.Errorf("max %d: output is %d bytes", max, len(out))
 		}
-		if !strings.Contains(out, "… output truncated: ") || !strings.Contains(out, "run `applinkctl plan` locally for the full plan") {
+		if !strings.Contains(out, "… output truncated: ") || !strings.Contains(out, "run `applinkctl plan -f applink.yaml` locally for the full plan") {
 			t.Errorf("max %d: no truncation note:\n%s", max, out)
+		}
+		if out := string(render(t, bigPlan(), "markdown", view.Options{MaxBytes: max, Invocation: long})); max > 600 && len(out) > max || !strings.Contains(out, "more.yaml --sandbox=sss") {
+			t.Errorf("max %d, long command: %d bytes:\n%s", max, len(out), out)
 		}
 		if o, c := strings.Count(out, "<details>"), strings.Count(out, "</details>"); o != c {
 			t.Errorf("max %d: %d <details> but %d </details>:\n%s", max, o, c, out)

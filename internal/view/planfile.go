@@ -268,6 +268,13 @@ func fromWire(w jsonPlan) (*plan.Plan, error) {
 		}
 		p.Unmanaged = append(p.Unmanaged, a)
 	}
+	for i, u := range w.Undeclared {
+		a, err := parseAddr(u, fmt.Sprintf("undeclared[%d]", i))
+		if err != nil {
+			return nil, err
+		}
+		p.Undeclared = append(p.Undeclared, &plan.Change{Address: a, Kind: a.Kind(), Action: plan.Delete})
+	}
 	return p, nil
 }
 

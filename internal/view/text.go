@@ -13,9 +13,16 @@ import (
 func planText(p *plan.Plan, opts Options) string {
 	var b strings.Builder
 	n := countPlan(p)
-	b.WriteString(paint(opts.Color, ansiBold, summaryLine(n)) + "\n")
+	summary, undeclared := planSummary(p, n)
+	b.WriteString(paint(opts.Color, ansiBold, summary) + "\n")
 	if l := blockedLine(n); l != "" {
 		b.WriteString(paint(opts.Color, ansiRed, l) + "\n")
+		if cmd := UnblockCommand(p, opts.Invocation); cmd != "" {
+			b.WriteString("To unblock it, run: " + cmd + "\n")
+		}
+	}
+	if undeclared != "" {
+		b.WriteString(undeclared + "\n")
 	}
 	for _, g := range groupByApp(p) {
 		b.WriteString("\n" + paint(opts.Color, ansiBold, g.App) + "\n")
@@ -24,6 +31,19 @@ func planText(p *plan.Plan, opts Options) string {
 			for _, sub := range g.Under[c.Address] {
 				writeTextChange(&b, sub, g.Actions, "      ", opts)
 			}
+		}
+	}
+	if len(p.Undeclared) > 0 {
+		b.WriteString("\nNo longer declared (managed by applinkctl; left alone without --prune):\n")
+		for _, c := range p.Undeclared {
+			b.WriteString("  " + string(c.Address))
+			b.WriteString("\n")
+			for _, l := range undeclaredNotes(c) {
+				b.WriteString("      " + l + "\n")
+			}
+		}
+		if h := pruneHint(p, opts.Invocation); h != "" {
+			b.WriteString(h + "\n")
 		}
 	}
 	if len(p.Unmanaged) > 0 {

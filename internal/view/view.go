@@ -39,6 +39,10 @@ type Options struct {
 	// MaxBytes caps Markdown output (default DefaultMaxBytes); pull-request
 	// comments have a size limit and a silently cut plan misleads reviewers.
 	MaxBytes int
+	// Invocation is how the person ran applinkctl, so that hints (the
+	// command that unblocks a plan, that prunes, that fixes a drift
+	// finding) name a command that works as typed.
+	Invocation Invocation
 	// Now is the clock for progress timestamps; nil means time.Now. Tests
 	// pass a fake one so output is reproducible.
 	Now func() time.Time
@@ -199,6 +203,18 @@ func summaryLine(n counts) string {
 		s += fmt.Sprintf(", %d to wait for", n.Wait)
 	}
 	return s + "."
+}
+
+// planSummary is the summary line of a plan and the undeclared line to
+// print under it. A plan that changes nothing but leaves undeclared
+// resources says so in the summary itself: "live state matches the
+// manifest" would not be true.
+func planSummary(p *plan.Plan, n counts) (summary, undeclared string) {
+	u := undeclaredLine(p)
+	if !n.hasChanges() && u != "" {
+		return "No changes. " + u, ""
+	}
+	return summaryLine(n), u
 }
 
 // blockedLine explains, under the summary, that apply will refuse the plan.
