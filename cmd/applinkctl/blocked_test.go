@@ -19,12 +19,15 @@ func TestBlockedPlanExitsOneAndIsNotSaved(t *testing.T) {
 	w.applyAll(t)
 	testkit.WriteFile(t, w.dir, "applink.yaml", strings.Replace(planTestManifest, "target_endpoint: /hook", "target_endpoint: /v2/hook", 1))
 	out := filepath.Join(w.dir, "plan.json")
-	unblock := "applinkctl plan -f " + w.manifest() + " --replace plan-app/connection/events_dc"
+	// A saved plan names its manifests relative to the working directory.
+	t.Chdir(w.dir)
+	manifest := "applink.yaml"
+	unblock := "applinkctl plan -f " + manifest + " --replace plan-app/connection/events_dc"
 	for _, args := range [][]string{
-		{"plan", "-f", w.manifest()},
-		{"plan", "-f", w.manifest(), "--detailed-exitcode"},
-		{"plan", "-f", w.manifest(), "--out", out, "--detailed-exitcode", "--format", "json"},
-		{"plan", "-f", w.manifest(), "--out", out, "--format", "markdown"},
+		{"plan", "-f", manifest},
+		{"plan", "-f", manifest, "--detailed-exitcode"},
+		{"plan", "-f", manifest, "--out", out, "--detailed-exitcode", "--format", "json"},
+		{"plan", "-f", manifest, "--out", out, "--format", "markdown"},
 	} {
 		code, stdout, stderr := w.cli(t, args...)
 		if code != exitError {
@@ -48,7 +51,7 @@ func TestBlockedPlanExitsOneAndIsNotSaved(t *testing.T) {
 	t.Setenv("GITHUB_ACTIONS", "true")
 	t.Setenv("GITHUB_STEP_SUMMARY", filepath.Join(gh, "summary.md"))
 	t.Setenv("GITHUB_OUTPUT", filepath.Join(gh, "output"))
-	if code, _, stderr := w.cli(t, "plan", "-f", w.manifest(), "--out", out); code != exitError {
+	if code, _, stderr := w.cli(t, "plan", "-f", manifest, "--out", out); code != exitError {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	summary, _ := os.ReadFile(filepath.Join(gh, "summary.md"))
@@ -62,7 +65,7 @@ func TestBlockedPlanExitsOneAndIsNotSaved(t *testing.T) {
 
 	// The command it names makes a plan that saves and applies.
 	t.Setenv("GITHUB_ACTIONS", "")
-	code, stdout, stderr := w.cli(t, "plan", "-f", w.manifest(), "--replace", "plan-app/connection/events_dc", "--out", out, "--detailed-exitcode")
+	code, stdout, stderr := w.cli(t, "plan", "-f", manifest, "--replace", "plan-app/connection/events_dc", "--out", out, "--detailed-exitcode")
 	if code != exitChanges || strings.Contains(stdout, "blocked") {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}

@@ -364,9 +364,11 @@ func TestSelectorExamplesWork(t *testing.T) {
 // stateList is `applinkctl state list` of the quickstart in root.
 func stateList(t *testing.T, root string) string {
 	t.Helper()
-	t.Chdir(filepath.Join(root, "examples", "quickstart"))
+	// As the setup apply ran: from the root, in the root's sandbox, whose
+	// state is the workspace of -f examples/quickstart.
+	t.Chdir(root)
 	var o, e bytes.Buffer
-	if code := run([]string{"applinkctl", "state", "list", "-f", "applink.yaml"}, streams{In: strings.NewReader(""), Out: &o, Err: &e}); code != 0 {
+	if code := run([]string{"applinkctl", "state", "list", "-f", "examples/quickstart", "--sandbox=" + filepath.Join(root, "sandbox")}, streams{In: strings.NewReader(""), Out: &o, Err: &e}); code != 0 {
 		t.Fatalf("state list: exit %d: %s", code, e.String())
 	}
 	return o.String()
