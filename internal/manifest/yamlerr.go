@@ -33,9 +33,26 @@ func syntaxError(data []byte, err error) (line, col int, msg string) {
 		}
 	}
 	if le := locate(data); le != nil && le.Message == msg && le.Mark.Line > 0 {
-		return describe(data, le)
+		line, col, msg = describe(data, le)
+	} else {
+		line, col, msg = fallbackPos(data, line, msg)
 	}
-	return fallbackPos(data, line, msg)
+	line, col = clamp(data, line, col)
+	return line, col, msg
+}
+
+// clamp keeps a position inside the file: the parser marks the end of a
+// file without a final newline on the line after its last, which an editor
+// cannot go to; the end of the last line is where it stopped.
+func clamp(data []byte, line, col int) (int, int) {
+	lines := bytes.Split(data, []byte("\n"))
+	if line > len(lines) {
+		line, col = len(lines), utf8.RuneCount(lines[len(lines)-1])+1
+	}
+	if n := utf8.RuneCount(lines[line-1]) + 1; col > n {
+		col = n
+	}
+	return line, max(col, 1)
 }
 
 // locate parses data with yaml v4 (every document) and returns its first
@@ -88,12 +105,23 @@ func describe(data []byte, le *yamlv4.LoadError) (line, col int, msg string) {
 		return cl, cc, fmt.Sprintf("this %s is not closed where expected: %s at %d:%d", open, msg, line, col)
 	case atEnd && cl > 0 && ctx == "while scanning a quoted scalar":
 		return cl, cc, fmt.Sprintf("this quoted string is never closed (%s)", msg)
+	case cl > 0 && ctx == "while scanning a simple key":
+		// A word where a key belongs: the parser looks for its ':' up to
+		// the next line, and stops there.
+		return cl, cc, msg + " after this key"
 	}
 	if off < len(data) && data[off] == '\t' && !strings.Contains(msg, "tab") {
 		msg = "found a tab character that cannot start any token"
 	}
 	if strings.Contains(msg, "tab") {
 		return line, col, msg + ": indent with spaces, not tabs"
+	}
+	if msg == "mapping values are not allowed in this context" {
+		// "type salesforce" above "login_url: …" reads as one value
+		// running on to the second line's ':'.
+		if prev := prevContentLine(data, line); prev > 0 {
+			msg += fmt.Sprintf(" (line %d has no ':': is one missing there?)", prev)
+		}
 	}
 	if what, ok := strings.CutPrefix(ctx, "while parsing a "); ok && cl > 0 && (cl != line || cc != col) {
 		msg += fmt.Sprintf(" (in the %s that starts at %d:%d)", what, cl, cc)
@@ -168,4 +196,22 @@ func firstControl(data []byte) (line, col int, ok bool) {
 		col++
 	}
 	return 0, 0, false
+}
+
+// prevContentLine is the number of the last line before line that holds
+// something other than blanks and a comment, when it has no ':' at all; 0
+// otherwise.
+func prevContentLine(data []byte, line int) int {
+	lines := bytes.Split(data, []byte("\n"))
+	for i := min(line, len(lines)) - 2; i >= 0; i-- {
+		l := bytes.TrimSpace(lines[i])
+		if len(l) == 0 || l[0] == '#' {
+			continue
+		}
+		if bytes.IndexByte(l, ':') >= 0 {
+			return 0
+		}
+		return i + 1
+	}
+	return 0
 }
