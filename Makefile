@@ -4,14 +4,13 @@ BIN       := bin/applinkctl
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS   := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
-STATICCHECK_VERSION := v0.8.2
 
-.PHONY: quickstart build test lint fmt-check vet staticcheck unit bench soak fuzz schema man clean keys
+.PHONY: quickstart build test lint fmt-check vet staticcheck tidy-check unit bench soak fuzz schema man clean keys
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/applinkctl
 
-test: fmt-check vet staticcheck unit
+test: fmt-check tidy-check vet staticcheck unit
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -20,8 +19,15 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
+# staticcheck is pinned in go.mod's tool directive (go get -tool …@VERSION
+# changes it), so its version and checksums come from go.mod and go.sum.
 staticcheck:
-	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+	$(GO) tool staticcheck ./...
+
+# go.mod and go.sum must be what go mod tidy makes of them: a dependency
+# added or dropped without tidying fails here, not in someone else's build.
+tidy-check:
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
 
 unit:
 	$(GO) test -race -count=1 ./...

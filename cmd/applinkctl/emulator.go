@@ -13,6 +13,7 @@ import (
 
 	"github.com/applinkctl/applinkctl/internal/emulator"
 	"github.com/applinkctl/applinkctl/internal/fsutil"
+	"github.com/applinkctl/applinkctl/internal/preflight"
 )
 
 // emulatorOptions are the parsed flags of `applinkctl emulator`.
@@ -30,9 +31,9 @@ func emulatorCommand(io streams) *cli.Command {
 		Usage: "run the local Heroku AppLink emulator (Platform, AppLink and Salesforce routes on one port)",
 		UsageText: "applinkctl emulator [--listen ADDR] [--data DIR] [faults…]\n\n" +
 			"Serves the Heroku Platform API subset, every AppLink route and the Salesforce token endpoint on\n" +
-			"one listener, and prints HEROKU_API_URL=… and HEROKU_API_KEY=… lines to stdout, so that\n" +
-			"   eval \"$(applinkctl emulator --listen 127.0.0.1:5000 &)\"\n" +
-			"points applinkctl (or the Heroku CLI, with HEROKU_HOST) at it. Serves until interrupted.\n" +
+			"one listener, and prints HEROKU_API_URL=…, HEROKU_API_KEY=… and SALESFORCE_LOGIN_URL=… lines to\n" +
+			"stdout, so that with them exported applinkctl (or the Heroku CLI, with HEROKU_HOST) talks to it,\n" +
+			"validate --preflight included. Serves until interrupted.\n" +
 			"Admin routes under /_emulator/ seed apps and break things; see docs/emulator.md.\n\n" +
 			"Examples:\n" +
 			"   applinkctl emulator\n" +
@@ -118,7 +119,9 @@ func runEmulator(c *cli.Context, io streams, o emulatorOptions) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(io.Out, "HEROKU_API_URL=%s\nHEROKU_API_KEY=%s\n", srv.URL, srv.APIKey)
+	// The token endpoint is served at the same base URL: SALESFORCE_LOGIN_URL
+	// points validate --preflight at it rather than at login.salesforce.com.
+	fmt.Fprintf(io.Out, "HEROKU_API_URL=%s\nHEROKU_API_KEY=%s\n%s=%s\n", srv.URL, srv.APIKey, preflight.LoginURLEnv, srv.URL)
 	fmt.Fprintf(io.Err, "emulator: serving on %s (admin routes under %s/_emulator/); Ctrl-C stops it\n", srv.URL, srv.URL)
 	<-c.Context.Done()
 	return srv.Close()

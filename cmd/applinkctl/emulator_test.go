@@ -33,13 +33,13 @@ func TestEmulatorCommandServes(t *testing.T) {
 	}()
 	sc := bufio.NewScanner(pr)
 	lines := map[string]string{}
-	for len(lines) < 2 && sc.Scan() {
+	for len(lines) < 3 && sc.Scan() {
 		k, v, _ := strings.Cut(sc.Text(), "=")
 		lines[k] = v
 	}
 	go io.Copy(io.Discard, pr)
 	base, key := lines["HEROKU_API_URL"], lines["HEROKU_API_KEY"]
-	if !strings.HasPrefix(base, "http://127.0.0.1:") || key != "test-key" {
+	if !strings.HasPrefix(base, "http://127.0.0.1:") || key != "test-key" || lines["SALESFORCE_LOGIN_URL"] != base {
 		t.Fatalf("start-up lines %v", lines)
 	}
 

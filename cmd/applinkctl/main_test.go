@@ -1,10 +1,17 @@
 package main
 
 import (
+	"bufio"
+	"context"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -12,6 +19,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/applinkctl/applinkctl/internal/emulator"
+	"github.com/applinkctl/applinkctl/internal/safehttp"
 )
 
 var update = flag.Bool("update", false, "rewrite the cmp files of testdata/script/*.txtar")
@@ -58,8 +66,10 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"mkfifo":  mkfifoCmd,
-			"realapi": realAPI,
+			"mkfifo":        mkfifoCmd,
+			"realapi":       realAPI,
+			"startemulator": startEmulator,
+			"httppost":      httpPost,
 		},
 	})
 }
@@ -96,5 +106,98 @@ func mkfifoCmd(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	for _, a := range args {
 		ts.Check(syscall.Mkfifo(ts.MkAbs(a), 0o600))
+	}
+}
+
+// emulatorLines are the settings `applinkctl emulator` prints on stdout.
+var emulatorLines = []string{"HEROKU_API_URL", "HEROKU_API_KEY", "SALESFORCE_LOGIN_URL"}
+
+// startEmulator is the script command `startemulator [FLAG...]`: it runs
+// `applinkctl emulator FLAG...` (in the test process) for the rest of the
+// script and sets the NAME=VALUE lines it prints (emulatorLines, all of
+// which it must print within 30 s) in the script's environment, as
+// `export $(cat emulator.env)` does for a person.
+func startEmulator(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! startemulator")
+	}
+	pr, pw := io.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		app := newApp(streams{In: strings.NewReader(""), Out: pw, Err: io.Discard})
+		done <- app.RunContext(ctx, append([]string{"applinkctl", "emulator"}, args...))
+		pw.Close()
+	}()
+	ts.Defer(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			ts.Logf("startemulator: the emulator did not stop within 30s")
+		}
+	})
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+		_, _ = io.Copy(io.Discard, pr)
+	}()
+	setting := regexp.MustCompile(`^([A-Z_]+)=(.*)$`)
+	seen := map[string]bool{}
+	timeout := time.After(30 * time.Second)
+	for len(seen) < len(emulatorLines) {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				err := <-done
+				done <- err // for the deferred stop
+				ts.Fatalf("startemulator: the emulator stopped (%v) having printed only %v", err, seen)
+			}
+			m := setting.FindStringSubmatch(l)
+			if m == nil {
+				ts.Fatalf("startemulator: unexpected line on stdout: %q", l)
+			}
+			ts.Setenv(m[1], m[2])
+			seen[m[1]] = true
+		case <-timeout:
+			ts.Fatalf("startemulator: in 30s the emulator printed %v, not all of %v", seen, emulatorLines)
+		}
+	}
+	for _, name := range emulatorLines {
+		if !seen[name] {
+			ts.Fatalf("startemulator: no %s line", name)
+		}
+	}
+	go func() { // keep the pipe drained
+		for range lines {
+		}
+	}()
+}
+
+// httpPost is the script command `httppost URL FILE`: it POSTs FILE as JSON
+// to URL, which must be loopback (an emulator's admin route), and fails
+// unless the answer is 2xx.
+func httpPost(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: httppost URL FILE")
+	}
+	u, err := url.Parse(args[0])
+	ts.Check(err)
+	if !safehttp.IsLoopback(u.Hostname()) {
+		ts.Fatalf("httppost: %s is not loopback", args[0])
+	}
+	body, err := os.ReadFile(ts.MkAbs(args[1]))
+	ts.Check(err)
+	c := &http.Client{Transport: &http.Transport{}, Timeout: 30 * time.Second} // no proxy
+	res, err := c.Post(u.String(), "application/json", strings.NewReader(string(body)))
+	ts.Check(err)
+	answer, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
+	res.Body.Close()
+	if res.StatusCode/100 != 2 {
+		ts.Fatalf("httppost %s: %s: %s", args[0], res.Status, answer)
 	}
 }

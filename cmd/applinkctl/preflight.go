@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/urfave/cli/v2"
 
@@ -23,15 +24,26 @@ func preflightFlags(c *cli.Context, io streams, opts *validateOptions) error {
 	if opts.Format != "text" {
 		return fmt.Errorf("validate: --preflight reports in text: drop --format %s", opts.Format)
 	}
-	opts.Preflight = func(m *manifest.Manifest) error { return runPreflight(c, io, m, certFile) }
+	// SALESFORCE_LOGIN_URL (printed by applinkctl emulator) is checked
+	// before anything is loaded; the sandbox has its own emulator and
+	// ignores it.
+	override := ""
+	if raw := os.Getenv(preflight.LoginURLEnv); raw != "" && sandboxDir(c) == "" {
+		endpoint, err := preflight.OverrideEndpoint(raw)
+		if err != nil {
+			return fmt.Errorf("validate: %w", err)
+		}
+		override = endpoint
+	}
+	opts.Preflight = func(m *manifest.Manifest) error { return runPreflight(c, io, m, certFile, override) }
 	return nil
 }
 
 // runPreflight tries every JWT key of m against its token endpoint: the
-// login URL's, or with --sandbox the emulator's (whatever the login URL:
-// the sandbox has no other Salesforce). One line per resource; exit 1 when
-// any fails.
-func runPreflight(c *cli.Context, io streams, m *manifest.Manifest, certFile string) error {
+// login URL's; override (from SALESFORCE_LOGIN_URL) when set; or with
+// --sandbox the emulator's (whatever the login URL: the sandbox has no
+// other Salesforce). One line per resource; exit 1 when any fails.
+func runPreflight(c *cli.Context, io streams, m *manifest.Manifest, certFile, override string) error {
 	checks := preflight.Checks(m)
 	if len(checks) == 0 {
 		fmt.Fprintln(io.Out, "preflight: no JWT connection or authorization to check")
@@ -44,6 +56,10 @@ func runPreflight(c *cli.Context, io streams, m *manifest.Manifest, certFile str
 			return fmt.Errorf("validate: --certificate: %w", err)
 		}
 		opts.Certificate = cert
+	}
+	if override != "" {
+		fmt.Fprintf(io.Err, "preflight: %s is set: every token request goes to %s, not to the login URLs of the manifest\n", preflight.LoginURLEnv, override)
+		opts.Endpoint = func(string) string { return override }
 	}
 	if sandboxDir(c) != "" {
 		_, srv, stop, err := openPlatform(c, nil)

@@ -30,7 +30,8 @@ func validateCommand(io streams) *cli.Command {
 			"Checks every file (or every *.yaml/*.yml in a directory), reports all problems at once as\n" +
 			"FILE:LINE:COL: field: message and exits 1 when any is an error. Warnings go to stderr.\n" +
 			"Under GITHUB_ACTIONS=true each problem is also printed as a ::error annotation.\n" +
-			"--preflight then tries each JWT key against {login_url}/services/oauth2/token (docs/export.md).\n\n" +
+			"--preflight then tries each JWT key against {login_url}/services/oauth2/token, or against\n" +
+			"$SALESFORCE_LOGIN_URL/services/oauth2/token for every key when that is set (docs/export.md).\n\n" +
 			"Examples:\n" +
 			"   applinkctl validate -f applink.yaml\n" +
 			"   applinkctl validate -f examples/quickstart\n" +

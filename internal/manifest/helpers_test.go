@@ -42,6 +42,7 @@ func keys(t testing.TB) map[string]string {
 		testKeys = map[string]string{
 			"KEY_GOOD":       string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(good)})),
 			"KEY_GOOD_PKCS8": string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: goodPKCS8})),
+			"KEY_OTHER":      testkit.RSAKeyPEM(t, 2048, 1), // a second good key
 			"KEY_SHORT":      string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(short)})),
 			"KEY_EC":         string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: ecDER})),
 			"KEY_ENCRYPTED":  string(pem.EncodeToMemory(&pem.Block{Type: "ENCRYPTED PRIVATE KEY", Bytes: junk})),

@@ -83,3 +83,45 @@ func KeyFingerprint(pub any) (string, error) {
 	sum := sha256.Sum256(der)
 	return "sha256:" + hex.EncodeToString(sum[:]), nil
 }
+
+// jwtUse is one JWT block whose key loaded: where its client_id is and the
+// fingerprint of its key.
+type jwtUse struct {
+	clientID, fingerprint string
+	field                 string // the jwt block's dotted path
+	pos                   Pos    // of client_id
+}
+
+func (l *loader) useJWT(d *doc, ptr string, j *JWT) {
+	if j.ClientID == "" {
+		return // the schema reports it
+	}
+	l.jwts = append(l.jwts, jwtUse{clientID: j.ClientID, fingerprint: j.KeyFingerprint,
+		field: fieldOf(ptr), pos: d.posOf(ptr + "/client_id").at()})
+}
+
+// checkClientIDs warns about JWT blocks (connections and authorizations, in
+// any app and file) that give one client_id different keys. A connected
+// app or external client app holds one certificate, so the JWT bearer
+// grant of every block whose key is not that certificate's fails at apply
+// with "invalid assertion"; nothing but the keys tells them apart before
+// then. Each such block gets a warning naming another block with a
+// different key.
+func (l *loader) checkClientIDs() {
+	byID := map[string][]jwtUse{}
+	for _, u := range l.jwts {
+		byID[u.clientID] = append(byID[u.clientID], u)
+	}
+	for _, u := range l.jwts {
+		for _, o := range byID[u.clientID] {
+			if o.fingerprint == u.fingerprint {
+				continue
+			}
+			l.ps.warnf(u.pos, u.field+".client_id",
+				"client_id %q is also used at %s (%s) with a different private key: "+
+					"its connected app holds one certificate, so one of the two fails at apply with \"invalid assertion\"",
+				u.clientID, o.pos, o.field)
+			break
+		}
+	}
+}

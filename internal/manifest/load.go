@@ -71,6 +71,7 @@ func Load(paths []string, opts Options) (*Manifest, []Problem, error) {
 		}
 	}
 	m := l.build(docs)
+	l.checkClientIDs()
 	list := l.ps.sorted()
 	if l.ps.hasErrors() {
 		return nil, list, &InvalidError{Problems: list}
@@ -82,6 +83,7 @@ type loader struct {
 	opts Options
 	ps   problems
 	keys map[string]keyResult // by absolute key file path
+	jwts []jwtUse             // every JWT block with a usable key, in load order
 }
 
 type keyResult struct {
@@ -352,6 +354,7 @@ func (l *loader) jwt(d *doc, ptr string, w jwtWire) *JWT {
 			l.ps.warnf(n.val, fieldOf(fptr), "private key %s is readable by group or others (mode %04o): chmod 600 it", shownPath(d, w.PrivateKeyFile), perm)
 		}
 		j.PrivateKey, j.KeyFingerprint = secret.New(string(k.pem)), k.fingerprint
+		l.useJWT(d, ptr, j)
 		return j
 	}
 	eptr := ptr + "/private_key_env"
@@ -371,6 +374,7 @@ func (l *loader) jwt(d *doc, ptr string, w jwtWire) *JWT {
 		return j
 	}
 	j.PrivateKey, j.KeyFingerprint = secret.New(v), fp
+	l.useJWT(d, ptr, j)
 	return j
 }
 

@@ -29,6 +29,7 @@ func specName(path string) (string, bool) {
 type specHeader struct {
 	openapi, swagger string
 	pos              Pos
+	root             *yaml.Node // the whole document, for duplicateKeys
 }
 
 func readSpecHeader(data []byte, file string) (specHeader, error) {
@@ -36,7 +37,7 @@ func readSpecHeader(data []byte, file string) (specHeader, error) {
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return specHeader{}, err
 	}
-	h := specHeader{pos: Pos{File: file, Line: 1, Col: 1}}
+	h := specHeader{pos: Pos{File: file, Line: 1, Col: 1}, root: &root}
 	top := &root
 	if top.Kind == yaml.DocumentNode && len(top.Content) > 0 {
 		top = top.Content[0]
@@ -73,6 +74,15 @@ func checkSpec(data []byte, file string, ref Pos, field string, ps *problems) *o
 	h, err := readSpecHeader(data, file)
 	if err != nil {
 		ps.errorf(ref, field, "%s is not an OpenAPI document: not a YAML or JSON mapping", file)
+		return nil
+	}
+	if dups := duplicateKeys(h.root, file); len(dups) > 0 {
+		// kin-openapi, like every YAML and JSON decoder into a map, keeps
+		// the last of two equal keys: a path or operation would vanish
+		// from what is published without a word.
+		for _, d := range dups {
+			ps.errorf(d.at, "", "invalid OpenAPI document: duplicate key %q %s: first at %s", d.key, d.where, d.first)
+		}
 		return nil
 	}
 	switch {

@@ -68,10 +68,7 @@ func (d *doc) posOf(ptr string) node {
 	}
 }
 
-var (
-	yamlLine   = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-	yamlAnchor = regexp.MustCompile(`anchor '[^']*'`)
-)
+var yamlAnchor = regexp.MustCompile(`anchor '[^']*'`)
 
 // parseYAML decodes one manifest file into a doc, reporting structural
 // problems (not YAML, not a mapping, duplicate keys, aliases, nesting, bad
@@ -94,16 +91,11 @@ func parseYAML(data []byte, d *doc, env func(string) (string, bool), ps *problem
 			ps.errorf(filePos, "", "file is empty: a manifest needs at least \"version: 1\" and \"apps\"")
 			return nil
 		}
-		pos, msg := filePos, strings.TrimPrefix(err.Error(), "yaml: ")
-		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-			if n, aerr := strconv.Atoi(m[1]); aerr == nil {
-				pos.Line, msg = n, m[2]
-			}
-		}
+		line, col, msg := syntaxError(data, err)
 		// The parser's messages are fixed text except for anchor names:
 		// drop those, so that no byte of a file that is not a manifest at
 		// all (a key, /etc/shadow) reaches the output.
-		ps.errorf(pos, "", "not valid YAML: %s", yamlAnchor.ReplaceAllString(msg, "anchor"))
+		ps.errorf(Pos{File: d.file, Line: line, Col: col}, "", "not valid YAML: %s", yamlAnchor.ReplaceAllString(msg, "anchor"))
 		return nil
 	}
 	for {
@@ -113,7 +105,8 @@ func parseYAML(data []byte, d *doc, env func(string) (string, bool), ps *problem
 			break
 		}
 		if err != nil {
-			ps.errorf(filePos, "", "not valid YAML after the first document")
+			line, col, msg := syntaxError(data, err)
+			ps.errorf(Pos{File: d.file, Line: line, Col: col}, "", "not valid YAML after the first document: %s", yamlAnchor.ReplaceAllString(msg, "anchor"))
 			return nil
 		}
 		if !emptyDocument(&extra) {
@@ -237,7 +230,7 @@ func (c *converter) value(n *yaml.Node, ptr string, depth int) any {
 		return nil
 	case yaml.MappingNode:
 		out := make(map[string]any, len(n.Content)/2)
-		seen := make(map[string]int, len(n.Content)/2)
+		seen := make(map[string]Pos, len(n.Content)/2)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			if k.Kind != yaml.ScalarNode {
@@ -250,10 +243,12 @@ func (c *converter) value(n *yaml.Node, ptr string, depth int) any {
 				return nil
 			}
 			if first, dup := seen[k.Value]; dup {
-				c.ps.errorf(c.pos(k), fieldOf(ptr), "duplicate key %q (first at line %d)", k.Value, first)
+				// yaml.v3 keeps the last of two equal keys without a word:
+				// refuse, naming both places.
+				c.ps.errorf(c.pos(k), fieldOf(ptr), "duplicate key %q: first at %s", k.Value, first)
 				continue
 			}
-			seen[k.Value] = k.Line
+			seen[k.Value] = c.pos(k)
 			child := ptr + "/" + escapePtr(k.Value)
 			c.d.pos[child] = node{key: c.pos(k), val: c.pos(v)}
 			out[k.Value] = c.value(v, child, depth+1)

@@ -486,3 +486,34 @@ func TestLoadCertificateErrors(t *testing.T) {
 		t.Errorf("key and certificate: %v %+v", err, c)
 	}
 }
+
+func TestOverrideEndpoint(t *testing.T) {
+	for raw, want := range map[string]string{
+		"http://127.0.0.1:5000":          "http://127.0.0.1:5000/services/oauth2/token",
+		"http://localhost:5000/":         "http://localhost:5000/services/oauth2/token",
+		"https://test.salesforce.com":    "https://test.salesforce.com/services/oauth2/token",
+		"https://acme.my.salesforce.com": "https://acme.my.salesforce.com/services/oauth2/token",
+	} {
+		got, err := preflight.OverrideEndpoint(raw)
+		if err != nil || got != want {
+			t.Errorf("OverrideEndpoint(%q) = %q, %v; want %q", raw, got, err, want)
+		}
+	}
+	for raw, want := range map[string]string{
+		"http://login.example.com":                          "http is allowed only to loopback",
+		"ftp://127.0.0.1":                                   "scheme must be https",
+		"127.0.0.1:5000":                                    "invalid URL",
+		"https://user:hunter2@test.salesforce.com":          "must not carry user info",
+		"https://test.salesforce.com/services/oauth2/token": "no path",
+		"https://test.salesforce.com/?token=s3cret":         "no query or fragment",
+		"": "scheme must be https",
+	} {
+		_, err := preflight.OverrideEndpoint(raw)
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.HasPrefix(err.Error(), "SALESFORCE_LOGIN_URL=") {
+			t.Errorf("OverrideEndpoint(%q) = %v; want an error with %q", raw, err, want)
+		}
+		if err != nil && (strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "s3cret")) {
+			t.Errorf("OverrideEndpoint(%q) error shows a secret: %v", raw, err)
+		}
+	}
+}
