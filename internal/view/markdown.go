@@ -32,6 +32,9 @@ func planMarkdown(p *plan.Plan, opts Options) string {
 	if l := blockedLine(n); l != "" {
 		head.WriteString("> **Blocked:** " + mdEscape(l) + "\n\n")
 	}
+	if l := breakingLine(p); l != "" {
+		head.WriteString("> **" + mdEscape(l) + "**\n\n")
+	}
 	head.WriteString("| action | count |\n|---|---:|\n")
 	rows := []struct {
 		name string
@@ -197,6 +200,13 @@ func writeMDChange(b *strings.Builder, c *plan.Change, actions map[addr.Address]
 	}
 	if c.Spec == nil {
 		return
+	}
+	if c.Spec.IsBreaking() {
+		for _, br := range c.Spec.Breaking {
+			item("**⚠ breaking:** " + mdBreaking(br) + " (" + mdCode(specPos(c.Spec.File, br)) + ")")
+		}
+	} else {
+		item(mdEscape(breakingText(c.Spec)[0]))
 	}
 	for _, op := range specOps(c.Spec) {
 		item(mdCode(op))
