@@ -20,6 +20,7 @@ type planOptions struct {
 	Out              string // --out FILE: save the plan for apply FILE
 	MaxBytes         int    // markdown cap
 	DetailedExitCode bool   // exit 2 when the plan has changes
+	FailOnBreaking   bool   // exit 1 when a publication change breaks its callers
 	NoColor          bool
 	GitHub           bool // append the markdown plan to $GITHUB_STEP_SUMMARY
 }
@@ -29,7 +30,7 @@ func planCommand(io streams) *cli.Command {
 		Name:  "plan",
 		Usage: "read live state and show what apply would change",
 		UsageText: "applinkctl plan -f PATH... [--prune [--allow-empty]] [--target PATTERN]... [--replace PATTERN]...\n" +
-			"                [--format text|json|markdown] [--out FILE] [--detailed-exitcode]\n\n" +
+			"                [--format text|json|markdown] [--out FILE] [--detailed-exitcode] [--fail-on-breaking]\n\n" +
 			"Compares the manifest with what exists in Heroku AppLink and with applinkctl's state, and\n" +
 			"prints the changes: + create, -/+ replace, ~ republish, - delete, = adopt, … wait.\n" +
 			"--out saves the plan for `applinkctl apply FILE`, which refuses it once anything it saw changed.\n" +
@@ -39,12 +40,17 @@ func planCommand(io streams) *cli.Command {
 			"--target and --replace take address patterns: * within a segment, ** across segments, and a\n" +
 			"prefix (acme-api, acme-api/connection/events_dc) selects everything under it. A pattern that\n" +
 			"matches nothing is an error naming the closest addresses.\n\n" +
-			"Exit codes: 0 success (with --detailed-exitcode: no changes), 1 error or blocked plan, 2 changes\n" +
+			"A republished spec is classified for the Salesforce flows, Apex and agents calling the API:\n" +
+			"⚠ breaking (an operation, parameter or response field removed, a parameter made required,\n" +
+			"a type changed, the security changed), with the spec's file:line, or not breaking.\n\n" +
+			"Exit codes: 0 success (with --detailed-exitcode: no changes), 1 error or blocked plan (with\n" +
+			"--fail-on-breaking: also a breaking publication change, after the plan is printed), 2 changes\n" +
 			"present (--detailed-exitcode only).\n\n" +
 			"Examples:\n" +
 			"   applinkctl plan -f applink.yaml\n" +
 			"   applinkctl plan -f examples/quickstart --sandbox\n" +
 			"   applinkctl plan -f applink.yaml --format markdown --out plan.json --detailed-exitcode\n" +
+			"   applinkctl plan -f applink.yaml --fail-on-breaking\n" +
 			"   applinkctl plan -f applink.yaml --target 'acme-api/connection/prod_org/*'\n" +
 			"   applinkctl plan -f applink.yaml --target acme-api/connection/events_dc\n" +
 			"   applinkctl plan -f applink.yaml --target 'acme-api/**/target/*'\n" +
@@ -57,6 +63,7 @@ func planCommand(io streams) *cli.Command {
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "output `FORMAT`: text, json or markdown"},
 			&cli.IntFlag{Name: "max-bytes", Value: 60000, Usage: "cap markdown output at `N` bytes (pull-request comments have a limit)"},
 			&cli.BoolFlag{Name: "detailed-exitcode", Usage: "exit 0 when there are no changes, 2 when there are, 1 on error"},
+			&cli.BoolFlag{Name: "fail-on-breaking", Usage: "exit 1 when a republished spec breaks existing callers of the API (after printing the plan)"},
 			&cli.StringSliceFlag{Name: "target", Usage: "plan only resources matching `PATTERN` (an address, a prefix, * or **) and what they depend on; repeatable"},
 			&cli.StringSliceFlag{Name: "replace", Usage: "force the replacement of the declared resources matching `PATTERN` (e.g. to re-run a JWT flow); repeatable"},
 			&cli.IntFlag{Name: "parallelism", Value: live.DefaultReadConcurrency, Usage: "at most `N` read calls at once (reads change nothing; lower it to spare a rate limit shared with other tools)"},
@@ -77,6 +84,7 @@ func planCommand(io streams) *cli.Command {
 				Out:              c.String("out"),
 				MaxBytes:         c.Int("max-bytes"),
 				DetailedExitCode: c.Bool("detailed-exitcode"),
+				FailOnBreaking:   c.Bool("fail-on-breaking"),
 				NoColor:          global(c, "no-color").Bool("no-color"),
 				GitHub:           ghactions.Enabled(),
 			}
@@ -86,9 +94,10 @@ func planCommand(io streams) *cli.Command {
 }
 
 // runPlan makes the plan, prints it, saves it when asked and maps "changes
-// present" to exit code 2 under --detailed-exitcode. A plan with blocked
-// changes is an error (exit 1, whatever the flags) and is not saved: apply
-// would refuse it, so the error names the command that unblocks it.
+// present" to exit code 2 under --detailed-exitcode, and a breaking
+// publication change to exit code 1 under --fail-on-breaking. A plan with
+// blocked changes is an error (exit 1, whatever the flags) and is not saved:
+// apply would refuse it, so the error names the command that unblocks it.
 func runPlan(c *cli.Context, io streams, opts planOptions) error {
 	if err := validFormat(opts.Format, "text", "json", "markdown"); err != nil {
 		return fmt.Errorf("plan: %w", err)
@@ -131,6 +140,15 @@ func runPlan(c *cli.Context, io streams, opts planOptions) error {
 		if err := ghactions.SetOutput("plan_file", saved); err != nil {
 			return fmt.Errorf("plan: %w", err)
 		}
+		level := "warning"
+		if opts.FailOnBreaking {
+			level = "error"
+		}
+		view.AnnotateBreaking(io.Err, r.Plan, level)
+	}
+	if n := len(r.Plan.BreakingChanges()); opts.FailOnBreaking && n > 0 {
+		return fmt.Errorf("plan: %d %s existing callers (--fail-on-breaking); see ⚠ breaking above",
+			n, plural(n, "publication change breaks", "publication changes break"))
 	}
 	if blocked {
 		return fmt.Errorf("plan: %w", blockedError(r.Plan, inv))

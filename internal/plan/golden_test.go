@@ -354,11 +354,12 @@ var (
 	timeRE  = regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z`)
 )
 
-// mask replaces what differs from run to run: ids, times and the case's
-// absolute directory.
+// mask replaces what differs from run to run: ids, times, the case's
+// absolute directory and that of the cases (a spec shared by several).
 func mask(dir, s string) string {
 	if abs, err := filepath.Abs(dir); err == nil {
 		s = strings.ReplaceAll(s, abs, "$CASE")
+		s = strings.ReplaceAll(s, filepath.Dir(abs), "$CASES")
 	}
 	s = uuidRE.ReplaceAllString(s, "<uuid>")
 	s = orgIDRE.ReplaceAllString(s, "<sfid>")

@@ -18,6 +18,21 @@ func (p *Plan) HasChanges() bool {
 	return false
 }
 
+// BreakingChanges lists the changes whose publication spec breaks existing
+// callers (see SpecChange.Breaking), in plan order; plan
+// --fail-on-breaking fails when it is not empty. A first publish breaks
+// nobody, and a republish of the same spec (a replaced connection's
+// cascade) changes nothing a caller sees.
+func (p *Plan) BreakingChanges() []*Change {
+	var out []*Change
+	for _, c := range p.Changes {
+		if c.Action != Noop && c.Spec.IsBreaking() {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // RecordsState reports whether apply writes state even where HasChanges
 // says nothing is to be done: a noop whose declared protect flag is not the
 // one recorded (see Change.StateOnly). apply runs such a plan; plan and

@@ -3,6 +3,7 @@ package plan
 import (
 	"github.com/applinkctl/applinkctl/internal/addr"
 	"github.com/applinkctl/applinkctl/internal/manifest"
+	"github.com/applinkctl/applinkctl/internal/specdiff"
 )
 
 // Action is what apply will do to one resource. The string values are
@@ -102,7 +103,22 @@ type SpecChange struct {
 	// trimmed to a reviewable length.
 	UnifiedDiff string
 	Truncated   bool
+	// File is the manifest's spec file, where the lines of Breaking are:
+	// absolute as the planner sets it, as the plan file names it once read
+	// back.
+	File string
+	// Breaking lists what in the new spec breaks the flows, Apex classes
+	// and agents calling the published API (an operation, parameter or
+	// response field removed, a parameter made required, a type changed,
+	// the security changed), in the order of the spec's lines. Empty
+	// means the change is compatible with existing callers. When the two
+	// versions could not be compared it holds one entry saying why, since
+	// nothing then shows the change to be safe.
+	Breaking []specdiff.Change
 }
+
+// IsBreaking reports whether the spec change breaks existing callers.
+func (s *SpecChange) IsBreaking() bool { return s != nil && len(s.Breaking) > 0 }
 
 // Options are the choices that shaped a plan; a saved plan records them so
 // apply executes exactly what was reviewed.

@@ -50,6 +50,9 @@ func (d *differ) publication(dp *manifest.Publication, parent *Change) error {
 	if sr != nil && len(sr.SpecGzip) > 0 {
 		if old, err := state.DecompressSpec(sr.SpecGzip); err == nil {
 			c.Spec = diffSpecs(old, b.Spec, b.SpecName)
+			if c.Spec != nil {
+				c.Spec.File = dp.SpecFile
+			}
 		}
 	}
 

@@ -9,6 +9,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/sergi/go-diff/diffmatchpatch"
+
+	"github.com/applinkctl/applinkctl/internal/specdiff"
 )
 
 // Limits of a spec diff in a plan: enough to review, not enough to drown a
@@ -20,9 +22,10 @@ const (
 
 // diffSpecs describes how spec b differs from the last published copy a:
 // operations added, removed and changed (their definition differs), and a
-// unified diff of the text trimmed to maxDiffLines. It returns nil when the
-// bytes are equal. Operations of a document that does not parse are left
-// empty: the diff text still shows what changed.
+// unified diff of the text trimmed to maxDiffLines, and what of the change
+// breaks callers. It returns nil when the bytes are equal. Operations of a
+// document that does not parse are left empty: the diff text still shows
+// what changed.
 func diffSpecs(a, b []byte, name string) *SpecChange {
 	if bytes.Equal(a, b) {
 		return nil
@@ -50,7 +53,20 @@ func diffSpecs(a, b []byte, name string) *SpecChange {
 		slices.Sort(sc.Changed)
 	}
 	sc.UnifiedDiff, sc.Truncated = unifiedDiff(string(a), string(b), "published/"+name, "manifest/"+name)
+	sc.Breaking = breakingChanges(a, b)
 	return sc
+}
+
+// breakingChanges classifies the change from a to b for the callers of the
+// published API. Two versions that cannot be compared count as breaking:
+// nothing shows the change to be safe, and `plan --fail-on-breaking` must
+// not pass it by default.
+func breakingChanges(a, b []byte) []specdiff.Change {
+	cs, err := specdiff.Compare(a, b)
+	if err != nil {
+		return []specdiff.Change{{ID: "spec-not-compared", Message: "cannot tell whether callers break: " + err.Error(), Line: 1, Column: 1}}
+	}
+	return cs
 }
 
 // specReason is the one-line reason of a spec change, as DESIGN.md writes

@@ -5,6 +5,7 @@ import (
 
 	"github.com/applinkctl/applinkctl/internal/addr"
 	"github.com/applinkctl/applinkctl/internal/plan"
+	"github.com/applinkctl/applinkctl/internal/specdiff"
 )
 
 func snap(kv ...string) *plan.Snapshot {
@@ -64,6 +65,11 @@ func fullPlan() *plan.Plan {
 				Spec: &plan.SpecChange{
 					Added: []string{"POST /orders"}, Removed: []string{"GET /legacy"}, Changed: []string{"GET /orders"},
 					UnifiedDiff: specDiff, Truncated: true,
+					File: "api/openapi.yaml",
+					Breaking: []specdiff.Change{
+						{ID: "api-path-removed-without-deprecation", Operation: "GET /legacy", Message: "API path removed without deprecation", Line: 7, Column: 1},
+						{ID: "request-parameter-removed", Operation: "GET /orders", Message: "deleted the `query` request parameter `status`", Line: 9, Column: 5},
+					},
 				},
 			},
 			{
@@ -151,7 +157,8 @@ func bigPlan() *plan.Plan {
 			p.Changes = append(p.Changes, &plan.Change{
 				Address: addr.Publication(app, "sf", fmt.Sprintf("API%02d", i)), Kind: addr.KindPublication,
 				Action: plan.Republish, Reasons: []string{"spec changed: +1 −1 operations"},
-				Spec: &plan.SpecChange{Added: []string{"POST /orders"}, Removed: []string{"GET /legacy"}, UnifiedDiff: specDiff},
+				Spec: &plan.SpecChange{Added: []string{"POST /orders"}, Removed: []string{"GET /legacy"}, UnifiedDiff: specDiff,
+					File: "api/openapi.yaml", Breaking: []specdiff.Change{{ID: "api-path-removed-without-deprecation", Operation: "GET /legacy", Message: "API path removed without deprecation", Line: 7, Column: 1}}},
 			})
 		}
 	}

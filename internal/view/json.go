@@ -97,6 +97,10 @@ type jsonSpec struct {
 	Changed   []string `json:"changed"`
 	Diff      string   `json:"diff"`
 	Truncated bool     `json:"truncated"`
+	// Breaking is false when existing callers keep working;
+	// BreakingChanges says what breaks them otherwise.
+	Breaking        bool           `json:"breaking"`
+	BreakingChanges []jsonBreaking `json:"breaking_changes"`
 }
 
 // nonNil makes an absent list encode as [] rather than null.
@@ -189,6 +193,9 @@ func toWire(p *plan.Plan) jsonPlan {
 				Changed:   nonNil(sortedCopy(c.Spec.Changed)),
 				Diff:      c.Spec.UnifiedDiff,
 				Truncated: c.Spec.Truncated,
+
+				Breaking:        c.Spec.IsBreaking(),
+				BreakingChanges: breakingWire(c.Spec),
 			}
 		}
 		w.Changes = append(w.Changes, jc)

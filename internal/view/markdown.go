@@ -40,6 +40,9 @@ func planMarkdown(p *plan.Plan, opts Options) string {
 	if undeclared != "" {
 		head.WriteString(mdEscape(undeclared) + "\n\n")
 	}
+	if l := breakingLine(p); l != "" {
+		head.WriteString("> **" + mdEscape(l) + "**\n\n")
+	}
 	head.WriteString("| action | count |\n|---|---:|\n")
 	rows := []struct {
 		name string
@@ -226,6 +229,13 @@ func writeMDChange(b *strings.Builder, c *plan.Change, actions map[addr.Address]
 	}
 	if c.Spec == nil {
 		return
+	}
+	if c.Spec.IsBreaking() {
+		for _, br := range c.Spec.Breaking {
+			item("**⚠ breaking:** " + mdBreaking(br) + " (" + mdCode(specPos(c.Spec.File, br)) + ")")
+		}
+	} else {
+		item(mdEscape(breakingText(c.Spec)[0]))
 	}
 	for _, op := range specOps(c.Spec) {
 		item(mdCode(op))

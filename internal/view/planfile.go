@@ -258,6 +258,7 @@ func fromWire(w jsonPlan) (*plan.Plan, error) {
 				UnifiedDiff: jc.Spec.Diff,
 				Truncated:   jc.Spec.Truncated,
 			}
+			breakingFromWire(c.Spec, jc.Spec.BreakingChanges)
 		}
 		p.Changes = append(p.Changes, c)
 	}

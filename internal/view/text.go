@@ -24,6 +24,9 @@ func planText(p *plan.Plan, opts Options) string {
 	if undeclared != "" {
 		b.WriteString(undeclared + "\n")
 	}
+	if l := breakingLine(p); l != "" {
+		b.WriteString(paint(opts.Color, ansiYellow, l) + "\n")
+	}
 	for _, g := range groupByApp(p) {
 		b.WriteString("\n" + paint(opts.Color, ansiBold, g.App) + "\n")
 		for _, c := range g.Top {
@@ -86,6 +89,12 @@ func writeTextChange(b *strings.Builder, c *plan.Change, actions map[addr.Addres
 		line(paint(opts.Color, ansiRed, "blocked: "+c.Blocked))
 	}
 	if c.Spec != nil {
+		for _, l := range breakingText(c.Spec) {
+			if c.Spec.IsBreaking() {
+				l = paint(opts.Color, ansiYellow, l)
+			}
+			line(l)
+		}
 		for _, op := range specOps(c.Spec) {
 			line(paint(opts.Color, opColor(op), op))
 		}
@@ -110,6 +119,9 @@ func tags(c *plan.Change) []string {
 	if c.Protected {
 		out = append(out, "protected")
 	}
+	if c.Spec.IsBreaking() {
+		out = append(out, "breaking")
+	}
 	return out
 }
 
@@ -119,6 +131,8 @@ func tagColor(t string) string {
 		return ansiRed
 	case "waits":
 		return ansiCyan
+	case "breaking":
+		return ansiYellow
 	}
 	return ""
 }
