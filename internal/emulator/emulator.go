@@ -94,6 +94,7 @@ type Emulator struct {
 	faults   Faults
 	rng      *rand.Rand
 	counts   map[string]int
+	creates  map[string]int // see Creates
 	tokens   float64 // rate-limit bucket
 	refill   float64 // tokens per second
 	burst    float64
