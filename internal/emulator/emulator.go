@@ -94,11 +94,12 @@ type Emulator struct {
 	faults   Faults
 	rng      *rand.Rand
 	counts   map[string]int
-	creates  map[string]int // see Creates
 	tokens   float64 // rate-limit bucket
 	refill   float64 // tokens per second
 	burst    float64
 	lastFill time.Time
+
+	creates map[string]int // successful creates per address (creates.go)
 }
 
 // New builds an emulator, loading its world from opts.Dir when set.
