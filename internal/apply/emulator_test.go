@@ -321,10 +321,16 @@ func TestDryRunSendsNoWrite(t *testing.T) {
 
 func TestTimeoutIsPendingAndTheNextRunResumes(t *testing.T) {
 	eo := defaultEmulator()
-	eo.AsyncDelay["target"] = 400 * time.Millisecond
+	// The targets take an hour of the emulator's clock, which the test
+	// moves on once the first apply has given up on them: the timeout
+	// never races how long the other changes take on a loaded machine,
+	// and it is generous for those.
+	var clock testkit.Clock
+	eo.Now = clock.Now
+	eo.AsyncDelay["target"] = time.Hour
 	e := newEnv(t, eo)
 	o := opts()
-	o.Timeout = 100 * time.Millisecond
+	o.Timeout = 2 * time.Second
 	s, err := e.apply(context.Background(), plan.Options{}, o)
 	var pe *apply.PendingError
 	if !errors.As(err, &pe) || len(s.StillPending) != 2 {
@@ -335,7 +341,9 @@ func TestTimeoutIsPendingAndTheNextRunResumes(t *testing.T) {
 			t.Errorf("pending = %+v", f)
 		}
 	}
-	// The next plan waits on them; the next apply finishes without a new POST.
+	// The next plan waits on them; the next apply, once their hour has
+	// passed, finishes without a new POST.
+	clock.Advance(time.Hour)
 	p := e.prepare(plan.Options{}).plan
 	for _, c := range p.Changes {
 		if c.Kind == addr.KindTarget && (c.Action == plan.Create || c.Action == plan.Replace) {
