@@ -257,11 +257,7 @@ func pgState(t *testing.T) string {
 // TestLockLeftEmpty is the narrowest crash window of the file lock: a run
 // killed (or a machine losing power) after creating state.json.lock and
 // before writing its holder into it leaves an empty lock file that no
-// process holds. The next apply must either judge it stale or name a way
-// to break it that works. It runs in the soak only, because today neither
-// holds: apply answers "locked by another run that has not recorded itself
-// yet; try again shortly" forever and `state unlock` refuses the empty id
-// (see docs/reliability.md, "Known weaknesses").
+// process holds. The next apply must clear it and go on.
 func TestLockLeftEmpty(t *testing.T) {
 	// A run killed between creating the lock file and writing its holder
 	// leaves an empty file no process holds; the next apply clears it.

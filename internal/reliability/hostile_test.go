@@ -9,8 +9,10 @@ import (
 )
 
 // hostileBound is a hang guard, not a performance target: every hostile
-// manifest must be refused well within it.
-const hostileBound = 2 * time.Second
+// manifest must be refused well within it, on a loaded machine too (each
+// is refused in tens of milliseconds when the machine is idle; the log
+// shows the slowest).
+const hostileBound = 30 * time.Second
 
 // hostileManifests are inputs meant to hang, exhaust or crash a YAML
 // loader, by name.
