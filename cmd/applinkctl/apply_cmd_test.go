@@ -250,12 +250,16 @@ func TestApplyJSONStreamsOneEventPerLine(t *testing.T) {
 }
 
 func TestApplyTimeoutExitsThreeAndNextRunResumes(t *testing.T) {
-	e := newApplyEnv(t, emulator.Options{AsyncDelay: map[string]time.Duration{"target": 600 * time.Millisecond}})
-	out, errs, code := e.apply("--auto-approve", "--timeout", "100ms")
+	// The target takes an hour of the emulator's clock, moved on once the
+	// first apply has given up on it; --timeout is generous for the rest.
+	var clock testkit.Clock
+	e := newApplyEnv(t, emulator.Options{Now: clock.Now, AsyncDelay: map[string]time.Duration{"target": time.Hour}})
+	out, errs, code := e.apply("--auto-approve", "--timeout", "2s")
 	wantCode(t, code, exitPending, out, errs)
 	if !strings.Contains(errs, "Still pending") || !strings.Contains(errs, "Order_Events") {
 		t.Errorf("stderr:\n%s", errs)
 	}
+	clock.Advance(time.Hour)
 	out, errs, code = e.apply("--auto-approve")
 	wantCode(t, code, 0, out, errs)
 	if n := e.srv.Emulator.Requests()["POST /addons/{addon_id}/connections/datacloud/{connection}/data_action_targets"]; n != 1 {
@@ -405,7 +409,9 @@ func TestApplySavedPlanExecutesIt(t *testing.T) {
 }
 
 func TestApplyInterruptedSavesStateReleasesLockExits130(t *testing.T) {
-	e := newApplyEnv(t, emulator.Options{AsyncDelay: map[string]time.Duration{"target": 5 * time.Second}})
+	// The target never settles by itself: only the interrupt ends the run
+	// (--timeout bounds a run that ignores it).
+	e := newApplyEnv(t, emulator.Options{AsyncDelay: map[string]time.Duration{"target": time.Hour}})
 	// The signal is sent only while run is running (its signal.NotifyContext
 	// turns it into a cancel); the test's own Notify keeps a late one from
 	// ending the test binary.
@@ -416,7 +422,7 @@ func TestApplyInterruptedSavesStateReleasesLockExits130(t *testing.T) {
 	running := true
 	go func() {
 		key := "POST /addons/{addon_id}/connections/datacloud/{connection}/data_action_targets"
-		deadline := time.Now().Add(20 * time.Second)
+		deadline := time.Now().Add(time.Minute)
 		for e.srv.Emulator.Requests()[key] == 0 && time.Now().Before(deadline) {
 			time.Sleep(5 * time.Millisecond)
 		}
@@ -427,7 +433,7 @@ func TestApplyInterruptedSavesStateReleasesLockExits130(t *testing.T) {
 			_ = syscall.Kill(os.Getpid(), syscall.SIGINT)
 		}
 	}()
-	out, errs, code := e.apply("--auto-approve")
+	out, errs, code := e.apply("--auto-approve", "--timeout", "2m")
 	mu.Lock()
 	running = false
 	mu.Unlock()

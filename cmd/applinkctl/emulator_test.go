@@ -70,7 +70,7 @@ func TestEmulatorCommandServes(t *testing.T) {
 		if err != nil {
 			t.Fatalf("shutdown: %v", err)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(time.Minute):
 		t.Fatal("emulator did not stop on cancel")
 	}
 	if _, err := http.Get(base + "/_emulator/world"); err == nil {

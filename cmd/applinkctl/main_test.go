@@ -66,10 +66,12 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"mkfifo":        mkfifoCmd,
-			"realapi":       realAPI,
-			"startemulator": startEmulator,
-			"httppost":      httpPost,
+			"mkfifo":          mkfifoCmd,
+			"realapi":         realAPI,
+			"startemulator":   startEmulator,
+			"httppost":        httpPost,
+			"emulate":         emulateCmd,
+			"emulate-advance": emulateAdvanceCmd,
 		},
 	})
 }

@@ -284,7 +284,7 @@ func TestStatePostgres(t *testing.T) {
 	// the row.
 	_ = b.Close()
 	_ = release()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for {
 		out, errOut, code = runOut(t, "state", "unlock", "--state", "postgres", info.ID)
 		if code == 0 {

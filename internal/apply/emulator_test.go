@@ -71,7 +71,12 @@ func defaultEmulator() emulator.Options {
 
 func newEnv(t *testing.T, eo emulator.Options) *env {
 	t.Helper()
-	srv := testkit.Emulator(t, eo)
+	return newEnvOn(t, testkit.Emulator(t, eo))
+}
+
+// newEnvOn is newEnv on an emulator the test started itself.
+func newEnvOn(t *testing.T, srv *emulator.Server) *env {
+	t.Helper()
 	testkit.SeedApp(t, srv, "acme-api", 1)
 	plat := testkit.PlatformWith(t, srv, client.Config{
 		Retry: client.RetryPolicy{BaseDelay: 5 * time.Millisecond, MaxDelay: 50 * time.Millisecond}})
@@ -147,33 +152,35 @@ func (e *env) mutations() int {
 	return n
 }
 
-// assertNoDuplicates checks the emulator's world holds each name once.
-func assertNoDuplicates(t *testing.T, s emulator.Snapshot) {
-	t.Helper()
-	seen := map[string]bool{}
-	for _, a := range s.Apps {
-		for _, ad := range a.Addons {
-			for _, c := range ad.Connections {
-				k := a.Name + "/connection/" + c.Name
-				if seen[k] {
-					t.Errorf("duplicate %s", k)
-				}
-				seen[k] = true
-				for _, tg := range c.Targets {
-					k := k + "/target/" + tg.APIName
-					if seen[k] {
-						t.Errorf("duplicate %s", k)
-					}
-					seen[k] = true
-				}
-			}
-			for _, au := range ad.Authorizations {
-				k := a.Name + "/authorization/" + au.Name
-				if seen[k] {
-					t.Errorf("duplicate %s", k)
-				}
-				seen[k] = true
-			}
+// quickstartAddresses are what quickstart declares, as the emulator's
+// creates name them.
+var quickstartAddresses = []string{
+	"acme-api/connection/prod_org", "acme-api/connection/prod_org/publication/AcmeOrders",
+	"acme-api/connection/events_dc", "acme-api/connection/events_dc/target/Order_Events",
+	"acme-api/connection/events_dc/target/Customer_Updates", "acme-api/authorization/ci_auth",
+}
+
+// assertCreates checks the emulator's creates: every quickstart address
+// created exactly once, except those in twice, created twice (replaced
+// once), and nothing else created.
+func (e *env) assertCreates(twice ...string) {
+	e.t.Helper()
+	want := map[string]int{}
+	for _, a := range quickstartAddresses {
+		want[a] = 1
+	}
+	for _, a := range twice {
+		want[a] = 2
+	}
+	got := e.srv.Emulator.Creates()
+	for k, n := range got {
+		if _, ok := want[k]; !ok {
+			e.t.Errorf("%s created %d times, want never", k, n)
+		}
+	}
+	for _, k := range quickstartAddresses {
+		if got[k] != want[k] {
+			e.t.Errorf("%s created %d times, want %d", k, got[k], want[k])
 		}
 	}
 }
@@ -198,7 +205,6 @@ func (e *env) assertConverged() {
 			e.t.Errorf("not converged: %s %s %v (wait %v)", c.Action, c.Address, c.Reasons, c.Wait)
 		}
 	}
-	assertNoDuplicates(e.t, e.srv.Emulator.World())
 }
 
 func TestApplyFromEmptyThenSecondPlanIsNoop(t *testing.T) {
@@ -211,6 +217,7 @@ func TestApplyFromEmptyThenSecondPlanIsNoop(t *testing.T) {
 		t.Errorf("summary = %+v, want 6 created", s)
 	}
 	e.assertConverged()
+	e.assertCreates()
 	conns := connections(e.srv.Emulator.World())
 	if conns["prod_org"].Status != "connected" || conns["events_dc"].Status != "connected" || len(conns["events_dc"].Targets) != 2 {
 		t.Errorf("world = %+v", conns)
@@ -262,6 +269,8 @@ func TestChangingOneFieldReplacesExactlyWithCascades(t *testing.T) {
 		t.Errorf("replaced connection = %+v", now["events_dc"])
 	}
 	e.assertConverged()
+	e.assertCreates("acme-api/connection/events_dc", "acme-api/connection/events_dc/target/Order_Events",
+		"acme-api/connection/events_dc/target/Customer_Updates")
 }
 
 func TestPruneOnlyWithTheFlag(t *testing.T) {
@@ -291,6 +300,7 @@ func TestPruneOnlyWithTheFlag(t *testing.T) {
 		t.Errorf("connections after prune = %v", conns)
 	}
 	e.assertConverged()
+	e.assertCreates()
 }
 
 func TestDryRunSendsNoWrite(t *testing.T) {
@@ -311,10 +321,16 @@ func TestDryRunSendsNoWrite(t *testing.T) {
 
 func TestTimeoutIsPendingAndTheNextRunResumes(t *testing.T) {
 	eo := defaultEmulator()
-	eo.AsyncDelay["target"] = 400 * time.Millisecond
+	// The targets take an hour of the emulator's clock, which the test
+	// moves on once the first apply has given up on them: the timeout
+	// never races how long the other changes take on a loaded machine,
+	// and it is generous for those.
+	var clock testkit.Clock
+	eo.Now = clock.Now
+	eo.AsyncDelay["target"] = time.Hour
 	e := newEnv(t, eo)
 	o := opts()
-	o.Timeout = 100 * time.Millisecond
+	o.Timeout = 2 * time.Second
 	s, err := e.apply(context.Background(), plan.Options{}, o)
 	var pe *apply.PendingError
 	if !errors.As(err, &pe) || len(s.StillPending) != 2 {
@@ -325,7 +341,9 @@ func TestTimeoutIsPendingAndTheNextRunResumes(t *testing.T) {
 			t.Errorf("pending = %+v", f)
 		}
 	}
-	// The next plan waits on them; the next apply finishes without a new POST.
+	// The next plan waits on them; the next apply, once their hour has
+	// passed, finishes without a new POST.
+	clock.Advance(time.Hour)
 	p := e.prepare(plan.Options{}).plan
 	for _, c := range p.Changes {
 		if c.Kind == addr.KindTarget && (c.Action == plan.Create || c.Action == plan.Replace) {
@@ -340,6 +358,7 @@ func TestTimeoutIsPendingAndTheNextRunResumes(t *testing.T) {
 		t.Errorf("target POSTs = %d, want 2 (%v)", n, e.srv.Emulator.Requests())
 	}
 	e.assertConverged()
+	e.assertCreates()
 }
 
 func TestInjectedFaultsConvergeWithoutDuplicates(t *testing.T) {
@@ -364,6 +383,7 @@ func TestInjectedFaultsConvergeWithoutDuplicates(t *testing.T) {
 	}
 	e.srv.Emulator.SetFaults(emulator.Faults{})
 	e.assertConverged()
+	e.assertCreates()
 }
 
 // tryPrepare is prepare that reports errors instead of failing the test.

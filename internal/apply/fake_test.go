@@ -46,6 +46,11 @@ type fakeLink struct {
 	// postDelay is how long a connection POST takes; ctx cuts it short
 	// as a dropped connection would (an ambiguous outcome).
 	postDelay time.Duration
+	// inPost, when set, is called as each connection POST starts, before
+	// postDelay: a test interrupts a run during a POST from there rather
+	// than at a wall-clock moment that a loaded machine may reach before
+	// the POST or after it.
+	inPost func()
 }
 
 func newFakeLink() *fakeLink {
@@ -183,6 +188,9 @@ func (f *fakeLink) GetConnection(_ context.Context, key string) (*client.Connect
 }
 
 func (f *fakeLink) createConn(ctx context.Context, name, orgType string, jwt bool) (*client.Connection, error) {
+	if f.inPost != nil {
+		f.inPost()
+	}
 	if f.postDelay > 0 {
 		select {
 		case <-time.After(f.postDelay):

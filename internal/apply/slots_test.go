@@ -21,6 +21,9 @@ import (
 type provisioningLink struct {
 	*fakeLink
 	provision time.Duration
+	// untilAll, when set, replaces provision: connections stay connecting
+	// until that many have been created, whatever the clock says.
+	untilAll int
 
 	mu                     sync.Mutex
 	created                map[string]time.Time
@@ -77,7 +80,7 @@ func (l *provisioningLink) GetConnection(ctx context.Context, key string) (*clie
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	name := c.Org.ConnectionName
-	if time.Since(l.created[name]) < l.provision {
+	if l.untilAll > 0 && len(l.created) < l.untilAll || l.untilAll == 0 && time.Since(l.created[name]) < l.provision {
 		c.Status = client.StatusConnecting
 	} else if c.Status == client.StatusConnected && !l.seenReady[name] {
 		l.seenReady[name] = true
@@ -88,12 +91,13 @@ func (l *provisioningLink) GetConnection(ctx context.Context, key string) (*clie
 
 // TestParallelismBoundsCallsNotWaits checks that --parallelism bounds the
 // calls in flight, not the changes being waited on: at parallelism 1, five
-// independent connections that each take 300ms to provision are all
-// waited on at once (so the apply takes about one provisioning time, not
-// five), while never more than one mutating call is in flight.
+// independent connections that each stay connecting until all five were
+// created are all waited on at once (were a waiting change to keep its
+// slot, the second would never be created and the first would time out),
+// while never more than one mutating call is in flight.
 func TestParallelismBoundsCallsNotWaits(t *testing.T) {
 	h := newHarness(t)
-	l := &provisioningLink{fakeLink: h.link, provision: 300 * time.Millisecond,
+	l := &provisioningLink{fakeLink: h.link, untilAll: 5,
 		created: map[string]time.Time{}, seenReady: map[string]bool{}}
 	opts := fastOpts()
 	opts.Parallelism = 1
@@ -170,7 +174,7 @@ func TestCancelWhileWaitingForASlotStartsNothingMore(t *testing.T) {
 	opts := fastOpts()
 	opts.Parallelism = 1
 	opts.Poll = client.WaitOptions{Initial: 20 * time.Millisecond, Max: 50 * time.Millisecond}
-	time.AfterFunc(30*time.Millisecond, cancel) // during the first POST
+	h.link.inPost = cancel // during the first POST
 	_, s, err := h.apply(ctx, opts, jwtConn("a_org"), jwtConn("b_org"), jwtConn("c_org"))
 	if !errors.Is(err, ErrInterrupted) {
 		t.Fatalf("err = %v, want interrupted", err)

@@ -82,7 +82,7 @@ func TestWalkWithSlotGivenBackLetsOthersStart(t *testing.T) {
 	for _, k := range []string{"a", "b", "c"} {
 		g.AddNode(k)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var all sync.WaitGroup
 	all.Add(3)
@@ -142,7 +142,7 @@ func TestWalkWithSettlesFinishedNodesWhileWaitingForASlot(t *testing.T) {
 	prio := map[string]int{"a": 3, "b": 2, "c": 10, "d": 0}
 	cReady := make(chan struct{})
 	bStarted := make(chan struct{})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var got starts
 	res := dag.WalkWith(ctx, g, dag.WalkOptions[string]{
@@ -254,7 +254,7 @@ func TestWalkWithoutSlotsRunsEveryReadyNodeAtOnce(t *testing.T) {
 	for i := range n {
 		g.AddNode(i)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var all sync.WaitGroup
 	all.Add(n)

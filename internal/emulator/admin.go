@@ -29,6 +29,7 @@ func (e *Emulator) routes() {
 		e.ResetTimeline()
 		w.WriteHeader(http.StatusNoContent)
 	})
+	e.handle("GET /_emulator/creates", classAdmin, e.adminCreates)
 	e.handle("GET /_emulator/world", classAdmin, func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, e.World()) })
 	e.handle("POST /_emulator/connected-apps", classAdmin, e.adminConnectedApp)
 	e.handle("DELETE /_emulator/connected-apps/{client_id}", classAdmin, e.adminRevokeConnectedApp)

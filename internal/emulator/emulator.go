@@ -106,6 +106,8 @@ type Emulator struct {
 	refill   float64 // tokens per second
 	burst    float64
 	lastFill time.Time
+
+	creates map[string]int // successful creates per address (creates.go)
 }
 
 // New builds an emulator, loading its world from opts.Dir when set.

@@ -193,6 +193,7 @@ func (k *grantKind[T, W]) add(e *Emulator, w http.ResponseWriter, a *app, ad *ad
 	if !e.saveOrFail(w) {
 		return
 	}
+	e.created(a.Name + "/" + k.param + "/" + k.grant(t).Name)
 	writeJSON(w, http.StatusAccepted, k.wire(e, a, ad, t, base))
 }
 

@@ -258,7 +258,8 @@ func (e *Emulator) publish(w http.ResponseWriter, r *http.Request) {
 		sum := sha256.Sum256(uz.spec)
 		now := e.now()
 		p := c.publication(req.ClientName)
-		if p == nil {
+		isNew := p == nil
+		if isNew {
 			p = &publication{ClientName: req.ClientName, CreatedAt: now}
 			c.Publications = append(c.Publications, p)
 		}
@@ -270,6 +271,9 @@ func (e *Emulator) publish(w http.ResponseWriter, r *http.Request) {
 		p.ModifiedAt = now
 		if !e.saveOrFail(w) {
 			return
+		}
+		if isNew {
+			e.created(a.Name + "/connection/" + c.Name + "/publication/" + p.ClientName)
 		}
 		writeJSON(w, http.StatusCreated, e.wirePublication(a, ad, c, p))
 	})

@@ -105,6 +105,7 @@ func (e *Emulator) createTarget(w http.ResponseWriter, r *http.Request) {
 			if !e.saveOrFail(w) {
 				return
 			}
+			e.created(a.Name + "/connection/" + c.Name + "/target/" + t.APIName)
 			out := e.wireTargetDetail(a, c, t)
 			out.Status = "pending" // the create answer is always the first status
 			writeJSON(w, http.StatusAccepted, out)

@@ -32,7 +32,7 @@ func waitConnected(t *testing.T, link *client.AppLink, name string) {
 	t.Helper()
 	_, err := client.Wait(context.Background(), func(ctx context.Context) (*client.Connection, error) { return link.GetConnection(ctx, name) },
 		func(c *client.Connection) string { return c.Status }, client.ConnectionTerminal,
-		client.WaitOptions{Initial: time.Millisecond, Max: 10 * time.Millisecond, Timeout: 10 * time.Second})
+		client.WaitOptions{Initial: time.Millisecond, Max: 10 * time.Millisecond, Timeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,6 +56,13 @@ func TestReadListsDeclaredConnectionsChildren(t *testing.T) {
 		}
 	}
 	if _, err := link.CreateAuthorization(ctx, "salesforce", client.ConnectRequest{Name: "ci_auth"}); err != nil {
+		t.Fatal(err)
+	}
+	// Settled before the first read, so the digests below compare one
+	// world rather than its statuses moving under load.
+	if _, err := client.Wait(ctx, func(ctx context.Context) (*client.Authorization, error) { return link.GetAuthorization(ctx, "ci_auth") },
+		func(a *client.Authorization) string { return a.Status }, client.AuthorizationTerminal,
+		client.WaitOptions{Initial: time.Millisecond, Max: 10 * time.Millisecond, Timeout: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
 

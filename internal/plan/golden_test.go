@@ -57,7 +57,9 @@ func runGolden(t *testing.T, root string, drift bool) {
 		t.Fatal(err)
 	}
 	if len(dirs) == 0 {
-		t.Skipf("no cases under %s", root)
+		// The cases are part of the repository: none found is a broken
+		// checkout or a wrong path, never a reason to pass.
+		t.Fatalf("no cases under %s (each case is a directory with an applink.yaml)", root)
 	}
 	for _, f := range dirs {
 		dir := filepath.Dir(f)

@@ -197,8 +197,10 @@ func TestUnreachableLoginURLFailsFast(t *testing.T) {
 	c := check("unreachable", goodClient, approved, testPairs(t)[0].keyPEM)
 	c.LoginURL = closed
 	start := time.Now()
-	rs := preflight.Run(context.Background(), []preflight.Check{c}, preflight.Options{Timeout: 5 * time.Second})
-	if time.Since(start) > 3*time.Second {
+	// Refused at once: far sooner than the timeout, however loaded the
+	// machine.
+	rs := preflight.Run(context.Background(), []preflight.Check{c}, preflight.Options{Timeout: 2 * time.Minute})
+	if time.Since(start) > time.Minute {
 		t.Errorf("a closed port took %s", time.Since(start))
 	}
 	r := rs[0]
@@ -224,7 +226,7 @@ func TestHangingServerIsBoundedByTimeout(t *testing.T) {
 	c.LoginURL = hang.URL
 	start := time.Now()
 	rs := preflight.Run(context.Background(), []preflight.Check{c}, preflight.Options{Timeout: 300 * time.Millisecond})
-	if d := time.Since(start); d > 3*time.Second {
+	if d := time.Since(start); d > 30*time.Second {
 		t.Errorf("took %s with a 300ms timeout", d)
 	}
 	if rs[0].Problem != preflight.ProblemTimeout || !strings.Contains(rs[0].Detail, "no answer from "+hang.URL+"/services/oauth2/token within 300ms") {

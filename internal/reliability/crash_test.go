@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/applinkctl/applinkctl/internal/emulator"
 	"github.com/applinkctl/applinkctl/internal/pgtest"
 	"github.com/applinkctl/applinkctl/internal/state"
+	"github.com/applinkctl/applinkctl/internal/testkit"
 )
 
 // workspace is the Postgres workspace every suite names explicitly, so the
@@ -24,13 +24,19 @@ const workspace = "reliability"
 
 var unlockRE = regexp.MustCompile(`applinkctl state unlock (\S+)`)
 
-// TestCrashesFile and TestCrashesPostgres SIGKILL applinkctl apply at
-// seeded random moments, flipping the Data Cloud login URL every run
-// so creates, replaces and cascades are all cut short somewhere, and show
-// that nothing is ever created twice, that the lock left behind can be
-// recovered (file: the stale lock message names the `state unlock` that
-// breaks it; Postgres: the advisory lock dies with the session), and that
-// a complete run then converges with state matching the world.
+// TestCrashesFile and TestCrashesPostgres SIGKILL applinkctl apply in the
+// middle of a change: at a seeded write of the run, either while the
+// emulator holds that write (then carrying it out or not: the process
+// died waiting for the answer, or before sending it) or a moment after it
+// went through, flipping the Data Cloud login URL every run so creates,
+// replaces and cascades are all cut short somewhere. Every apply must exit
+// 0, die by the kill, or (file state only) be refused by the stale lock a
+// kill left, with the `state unlock` that breaks it; at least a third of
+// the applies must be killed mid-change. Each manifest creates every
+// address at most once (exactly once per new instance when it ends
+// converged), what no manifest replaces is created once in all, a
+// Postgres lock dies with its session, and a complete run converges with
+// state matching the world.
 func TestCrashesFile(t *testing.T) { crashSuite(t, "") }
 
 func TestCrashesPostgres(t *testing.T) {
@@ -41,9 +47,9 @@ func crashSuite(t *testing.T, stateURL string) {
 	n := runs(3, 30)
 	eo := defaultEmulator()
 	for k := range eo.AsyncDelay {
-		eo.AsyncDelay[k] = 150 * time.Millisecond // a wider window to die in
+		eo.AsyncDelay[k] = 150 * time.Millisecond // more to cut short per write
 	}
-	f := newFleet(t, 2, eo)
+	f := newGatedFleet(t, 2, eo)
 	backend := "file"
 	if stateURL != "" {
 		backend = "postgres"
@@ -54,76 +60,87 @@ func crashSuite(t *testing.T, stateURL string) {
 	t.Logf("%s: seed %d (set RELIABILITY_CRASH_SEED to repeat)", backend, seed)
 	rng := rand.New(rand.NewPCG(seed, seed))
 	logins := []string{"https://login.salesforce.com", "https://test.salesforce.com"}
-	killed, staleBroken := 0, 0
+	applies, killed, staleBroken := 0, 0, 0
 	var recoveries []time.Duration
 	for i := range n {
 		f.manifest(logins[i%2])
-		// First a complete-or-killed apply...
-		at := time.Duration(20+rng.IntN(900)) * time.Millisecond
-		for range 2 {
-			r, k := f.killedApply(at, extra...)
-			if k {
+		from := testkit.TakeCheckpoint(f.srv)
+		converged := false
+		// First an apply killed mid-change (or done before its kill)...
+		for attempt := 0; ; attempt++ {
+			if attempt == 3 {
+				t.Fatalf("run %d: refused by a stale lock three times", i)
+			}
+			r := f.killedApply(crashPlan(rng), extra...)
+			if r.Killed {
+				applies++
 				killed++
 				break
 			}
-			// A lock left by the previous kill: break it as its message
-			// says, and run the kill again.
-			if !f.breakStaleLock(r, stateURL != "") {
+			if r.Code == 0 {
+				applies++
+				converged = true
 				break
+			}
+			// A lock left by the previous kill: break it as its message
+			// says, and run the kill again. Any other exit is a failure.
+			if !f.breakStaleLock(asResult(r), stateURL != "") {
+				t.Fatalf("run %d: an apply exited %d instead of 0 or dying by the kill:\n%s", i, r.Code, r)
 			}
 			staleBroken++
 		}
-		assertNoDuplicates(t, f.srv.Emulator.World())
-		// ...then, every other run, recover and finish before the next kill,
-		// so kills land on fresh work as well as on resumed work.
-		if i%2 == 1 {
+		// ...then, every other run and at the end, recover and finish, so
+		// kills land on fresh work as well as on work an earlier manifest
+		// left half done.
+		if i%2 == 1 || i == n-1 {
 			start := time.Now()
-			_, broken := f.applyRecovering(stateURL != "", extra...)
+			broken := f.applyRecovering(stateURL != "", extra...)
 			staleBroken += broken
 			recoveries = append(recoveries, time.Since(start))
-			assertNoDuplicates(t, f.srv.Emulator.World())
+			converged = true
 		}
+		testkit.AssertCreates(t, from, testkit.TakeCheckpoint(f.srv), converged)
 	}
-	start := time.Now()
-	_, broken := f.applyRecovering(stateURL != "", extra...)
-	staleBroken += broken
-	recoveries = append(recoveries, time.Since(start))
 	f.assertNoopPlan(extra...)
 	s := f.srv.Emulator.World()
-	assertNoDuplicates(t, s)
 	if got := countResources(s); got != 2*resourcesPerApp {
 		t.Errorf("world holds %d resources, want %d", got, 2*resourcesPerApp)
 	}
+	// Only the Data Cloud connections and their targets were ever replaced.
+	for _, app := range f.apps {
+		testkit.AssertCreatedOnce(t, f.srv, app+"/connection/prod_org",
+			app+"/connection/prod_org/publication/AcmeOrders", app+"/authorization/ci_auth")
+	}
 	f.assertStateMatches(stateURL, s)
-	t.Logf("crashes (%s): %d runs, %d killed by SIGKILL, %d stale locks broken with state unlock, recovery apply %s",
-		backend, n, killed, staleBroken, stats(recoveries))
+	t.Logf("crashes (%s): %d runs, %d of %d applies killed mid-change by SIGKILL, %d stale locks broken with state unlock, recovery apply %s",
+		backend, n, killed, applies, staleBroken, stats(recoveries))
+	if 3*killed < applies {
+		t.Errorf("only %d of %d applies were killed mid-change; want at least a third", killed, applies)
+	}
 }
 
-// killedApply starts an apply and SIGKILLs it after at unless it ends
-// first; it reports whether it killed.
-func (f *fleet) killedApply(at time.Duration, extra ...string) (result, bool) {
+// crashPlan draws where an apply dies: mostly while one of its first
+// three writes is held, else up to 300 ms after one of its first two went
+// through.
+func crashPlan(rng *rand.Rand) testkit.KillPlan {
+	if rng.IntN(3) < 2 {
+		return testkit.KillPlan{At: 1 + rng.IntN(3), Hold: true, Serve: rng.IntN(2) == 0}
+	}
+	return testkit.KillPlan{At: 1 + rng.IntN(2), After: time.Duration(rng.IntN(300)) * time.Millisecond}
+}
+
+// killedApply runs an apply through the fleet's gate, killed as k says
+// unless it ends first.
+func (f *fleet) killedApply(k testkit.KillPlan, extra ...string) testkit.Run {
 	f.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	args := applyArgs(extra...)
-	cmd := f.command(ctx, args...)
-	var out, errb strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		f.t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	killed := false
-	select {
-	case <-done:
-	case <-time.After(at):
-		_ = cmd.Process.Signal(syscall.SIGKILL) // no deferred code, no grace
-		<-done
-		killed = true
-	}
-	return result{args: args, stdout: out.String(), stderr: errb.String(), code: cmd.ProcessState.ExitCode(), took: time.Since(start)}, killed
+	return f.gate.Run(f.t, f.command(ctx, applyArgs(extra...)...), k)
+}
+
+// asResult is a finished gated run as the harness reports commands.
+func asResult(r testkit.Run) result {
+	return result{args: applyArgs(), stdout: r.Stdout, stderr: r.Stderr, code: r.Code, took: r.Took}
 }
 
 // breakStaleLock breaks the lock r was refused for, with the command its
@@ -147,27 +164,26 @@ func (f *fleet) breakStaleLock(r result, postgres bool) bool {
 	return true
 }
 
-// applyRecovering applies until exit 0. A stale file lock is broken with the
-// command its message names; with Postgres no lock may be left at all. It
-// returns every apply and how many locks it broke.
-func (f *fleet) applyRecovering(postgres bool, extra ...string) ([]result, int) {
+// applyRecovering applies until exit 0: after a kill, the first apply may
+// be refused by the stale file lock the kill left, which it breaks with
+// the command the message names (with Postgres no lock may be left at
+// all). Any other failure fails the test. It returns how many locks it
+// broke.
+func (f *fleet) applyRecovering(postgres bool, extra ...string) int {
 	f.t.Helper()
-	var rs []result
 	broken := 0
-	for range 4 {
+	for range 2 {
 		r := f.run(applyArgs(extra...)...)
-		rs = append(rs, r)
 		if r.code == 0 {
-			return rs, broken
+			return broken
 		}
-		// Anything but a lock (e.g. a resource the kill left failed) the
-		// next run handles by itself.
-		if f.breakStaleLock(r, postgres) {
-			broken++
+		if broken > 0 || !f.breakStaleLock(r, postgres) {
+			f.t.Fatalf("a recovering apply failed:\n%s", r)
 		}
+		broken++
 	}
-	f.t.Fatalf("no successful apply after recovering:\n%s", rs[len(rs)-1])
-	return rs, broken
+	f.t.Fatal("no successful apply after breaking the stale lock")
+	return broken
 }
 
 // assertStateMatches checks the recorded state against the world: every
@@ -200,11 +216,8 @@ func (f *fleet) assertStateMatches(stateURL string, s emulator.Snapshot) {
 		}
 	}
 	for _, app := range f.apps {
-		for _, a := range []addr.Address{
-			addr.Address(app + "/connection/prod_org"), addr.Address(app + "/connection/prod_org/publication/AcmeOrders"),
-			addr.Address(app + "/connection/events_dc"), addr.Address(app + "/connection/events_dc/target/Order_Events"),
-			addr.Address(app + "/connection/events_dc/target/Customer_Updates"), addr.Address(app + "/authorization/ci_auth"),
-		} {
+		for _, s := range addresses(app) {
+			a := addr.Address(s)
 			r := st.Resources[a]
 			switch {
 			case r == nil:
@@ -244,11 +257,7 @@ func pgState(t *testing.T) string {
 // TestLockLeftEmpty is the narrowest crash window of the file lock: a run
 // killed (or a machine losing power) after creating state.json.lock and
 // before writing its holder into it leaves an empty lock file that no
-// process holds. The next apply must either judge it stale or name a way
-// to break it that works. It runs in the soak only, because today neither
-// holds: apply answers "locked by another run that has not recorded itself
-// yet; try again shortly" forever and `state unlock` refuses the empty id
-// (see docs/reliability.md, "Known weaknesses").
+// process holds. The next apply must clear it and go on.
 func TestLockLeftEmpty(t *testing.T) {
 	// A run killed between creating the lock file and writing its holder
 	// leaves an empty file no process holds; the next apply clears it.

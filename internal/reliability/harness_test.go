@@ -135,6 +135,9 @@ type fleet struct {
 	env  []string // extra environment for every command
 	// tokens are the add-on tokens of the seeded apps' config vars.
 	tokens []string
+	// gate, when set, sits in front of the emulator so a crash test can
+	// kill an apply at one of its writes (newGatedFleet).
+	gate *testkit.Gate
 }
 
 // defaultEmulator is quick but asynchronous, so every wait path is taken.
@@ -149,6 +152,18 @@ func defaultEmulator() emulator.Options {
 
 func newFleet(t *testing.T, apps int, eo emulator.Options) *fleet {
 	t.Helper()
+	return newFleetOn(t, apps, eo, false)
+}
+
+// newGatedFleet is newFleet with its emulator behind a testkit.Gate. It
+// cannot be restarted.
+func newGatedFleet(t *testing.T, apps int, eo emulator.Options) *fleet {
+	t.Helper()
+	return newFleetOn(t, apps, eo, true)
+}
+
+func newFleetOn(t *testing.T, apps int, eo emulator.Options, gated bool) *fleet {
+	t.Helper()
 	f := &fleet{t: t, dir: t.TempDir(), eo: eo}
 	if f.eo.Dir == "" {
 		f.eo.Dir = filepath.Join(t.TempDir(), "emulator")
@@ -156,7 +171,12 @@ func newFleet(t *testing.T, apps int, eo emulator.Options) *fleet {
 	for i := range apps {
 		f.apps = append(f.apps, fmt.Sprintf("rel-%c", 'a'+i))
 	}
-	f.start()
+	if gated {
+		f.srv, f.gate = testkit.GatedEmulator(t, f.eo)
+		f.seed()
+	} else {
+		f.start()
+	}
 	k := testKey(t)
 	f.write("keys/server.key", string(k.pem))
 	f.write("api/openapi.yaml", testkit.OrdersSpec)
@@ -168,10 +188,18 @@ func newFleet(t *testing.T, apps int, eo emulator.Options) *fleet {
 // the world persists in eo.Dir across restarts.
 func (f *fleet) start() {
 	f.t.Helper()
-	srv := testkit.Emulator(f.t, f.eo)
-	f.srv = srv
+	if f.gate != nil {
+		f.t.Fatal("a gated fleet's emulator cannot be restarted")
+	}
+	f.srv = testkit.Emulator(f.t, f.eo)
+	f.seed()
+}
+
+// seed creates the fleet's apps the emulator does not know yet.
+func (f *fleet) seed() {
+	f.t.Helper()
 	for _, a := range f.apps {
-		sa, err := srv.Emulator.SeedApp(a, 1)
+		sa, err := f.srv.Emulator.SeedApp(a, 1)
 		if errors.Is(err, emulator.ErrExists) {
 			continue
 		}
@@ -327,33 +355,52 @@ func normalWorld(t *testing.T, s emulator.Snapshot) (string, map[string]int) {
 	return string(b), counts
 }
 
-// assertNoDuplicates checks the world holds each name once per parent.
-func assertNoDuplicates(t *testing.T, s emulator.Snapshot) {
-	t.Helper()
+// addresses are what appBlock declares for app, as the emulator's
+// creates name them.
+func addresses(app string) []string {
+	return []string{
+		app + "/connection/prod_org", app + "/connection/prod_org/publication/AcmeOrders",
+		app + "/connection/events_dc", app + "/connection/events_dc/target/Order_Events",
+		app + "/connection/events_dc/target/Customer_Updates", app + "/authorization/ci_auth",
+	}
+}
+
+// assertCreates checks the emulator's creates over its life: every
+// address of the fleet created exactly once, except the Data Cloud
+// connections and their targets, created dcCreates times (1 + the
+// replaces the test made).
+func (f *fleet) assertCreates(dcCreates int) {
+	f.t.Helper()
+	want := map[string]int{}
+	for _, app := range f.apps {
+		for _, a := range addresses(app) {
+			want[a] = 1
+			if strings.Contains(a, "/events_dc") {
+				want[a] = dcCreates
+			}
+		}
+	}
+	got := f.srv.Emulator.Creates()
+	for _, k := range sortedKeys(want, got) {
+		if got[k] != want[k] {
+			f.t.Errorf("%s created %d times, want %d", k, got[k], want[k])
+		}
+	}
+}
+
+func sortedKeys(ms ...map[string]int) []string {
 	seen := map[string]bool{}
-	see := func(k string) {
-		if seen[k] {
-			t.Errorf("duplicate %s", k)
-		}
-		seen[k] = true
-	}
-	for _, a := range s.Apps {
-		for _, ad := range a.Addons {
-			for _, c := range ad.Connections {
-				k := a.Name + "/connection/" + c.Name
-				see(k)
-				for _, tg := range c.Targets {
-					see(k + "/target/" + tg.APIName)
-				}
-				for _, p := range c.Publications {
-					see(k + "/publication/" + p.ClientName)
-				}
-			}
-			for _, au := range ad.Authorizations {
-				see(a.Name + "/authorization/" + au.Name)
+	var out []string
+	for _, m := range ms {
+		for k := range m {
+			if !seen[k] {
+				seen[k] = true
+				out = append(out, k)
 			}
 		}
 	}
+	sort.Strings(out)
+	return out
 }
 
 // countResources counts connections, targets, publications and

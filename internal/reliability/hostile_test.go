@@ -9,8 +9,10 @@ import (
 )
 
 // hostileBound is a hang guard, not a performance target: every hostile
-// manifest must be refused well within it.
-const hostileBound = 2 * time.Second
+// manifest must be refused well within it, on a loaded machine too (the
+// slowest, many-apps, took up to 3.7 s with every core busy, where a 2 s
+// bound failed; the log shows the slowest of each run).
+const hostileBound = 30 * time.Second
 
 // hostileManifests are inputs meant to hang, exhaust or crash a YAML
 // loader, by name.

@@ -22,17 +22,19 @@ import (
 // TestPendingTimeoutExits3 leaves the data action targets pending far
 // longer than apply's --timeout: apply must stop waiting at the timeout,
 // exit 3, and name each pending resource with its id so a later run can
-// resume it.
+// resume it. (The timeout is generous for the connections, which settle
+// in well under a second, so a loaded machine does not leave them pending
+// too.)
 func TestPendingTimeoutExits3(t *testing.T) {
 	eo := defaultEmulator()
 	eo.AsyncDelay[emulator.KindTarget] = time.Hour
 	f := newFleet(t, 1, eo)
-	r := f.run("apply", "-f", ".", "--auto-approve", "--wait-for-browser", "--timeout", "1s")
+	r := f.run("apply", "-f", ".", "--auto-approve", "--wait-for-browser", "--timeout", "3s")
 	if r.code != 3 {
 		t.Fatalf("want exit 3 (still pending):\n%s", r)
 	}
-	if r.took > 20*time.Second {
-		t.Errorf("apply took %v with --timeout 1s", r.took)
+	if r.took > time.Minute {
+		t.Errorf("apply took %v with --timeout 3s", r.took)
 	}
 	out := r.stdout + r.stderr
 	n := 0
@@ -50,7 +52,7 @@ func TestPendingTimeoutExits3(t *testing.T) {
 	if n != 2 {
 		t.Errorf("%d targets in the world, want 2", n)
 	}
-	t.Logf("pending: apply --timeout 1s exited 3 after %v naming %d pending targets with their ids", r.took.Round(10*time.Millisecond), n)
+	t.Logf("pending: apply --timeout 3s exited 3 after %v naming %d pending targets with their ids", r.took.Round(10*time.Millisecond), n)
 }
 
 // blackHole is a loopback listener that accepts connections and never
@@ -120,7 +122,7 @@ func TestServerNeverAnswers(t *testing.T) {
 	if !strings.Contains(err.Error(), f.apps[0]) {
 		t.Errorf("the error does not name the app %s: %v", f.apps[0], err)
 	}
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) || took > 5*time.Second {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) || took > 20*time.Second {
 		t.Errorf("the read took %v: the client's own bounds did not stop it", took)
 	}
 	t.Logf("server never answers: live read gave up after %v (300 ms per request, 3 attempts, 2 s budget): %v", took.Round(10*time.Millisecond), err)
@@ -155,7 +157,7 @@ func TestTokenEndpointHangs(t *testing.T) {
 	}
 	f := newFleet(t, 1, defaultEmulator())
 	if h := f.run("validate", "--help"); !strings.Contains(h.stdout+h.stderr, "--preflight") {
-		t.Skip("applinkctl validate has no --preflight flag; nothing to bound")
+		t.Fatalf("applinkctl validate has no --preflight flag:\n%s", h)
 	}
 	hole := blackHole(t)
 	f.write("applink.yaml", `version: 1

@@ -54,9 +54,11 @@ func holdLock() {
 }
 
 // lockWrite waits for a line on stdin (so racing helpers start together),
-// then plays one apply: lock (waiting APPLINKCTL_STATE_TEST_WAIT), load, add
-// a resource, hold two seconds, save, release. It prints "ok ID" or
-// "locked HOLDER_ID".
+// then plays one apply: it says "trying", locks (waiting
+// APPLINKCTL_STATE_TEST_WAIT), loads, adds a resource, says "holding ID"
+// and holds the lock until a second line on stdin (the test lets it go once
+// its rival has met the lock, whatever the machine's speed), saves and
+// releases. It ends saying "ok ID", or "locked HOLDER_ID" if refused.
 func lockWrite() {
 	ctx := context.Background()
 	fail := func(err error) {
@@ -71,7 +73,9 @@ func lockWrite() {
 	if err != nil {
 		fail(err)
 	}
-	_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
+	in := bufio.NewReader(os.Stdin)
+	_, _ = in.ReadString('\n')
+	fmt.Println("trying")
 	info := state.NewLockInfo("apply")
 	release, err := b.Lock(ctx, info, wait)
 	var le *state.LockedError
@@ -87,7 +91,8 @@ func lockWrite() {
 		fail(err)
 	}
 	s.Resources[addr.Connection("app", info.ID)] = &state.Resource{Kind: addr.KindConnection, Origin: state.Created, Phase: state.Applied}
-	time.Sleep(2 * time.Second) // long enough that the rival's attempt surely overlaps
+	fmt.Println("holding", info.ID)
+	_, _ = in.ReadString('\n')
 	if err := b.Save(ctx, s); err != nil {
 		fail(err)
 	}
