@@ -178,17 +178,8 @@ func (l *loader) build(docs []*doc) *Manifest {
 	firstApp := map[string]Pos{}
 	for _, d := range docs {
 		m.Files = append(m.Files, d.abs)
-		var fw fileWire
-		raw, err := json.Marshal(d.value)
-		if err == nil {
-			_ = json.Unmarshal(raw, &fw) // best effort: type errors are the schema's to report
-		}
-		names := make([]string, 0, len(fw.Apps))
-		for name := range fw.Apps {
-			names = append(names, name)
-		}
-		sort.Strings(names)
-		for _, name := range names {
+		apps := wireApps(d.value)
+		for _, name := range sortedKeys(apps) {
 			pos := d.posOf(ptrOf("apps", name)).at()
 			if first, dup := firstApp[name]; dup {
 				l.ps.errorf(pos, "apps."+name, "app %q is declared twice: also at %s", name, first)
@@ -196,11 +187,44 @@ func (l *loader) build(docs []*doc) *Manifest {
 				continue
 			}
 			firstApp[name] = pos
-			m.Apps = append(m.Apps, l.app(d, name, fw.Apps[name], pos))
+			m.Apps = append(m.Apps, l.app(d, name, apps[name], pos))
 		}
 	}
 	sort.Slice(m.Apps, func(i, j int) bool { return m.Apps[i].Name < m.Apps[j].Name })
 	return m
+}
+
+// wireApps decodes the apps of one file's value into their wire shape, best
+// effort: a value of the wrong type is left zero, the schema having reported
+// it. It gives what decoding the whole value through JSON into a fileWire
+// gives (keys matched as encoding/json matches them: every key equal to
+// "apps" but for case, in the order json.Marshal writes them), but goes
+// through JSON one app at a time, so that no JSON copy of a whole big file
+// sits beside its value.
+func wireApps(v any) map[string]appWire {
+	top, _ := v.(map[string]any)
+	var out map[string]appWire
+	for _, k := range sortedKeys(top) {
+		if !strings.EqualFold(k, "apps") {
+			continue
+		}
+		switch apps := top[k].(type) {
+		case nil:
+			out = nil // JSON null empties a map
+		case map[string]any:
+			if out == nil {
+				out = make(map[string]appWire, len(apps))
+			}
+			for name, av := range apps {
+				var w appWire
+				if raw, err := json.Marshal(av); err == nil {
+					_ = json.Unmarshal(raw, &w) // type errors are the schema's to report
+				}
+				out[name] = w
+			}
+		}
+	}
+	return out
 }
 
 func (l *loader) app(d *doc, name string, w appWire, pos Pos) *App {
