@@ -61,7 +61,7 @@ func Load(paths []string, opts Options) (*Manifest, []Problem, error) {
 	if opts.MaxFileSize <= 0 {
 		opts.MaxFileSize = defaultMaxFileSize
 	}
-	l := &loader{opts: opts, keys: map[string]keyResult{}}
+	l := &loader{opts: opts, keys: map[string]keyResult{}, specs: map[specKey]*specCheck{}}
 	files := l.collect(paths)
 	var docs []*doc
 	for _, f := range files {
@@ -78,10 +78,14 @@ func Load(paths []string, opts Options) (*Manifest, []Problem, error) {
 }
 
 type loader struct {
-	opts Options
-	ps   problems
-	keys map[string]keyResult // by absolute key file path
+	opts  Options
+	ps    problems
+	keys  map[string]keyResult // by absolute key file path
+	specs map[specKey]*specCheck
 }
+
+// specKey names a spec file: its absolute path and the path messages show.
+type specKey struct{ abs, shown string }
 
 type keyResult struct {
 	pem         []byte
@@ -401,6 +405,25 @@ func (l *loader) keyFile(path string) keyResult {
 	return k
 }
 
+// specFile reads and checks a spec file once per run, however many
+// publications name it: a manifest of thousands of publications sharing a
+// spec read and parsed it thousands of times. shown is the path as the
+// user would recognise it, which the messages quote.
+func (l *loader) specFile(path, shown string) *specCheck {
+	key := specKey{path, shown}
+	if sc, ok := l.specs[key]; ok {
+		return sc
+	}
+	sc := &specCheck{}
+	if data, err := readLimited(path, l.opts.MaxFileSize); err != nil {
+		sc.readErr = describeFSError(err)
+	} else {
+		*sc = checkSpec(data, shown)
+	}
+	l.specs[key] = sc
+	return sc
+}
+
 // resolve makes a manifest-relative path absolute.
 func resolve(dir, p string) string {
 	if filepath.IsAbs(p) {
@@ -459,10 +482,10 @@ func (l *loader) publication(d *doc, app, conn, client string, w publicationWire
 		shown := shownPath(d, w.Spec)
 		if _, ok := specName(w.Spec); !ok {
 			l.ps.errorf(sn.val, fieldOf(sptr), "spec %s must end in .json, .yaml or .yml", shown)
-		} else if data, err := readLimited(p.SpecFile, l.opts.MaxFileSize); err != nil {
-			l.ps.errorf(sn.val, fieldOf(sptr), "spec %s: %s", shown, describeFSError(err))
-		} else if doc := checkSpec(data, shown, sn.val, fieldOf(sptr), &l.ps); doc != nil {
-			declared := sfdcNames(doc)
+		} else if sc := l.specFile(p.SpecFile, shown); sc.readErr != "" {
+			l.ps.errorf(sn.val, fieldOf(sptr), "spec %s: %s", shown, sc.readErr)
+		} else if sc.report(sn.val, fieldOf(sptr), &l.ps); sc.valid {
+			declared := sc.names
 			for _, c := range []struct{ field, key, value string }{
 				{"permission_set", "permissionSet", w.PermissionSet},
 				{"external_client_app", "externalClientApp", w.ExternalClientApp},
