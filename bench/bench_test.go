@@ -115,3 +115,47 @@ func TestPeakRSS(t *testing.T) {
 		t.Fatalf("VmHWM %d kB", kb)
 	}
 }
+
+// The big inputs are the same bytes every run, valid, and of the size asked.
+func TestBigInputs(t *testing.T) {
+	const size = 300_000
+	y := bigSpecYAML(size)
+	if len(y) < size || string(y) != string(bigSpecYAML(size)) {
+		t.Fatalf("YAML spec of %d bytes, or not deterministic", len(y))
+	}
+	j, err := bigSpecJSON(size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(j) < size {
+		t.Fatalf("JSON spec of %d bytes", len(j))
+	}
+	key, err := newKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, spec := range map[string][]byte{"openapi.yaml": y, "openapi.json": j} {
+		dir, err := writeSpecManifest(filepath.Join(t.TempDir(), name), name, spec, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := loadFleet(filepath.Join(dir, "applink.yaml"))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if c := m.Counts(); c.Publications != 1 {
+			t.Fatalf("%s: %+v", name, c)
+		}
+		ops, err := manifest.Operations(spec)
+		if err != nil || len(ops) == 0 || len(ops)%5 != 0 { // five a resource
+			t.Fatalf("%s: %d operations, %v", name, len(ops), err)
+		}
+	}
+	path, resources, err := writeBigManifest(t.TempDir(), key, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadFleet(path); err != nil || resources%50 != 0 {
+		t.Fatalf("big manifest of %d resources: %v", resources, err)
+	}
+}

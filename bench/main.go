@@ -1,10 +1,11 @@
 // Command bench measures the figures of issue 8 (`make bench`): the request
 // budget and wall time of a no-op plan, apply from empty against the
 // critical-path bound, polling efficiency, scale, and behaviour under the
-// account's rate limit. Everything runs against the in-process emulator on
-// loopback with injected latency, so the figures are repeatable on any
-// machine and touch no Heroku account. It prints a table and writes
-// bench/results.json; docs/performance.md explains each figure.
+// account's rate limit; and the cost of big valid input (a 10 MB manifest,
+// a 10 MB spec) to the applinkctl binary. Everything runs against the
+// in-process emulator on loopback with injected latency, so the figures are
+// repeatable on any machine and touch no Heroku account. It prints a table
+// and writes bench/results.json; docs/performance.md explains each figure.
 //
 // Every number is measured in this run or computed from counts measured in
 // it (the bounds and the Heroku CLI models); none is written by hand.
@@ -34,10 +35,19 @@ func run() int {
 	child := flag.String("scale-child", "", "internal: measure validate + plan of this manifest and print the result")
 	rlApps := flag.Int("ratelimit-apps", 4, "apps of the fleet applied under the 75-a-minute bucket")
 	doc := flag.String("doc", "", "also refresh the generated table of this Markdown page (docs/performance.md)")
-	only := flag.String("only", "", "comma-separated groups to run (plan-apply, scale, polling, ratelimit); empty runs all")
+	only := flag.String("only", "", "comma-separated groups to run (plan-apply, scale, big-input, polling, ratelimit); empty runs all")
+	bigBin := flag.String("big-input-bin", "", "measure this applinkctl binary in the big-input figures instead of building this module's")
+	rss := flag.Bool("rss-run", false, "internal: run the command given as arguments and print its wall time and peak RSS")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if *rss {
+		if err := rssRun(ctx, flag.Args()); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: rss-run:", err)
+			return 1
+		}
+		return 0
+	}
 	if *child != "" {
 		if err := scaleChild(ctx, *child); err != nil {
 			fmt.Fprintln(os.Stderr, "bench: scale child:", err)
@@ -46,7 +56,7 @@ func run() int {
 		return 0
 	}
 	started := time.Now()
-	figs, err := measure(ctx, *rlApps, groups(*only))
+	figs, err := measure(ctx, *rlApps, *bigBin, groups(*only))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return 1
@@ -72,10 +82,10 @@ func run() int {
 	return 0
 }
 
-// measure runs the six figures. Polling (4) and the rate limit (6) spend
+// measure runs the seven figures. Polling (4) and the rate limit (6) spend
 // most of their time waiting, so they run beside the others to keep the
-// whole under a few minutes on two cores.
-func measure(ctx context.Context, rlApps int, want func(string) bool) ([]Figure, error) {
+// whole under a few minutes on two cores; big input (7) runs after them.
+func measure(ctx context.Context, rlApps int, bigBin string, want func(string) bool) ([]Figure, error) {
 	tmp, err := os.MkdirTemp("", "applinkctl-bench-")
 	if err != nil {
 		return nil, err
@@ -161,6 +171,15 @@ func measure(ctx context.Context, rlApps int, want func(string) bool) ([]Figure,
 		figs = append(figs, p...)
 	}
 	figs = append(figs, limited...)
+	// Big input (7) last, alone: its runs keep both cores busy, which
+	// would disturb the timing of the others.
+	if want("big-input") {
+		f7, err := figure7(ctx, tmp, key, bigBin, log)
+		if err != nil {
+			return nil, fmt.Errorf("big input: %w", err)
+		}
+		figs = append(figs, f7...)
+	}
 	log("done")
 	return figs, nil
 }

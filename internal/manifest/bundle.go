@@ -97,32 +97,33 @@ func BuildBundle(p *Publication) (*Bundle, error) {
 	if len(meta) > 0 {
 		mh := sha256.New()
 		for _, e := range meta {
-			writeField(mh, e.name)
-			writeField(mh, string(e.data))
+			writeField(mh, []byte(e.name))
+			writeField(mh, e.data)
 		}
 		b.MetadataDigest = "sha256:" + hex.EncodeToString(mh.Sum(nil))
 	}
 	dh := sha256.New()
-	writeField(dh, "applinkctl-bundle-v1")
-	writeField(dh, name)
-	writeField(dh, string(spec))
-	writeField(dh, fmt.Sprint(len(meta)))
+	writeField(dh, []byte("applinkctl-bundle-v1"))
+	writeField(dh, []byte(name))
+	writeField(dh, spec)
+	writeField(dh, []byte(fmt.Sprint(len(meta))))
 	for _, e := range meta {
-		writeField(dh, e.name)
-		writeField(dh, string(e.data))
+		writeField(dh, []byte(e.name))
+		writeField(dh, e.data)
 	}
 	for _, s := range []string{p.ClientName, p.PermissionSet, p.ExternalClientApp, p.ConnectedApp} {
-		writeField(dh, s)
+		writeField(dh, []byte(s))
 	}
 	b.Digest = "sha256:" + hex.EncodeToString(dh.Sum(nil))
 	return b, nil
 }
 
 // writeField writes a length-prefixed field so that no two different
-// sequences of fields hash the same.
-func writeField(h hash.Hash, s string) {
+// sequences of fields hash the same. It takes bytes, so that a 10 MB spec
+// is hashed where it lies rather than copied twice (to a string and back).
+func writeField(h hash.Hash, b []byte) {
 	var n [8]byte
-	binary.BigEndian.PutUint64(n[:], uint64(len(s)))
+	binary.BigEndian.PutUint64(n[:], uint64(len(b)))
 	h.Write(n[:])
-	h.Write([]byte(s))
+	h.Write(b)
 }

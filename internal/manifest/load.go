@@ -62,7 +62,7 @@ func Load(paths []string, opts Options) (*Manifest, []Problem, error) {
 	if opts.MaxFileSize <= 0 {
 		opts.MaxFileSize = defaultMaxFileSize
 	}
-	l := &loader{opts: opts, keys: map[string]keyResult{}}
+	l := &loader{opts: opts, keys: map[string]keyResult{}, specs: map[specKey]*specCheck{}}
 	files := l.collect(paths)
 	var docs []*doc
 	for _, f := range files {
@@ -80,11 +80,15 @@ func Load(paths []string, opts Options) (*Manifest, []Problem, error) {
 }
 
 type loader struct {
-	opts Options
-	ps   problems
-	keys map[string]keyResult // by absolute key file path
-	jwts []jwtUse             // every JWT block with a usable key, in load order
+	opts  Options
+	ps    problems
+	keys  map[string]keyResult // by absolute key file path
+	jwts  []jwtUse             // every JWT block with a usable key, in load order
+	specs map[specKey]*specCheck
 }
+
+// specKey names a spec file: its absolute path and the path messages show.
+type specKey struct{ abs, shown string }
 
 type keyResult struct {
 	pem         []byte
@@ -196,17 +200,8 @@ func (l *loader) build(docs []*doc) *Manifest {
 	firstApp := map[string]Pos{}
 	for _, d := range docs {
 		m.Files = append(m.Files, d.abs)
-		var fw fileWire
-		raw, err := json.Marshal(d.value)
-		if err == nil {
-			_ = json.Unmarshal(raw, &fw) // best effort: type errors are the schema's to report
-		}
-		names := make([]string, 0, len(fw.Apps))
-		for name := range fw.Apps {
-			names = append(names, name)
-		}
-		sort.Strings(names)
-		for _, name := range names {
+		apps := wireApps(d.value)
+		for _, name := range sortedKeys(apps) {
 			pos := d.posOf(ptrOf("apps", name)).at()
 			if first, dup := firstApp[name]; dup {
 				l.ps.errorf(pos, "apps."+name, "app %q is declared twice: also at %s", name, first)
@@ -214,11 +209,44 @@ func (l *loader) build(docs []*doc) *Manifest {
 				continue
 			}
 			firstApp[name] = pos
-			m.Apps = append(m.Apps, l.app(d, name, fw.Apps[name], pos))
+			m.Apps = append(m.Apps, l.app(d, name, apps[name], pos))
 		}
 	}
 	sort.Slice(m.Apps, func(i, j int) bool { return m.Apps[i].Name < m.Apps[j].Name })
 	return m
+}
+
+// wireApps decodes the apps of one file's value into their wire shape, best
+// effort: a value of the wrong type is left zero, the schema having reported
+// it. It gives what decoding the whole value through JSON into a fileWire
+// gives (keys matched as encoding/json matches them: every key equal to
+// "apps" but for case, in the order json.Marshal writes them), but goes
+// through JSON one app at a time, so that no JSON copy of a whole big file
+// sits beside its value.
+func wireApps(v any) map[string]appWire {
+	top, _ := v.(map[string]any)
+	var out map[string]appWire
+	for _, k := range sortedKeys(top) {
+		if !strings.EqualFold(k, "apps") {
+			continue
+		}
+		switch apps := top[k].(type) {
+		case nil:
+			out = nil // JSON null empties a map
+		case map[string]any:
+			if out == nil {
+				out = make(map[string]appWire, len(apps))
+			}
+			for name, av := range apps {
+				var w appWire
+				if raw, err := json.Marshal(av); err == nil {
+					_ = json.Unmarshal(raw, &w) // type errors are the schema's to report
+				}
+				out[name] = w
+			}
+		}
+	}
+	return out
 }
 
 func (l *loader) app(d *doc, name string, w appWire, pos Pos) *App {
@@ -402,6 +430,25 @@ func (l *loader) keyFile(path string) keyResult {
 	return k
 }
 
+// specFile reads and checks a spec file once per run, however many
+// publications name it: a manifest of thousands of publications sharing a
+// spec read and parsed it thousands of times. shown is the path as the
+// user would recognise it, which the messages quote.
+func (l *loader) specFile(path, shown string) *specCheck {
+	key := specKey{path, shown}
+	if sc, ok := l.specs[key]; ok {
+		return sc
+	}
+	sc := &specCheck{}
+	if data, err := readLimited(path, l.opts.MaxFileSize); err != nil {
+		sc.readErr = fileProblem("spec", shown, err)
+	} else {
+		*sc = checkSpec(data, shown)
+	}
+	l.specs[key] = sc
+	return sc
+}
+
 // resolve makes a manifest-relative path absolute.
 func resolve(dir, p string) string {
 	if filepath.IsAbs(p) {
@@ -460,10 +507,10 @@ func (l *loader) publication(d *doc, app, conn, client string, w publicationWire
 		shown := shownPath(d, w.Spec)
 		if _, ok := specName(w.Spec); !ok {
 			l.ps.errorf(sn.val, fieldOf(sptr), "spec %s must end in .json, .yaml or .yml", shown)
-		} else if data, err := readLimited(p.SpecFile, l.opts.MaxFileSize); err != nil {
-			l.ps.errorf(sn.val, fieldOf(sptr), "%s", fileProblem("spec", shown, err))
-		} else if doc := checkSpec(data, shown, sn.val, fieldOf(sptr), &l.ps); doc != nil {
-			declared := sfdcNames(doc)
+		} else if sc := l.specFile(p.SpecFile, shown); sc.readErr != "" {
+			l.ps.errorf(sn.val, fieldOf(sptr), "%s", sc.readErr)
+		} else if sc.report(sn.val, fieldOf(sptr), &l.ps); sc.valid {
+			declared := sc.names
 			for _, c := range []struct{ field, key, value string }{
 				{"permission_set", "permissionSet", w.PermissionSet},
 				{"external_client_app", "externalClientApp", w.ExternalClientApp},

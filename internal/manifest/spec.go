@@ -1,13 +1,18 @@
 package manifest
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"gopkg.in/yaml.v3"
@@ -66,63 +71,103 @@ func loadSpec(data []byte, includeOrigin bool) (*openapi3.T, error) {
 	return loader.LoadFromData(data)
 }
 
-// checkSpec validates one spec file and reports what is wrong with it,
-// at the spec's own line where kin-openapi knows it, else at ref (the
-// manifest's spec field). file is the spec path as shown to the user. It
-// returns the document when it is valid, else nil.
-func checkSpec(data []byte, file string, ref Pos, field string, ps *problems) *openapi3.T {
+// specCheck is the outcome of checking one spec file: what is wrong with it,
+// or, when nothing is, the x-sfdc names it declares. Load keeps it by file,
+// so that a spec named by many publications is read and checked once, and
+// reports it at each publication's spec field.
+type specCheck struct {
+	readErr  string        // the file could not be read
+	findings []specFinding // problems, all errors
+	names    map[string][]string
+	valid    bool
+}
+
+// specFinding is one problem with a spec: at a line of the spec itself, or,
+// without one (zero pos), at the manifest's spec field.
+type specFinding struct {
+	pos Pos
+	msg string
+}
+
+// report adds the check's problems, those without a line of the spec at
+// ref (the manifest's spec field, named field).
+func (sc *specCheck) report(ref Pos, field string, ps *problems) {
+	for _, f := range sc.findings {
+		if f.pos.Line == 0 {
+			ps.errorf(ref, field, "%s", f.msg)
+		} else {
+			ps.errorf(f.pos, "", "%s", f.msg)
+		}
+	}
+}
+
+// checkSpec validates one spec file and says what is wrong with it, at the
+// spec's own line where kin-openapi knows it. file is the spec path as shown
+// to the user.
+//
+// A valid spec of the usual kind is loaded and validated the cheap way
+// (fastSpec); any other, and any the cheap way does not vouch for, the way
+// it always was, which gives each problem its line.
+func checkSpec(data []byte, file string) specCheck {
+	if doc, ok := fastSpec(data); ok && !jsonHasDuplicateKey(data) && doc.Validate(context.Background(), openapi3.EnableMultiError()) == nil {
+		opsMemo.put(sha256.Sum256(data), operationsOf(doc))
+		return specCheck{valid: true, names: sfdcNames(doc)}
+	}
+	var sc specCheck
+	atRef := func(format string, a ...any) {
+		sc.findings = append(sc.findings, specFinding{msg: fmt.Sprintf(format, a...)})
+	}
 	h, err := readSpecHeader(data, file)
 	if err != nil {
-		ps.errorf(ref, field, "%s is not an OpenAPI document: not a YAML or JSON mapping", file)
-		return nil
+		atRef("%s is not an OpenAPI document: not a YAML or JSON mapping", file)
+		return sc
 	}
 	if dups := duplicateKeys(h.root, file); len(dups) > 0 {
 		// kin-openapi, like every YAML and JSON decoder into a map, keeps
 		// the last of two equal keys: a path or operation would vanish
 		// from what is published without a word.
 		for _, d := range dups {
-			ps.errorf(d.at, "", "invalid OpenAPI document: duplicate key %q %s: first at %s", d.key, d.where, d.first)
+			sc.findings = append(sc.findings, specFinding{pos: d.at, msg: fmt.Sprintf("invalid OpenAPI document: duplicate key %q %s: first at %s", d.key, d.where, d.first)})
 		}
-		return nil
+		return sc
 	}
 	switch {
 	case h.swagger != "":
-		ps.errorf(h.pos, "", "swagger: %s is not supported: convert to OpenAPI 3", h.swagger)
-		return nil
+		sc.findings = append(sc.findings, specFinding{pos: h.pos, msg: fmt.Sprintf("swagger: %s is not supported: convert to OpenAPI 3", h.swagger)})
+		return sc
 	case h.openapi == "":
-		ps.errorf(ref, field, "%s is not an OpenAPI document: it has no openapi field", file)
-		return nil
+		atRef("%s is not an OpenAPI document: it has no openapi field", file)
+		return sc
 	case !strings.HasPrefix(h.openapi, "3."):
-		ps.errorf(h.pos, "", "openapi %s is not supported: want 3.x", h.openapi)
-		return nil
+		sc.findings = append(sc.findings, specFinding{pos: h.pos, msg: fmt.Sprintf("openapi %s is not supported: want 3.x", h.openapi)})
+		return sc
 	}
 	doc, err := loadSpec(data, true)
 	if err != nil {
 		var ext *openapi3.DisallowedExternalRefError
 		if errors.As(err, &ext) {
-			ps.errorf(ref, field, "%s: external $ref %q is not supported: publish a single-file spec", file, ext.Ref)
-			return nil
+			atRef("%s: external $ref %q is not supported: publish a single-file spec", file, ext.Ref)
+			return sc
 		}
-		ps.errorf(ref, field, "%s: cannot load: %v", file, err)
-		return nil
+		atRef("%s: cannot load: %v", file, err)
+		return sc
 	}
 	verr := doc.Validate(context.Background(), openapi3.EnableMultiError())
 	if verr == nil {
-		return doc
+		opsMemo.put(sha256.Sum256(data), operationsOf(doc))
+		return specCheck{valid: true, names: sfdcNames(doc)}
 	}
 	for _, e := range flattenErrors(verr) {
-		pos := ref
-		fld := field
 		if loc, ok := originOf(e); ok && loc.Line > 0 {
-			pos, fld = Pos{File: file, Line: loc.Line, Col: max(loc.Column, 1)}, ""
+			sc.findings = append(sc.findings, specFinding{
+				pos: Pos{File: file, Line: loc.Line, Col: max(loc.Column, 1)},
+				msg: "invalid OpenAPI 3 document: " + e.Error(),
+			})
+			continue
 		}
-		msg := e.Error()
-		if fld != "" {
-			msg = file + ": " + msg
-		}
-		ps.errorf(pos, fld, "invalid OpenAPI 3 document: %s", msg)
+		atRef("invalid OpenAPI 3 document: %s: %s", file, e.Error())
 	}
-	return nil
+	return sc
 }
 
 // flattenErrors splits kin-openapi's MultiError into its members.
@@ -170,14 +215,32 @@ func originOf(err error) (openapi3.Location, bool) {
 // Operations lists "METHOD /path" of every operation of an OpenAPI 3
 // document (JSON or YAML bytes), sorted; the planner diffs two specs by it
 // ("spec changed: +2 −1 operations").
+//
+// A plan asks it of every publication's spec after Load has checked the
+// same bytes, so the lists of the specs this process has loaded are kept by
+// digest (opsMemo): a spec is decoded once per run, not once per publication
+// and again for the plan.
 func Operations(spec []byte) ([]string, error) {
-	if h, err := readSpecHeader(spec, ""); err == nil && h.swagger != "" {
-		return nil, errors.New("operations: swagger 2.0 is not supported: convert to OpenAPI 3")
+	sum := sha256.Sum256(spec)
+	if ops, ok := opsMemo.get(sum); ok {
+		return ops, nil
 	}
-	doc, err := loadSpec(spec, false)
-	if err != nil {
-		return nil, fmt.Errorf("operations: %w", err)
+	doc, ok := fastSpec(spec)
+	if !ok {
+		if h, err := readSpecHeader(spec, ""); err == nil && h.swagger != "" {
+			return nil, errors.New("operations: swagger 2.0 is not supported: convert to OpenAPI 3")
+		}
+		var err error
+		if doc, err = loadSpec(spec, false); err != nil {
+			return nil, fmt.Errorf("operations: %w", err)
+		}
 	}
+	ops := operationsOf(doc)
+	opsMemo.put(sum, ops)
+	return ops, nil
+}
+
+func operationsOf(doc *openapi3.T) []string {
 	var out []string
 	if doc.Paths != nil {
 		for path, item := range doc.Paths.Map() {
@@ -190,7 +253,42 @@ func Operations(spec []byte) ([]string, error) {
 		}
 	}
 	sort.Strings(out)
-	return out, nil
+	return out
+}
+
+// opsMemo holds the operations of the specs loaded in this process, by the
+// SHA-256 of their bytes. Operations is a function of the bytes alone, so a
+// hit is the answer a decode would give. It holds a few dozen specs at
+// most: a run names few distinct specs, and a list is small beside its spec.
+var opsMemo = &memo{m: map[[32]byte][]string{}}
+
+const memoSize = 64
+
+type memo struct {
+	mu sync.Mutex
+	m  map[[32]byte][]string
+}
+
+func (c *memo) get(sum [32]byte) ([]string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ops, ok := c.m[sum]
+	return slices.Clone(ops), ok
+}
+
+func (c *memo) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.m)
+}
+
+func (c *memo) put(sum [32]byte, ops []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= memoSize {
+		clear(c.m)
+	}
+	c.m[sum] = slices.Clone(ops)
 }
 
 // sfdcNames collects the x-sfdc.heroku.authorization names a spec's
@@ -227,4 +325,59 @@ func sfdcNames(doc *openapi3.T) map[string][]string {
 		sort.Strings(out[k])
 	}
 	return out
+}
+
+// jsonHasDuplicateKey reports whether a JSON document repeats a key within
+// one object. encoding/json keeps the last of two equal keys without a word
+// (yaml.v3 refuses them), so the cheap way must not vouch for such a spec:
+// the slow way names both places. Anything that is not valid JSON is left
+// to the parsers and reports false.
+func jsonHasDuplicateKey(data []byte) bool {
+	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+		return false
+	}
+	type frame struct {
+		keys      map[string]bool // nil for an array
+		expectKey bool
+	}
+	var stack []*frame
+	valueDone := func() { // a value ended: its object expects a key next
+		if n := len(stack); n > 0 && stack[n-1].keys != nil {
+			stack[n-1].expectKey = true
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			switch v {
+			case '{':
+				stack = append(stack, &frame{keys: map[string]bool{}, expectKey: true})
+			case '[':
+				stack = append(stack, &frame{})
+			default:
+				stack = stack[:len(stack)-1]
+				if len(stack) == 0 {
+					return false
+				}
+				valueDone()
+			}
+		case string:
+			if top := stack[len(stack)-1]; top.keys != nil && top.expectKey {
+				if top.keys[v] {
+					return true
+				}
+				top.keys[v] = true
+				top.expectKey = false
+				continue
+			}
+			valueDone()
+		default:
+			valueDone()
+		}
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -39,33 +40,76 @@ func (n node) at() Pos {
 	return n.val
 }
 
+// lineCol is a position inside a doc's own file; the doc holds the name.
+type lineCol struct{ line, col int32 }
+
+// posNode is where one value of a file sits, and where its children do, by
+// mapping key or by list index (in decimal). It is a tree rather than a map
+// keyed by JSON pointer because a pointer spells out every ancestor: in a
+// 10 MB manifest the pointers alone were more memory than the values.
+type posNode struct {
+	key, val lineCol
+	kids     []posKid // sorted by name
+}
+
+// posKid is a child of a posNode: a mapping key, or a list index in
+// decimal. A sorted slice rather than a map: most mappings of a manifest
+// have one to three keys, and an empty Go map alone is larger than that.
+type posKid struct {
+	name string
+	node *posNode
+}
+
+// kid returns the child called name, or nil.
+func (p *posNode) kid(name string) *posNode {
+	i, ok := slices.BinarySearchFunc(p.kids, name, func(k posKid, name string) int { return strings.Compare(k.name, name) })
+	if !ok {
+		return nil
+	}
+	return p.kids[i].node
+}
+
+func (p *posNode) sortKids() {
+	slices.SortFunc(p.kids, func(a, b posKid) int { return strings.Compare(a.name, b.name) })
+}
+
 // doc is one parsed manifest file: its content as a JSON value (the shape the
-// schema validates) and the position of every value, by JSON pointer.
+// schema validates) and the position of every value.
 type doc struct {
 	file  string // path as the user gave it (for messages)
 	abs   string // absolute path
 	dir   string // directory that relative paths in the file resolve against
 	value any
-	pos   map[string]node
+	pos   *posNode // the top-level value
 }
 
-// posOf returns the position of the value at ptr, falling back to the
-// nearest ancestor that has one and finally to the file itself.
-func (d *doc) posOf(ptr string) node {
-	for {
-		if n, ok := d.pos[ptr]; ok {
-			return n
-		}
-		if ptr == "" {
-			return node{val: Pos{File: d.file, Line: 1, Col: 1}}
-		}
-		i := strings.LastIndexByte(ptr, '/')
-		if i < 0 {
-			ptr = ""
-		} else {
-			ptr = ptr[:i]
-		}
+func (d *doc) at(lc lineCol) Pos {
+	if lc.line == 0 {
+		return Pos{}
 	}
+	return Pos{File: d.file, Line: int(lc.line), Col: int(lc.col)}
+}
+
+// posOf returns the position of the value at the JSON pointer ptr, falling
+// back to the nearest ancestor that has one and finally to the file itself.
+func (d *doc) posOf(ptr string) node {
+	n := d.pos
+	if n == nil {
+		return node{val: Pos{File: d.file, Line: 1, Col: 1}}
+	}
+	for rest := ptr; strings.HasPrefix(rest, "/"); {
+		seg := rest[1:]
+		rest = ""
+		if i := strings.IndexByte(seg, '/'); i >= 0 {
+			seg, rest = seg[:i], seg[i:]
+		}
+		kid := n.kid(unescapePtr(seg))
+		if kid == nil {
+			break
+		}
+		n = kid
+	}
+	return node{key: d.at(n.key), val: d.at(n.val)}
 }
 
 var yamlAnchor = regexp.MustCompile(`anchor '[^']*'`)
@@ -133,8 +177,8 @@ func parseYAML(data []byte, d *doc, env func(string) (string, bool), ps *problem
 		return nil
 	}
 	c := converter{d: d, env: env, ps: ps}
-	d.pos = map[string]node{"": {val: Pos{File: d.file, Line: top.Line, Col: top.Column}}}
-	d.value = c.value(top, "", 0)
+	d.pos = c.newPos(lineCol{}, lc(top))
+	d.value = c.value(top, d.pos, 0)
 	if c.refused {
 		return nil
 	}
@@ -202,10 +246,21 @@ func kindName(n *yaml.Node) string {
 
 // converter turns a yaml.Node tree into the JSON value the schema validates,
 // recording positions and expanding ${VAR} in string values.
+//
+// It releases each part of the tree once converted, so that the tree and the
+// value it becomes are not both whole in memory at once: for a big manifest
+// either is several times the size of the file.
 type converter struct {
 	d   *doc
 	env func(string) (string, bool)
 	ps  *problems
+	// path is the keys (and list indexes) from the top to the value being
+	// converted, for the field of a message; a pointer string per value
+	// would be built for nothing but the rare problem.
+	path []string
+	// slab hands out posNodes a block at a time: one allocation per
+	// thousand values rather than one each.
+	slab []posNode
 	// refused is set by an alias or excessive nesting: the file is then
 	// reported once and not validated further, so that an input built to
 	// explode (billion laughs) costs one message and no work.
@@ -214,7 +269,39 @@ type converter struct {
 
 func (c *converter) pos(n *yaml.Node) Pos { return Pos{File: c.d.file, Line: n.Line, Col: n.Column} }
 
-func (c *converter) value(n *yaml.Node, ptr string, depth int) any {
+// field is the dotted path of the value being converted, as fieldOf would
+// spell its JSON pointer.
+func (c *converter) field() string { return strings.Join(c.path, ".") }
+
+// findKid finds the child called name among kids, by seen when the
+// mapping is big enough to have it.
+func findKid(kids []posKid, seen map[string]*posNode, name string) *posNode {
+	if seen != nil {
+		return seen[name]
+	}
+	for _, k := range kids {
+		if k.name == name {
+			return k.node
+		}
+	}
+	return nil
+}
+
+func lc(n *yaml.Node) lineCol { return lineCol{line: int32(n.Line), col: int32(n.Column)} }
+
+func (c *converter) newPos(key, val lineCol) *posNode {
+	if len(c.slab) == 0 {
+		c.slab = make([]posNode, 1024)
+	}
+	p := &c.slab[0]
+	c.slab = c.slab[1:]
+	p.key, p.val = key, val
+	return p
+}
+
+// value converts n, whose position p is already recorded, releasing n's
+// children as it goes.
+func (c *converter) value(n *yaml.Node, p *posNode, depth int) any {
 	if c.refused {
 		return nil
 	}
@@ -225,50 +312,64 @@ func (c *converter) value(n *yaml.Node, ptr string, depth int) any {
 	}
 	switch n.Kind {
 	case yaml.AliasNode:
-		c.ps.errorf(c.pos(n), fieldOf(ptr), "YAML aliases (*%s) are not supported: write the value out", n.Value)
+		c.ps.errorf(c.pos(n), c.field(), "YAML aliases (*%s) are not supported: write the value out", n.Value)
 		c.refused = true
 		return nil
 	case yaml.MappingNode:
 		out := make(map[string]any, len(n.Content)/2)
-		seen := make(map[string]Pos, len(n.Content)/2)
+		p.kids = make([]posKid, 0, len(n.Content)/2)
+		var seen map[string]*posNode // for a big mapping; a small one is scanned
+		if len(n.Content) > 32 {
+			seen = make(map[string]*posNode, len(n.Content)/2)
+		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
+			n.Content[i], n.Content[i+1] = nil, nil // converted below, or skipped
 			if k.Kind != yaml.ScalarNode {
-				c.ps.errorf(c.pos(k), fieldOf(ptr), "keys must be plain strings")
+				c.ps.errorf(c.pos(k), c.field(), "keys must be plain strings")
 				continue
 			}
 			if k.ShortTag() == "!!merge" {
-				c.ps.errorf(c.pos(k), fieldOf(ptr), "YAML merge keys (<<) are not supported: write the values out")
+				c.ps.errorf(c.pos(k), c.field(), "YAML merge keys (<<) are not supported: write the values out")
 				c.refused = true
 				return nil
 			}
-			if first, dup := seen[k.Value]; dup {
-				// yaml.v3 keeps the last of two equal keys without a word:
-				// refuse, naming both places.
-				c.ps.errorf(c.pos(k), fieldOf(ptr), "duplicate key %q: first at %s", k.Value, first)
+			if first := findKid(p.kids, seen, k.Value); first != nil {
+				c.ps.errorf(c.pos(k), c.field(), "duplicate key %q: first at %s", k.Value, c.d.at(first.key))
 				continue
 			}
-			seen[k.Value] = c.pos(k)
-			child := ptr + "/" + escapePtr(k.Value)
-			c.d.pos[child] = node{key: c.pos(k), val: c.pos(v)}
-			out[k.Value] = c.value(v, child, depth+1)
+			kp := c.newPos(lc(k), lc(v))
+			p.kids = append(p.kids, posKid{k.Value, kp})
+			if seen != nil {
+				seen[k.Value] = kp
+			}
+			c.path = append(c.path, k.Value)
+			out[k.Value] = c.value(v, kp, depth+1)
+			c.path = c.path[:len(c.path)-1]
 		}
+		p.sortKids()
 		return out
 	case yaml.SequenceNode:
 		out := make([]any, 0, len(n.Content))
+		p.kids = make([]posKid, 0, len(n.Content))
 		for i, item := range n.Content {
-			child := ptr + "/" + strconv.Itoa(i)
-			c.d.pos[child] = node{val: c.pos(item)}
-			out = append(out, c.value(item, child, depth+1))
+			n.Content[i] = nil
+			idx := strconv.Itoa(i)
+			kp := c.newPos(lineCol{}, lc(item))
+			p.kids = append(p.kids, posKid{idx, kp})
+			c.path = append(c.path, idx)
+			out = append(out, c.value(item, kp, depth+1))
+			c.path = c.path[:len(c.path)-1]
 		}
+		p.sortKids()
 		return out
 	case yaml.ScalarNode:
-		return c.scalar(n, ptr)
+		return c.scalar(n)
 	}
 	return nil
 }
 
-func (c *converter) scalar(n *yaml.Node, ptr string) any {
+func (c *converter) scalar(n *yaml.Node) any {
 	switch n.ShortTag() {
 	case "!!null":
 		return nil
@@ -296,7 +397,7 @@ func (c *converter) scalar(n *yaml.Node, ptr string) any {
 		if err != nil {
 			// Keep the unexpanded text so that no second, derived
 			// problem ("must not be empty") hides the real one.
-			c.ps.errorf(c.pos(n), fieldOf(ptr), "%v", err)
+			c.ps.errorf(c.pos(n), c.field(), "%v", err)
 			return n.Value
 		}
 		return s
