@@ -212,6 +212,18 @@ func originOf(err error) (openapi3.Location, bool) {
 	return found, ok
 }
 
+// LoadSpec decodes an OpenAPI document (JSON or YAML bytes) as
+// kin-openapi's loader does with external references refused, without
+// validating it: the cheap way (fastSpec) when it can, else through the
+// loader. The planner reads the published and the declared spec with it to
+// tell which operations changed.
+func LoadSpec(spec []byte) (*openapi3.T, error) {
+	if doc, ok := fastSpec(spec); ok {
+		return doc, nil
+	}
+	return loadSpec(spec, false)
+}
+
 // Operations lists "METHOD /path" of every operation of an OpenAPI 3
 // document (JSON or YAML bytes), sorted; the planner diffs two specs by it
 // ("spec changed: +2 −1 operations").

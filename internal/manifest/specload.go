@@ -473,8 +473,15 @@ func (r *yamlReader) chunkEntry(t yamlLines, parent string, e [2]int) error {
 	return r.component(key, v)
 }
 
+// parsedYAML, when set (by tests), is told the size of every piece of YAML
+// parsed into a tree.
+var parsedYAML func(n int)
+
 // parse parses one YAML document and returns its top value.
 func (r *yamlReader) parse(data []byte) (*yaml.Node, error) {
+	if parsedYAML != nil {
+		parsedYAML(len(data))
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var root yaml.Node
 	if err := safeDecode(dec, &root); err != nil {

@@ -7,9 +7,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/sergi/go-diff/diffmatchpatch"
 
+	"github.com/applinkctl/applinkctl/internal/manifest"
 	"github.com/applinkctl/applinkctl/internal/specdiff"
 )
 
@@ -85,11 +85,11 @@ func specReason(sc *SpecChange) string {
 // operationDefs maps "METHOD /path" to a canonical JSON of the operation
 // and its path-level parameters, so a changed definition is seen even
 // where the list of operations is the same. External references are not
-// followed: a plan reads nothing but the manifest's own files.
+// followed: a plan reads nothing but the manifest's own files. The spec is
+// read as Load reads it (manifest.LoadSpec), without a YAML node tree of
+// the whole of a big spec.
 func operationDefs(spec []byte) (map[string]string, error) {
-	l := openapi3.NewLoader()
-	l.IsExternalRefsAllowed = false
-	doc, err := l.LoadFromData(spec)
+	doc, err := manifest.LoadSpec(spec)
 	if err != nil {
 		return nil, err
 	}
