@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/applinkctl/applinkctl/internal/emulator"
+	"github.com/applinkctl/applinkctl/internal/testkit"
 )
 
 // slowEmulator keeps an apply busy long enough for rivals to meet it.
@@ -186,9 +187,18 @@ func exactlyOneMutates(t *testing.T, outs []applyOutcome) int {
 
 // TestReadsDuringApply runs plan and drift while an apply holds the lock:
 // they answer at once (no lock taken, no wait), see the world as it is
-// (changes still to make: exit 2), and the apply is not disturbed.
+// (changes still to make: exit 2), and the apply is not disturbed. The
+// connections and authorizations take an hour of the emulator's clock,
+// moved on once both have answered: the apply is still running while they
+// read, however slow the machine.
 func TestReadsDuringApply(t *testing.T) {
-	f := newFleet(t, 1, slowEmulator())
+	var clock testkit.Clock
+	eo := slowEmulator()
+	eo.Now = clock.Now
+	for _, k := range []string{emulator.KindConnection, emulator.KindAuthorization} {
+		eo.AsyncDelay[k] = time.Hour
+	}
+	f := newFleet(t, 1, eo)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	args := applyArgs("--format", "json")
@@ -220,6 +230,7 @@ func TestReadsDuringApply(t *testing.T) {
 	}
 	plan := f.run("plan", "-f", ".", "--detailed-exitcode", "--format", "json")
 	drift := f.run("drift", "-f", ".", "--format", "json")
+	clock.Advance(time.Hour) // now the apply may finish
 	for sc.Scan() {
 		so.WriteString(sc.Text() + "\n")
 	}

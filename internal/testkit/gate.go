@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
@@ -30,10 +31,12 @@ type Gate struct {
 	hold    bool          // hold the at-th request until released
 	trigger chan struct{} // closed when the at-th request arrives
 	release chan bool     // a held request's fate: true serves it
+	handled chan struct{} // closed once a held request was handled
 	held    bool          // a request is held now
-	// inflight counts the requests being handled, so that a run ends only
-	// once the emulator is done with what its dead process sent.
-	inflight sync.WaitGroup
+	// conns counts the server's open connections, so that a run ends only
+	// once the emulator is done with all its dead process sent.
+	conns int
+	ts    *httptest.Server
 }
 
 // GatedEmulator starts an emulator with opts behind a Gate, on a loopback
@@ -45,7 +48,10 @@ func GatedEmulator(tb testing.TB, opts emulator.Options) (*emulator.Server, *Gat
 		tb.Fatalf("testkit: start the emulator: %v", err)
 	}
 	g := &Gate{}
-	ts := httptest.NewServer(g.wrap(e))
+	ts := httptest.NewUnstartedServer(g.wrap(e))
+	ts.Config.ConnState = g.connState
+	ts.Start()
+	g.ts = ts
 	e.SetBaseURL(ts.URL)
 	tb.Cleanup(func() {
 		g.disarm(true) // a held request would keep Close waiting
@@ -59,22 +65,55 @@ func mutating(r *http.Request) bool {
 	return r.Method != http.MethodGet && r.Method != http.MethodHead && strings.HasPrefix(r.URL.Path, "/addons/")
 }
 
+// connState counts open connections: a hijacked one is the handler's,
+// which is done with it.
+func (g *Gate) connState(_ net.Conn, st http.ConnState) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	switch st {
+	case http.StateNew:
+		g.conns++
+	case http.StateClosed, http.StateHijacked:
+		g.conns--
+	}
+}
+
+// quiesce closes every client connection, so that nothing the dead
+// process sent can still reach the emulator, and waits until the server
+// has finished with all of them: the next run then sees the world this one
+// left rather than racing a late request of a dead process.
+func (g *Gate) quiesce(tb testing.TB) {
+	tb.Helper()
+	g.ts.CloseClientConnections()
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Millisecond) {
+		g.mu.Lock()
+		n := g.conns
+		g.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("testkit: %d connections to the emulator still open a minute after the process ended", n)
+		}
+	}
+}
+
 func (g *Gate) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		g.inflight.Add(1)
-		defer g.inflight.Done()
 		if mutating(r) {
 			g.mu.Lock()
 			g.n++
 			var release chan bool
+			var handled chan struct{}
 			if g.at > 0 && g.n == g.at {
 				close(g.trigger)
 				if g.hold {
-					release, g.held = g.release, true
+					release, handled, g.held = g.release, g.handled, true
 				}
 			}
 			g.mu.Unlock()
 			if release != nil {
+				defer close(handled)
 				if !<-release {
 					// The client died before sending it: the emulator
 					// never sees it.
@@ -91,28 +130,35 @@ func (g *Gate) arm(at int, hold bool) <-chan struct{} {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.n, g.at, g.hold, g.held = 0, at, hold, false
-	g.trigger, g.release = make(chan struct{}), make(chan bool, 1)
+	g.trigger, g.release, g.handled = make(chan struct{}), make(chan bool, 1), make(chan struct{})
 	return g.trigger
 }
 
-// disarm stops triggering and lets a held request go, served or not; it
-// returns the run's mutating requests.
+// disarm stops triggering and lets a held request go, served or not,
+// waiting until the emulator is done with it (before quiesce closes its
+// connection); it returns the run's mutating requests.
 func (g *Gate) disarm(serve bool) int {
 	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.held {
+	held, handled := g.held, g.handled
+	if held {
 		g.release <- serve
 		g.held = false
 	}
 	g.at = 0
-	return g.n
+	n := g.n
+	g.mu.Unlock()
+	if held {
+		<-handled
+	}
+	return n
 }
 
 // KillPlan says where a run dies: at its At-th mutating request (1 is
 // the first). With Hold the request is held until the process is dead and
-// then, as Serve says, carried out (the client died waiting for the
-// answer) or dropped (it died before the request arrived); without Hold
-// the request goes through and the process is killed After later, in
+// then, as Serve says, handed to the emulator (the client died waiting for
+// the answer; the emulator carries it out as far as a server does whose
+// client is gone) or dropped (it died before the request arrived); without
+// Hold the request goes through and the process is killed After later, in
 // whatever it does next (waiting, polling, writing state).
 type KillPlan struct {
 	At          int
@@ -197,10 +243,7 @@ func (g *Gate) Run(tb testing.TB, cmd *exec.Cmd, k KillPlan) Run {
 	}
 	r := Run{Plan: k, Took: time.Since(start), Code: -1}
 	r.Mutations = g.disarm(k.Serve)
-	// The process is gone: wait until the emulator has handled all it
-	// sent, so that the next run sees the world this one left rather than
-	// racing a late request of a dead process.
-	g.inflight.Wait()
+	g.quiesce(tb)
 	r.Stdout, r.Stderr = out.String(), errb.String()
 	var ee *exec.ExitError
 	if waitErr != nil && !errors.As(waitErr, &ee) {
