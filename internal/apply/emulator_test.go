@@ -178,12 +178,17 @@ func assertNoDuplicates(t *testing.T, s emulator.Snapshot) {
 	}
 }
 
+// connections are the connections of the world by name, less those that
+// are deleted but still listed as disconnected (the linger variant), as
+// the plan sees them.
 func connections(s emulator.Snapshot) map[string]emulator.ConnectionSnapshot {
 	out := map[string]emulator.ConnectionSnapshot{}
 	for _, a := range s.Apps {
 		for _, ad := range a.Addons {
 			for _, c := range ad.Connections {
-				out[c.Name] = c
+				if c.Status != "disconnected" {
+					out[c.Name] = c
+				}
 			}
 		}
 	}
@@ -310,11 +315,14 @@ func TestDryRunSendsNoWrite(t *testing.T) {
 }
 
 func TestTimeoutIsPendingAndTheNextRunResumes(t *testing.T) {
+	// The targets take far longer than the timeout, which is itself far
+	// longer than the connections take, so that a loaded machine changes
+	// neither which changes time out nor that they do.
 	eo := defaultEmulator()
-	eo.AsyncDelay["target"] = 400 * time.Millisecond
+	eo.AsyncDelay["target"] = 3 * time.Second
 	e := newEnv(t, eo)
 	o := opts()
-	o.Timeout = 100 * time.Millisecond
+	o.Timeout = time.Second
 	s, err := e.apply(context.Background(), plan.Options{}, o)
 	var pe *apply.PendingError
 	if !errors.As(err, &pe) || len(s.StillPending) != 2 {
