@@ -244,3 +244,18 @@ func TestUnlistedChildrenAreUnknown(t *testing.T) {
 		}
 	})
 }
+
+// A connection or authorization deleted but still listed, that neither
+// the manifest nor state knows, is not reported as unmanaged: it is going.
+func TestDeletedButListedIsNotUnmanaged(t *testing.T) {
+	f := newFixture(t)
+	f.auth("ci_auth", nil)
+	f.liveConn("gone_org", client.OrgTypeSalesforce, client.StatusDisconnected)
+	f.liveConn("going_org", client.OrgTypeSalesforce, client.StatusDisconnecting)
+	f.liveConn("other_org", client.OrgTypeSalesforce, client.StatusConnected)
+	f.la.Authorizations["old_auth"] = &client.Authorization{ID: "a1", Status: client.StatusDisconnected, Org: client.Org{DeveloperName: "old_auth"}}
+	p := f.diff(plan.Options{})
+	if len(p.Unmanaged) != 1 || p.Unmanaged[0] != addr.Connection("acme", "other_org") {
+		t.Errorf("unmanaged %v, want other_org only", p.Unmanaged)
+	}
+}

@@ -278,13 +278,15 @@ func (d *differ) findUnmanaged() {
 			}
 			return d.desired[a] || d.s.Resources[a] != nil
 		}
-		for name := range la.Connections {
-			if a := addr.Connection(app, name); !known(a) {
+		// A connection or authorization deleted but still listed is as
+		// good as absent: not worth reporting as someone else's.
+		for name, c := range la.Connections {
+			if a := addr.Connection(app, name); !known(a) && !deleted(c.Status) {
 				d.unmanaged = append(d.unmanaged, a)
 			}
 		}
-		for name := range la.Authorizations {
-			if a := addr.Authorization(app, name); !known(a) {
+		for name, au := range la.Authorizations {
+			if a := addr.Authorization(app, name); !known(a) && !deleted(au.Status) {
 				d.unmanaged = append(d.unmanaged, a)
 			}
 		}
