@@ -246,7 +246,7 @@ func setStatus(t *testing.T, srv *emulator.Server, addonID, conn, status string)
 // listed.
 func TestReadRecordsRefusedChildListsAsUnlisted(t *testing.T) {
 	for _, refused := range []bool{false, true} {
-		var variants []string
+		variants := testkit.NoVariants
 		if refused {
 			variants = []string{emulator.VariantFailedChildren}
 		}
