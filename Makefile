@@ -5,7 +5,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS   := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: quickstart build test lint fmt-check vet staticcheck tidy-check unit bench soak fuzz schema man clean keys
+.PHONY: quickstart build test test-variants lint fmt-check vet staticcheck tidy-check unit bench soak fuzz schema man clean keys
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/applinkctl
@@ -32,7 +32,17 @@ tidy-check:
 unit:
 	$(GO) test -race -count=1 ./...
 
-# Issue 8's benchmarks against the in-process emulator (a few minutes; not
+# The emulator-backed suites (plan, apply, drift, export: the Go packages
+# and the CLI's sandbox scripts, the examples and the API contract) once
+# under each variant of the emulator, the API's open questions answered
+# otherwise (docs/emulator.md), and once with every list paged: what
+# applinkctl must get right where the public sources are silent. Without
+# -race and only the tests that use the emulator, to keep it to minutes;
+# .ci/run runs it after make test.
+test-variants:
+	GO=$(GO) ./.ci/test-variants
+
+# The benchmarks against the in-process emulator (a few minutes; not
 # part of make test): prints the table, writes bench/results.json and
 # refreshes the generated table of docs/performance.md.
 bench:

@@ -41,6 +41,7 @@ func emulatorCommand(io streams) *cli.Command {
 			"   applinkctl emulator --latency 50ms±10ms --error-rate 0.1 --rate-limit 100/min --seed 7\n" +
 			"   applinkctl emulator --async-delay connection=2s,target=1s\n" +
 			"   applinkctl emulator --page-size 1\n" +
+			"   applinkctl emulator --variant linger,esr-name --linger 5s\n" +
 			"   applinkctl emulator --listen 127.0.0.1:8443 --tls-cert cert.pem --tls-key key.pem",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:5000", Usage: "listen on `ADDR` (host:port; port 0 picks a free one)"},
@@ -58,6 +59,8 @@ func emulatorCommand(io streams) *cli.Command {
 			&cli.DurationFlag{Name: "approve-oauth-after", Usage: "approve browser OAuth flows by themselves after `D`"},
 			&cli.Int64Flag{Name: "seed", Usage: "`N` seeds the fault randomness, for repeatable runs"},
 			&cli.IntFlag{Name: "page-size", Value: emulator.DefaultPageSize, Usage: "at most `N` items per list answer; longer lists are paged with Range/Next-Range (206 Partial Content)"},
+			&cli.StringFlag{Name: "variant", Usage: "answer the API's open questions otherwise: `NAME,…` of " + strings.Join(emulator.AllVariants, ", ") + " (see docs/emulator.md)"},
+			&cli.DurationFlag{Name: "linger", Value: emulator.DefaultLinger, Usage: "with --variant linger, how long `D` a deleted connection or authorization stays listed as disconnected"},
 			&cli.StringFlag{Name: "tls-cert", Usage: "serve HTTPS with this certificate `FILE` (with --tls-key)"},
 			&cli.StringFlag{Name: "tls-key", Usage: "private key `FILE` of --tls-cert"},
 		},
@@ -80,13 +83,19 @@ func emulatorOptionsFrom(c *cli.Context) (emulatorOptions, error) {
 			Dir: c.String("data"), APIKey: c.String("api-key"),
 			ErrorRate: c.Float64("error-rate"), DropRate: c.Float64("drop-rate"), DropAfterRate: c.Float64("drop-after-rate"), Retry429Rate: c.Float64("retry-429-rate"),
 			RateLimitBurst: c.Int("rate-limit-burst"), ApproveOAuthAfter: c.Duration("approve-oauth-after"), Seed: c.Int64("seed"),
-			PageSize: c.Int("page-size"),
+			PageSize: c.Int("page-size"), Linger: c.Duration("linger"),
 		},
 	}
 	if o.emu.PageSize < 1 {
 		return o, fmt.Errorf("emulator: --page-size %d: want at least 1 item per page", o.emu.PageSize)
 	}
+	if o.emu.Linger <= 0 {
+		return o, fmt.Errorf("emulator: --linger %s: want a positive duration", o.emu.Linger)
+	}
 	var err error
+	if o.emu.Variants, err = emulator.ParseVariants(c.String("variant")); err != nil {
+		return o, fmt.Errorf("emulator: --variant: %w", err)
+	}
 	if o.emu.Latency, o.emu.Jitter, err = parseLatency(c.String("latency")); err != nil {
 		return o, err
 	}
@@ -123,6 +132,9 @@ func runEmulator(c *cli.Context, io streams, o emulatorOptions) error {
 	// points validate --preflight at it rather than at login.salesforce.com.
 	fmt.Fprintf(io.Out, "HEROKU_API_URL=%s\nHEROKU_API_KEY=%s\n%s=%s\n", srv.URL, srv.APIKey, preflight.LoginURLEnv, srv.URL)
 	fmt.Fprintf(io.Err, "emulator: serving on %s (admin routes under %s/_emulator/); Ctrl-C stops it\n", srv.URL, srv.URL)
+	if v := srv.Emulator.Variants(); len(v) > 0 {
+		fmt.Fprintf(io.Err, "emulator: variants %s\n", strings.Join(v, ", "))
+	}
 	<-c.Context.Done()
 	return srv.Close()
 }

@@ -46,8 +46,9 @@ func TestMain(m *testing.M) {
 }
 
 // TestScripts runs the end-to-end CLI scripts in testdata/script. The
-// scripts' environment is clean but for APPLINKCTL_EMULATOR_PAGE_SIZE,
-// passed on so that the --sandbox scripts can be run with every list paged.
+// scripts' environment is clean but for APPLINKCTL_EMULATOR_PAGE_SIZE and
+// APPLINKCTL_EMULATOR_VARIANTS, passed on so that the --sandbox and
+// realapi scripts can be run with every list paged or under a variant.
 // $QUICKSTART is examples/quickstart, for scripts that copy it as a
 // newcomer would.
 func TestScripts(t *testing.T) {
@@ -60,8 +61,10 @@ func TestScripts(t *testing.T) {
 		UpdateScripts: *update,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("QUICKSTART", quickstart)
-			if v, ok := os.LookupEnv(emulator.PageSizeEnv); ok {
-				env.Setenv(emulator.PageSizeEnv, v)
+			for _, k := range []string{emulator.PageSizeEnv, emulator.VariantsEnv} {
+				if v, ok := os.LookupEnv(k); ok {
+					env.Setenv(k, v)
+				}
 			}
 			return nil
 		},
@@ -84,7 +87,14 @@ func realAPI(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("unsupported: ! realapi")
 	}
+	// The script's environment, so that a script can set either knob.
+	lookup := func(k string) (string, bool) { v := ts.Getenv(k); return v, v != "" }
+	variants, err := emulator.VariantsFromEnv(lookup)
+	ts.Check(err)
+	pageSize, err := emulator.PageSizeFromEnv(lookup)
+	ts.Check(err)
 	srv, err := emulator.Start(emulator.Options{
+		Variants: variants, PageSize: pageSize,
 		ApproveOAuthAfter: 20 * time.Millisecond,
 		AsyncDelay: map[string]time.Duration{emulator.KindConnection: 50 * time.Millisecond,
 			emulator.KindAuthorization: 50 * time.Millisecond, emulator.KindTarget: 50 * time.Millisecond,

@@ -214,6 +214,28 @@ type engine struct {
 	changes  []*plan.Change
 	results  []result // index-addressed like changes: each node writes its own slot
 	deleting map[addr.Address]bool
+	// publishing holds, per Salesforce connection with a publication in
+	// the plan, the turn to publish to it (a channel of one): see
+	// publishTurn. Built before the walk, read-only during it.
+	publishing map[addr.Address]chan struct{}
+}
+
+// publishTurn waits for the turn to publish to connection (the
+// publication's parent address), or for ctx; release gives it back. One
+// publish at a time per connection lets the registration a publish made
+// be told from the others by what appeared in the list, when the answer
+// names none (see pubFinder).
+func (e *engine) publishTurn(ctx context.Context, connection addr.Address) (release func(), err error) {
+	ch := e.publishing[connection]
+	if ch == nil {
+		return func() {}, nil
+	}
+	select {
+	case ch <- struct{}{}:
+		return func() { <-ch }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // outcome is how a change ended.
@@ -308,6 +330,8 @@ func run(ctx context.Context, p *plan.Plan, links func(string) (linkAPI, error),
 		deleting: map[addr.Address]bool{},
 		lost:     lost,
 		lostErr:  lostErr,
+
+		publishing: map[addr.Address]chan struct{}{},
 	}
 	if rec != nil {
 		e.rec = &batcher{rec: rec}
@@ -316,6 +340,9 @@ func run(ctx context.Context, p *plan.Plan, links func(string) (linkAPI, error),
 		e.byAddr[c.Address] = i
 		if c.Action == plan.Delete {
 			e.deleting[c.Address] = true
+		}
+		if c.Kind == addr.KindPublication && e.publishing[c.Address.Parent()] == nil {
+			e.publishing[c.Address.Parent()] = make(chan struct{}, 1)
 		}
 	}
 

@@ -41,6 +41,16 @@ type fakeLink struct {
 	// lingerReads is how many reads more a deleted connection stays
 	// listed as disconnected, its name still taken, before it goes.
 	lingerReads int
+	// esrSuffix is appended to a client name to make its esr_name (the
+	// API derives esr_name somehow: nothing says it is the client name).
+	esrSuffix string
+	// silentPublish answers a publish with no body: nothing identifies
+	// the registration it made.
+	silentPublish bool
+	// publishDelay is how long a publish takes: long enough that two
+	// publishes run side by side would overlap.
+	publishDelay time.Duration
+	pubSerial    int
 	// deleted marks the connections being deleted, by id.
 	deleted map[string]bool
 	// postDelay is how long a connection POST takes; ctx cuts it short
@@ -358,18 +368,24 @@ func (f *fakeLink) CreateDataActionTarget(_ context.Context, conn string, req cl
 	return nil, err
 }
 
-func (f *fakeLink) Publish(_ context.Context, conn string, req client.PublishRequest) error {
+func (f *fakeLink) Publish(_ context.Context, conn string, req client.PublishRequest) (*client.Publication, error) {
+	time.Sleep(f.publishDelay)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	created, err := f.prePost("publication", req.ClientName)
 	if created {
 		c, ok := f.conns[conn]
 		if !ok || c.Status != client.StatusConnected {
-			return &client.ValidationError{APIError: &client.APIError{Method: "POST", Path: "/apps", Status: 422, ID: "validation_failed", Message: "connection is not connected"}}
+			return nil, &client.ValidationError{APIError: &client.APIError{Method: "POST", Path: "/apps", Status: 422, ID: "validation_failed", Message: "connection is not connected"}}
 		}
-		f.pubs[conn+"/"+req.ClientName] = client.Publication{ConnectionName: conn, ESRName: req.ClientName, ESRID: "esr-" + req.ClientName}
+		f.pubSerial++
+		p := client.Publication{ConnectionName: conn, ESRName: req.ClientName + f.esrSuffix, ESRID: fmt.Sprintf("esr-%s-%d", req.ClientName, f.pubSerial)}
+		f.pubs[conn+"/"+req.ClientName] = p
+		if err == nil && !f.silentPublish {
+			return &p, nil
+		}
 	}
-	return err
+	return nil, err
 }
 
 func (f *fakeLink) ListPublications(_ context.Context, conn string) ([]client.Publication, error) {

@@ -100,6 +100,11 @@ func (t *task) fresh(remoteID, status string) *state.Resource {
 	}
 	cp := *r
 	cp.RemoteID, cp.Status = remoteID, status
+	// A publication's esr_name is recorded when it is not its client
+	// name, so the next plan finds it by it (plan's identity.go).
+	if t.c.Kind == addr.KindPublication && t.remoteName != t.c.Address.Parts().Name {
+		cp.RemoteName = t.remoteName
+	}
 	return &cp
 }
 

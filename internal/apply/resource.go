@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/applinkctl/applinkctl/internal/addr"
 	"github.com/applinkctl/applinkctl/internal/client"
@@ -24,7 +25,7 @@ type linkAPI interface {
 	DeleteAuthorization(ctx context.Context, name string) error
 	GetDataActionTarget(ctx context.Context, connection, apiName string) (*client.DataActionTargetDetail, error)
 	CreateDataActionTarget(ctx context.Context, connection string, req client.TargetRequest) (*client.DataActionTargetDetail, error)
-	Publish(ctx context.Context, connection string, req client.PublishRequest) error
+	Publish(ctx context.Context, connection string, req client.PublishRequest) (*client.Publication, error)
 	ListPublications(ctx context.Context, connection string) ([]client.Publication, error)
 }
 
@@ -34,6 +35,9 @@ type probe struct {
 	status   string
 	redirect string
 	errMsg   string
+	// name is the name the API gives the resource where it is not the
+	// address's: a publication's esr_name.
+	name string
 }
 
 // statusGone is the status the engine gives a resource a read no longer
@@ -169,15 +173,17 @@ func (e *engine) opsFor(c *plan.Change) (*ops, error) {
 			}
 		}
 	case addr.KindPublication:
+		f := &pubFinder{clientName: parts.Name, id: c.RemoteID}
+		if c.Before != nil {
+			f.name = c.Before.Attrs["esr_name"]
+		}
 		o.get = func(ctx context.Context, _ string) (probe, error) {
 			pubs, err := link.ListPublications(ctx, parts.Connection)
 			if err != nil {
 				return probe{}, err
 			}
-			for _, p := range pubs {
-				if p.ESRName == parts.Name {
-					return probe{id: p.ESRID}, nil
-				}
+			if p := f.find(pubs); p != nil {
+				return probe{id: p.ESRID, name: p.ESRName}, nil
 			}
 			return probe{}, fmt.Errorf("publication %s: %w", parts.Name, client.ErrNotFound)
 		}
@@ -185,11 +191,41 @@ func (e *engine) opsFor(c *plan.Change) (*ops, error) {
 		if d != nil && c.Bundle != nil {
 			b := c.Bundle
 			o.post = func(ctx context.Context) (probe, error) {
-				err := link.Publish(ctx, parts.Connection, client.PublishRequest{
+				// Alone on the connection from the list before the publish
+				// to the list after it, the registration it makes is the
+				// one that appears, whatever the answer says.
+				release, err := e.publishTurn(ctx, c.Address.Parent())
+				if err != nil {
+					return probe{}, err
+				}
+				defer release()
+				before, err := link.ListPublications(ctx, parts.Connection)
+				if err != nil {
+					return probe{}, fmt.Errorf("list the publications before publishing: %w", err)
+				}
+				f.saw(before)
+				made, perr := link.Publish(ctx, parts.Connection, client.PublishRequest{
 					ClientName: d.ClientName, Zip: b.Zip, ExternalClientApp: d.ExternalClientApp,
 					PermissionSet: d.PermissionSet, ConnectedApp: d.ConnectedApp,
 				})
-				return probe{}, err
+				if perr != nil && !errors.Is(perr, client.ErrAmbiguous) {
+					return probe{}, perr
+				}
+				f.answer = made
+				if after, err := link.ListPublications(ctx, parts.Connection); err == nil {
+					f.pin(after, perr == nil)
+				}
+				switch {
+				case f.pinned != nil:
+					// Even after an unknown outcome: it appeared, so the
+					// publish was done.
+					return probe{id: f.pinned.ESRID, name: f.pinned.ESRName}, nil
+				case perr != nil:
+					return probe{}, perr
+				case made != nil:
+					return probe{id: made.ESRID, name: made.ESRName}, nil
+				}
+				return probe{}, nil
 			}
 		}
 	}
@@ -227,6 +263,129 @@ func errInfo(e *client.ErrorInfo) string {
 		return e.Message
 	}
 	return e.ID + ": " + e.Message
+}
+
+// pubFinder tells which live publication is a change's. Nothing says how
+// a registration's esr_name follows from the client name it was published
+// with, so it is found by evidence, strongest first:
+//
+//  1. what the publish answer named (its esr_id, else its esr_name);
+//  2. the one registration that appeared or changed between the lists
+//     read just before and just after the publish (publishes to one
+//     connection take turns, see engine.publishTurn), when there is
+//     exactly one, or the one of them that what follows names;
+//  3. what was recorded of it: its esr_id, then its esr_name;
+//  4. an esr_name equal to the client name.
+//
+// Once a publish succeeded, what 1 and 2 (else 3 and 4) found is pinned:
+// later reads look for that registration. After a publish whose outcome
+// is unknown, only 1 and 2 count: finding the registration that was there
+// before would not say that this upload arrived. Before any publish (a
+// wait on a publication, a dry run) 3 and 4 decide; 4 is a guess, used
+// only for what nothing was recorded of, and one that fails safe (no match
+// means publishing again, which replaces the registration of that client
+// name).
+type pubFinder struct {
+	clientName string
+	id, name   string // recorded: esr_id and esr_name (the plan's match)
+	answer     *client.Publication
+	before     map[string]bool // pubKey of each registration listed before the publish; nil before it
+	pinned     *client.Publication
+}
+
+// saw records the list read before the publish.
+func (f *pubFinder) saw(pubs []client.Publication) {
+	f.before = map[string]bool{}
+	for _, p := range pubs {
+		f.before[pubKey(p)] = true
+	}
+}
+
+// pubKey is what changes when a registration is made or made again.
+func pubKey(p client.Publication) string {
+	return p.ESRID + "\x00" + p.ESRName + "\x00" + p.LastModifiedAt.UTC().Format(time.RFC3339Nano)
+}
+
+// pin settles which registration of the list read after the publish is
+// this change's: by evidence (1, 2) or, when done says the publish
+// succeeded, by what was recorded (3, 4).
+func (f *pubFinder) pin(after []client.Publication, done bool) {
+	p := f.evidence(after)
+	if p == nil && done {
+		p = f.recorded(refs(after))
+	}
+	if p != nil {
+		cp := *p
+		f.pinned = &cp
+	}
+}
+
+func (f *pubFinder) find(pubs []client.Publication) *client.Publication {
+	switch {
+	case f.pinned != nil:
+		return first(refs(pubs),
+			func(p *client.Publication) bool { return f.pinned.ESRID != "" && p.ESRID == f.pinned.ESRID },
+			func(p *client.Publication) bool { return f.pinned.ESRName != "" && p.ESRName == f.pinned.ESRName })
+	case f.before != nil:
+		return f.evidence(pubs)
+	}
+	return f.recorded(refs(pubs))
+}
+
+// evidence is what the answer named (1), else what appeared since the
+// list before the publish (2).
+func (f *pubFinder) evidence(pubs []client.Publication) *client.Publication {
+	all := refs(pubs)
+	if a := f.answer; a != nil {
+		if p := first(all,
+			func(p *client.Publication) bool { return a.ESRID != "" && p.ESRID == a.ESRID },
+			func(p *client.Publication) bool { return a.ESRName != "" && p.ESRName == a.ESRName }); p != nil {
+			return p
+		}
+	}
+	if f.before == nil {
+		return nil
+	}
+	var fresh []*client.Publication
+	for _, p := range all {
+		if !f.before[pubKey(*p)] {
+			fresh = append(fresh, p)
+		}
+	}
+	if len(fresh) == 1 {
+		return fresh[0]
+	}
+	return f.recorded(fresh)
+}
+
+// recorded is the registration matching what was recorded (3), else the
+// client name (4).
+func (f *pubFinder) recorded(pubs []*client.Publication) *client.Publication {
+	return first(pubs,
+		func(p *client.Publication) bool { return f.id != "" && p.ESRID == f.id },
+		func(p *client.Publication) bool { return f.name != "" && p.ESRName == f.name },
+		func(p *client.Publication) bool { return p.ESRName == f.clientName })
+}
+
+// first is the first of pubs the first match accepts, trying each match in
+// turn.
+func first(pubs []*client.Publication, matches ...func(*client.Publication) bool) *client.Publication {
+	for _, m := range matches {
+		for _, p := range pubs {
+			if m(p) {
+				return p
+			}
+		}
+	}
+	return nil
+}
+
+func refs(pubs []client.Publication) []*client.Publication {
+	out := make([]*client.Publication, len(pubs))
+	for i := range pubs {
+		out[i] = &pubs[i]
+	}
+	return out
 }
 
 // isConflict reports a 409: the name is taken, so the resource exists.

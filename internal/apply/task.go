@@ -31,6 +31,12 @@ type task struct {
 	deadline time.Time
 	remoteID string
 	status   string
+	// remoteName is the name the API gives the resource where it is not
+	// the address's (a publication's esr_name), recorded in state.
+	remoteName string
+	// deleted is set once this run sent the resource's delete: a name
+	// then still held is waited for, not deleted again.
+	deleted bool
 }
 
 // do applies one change and reports how it ended. It emits the change's
@@ -159,6 +165,29 @@ func (e *nameHeldError) timedOut() bool {
 	return errors.As(e.Err, &te)
 }
 
+// freeName frees the change's name, before a create, from the deleted
+// resource (id, status) that holds it: one listed as disconnected is
+// deleted first, unless this run deleted it already or the change is
+// protected, since "disconnected" may as well be a broken resource the
+// API keeps (whose name only a delete frees) as a deleted one it still
+// lists (for which a delete changes nothing, and whose refusal is left to
+// the wait). Then it waits for the name to be free (see awaitNameFree).
+func (t *task) freeName(ctx context.Context, o *ops, id, status string) error {
+	if status == client.StatusDisconnected && o.del != nil && !t.deleted && !t.c.Protected {
+		t.hold()
+		if err := t.e.lockLost(); err != nil {
+			return err
+		}
+		t.deleted = true
+		t.e.emit(Event{Address: t.c.Address, Action: t.c.Action, Type: EventStatus, Status: status, RemoteID: id, Elapsed: t.elapsed(),
+			Message: fmt.Sprintf("deleting the disconnected %s that holds the name", o.kind)})
+		if err := o.del(t.e.graceCtx); err != nil && !client.IsNotFound(err) && ctx.Err() != nil {
+			return err
+		}
+	}
+	return t.awaitNameFree(ctx, o, id, status, goingAway)
+}
+
 // awaitNameFree waits, before a create, until the resource holding the
 // change's name stops being held (held reports the statuses that still
 // hold it; a 404 never does), within what is left of the change's
@@ -277,6 +306,7 @@ func (t *task) remove(ctx context.Context, o *ops) (r result, done bool) {
 	if err := t.e.lockLost(); err != nil {
 		return t.lockLost("delete"), true
 	}
+	t.deleted = true
 	if err := o.del(t.e.graceCtx); err != nil && !client.IsNotFound(err) {
 		return t.postFailed(ctx, "delete", err), true
 	}
@@ -310,16 +340,16 @@ func (t *task) awaitGone(ctx context.Context, o *ops) (r result, done bool) {
 // (bounded, see maxHeldWaits); not found after an ambiguous outcome, the
 // POST is repeated (bounded, see maxPosts).
 //
-// A name still held by a resource being deleted is waited for first: a
-// create planned while a delete was in progress (an earlier run's replace
-// stopped during its delete, or a delete by someone else) waits until that
-// resource is gone or disconnected; a 409 whose lookup finds a deleted
-// resource still listed waits until the name is free and posts again
-// (bounded, see maxHeldWaits).
+// A name still held by a deleted resource is freed first (see freeName):
+// a create planned while the plan saw the name held by one
+// (disconnecting, or disconnected and still listed: an earlier run's
+// replace stopped during its delete, or a delete by someone else) waits
+// until that resource is gone; a 409 whose lookup finds a deleted
+// resource still listed does the same and posts again (bounded, see
+// maxHeldWaits).
 func (t *task) post(ctx context.Context, o *ops) (probe, error) {
-	if t.status == client.StatusDisconnecting {
-		isDisconnecting := func(s string) bool { return s == client.StatusDisconnecting }
-		if err := t.awaitNameFree(ctx, o, t.remoteID, t.status, isDisconnecting); err != nil {
+	if goingAway(t.status) {
+		if err := t.freeName(ctx, o, t.remoteID, t.status); err != nil {
 			return probe{}, err
 		}
 	}
@@ -335,9 +365,10 @@ func (t *task) post(ctx context.Context, o *ops) (probe, error) {
 		}
 		p, err := o.post(gctx)
 		if err == nil {
-			if o.terminal == nil {
-				// Publications answer no body: read back their id, a
-				// read like a poll (see wait).
+			if o.terminal == nil && p.id == "" {
+				// A publication identified by neither its answer nor
+				// the lists around it: read its id back, a read like a
+				// poll (see wait).
 				get := func(ctx context.Context) (probe, error) { return o.get(ctx, o.name) }
 				if t.e.opts.yieldsWhileWaiting() && t.slot != nil {
 					t.slot.Release()
@@ -363,7 +394,7 @@ func (t *task) post(ctx context.Context, o *ops) (probe, error) {
 				return probe{}, fmt.Errorf("%w; %s is still held by a deleted resource (status %s) after waiting %d times for it to go: run apply again once it is gone", err, o.name, found.status, heldWaits)
 			}
 			heldWaits++
-			if werr := t.awaitNameFree(ctx, o, found.id, found.status, goingAway); werr != nil {
+			if werr := t.freeName(ctx, o, found.id, found.status); werr != nil {
 				return probe{}, werr
 			}
 			attempt--
@@ -403,7 +434,7 @@ func (t *task) afterPost(ctx context.Context, o *ops, p probe) result {
 	if t.e.opts.yieldsWhileWaiting() && t.slot != nil {
 		t.slot.Release()
 	}
-	t.remoteID, t.status = p.id, p.status
+	t.remoteID, t.status, t.remoteName = p.id, p.status, firstNonEmpty(p.name, t.remoteName)
 	if o.terminal != nil && !o.terminal(p.status) {
 		// Accepted but not settled: a run killed from here on resumes
 		// waiting on this id instead of creating it again.
@@ -433,10 +464,10 @@ func (t *task) settle(ctx context.Context, o *ops) result {
 		return t.interrupted()
 	case err != nil:
 		return t.fail(err)
-	case p.status == client.StatusDisconnecting && o.post != nil:
-		// Being deleted since the plan read it (an earlier run's replace
-		// cut short during its delete, or someone else): the create waits
-		// for the delete to finish (see post).
+	case goingAway(p.status) && o.post != nil:
+		// Deleted since the plan read it (an earlier run's replace cut
+		// short during its delete, or someone else), and still listed:
+		// the create waits for the name to be free (see post).
 		t.remoteID, t.status = p.id, p.status
 		return t.create(ctx, o, "create")
 	}
@@ -448,6 +479,7 @@ func (t *task) settle(ctx context.Context, o *ops) result {
 // next plan replaces it) and reported.
 func (t *task) await(ctx context.Context, o *ops, p probe) result {
 	t.remoteID, t.status = firstNonEmpty(p.id, t.remoteID), p.status
+	t.remoteName = firstNonEmpty(p.name, t.remoteName)
 	if o.terminal == nil {
 		return t.applied("")
 	}
@@ -590,7 +622,10 @@ func (t *task) dryRun(ctx context.Context, o *ops) result {
 		}
 	case plan.Create:
 		msg = "would create"
-		if t.status == client.StatusDisconnecting {
+		switch {
+		case t.status == client.StatusDisconnected && o.del != nil && !c.Protected:
+			msg = fmt.Sprintf("would delete the disconnected %s, wait for it to go, then create it", o.kind)
+		case goingAway(t.status):
 			msg = fmt.Sprintf("would wait for the deleted %s to go, then create it", o.kind)
 		}
 	case plan.Replace:

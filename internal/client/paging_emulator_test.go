@@ -53,7 +53,7 @@ func TestEmulatorEveryListPagedAtPageSizeOne(t *testing.T) {
 	wantPubs := []string{"AcmeAPI", "BillingAPI", "CatalogAPI"}
 	zb := makeZip(t, map[string]string{"api-spec.yaml": testkit.OrdersSpec})
 	for _, n := range wantPubs {
-		if err := a.Publish(ctx, "alpha_org", client.PublishRequest{ClientName: n, Zip: zb}); err != nil {
+		if _, err := a.Publish(ctx, "alpha_org", client.PublishRequest{ClientName: n, Zip: zb}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -64,8 +64,23 @@ func TestEmulatorEveryListPagedAtPageSizeOne(t *testing.T) {
 	check(t, "authorizations", err, auths, func(x client.Authorization) string { return x.Org.DeveloperName }, wantAuths)
 	ts, err := a.ListDataActionTargets(ctx, "events_dc")
 	check(t, "targets", err, ts, func(x client.DataActionTarget) string { return x.APIName }, wantTargets)
+	// The esr_names are the emulator's (a variant derives them from the
+	// client names), as its world says.
+	var wantESR []string
+	for _, app := range e.srv.Emulator.World().Apps {
+		for _, ad := range app.Addons {
+			for _, c := range ad.Connections {
+				for _, p := range c.Publications {
+					wantESR = append(wantESR, p.ESRName)
+				}
+			}
+		}
+	}
 	ps, err := a.ListPublications(ctx, "alpha_org")
-	check(t, "publications", err, ps, func(x client.Publication) string { return x.ESRName }, wantPubs)
+	check(t, "publications", err, ps, func(x client.Publication) string { return x.ESRName }, wantESR)
+	if len(wantESR) != len(wantPubs) {
+		t.Errorf("world publications %q, want %d", wantESR, len(wantPubs))
+	}
 
 	// The emulator really paged: one request per item, plus the last, empty-handed or not.
 	n := e.srv.Emulator.Requests()

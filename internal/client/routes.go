@@ -276,22 +276,27 @@ type appRequest struct {
 // Publish publishes an API to a Salesforce connection's org (#17) as
 // multipart/form-data laid out as the Heroku CLI sends it: two file parts,
 // both with the filename "blob", "metadata" (application/zip) then
-// "app_request" (application/json). The answer's body is ignored, as the
-// CLI does.
-func (a *AppLink) Publish(ctx context.Context, connection string, req PublishRequest) error {
+// "app_request" (application/json).
+//
+// Any 2xx is success, as for the CLI. The CLI ignores the answer's body;
+// Publish returns what it identifies of the registration made (its
+// esr_id or esr_name) when it is a JSON object naming either, else nil:
+// no source says what the answer holds, so an answer that says nothing
+// usable is no error.
+func (a *AppLink) Publish(ctx context.Context, connection string, req PublishRequest) (*Publication, error) {
 	if a == nil || a.t == nil {
-		return errNotResolved
+		return nil, errNotResolved
 	}
 	if req.ClientName == "" {
-		return fmt.Errorf("publish to %s: no client name", connection)
+		return nil, fmt.Errorf("publish to %s: no client name", connection)
 	}
 	if len(req.Zip) == 0 {
-		return fmt.Errorf("publish %s to %s: empty metadata zip", req.ClientName, connection)
+		return nil, fmt.Errorf("publish %s to %s: empty metadata zip", req.ClientName, connection)
 	}
 	js, err := json.Marshal(appRequest{ClientName: req.ClientName, ExternalClientApp: req.ExternalClientApp,
 		PermissionSet: req.PermissionSet, ConnectedApp: req.ConnectedApp})
 	if err != nil {
-		return fmt.Errorf("publish %s: %w", req.ClientName, err)
+		return nil, fmt.Errorf("publish %s: %w", req.ClientName, err)
 	}
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
@@ -303,7 +308,7 @@ func (a *AppLink) Publish(ctx context.Context, connection string, req PublishReq
 		err = mw.Close()
 	}
 	if err != nil {
-		return fmt.Errorf("publish %s: build body: %w", req.ClientName, err)
+		return nil, fmt.Errorf("publish %s: build body: %w", req.ClientName, err)
 	}
 	r := &request{
 		method:  http.MethodPost,
@@ -314,8 +319,15 @@ func (a *AppLink) Publish(ctx context.Context, connection string, req PublishReq
 		ctype:   mw.FormDataContentType(),
 		secrets: a.secrets,
 	}
-	_, err = a.send(ctx, r, nil)
-	return err
+	resp, err := a.t.do(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	var out Publication
+	if json.Unmarshal(resp.body, &out) != nil || out.ESRID == "" && out.ESRName == "" {
+		return nil, nil
+	}
+	return &out, nil
 }
 
 // blobPart writes one file part named name with the filename "blob", as a

@@ -288,18 +288,18 @@ func TestPublishMultipartLayout(t *testing.T) {
 		io.WriteString(w, `[{"app_uuid":"`+appID+`","connection_name":"prod_org","org_id":"00D","esr_id":"e1","esr_name":"AcmeAPI","created_at":"2025-03-06T18:20:42Z"}]`)
 	})
 	a, _ := f.link()
-	err := a.Publish(t.Context(), "prod_org", client.PublishRequest{ClientName: "AcmeAPI", Zip: makeZip(t, files), ExternalClientApp: "AcmeECA"})
-	if err != nil {
-		t.Fatalf("Publish: %v", err)
+	made, err := a.Publish(t.Context(), "prod_org", client.PublishRequest{ClientName: "AcmeAPI", Zip: makeZip(t, files), ExternalClientApp: "AcmeECA"})
+	if err != nil || made != nil {
+		t.Fatalf("Publish = %+v, %v; want nil, nil for an answer without a body", made, err)
 	}
 	pubs, err := a.ListPublications(t.Context(), "prod_org")
 	if err != nil || len(pubs) != 1 || pubs[0].ESRName != "AcmeAPI" || pubs[0].CreatedAt.Year() != 2025 {
 		t.Errorf("ListPublications = %+v, %v", pubs, err)
 	}
-	if err := a.Publish(t.Context(), "prod_org", client.PublishRequest{ClientName: "AcmeAPI"}); err == nil {
+	if _, err := a.Publish(t.Context(), "prod_org", client.PublishRequest{ClientName: "AcmeAPI"}); err == nil {
 		t.Errorf("Publish with no zip succeeded")
 	}
-	if err := a.Publish(t.Context(), "prod_org", client.PublishRequest{Zip: []byte("x")}); err == nil {
+	if _, err := a.Publish(t.Context(), "prod_org", client.PublishRequest{Zip: []byte("x")}); err == nil {
 		t.Errorf("Publish with no client name succeeded")
 	}
 }
@@ -375,5 +375,35 @@ func TestUnknownOrgFieldsNullEmptyOrAbsent(t *testing.T) {
 	pubs, err := a.ListPublications(t.Context(), "null_org")
 	if err != nil || len(pubs) != 1 || pubs[0].OrgID != "" {
 		t.Errorf("ListPublications = %+v, %v", pubs, err)
+	}
+}
+
+// Publish takes any 2xx as success and returns what its answer identifies
+// of the registration (esr_id, esr_name), nil when the answer names
+// neither: an empty body, an empty object, something that is not JSON.
+func TestPublishReadsWhatTheAnswerIdentifies(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		body   string
+		want   *client.Publication
+	}{
+		{201, `{"esr_id":"0Ci1","esr_name":"AcmeAPI_x1","connection_name":"prod_org"}`, &client.Publication{ESRID: "0Ci1", ESRName: "AcmeAPI_x1", ConnectionName: "prod_org"}},
+		{200, `{"esr_name":"AcmeAPI"}`, &client.Publication{ESRName: "AcmeAPI"}},
+		{202, ``, nil},
+		{201, `{}`, nil},
+		{204, ``, nil},
+		{200, `accepted`, nil},
+		{201, `[{"esr_id":"0Ci1"}]`, nil},
+	} {
+		f := newFake(t)
+		f.handle("POST", "/connections/salesforce/prod_org/apps", func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(tc.status)
+			io.WriteString(w, tc.body)
+		})
+		a, _ := f.link()
+		got, err := a.Publish(t.Context(), "prod_org", client.PublishRequest{ClientName: "AcmeAPI", Zip: []byte("zip")})
+		if err != nil || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%d %q: Publish = %+v, %v; want %+v", tc.status, tc.body, got, err, tc.want)
+		}
 	}
 }

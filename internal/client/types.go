@@ -76,6 +76,7 @@ type Authorization struct {
 	Status           string     `json:"status"`
 	Org              Org        `json:"org"`
 	AppName          string     `json:"app_name,omitempty"`
+	CreatedViaApp    string     `json:"created_via_app,omitempty"` // in the plugin's types; not every server sends it
 	Alias            string     `json:"alias,omitempty"`
 	ConnectionMethod string     `json:"connection_method,omitempty"` // JWT | OAuth
 	CreatedAt        Time       `json:"created_at,omitzero"`
@@ -118,7 +119,11 @@ type DataActionTargetDetail struct {
 	Error          *ErrorInfo   `json:"error,omitempty"`
 }
 
-// Publication is an item of the publication list route (#18).
+// Publication is an item of the publication list route (#18), and what
+// Publish reads of its answer. Nothing says that ESRName is the client
+// name the API was published with: a publication is identified by what
+// was recorded of it (ESRID, ESRName), never by assuming the two names
+// equal.
 type Publication struct {
 	AppUUID         string `json:"app_uuid"`
 	ConnectionName  string `json:"connection_name"`

@@ -230,15 +230,22 @@ func orgOf(g *grant) (id, instance, user, userID string) {
 }
 
 // wireOrg is the org of a grant as the API shows it: id and instance_url
-// null, username and user_id absent, until the grant is established.
+// null (absent under VariantNulls), username and user_id absent, until
+// the grant is established.
 func (e *Emulator) wireOrg(g *grant, kind string) wOrg {
 	o := wOrg{Type: g.OrgType}
+	var id, instance string
 	if e.established(g, kind) {
-		var id, instance string
 		id, instance, o.Username, o.UserID = orgOf(g)
-		o.ID, o.InstanceURL = nullable(id), nullable(instance)
 	}
+	o.ID, o.InstanceURL = e.unknownOr(id), e.unknownOr(instance)
 	return o
+}
+
+// unknownOr is s as a field that is null when unknown (""), or absent
+// under VariantNulls.
+func (e *Emulator) unknownOr(s string) nullable {
+	return nullable{s: s, absent: e.is(VariantNulls)}
 }
 
 // connectionOrg is a connection's org as the API shows it, named by the
@@ -272,8 +279,12 @@ func (e *Emulator) wireAuthorization(a *app, ad *addon, au *authorization, base 
 	st, errInfo, _ := e.authorizationStatus(au)
 	org := e.wireOrg(&au.grant, KindAuthorization)
 	org.DeveloperName = au.Name
+	viaApp := ""
+	if e.is(VariantNulls) {
+		viaApp = a.Name
+	}
 	return wAuthorization{
-		ID: au.ID, Status: st, Org: org, AddonID: ad.ID, AppName: a.Name, Alias: au.Alias,
+		ID: au.ID, Status: st, Org: org, AddonID: ad.ID, AppName: a.Name, Alias: au.Alias, CreatedViaApp: viaApp,
 		ConnectionMethod: au.Method, CreatedAt: stamp(au.CreatedAt), CreatedBy: userEmail,
 		LastModifiedAt: stamp(au.ModifiedAt), LastModifiedBy: userEmail, Error: errInfo,
 		RedirectURI: redirectURI(&au.grant, st == "authorizing", base),

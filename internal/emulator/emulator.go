@@ -61,6 +61,12 @@ type Options struct {
 	// is paged with Range / Next-Range as Heroku pages it. 0 is Heroku's
 	// DefaultPageSize (1,000); tests set 1 to make every list paged.
 	PageSize int
+	// Variants are the open questions of the API answered otherwise than
+	// by default (AllVariants, variants.go); nil or empty is none.
+	Variants []string
+	// Linger is how long VariantLinger keeps a deleted connection or
+	// authorization listed as disconnected; 0 is DefaultLinger.
+	Linger time.Duration
 }
 
 // Faults are the fault knobs that tests change at run time with SetFaults.
@@ -93,6 +99,10 @@ type Emulator struct {
 	oauth time.Duration
 	// pageSize bounds every list answer (paging.go).
 	pageSize int
+	// variants are the open questions answered otherwise (variants.go);
+	// linger is VariantLinger's time.
+	variants map[string]bool
+	linger   time.Duration
 
 	timeline timeline // every counted request, with its own lock (timeline.go)
 
@@ -117,7 +127,7 @@ func New(opts Options) (*Emulator, error) {
 			return nil, fmt.Errorf("emulator: %s %v: want a fraction between 0 and 1", name, v)
 		}
 	}
-	if opts.Latency < 0 || opts.Jitter < 0 || opts.ApproveOAuthAfter < 0 || opts.RateLimitPerMinute < 0 || opts.RateLimitBurst < 0 {
+	if opts.Latency < 0 || opts.Jitter < 0 || opts.ApproveOAuthAfter < 0 || opts.RateLimitPerMinute < 0 || opts.RateLimitBurst < 0 || opts.Linger < 0 {
 		return nil, errors.New("emulator: negative latency, jitter, delay or rate limit")
 	}
 	if opts.PageSize < 0 {
@@ -125,6 +135,19 @@ func New(opts Options) (*Emulator, error) {
 	}
 	if opts.PageSize == 0 {
 		opts.PageSize = DefaultPageSize
+	}
+	variants := map[string]bool{}
+	for _, v := range opts.Variants {
+		names, err := ParseVariants(v)
+		if err != nil {
+			return nil, fmt.Errorf("emulator: %w", err)
+		}
+		for _, n := range names {
+			variants[n] = true
+		}
+	}
+	if opts.Linger == 0 {
+		opts.Linger = DefaultLinger
 	}
 	delay := map[string]time.Duration{}
 	for k, v := range opts.AsyncDelay {
@@ -148,6 +171,7 @@ func New(opts Options) (*Emulator, error) {
 	}
 	e := &Emulator{
 		now: now, dir: opts.Dir, delay: delay, oauth: opts.ApproveOAuthAfter, pageSize: opts.PageSize,
+		variants: variants, linger: opts.Linger,
 		w:      w,
 		faults: Faults{Latency: opts.Latency, Jitter: opts.Jitter, ErrorRate: opts.ErrorRate, DropRate: opts.DropRate, DropAfterRate: opts.DropAfterRate, Retry429Rate: opts.Retry429Rate},
 		rng:    rand.New(rand.NewPCG(uint64(opts.Seed), uint64(opts.Seed)^0x9e3779b97f4a7c15)),

@@ -51,16 +51,26 @@ var connectionKind = &grantKind[connection, wConnection]{
 	wrap:          func(g grant) *connection { return &connection{grant: g} },
 	wire:          (*Emulator).wireConnection,
 	jwtDefaults:   func(_ *http.Request, g *grant) { g.OrgType = orgSalesforce },
-	// A deleted connection goes through disconnecting (settle removes it).
+	// A deleted connection goes through disconnecting (settle removes it);
+	// deleting it again changes nothing.
 	remove: func(e *Emulator, w http.ResponseWriter, a *app, ad *addon, c *connection, base string) {
-		if c.DeletedAt == nil {
+		first := c.DeletedAt == nil
+		if first {
 			now := e.now()
 			c.DeletedAt, c.ModifiedAt = &now, now
 			if !e.saveOrFail(w) {
 				return
 			}
 		}
-		writeJSON(w, http.StatusAccepted, e.wireConnection(a, ad, c, base))
+		if e.is(VariantStatuses) {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		out := e.wireConnection(a, ad, c, base)
+		if first {
+			out.Status = "disconnecting" // the delete's answer is always the first status
+		}
+		writeJSON(w, http.StatusAccepted, out)
 	},
 }
 
@@ -83,15 +93,27 @@ var authorizationKind = &grantKind[authorization, wAuthorization]{
 	// For a caller without x-addon-sso (a running app), the get is the
 	// runtime route of §7, whose answer nests the org's credentials.
 	decorate: func(r *http.Request, out *wAuthorization) {
-		if r.Header.Get("X-Addon-SSO") == "" && out.Status == "authorized" && len(out.Org.ID) == 18 {
+		if id := out.Org.ID.s; r.Header.Get("X-Addon-SSO") == "" && out.Status == "authorized" && len(id) == 18 {
 			out.Org.APIVersion = apiVersion
-			out.Org.UserAuth = &wUserAuth{Username: out.Org.Username, UserID: out.Org.UserID, AccessToken: string(out.Org.ID[:15]) + "!" + newToken(24)}
+			out.Org.UserAuth = &wUserAuth{Username: out.Org.Username, UserID: out.Org.UserID, AccessToken: id[:15] + "!" + newToken(24)}
 		}
 	},
-	// A deleted authorization is gone at once.
+	// A deleted authorization is gone at once, or under VariantLinger
+	// stays listed as disconnected for a while (settle removes it);
+	// deleting it again changes nothing.
 	remove: func(e *Emulator, w http.ResponseWriter, _ *app, ad *addon, au *authorization, _ string) {
-		ad.Authorizations = without(ad.Authorizations, au)
+		switch {
+		case e.lingerFor() == 0:
+			ad.Authorizations = without(ad.Authorizations, au)
+		case au.DeletedAt == nil:
+			now := e.now()
+			au.DeletedAt, au.ModifiedAt = &now, now
+		}
 		if !e.saveOrFail(w) {
+			return
+		}
+		if e.is(VariantStatuses) {
+			w.WriteHeader(http.StatusNoContent)
 			return
 		}
 		writeJSON(w, http.StatusOK, struct{}{})
@@ -194,7 +216,7 @@ func (k *grantKind[T, W]) add(e *Emulator, w http.ResponseWriter, a *app, ad *ad
 		return
 	}
 	e.created(a.Name + "/" + k.param + "/" + k.grant(t).Name)
-	writeJSON(w, http.StatusAccepted, k.wire(e, a, ad, t, base))
+	writeJSON(w, e.createdStatus(), k.wire(e, a, ad, t, base))
 }
 
 // delete deletes a grant found by name.

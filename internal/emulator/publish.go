@@ -275,22 +275,29 @@ func (e *Emulator) publish(w http.ResponseWriter, r *http.Request) {
 		if isNew {
 			e.created(a.Name + "/connection/" + c.Name + "/publication/" + p.ClientName)
 		}
+		if e.is(VariantStatuses) {
+			w.WriteHeader(http.StatusAccepted)
+			return
+		}
 		writeJSON(w, http.StatusCreated, e.wirePublication(a, ad, c, p))
 	})
 }
 
 func (e *Emulator) wirePublication(a *app, ad *addon, c *connection, p *publication) wPublication {
 	org := e.wireOrg(&c.grant, KindConnection)
-	return wPublication{AppUUID: a.ID, ConnectionName: c.Name, OrgID: org.ID, ESRID: p.ESRID, ESRName: p.ClientName,
+	return wPublication{AppUUID: a.ID, ConnectionName: c.Name, OrgID: org.ID, ESRID: p.ESRID, ESRName: e.esrNameOf(p.ClientName),
 		HerokuAppLinkID: ad.ID, CreatedAt: stamp(p.CreatedAt), CreatedBy: userEmail, LastModifiedAt: stamp(p.ModifiedAt), LastModifiedBy: userEmail}
 }
 
 func (e *Emulator) listPublications(w http.ResponseWriter, r *http.Request) {
 	e.underConnection(w, r, orgSalesforce, func(a *app, ad *addon, c *connection) {
+		if e.childrenRefused(func(st int, id, msg string) { writeError(w, st, id, msg) }, c, "publications") {
+			return
+		}
 		var items []pageItem
 		if r.PathValue("app_uuid") == a.ID || r.PathValue("app_uuid") == a.Name {
 			for _, p := range c.Publications {
-				items = append(items, pageItem{id: p.ESRID, name: p.ClientName, v: e.wirePublication(a, ad, c, p)})
+				items = append(items, pageItem{id: p.ESRID, name: e.esrNameOf(p.ClientName), v: e.wirePublication(a, ad, c, p)})
 			}
 		}
 		e.writeList(w, r, items, "name", "id")

@@ -67,6 +67,7 @@ type TargetSnapshot struct {
 type PublicationSnapshot struct {
 	ClientName        string   `json:"client_name"`
 	ESRID             string   `json:"esr_id"`
+	ESRName           string   `json:"esr_name"` // as the API lists it (see VariantESRName)
 	SpecName          string   `json:"spec_name"`
 	SpecSHA256        string   `json:"spec_sha256"`
 	Files             []string `json:"files"`
@@ -114,7 +115,7 @@ func (e *Emulator) World() Snapshot {
 				}
 				sort.Slice(cs.Targets, func(i, j int) bool { return cs.Targets[i].APIName < cs.Targets[j].APIName })
 				for _, p := range c.Publications {
-					cs.Publications = append(cs.Publications, PublicationSnapshot{ClientName: p.ClientName, ESRID: p.ESRID, SpecName: p.SpecName,
+					cs.Publications = append(cs.Publications, PublicationSnapshot{ClientName: p.ClientName, ESRID: p.ESRID, ESRName: e.esrNameOf(p.ClientName), SpecName: p.SpecName,
 						SpecSHA256: p.SpecSHA256, Files: append([]string{}, p.Files...), ExternalClientApp: p.ExternalClientApp,
 						PermissionSet: p.PermissionSet, ConnectedApp: p.ConnectedApp, Count: p.Count})
 				}

@@ -76,14 +76,25 @@ func (e *Emulator) established(g *grant, kind string) bool {
 	return g.Error == nil && !e.now().Before(start.Add(e.delay[kind]))
 }
 
+// connectionStatus is disconnecting for the delete delay after a delete,
+// then (only seen under VariantLinger: settle removes it otherwise)
+// disconnected until it goes.
 func (e *Emulator) connectionStatus(c *connection) (string, *apiError, time.Time) {
 	if c.DeletedAt != nil {
+		if end := c.DeletedAt.Add(e.delay[KindDelete]); !e.now().Before(end) {
+			return "disconnected", nil, end
+		}
 		return "disconnecting", nil, *c.DeletedAt
 	}
 	return e.grantStatus(&c.grant, KindConnection, "connecting", "connected")
 }
 
+// authorizationStatus is disconnected once deleted (only seen under
+// VariantLinger: a deleted authorization is gone at once otherwise).
 func (e *Emulator) authorizationStatus(a *authorization) (string, *apiError, time.Time) {
+	if a.DeletedAt != nil {
+		return "disconnected", nil, *a.DeletedAt
+	}
 	return e.grantStatus(&a.grant, KindAuthorization, "authorizing", "authorized")
 }
 
@@ -113,7 +124,8 @@ func (e *Emulator) targetStatus(t *target) (string, *apiError) {
 // settle records what time has done: browser flows approved by the timer,
 // pending resources that reached their end, and connections whose
 // disconnecting phase is over (removed with their targets and
-// publications). Recording it makes the world independent of the options
+// publications) or, under VariantLinger, deleted connections and
+// authorizations whose time as disconnected is over. Recording it makes the world independent of the options
 // of the next run that loads it (a sandbox world served later by a plain
 // emulator keeps its approvals). It reports whether the world changed.
 // Callers hold e.mu.
@@ -135,7 +147,7 @@ func (e *Emulator) settle() bool {
 	for _, a := range e.w.Apps {
 		for _, ad := range a.Addons {
 			for _, c := range append([]*connection(nil), ad.Connections...) {
-				if c.DeletedAt != nil && !now.Before(c.DeletedAt.Add(e.delay[KindDelete])) {
+				if c.DeletedAt != nil && !now.Before(c.DeletedAt.Add(e.delay[KindDelete]+e.lingerFor())) {
 					ad.Connections = without(ad.Connections, c)
 					changed = true
 					continue
@@ -148,7 +160,12 @@ func (e *Emulator) settle() bool {
 					}
 				}
 			}
-			for _, au := range ad.Authorizations {
+			for _, au := range append([]*authorization(nil), ad.Authorizations...) {
+				if au.DeletedAt != nil && !now.Before(au.DeletedAt.Add(e.lingerFor())) {
+					ad.Authorizations = without(ad.Authorizations, au)
+					changed = true
+					continue
+				}
 				settleGrant(&au.grant, KindAuthorization)
 			}
 		}

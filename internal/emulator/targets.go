@@ -50,6 +50,9 @@ func (e *Emulator) wireTargetDetail(a *app, c *connection, t *target) wTargetDet
 
 func (e *Emulator) listTargets(w http.ResponseWriter, r *http.Request) {
 	e.underConnection(w, r, orgDataCloud, func(a *app, _ *addon, c *connection) {
+		if e.childrenRefused(func(st int, id, msg string) { writeError(w, st, id, msg) }, c, "data action targets") {
+			return
+		}
 		var items []pageItem
 		for _, t := range c.Targets {
 			items = append(items, pageItem{id: t.ID, name: t.APIName, v: e.wireTarget(a, c, t)})
@@ -108,7 +111,7 @@ func (e *Emulator) createTarget(w http.ResponseWriter, r *http.Request) {
 			e.created(a.Name + "/connection/" + c.Name + "/target/" + t.APIName)
 			out := e.wireTargetDetail(a, c, t)
 			out.Status = "pending" // the create answer is always the first status
-			writeJSON(w, http.StatusAccepted, out)
+			writeJSON(w, e.createdStatus(), out)
 		}
 	})
 }

@@ -30,19 +30,28 @@ func (s stamp) MarshalJSON() ([]byte, error) {
 
 // nullable is a string answered as null when empty: an org's id and
 // instance URL are unknown until its grant is established, and the Heroku
-// CLI shows an empty string (as a pair of quotes) but hides a null.
-type nullable string
+// CLI shows an empty string (as a pair of quotes) but hides a null. Under
+// VariantNulls an unknown value is left out instead (absent, with the
+// omitzero tag every nullable field carries). Make one with
+// Emulator.unknownOr.
+type nullable struct {
+	s      string
+	absent bool
+}
 
-func (s nullable) MarshalJSON() ([]byte, error) {
-	if s == "" {
+// IsZero makes omitzero leave out an empty value that is to be absent.
+func (n nullable) IsZero() bool { return n.s == "" && n.absent }
+
+func (n nullable) MarshalJSON() ([]byte, error) {
+	if n.s == "" {
 		return []byte("null"), nil
 	}
-	return json.Marshal(string(s))
+	return json.Marshal(n.s)
 }
 
 type wOrg struct {
-	ID             nullable   `json:"id"`
-	InstanceURL    nullable   `json:"instance_url"`
+	ID             nullable   `json:"id,omitzero"`
+	InstanceURL    nullable   `json:"instance_url,omitzero"`
 	Type           string     `json:"type"`
 	ConnectionName string     `json:"connection_name,omitempty"`
 	DeveloperName  string     `json:"developer_name,omitempty"`
@@ -81,6 +90,7 @@ type wAuthorization struct {
 	Org              wOrg      `json:"org"`
 	AddonID          string    `json:"addon_id,omitempty"`
 	AppName          string    `json:"app_name,omitempty"`
+	CreatedViaApp    string    `json:"created_via_app,omitempty"` // VariantNulls only
 	Alias            string    `json:"alias,omitempty"`
 	ConnectionMethod string    `json:"connection_method,omitempty"`
 	CreatedAt        stamp     `json:"created_at"`
@@ -124,7 +134,7 @@ type wTargetDetail struct {
 type wPublication struct {
 	AppUUID         string   `json:"app_uuid"`
 	ConnectionName  string   `json:"connection_name"`
-	OrgID           nullable `json:"org_id"`
+	OrgID           nullable `json:"org_id,omitzero"`
 	ESRID           string   `json:"esr_id"`
 	ESRName         string   `json:"esr_name"`
 	HerokuAppLinkID string   `json:"heroku_applink_id"`

@@ -79,6 +79,10 @@ type connection struct {
 
 type authorization struct {
 	grant
+	// DeletedAt is set under VariantLinger, which keeps a deleted
+	// authorization listed as disconnected for a while; by default a
+	// deleted authorization is gone at once.
+	DeletedAt *time.Time `json:"deleted_at,omitempty"`
 }
 
 // override is a status forced by an admin route (drift tests).

@@ -179,6 +179,12 @@ func (r *renderer) connection(a *live.App, name string, c *client.Connection) (*
 		}
 	}
 
+	if why := a.Unlisted[name]; why != "" {
+		// A failed connection's children, say: the API would not list
+		// them, so none is written; the first plan replaces the
+		// connection and creates what the file then declares.
+		r.note(address, why+": none written")
+	}
 	switch typ {
 	case manifest.DataCloud:
 		if targets, listed := a.Targets[name]; listed && len(targets) > 0 {
@@ -326,7 +332,9 @@ func (r *renderer) publications(ps []client.Publication) string {
 	slices.SortFunc(ps, func(a, b client.Publication) int { return cmp.Compare(a.ESRName, b.ESRName) })
 	var b strings.Builder
 	b.WriteString("The API does not return published specs: uncomment each publication with the path\n" +
-		"of its OpenAPI spec to manage it. Until then the plan lists it as unmanaged and leaves it alone.\n")
+		"of its OpenAPI spec to manage it. Until then the plan lists it as unmanaged and leaves it alone.\n" +
+		"Each is named by its registration (esr_name); if it was published under another client name,\n" +
+		"use that name instead, or the next apply publishes a second registration.\n")
 	b.WriteString("publications:\n")
 	for _, p := range ps {
 		r.counts.Publications++

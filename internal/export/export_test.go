@@ -73,7 +73,7 @@ func newHandMade(t *testing.T) *handMade {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := link.Publish(ctx, "prod_org", client.PublishRequest{ClientName: "AcmeOrders", Zip: b.Zip, PermissionSet: "AcmeOrdersPerms"}); err != nil {
+	if _, err := link.Publish(ctx, "prod_org", client.PublishRequest{ClientName: "AcmeOrders", Zip: b.Zip, PermissionSet: "AcmeOrdersPerms"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := link.CreateJWTAuthorization(ctx, "salesforce", client.JWTRequest{Name: "ci_auth", ClientID: h.clients["ci_auth"],
@@ -93,6 +93,25 @@ func newHandMade(t *testing.T) *handMade {
 	h.oauthConnection(t, h.resolve(t, "acme-api", acme.Addons[0].Name), "salesforce", "other_org", "")
 	h.oauthConnection(t, h.resolve(t, "billing", ""), "salesforce", "billing_org", "")
 	return h
+}
+
+// esrName is the esr_name the emulator lists the publication of
+// clientName under.
+func (h *handMade) esrName(t *testing.T, clientName string) string {
+	t.Helper()
+	for _, a := range h.srv.Emulator.World().Apps {
+		for _, ad := range a.Addons {
+			for _, c := range ad.Connections {
+				for _, p := range c.Publications {
+					if p.ClientName == clientName {
+						return p.ESRName
+					}
+				}
+			}
+		}
+	}
+	t.Fatalf("no publication of %s", clientName)
+	return ""
 }
 
 func (h *handMade) resolve(t *testing.T, app, addon string) *client.AppLink {
@@ -148,7 +167,14 @@ func TestRoundTripAdoptsEverything(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "roundtrip.yaml", res.YAML)
+	// The publication is written under its registration's name, which a
+	// variant of the emulator makes other than its client name: the
+	// golden file holds the default, the client name.
+	esrName := h.esrName(t, "AcmeOrders")
+	if !bytes.Contains(res.YAML, []byte("#   "+esrName+":")) {
+		t.Errorf("the publication is not written under its esr_name %s:\n%s", esrName, res.YAML)
+	}
+	golden(t, "roundtrip.yaml", bytes.ReplaceAll(res.YAML, []byte(esrName), []byte("AcmeOrders")))
 
 	again, err := export.Render(h.read(t, live.AppRef{Name: "billing"}, live.AppRef{Name: "acme-api", Addon: h.addon}), export.Options{PinAddon: true})
 	if err != nil {
@@ -221,7 +247,7 @@ func TestRoundTripAdoptsEverything(t *testing.T) {
 	if adopted != 9 {
 		t.Errorf("%d adopted, want 9 (4 connections, 3 authorizations, 2 targets)", adopted)
 	}
-	if len(pl.Unmanaged) != 1 || pl.Unmanaged[0] != addr.Publication("acme-api", "prod_org", "AcmeOrders") {
+	if len(pl.Unmanaged) != 1 || pl.Unmanaged[0] != addr.Publication("acme-api", "prod_org", esrName) {
 		t.Errorf("unmanaged %v, want the commented publication only", pl.Unmanaged)
 	}
 }
@@ -323,5 +349,41 @@ func TestRenderOddLiveStates(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// When the API refuses to list a connection's children (the
+// failed-children variant: a failed connection's), export still writes the
+// connection, writes none of its children, and says why in a note.
+func TestExportNotesChildrenThatCouldNotBeListed(t *testing.T) {
+	srv := testkit.Emulator(t, emulator.Options{Variants: []string{emulator.VariantFailedChildren}})
+	seeded := testkit.SeedApp(t, srv, "acme-api", 1)
+	p := testkit.Platform(t, srv)
+	h := &handMade{srv: srv, p: p}
+	link := h.resolve(t, "acme-api", "")
+	h.oauthConnection(t, link, "datacloud", "events_dc", "")
+	if _, err := link.CreateDataActionTarget(t.Context(), "events_dc", client.TargetRequest{Label: "Order_Events", TargetEndpoint: "/hook"}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post(srv.URL+"/_emulator/addons/"+seeded.Addons[0].ID+"/connections/events_dc/status", "application/json",
+		strings.NewReader(`{"status":"failed"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	res, err := export.Render(h.read(t, live.AppRef{Name: "acme-api"}), export.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(res.YAML, []byte("Order_Events")) || !bytes.Contains(res.YAML, []byte("events_dc:")) {
+		t.Errorf("export:\n%s", res.YAML)
+	}
+	want := "acme-api/connection/events_dc: could not list data action targets of acme-api/connection/events_dc (422 validation_failed: "
+	found := false
+	for _, n := range res.Notes {
+		found = found || strings.HasPrefix(n, want) && strings.HasSuffix(n, "): none written")
+	}
+	if !found {
+		t.Errorf("notes %q, want one starting %q", res.Notes, want)
 	}
 }

@@ -31,6 +31,7 @@ func (w *World) Digest() string {
 		Auths                []auth
 		Targets              []target
 		Pubs                 []pub
+		Unlisted             []string `json:",omitempty"` // connections whose children are unknown
 	}
 	var out []app
 	if w != nil {
@@ -69,6 +70,7 @@ func (w *World) Digest() string {
 					d.Pubs = append(d.Pubs, pub{n, p.ESRName, p.ESRID, p.OrgID})
 				}
 			}
+			d.Unlisted = sortedKeys(a.Unlisted)
 			slices.SortFunc(d.Targets, func(x, y target) int {
 				return cmp.Or(cmp.Compare(x.Conn, y.Conn), cmp.Compare(x.Label, y.Label), cmp.Compare(x.ID, y.ID))
 			})

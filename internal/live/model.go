@@ -23,4 +23,11 @@ type App struct {
 	// A connection has a key in Targets or Publications exactly when its
 	// children were listed (Read lists them for the connections the manifest
 	// declares), so a missing key means "not read", never "none".
+
+	// Unlisted says, by connection name, why the children of a connection
+	// could not be listed: the API refused the list (a failed connection's
+	// targets, say). Such children are unknown, neither present nor absent;
+	// the reason is the refusal without its request id, so that the same
+	// refusal reads the same in every plan.
+	Unlisted map[string]string
 }

@@ -5,8 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
+	"strconv"
 
+	"github.com/applinkctl/applinkctl/internal/addr"
 	"github.com/applinkctl/applinkctl/internal/client"
 	"github.com/applinkctl/applinkctl/internal/manifest"
 	"golang.org/x/sync/errgroup"
@@ -151,6 +154,7 @@ func (r *reader) app(ctx context.Context, ref AppRef) appRead {
 		Authorizations: map[string]*client.Authorization{},
 		Targets:        map[string][]client.DataActionTarget{},
 		Publications:   map[string][]client.Publication{},
+		Unlisted:       map[string]string{},
 	}
 
 	var (
@@ -195,41 +199,75 @@ func (r *reader) app(ctx context.Context, ref AppRef) appRead {
 	targets := make([][]client.DataActionTarget, len(jobs))
 	pubs := make([][]client.Publication, len(jobs))
 	childErrs := make([]error, len(jobs))
+	unlisted := make([]string, len(jobs))
 	run(ctx, max(len(jobs), 1), len(jobs), func(ctx context.Context, i int) {
 		c := jobs[i]
 		name := c.Org.ConnectionName
-		if c.Org.Type == client.OrgTypeDataCloud {
-			err := r.call(ctx, func(ctx context.Context) (err error) {
+		what := "publications"
+		err := r.call(ctx, func(ctx context.Context) (err error) {
+			if c.Org.Type == client.OrgTypeDataCloud {
+				what = "data action targets"
 				targets[i], err = link.ListDataActionTargets(ctx, name)
 				return err
-			})
-			if err != nil && !client.IsNotFound(err) {
-				childErrs[i] = fmt.Errorf("app %s: connection %s: list data action targets: %w", a.Name, name, err)
 			}
-			return
-		}
-		err := r.call(ctx, func(ctx context.Context) (err error) { pubs[i], err = link.ListPublications(ctx, name); return err })
-		if err != nil && !client.IsNotFound(err) {
-			childErrs[i] = fmt.Errorf("app %s: connection %s: list publications: %w", a.Name, name, err)
+			pubs[i], err = link.ListPublications(ctx, name)
+			return err
+		})
+		switch {
+		case err == nil || client.IsNotFound(err):
+		case refusal(err) != "":
+			unlisted[i] = fmt.Sprintf("could not list %s of %s (%s)", what, addr.Connection(a.Name, name), refusal(err))
+		default:
+			childErrs[i] = fmt.Errorf("app %s: connection %s: list %s: %w", a.Name, name, what, err)
 		}
 	})
 	for i, c := range jobs {
 		name := c.Org.ConnectionName
-		if c.Org.Type == client.OrgTypeDataCloud {
+		switch {
+		case unlisted[i] != "":
+			a.Unlisted[name] = unlisted[i]
+		case c.Org.Type == client.OrgTypeDataCloud:
 			a.Targets[name] = nonNil(targets[i])
-		} else {
+		default:
 			a.Publications[name] = nonNil(pubs[i])
 		}
 	}
 	return appRead{app: a, childErrs: childErrs}
 }
 
+// refusal is how an API's refusal to list a connection's children reads
+// in a plan: its status, error id and message, without the request id
+// (which changes on every call). It is "" for an error that is not such a
+// refusal and must fail the read: no answer at all (network, cancel), a
+// refused credential (401, 403), or a rate limit the retries could not
+// wait out (429): those say nothing about the connection, everything
+// about the read.
+func refusal(err error) string {
+	var ae *client.APIError
+	if !errors.As(err, &ae) {
+		return ""
+	}
+	switch ae.Status {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests:
+		return ""
+	}
+	s := strconv.Itoa(ae.Status)
+	if ae.ID != "" {
+		s += " " + ae.ID
+	}
+	if ae.Message != "" {
+		s += ": " + ae.Message
+	}
+	return s
+}
+
 // hasChildren says whether a connection can hold targets or publications
-// that a list call would show: one still connecting or being deleted has
-// none yet (or no more), and the API refuses to list them.
+// that a list call would show: one still connecting or being deleted
+// (disconnecting, or disconnected: deleted but still listed) has none yet
+// or no more, and the API may refuse to list them.
 func hasChildren(c *client.Connection) bool {
 	switch c.Status {
-	case client.StatusConnecting, client.StatusDisconnecting:
+	case client.StatusConnecting, client.StatusDisconnecting, client.StatusDisconnected:
 		return false
 	}
 	return true

@@ -55,7 +55,15 @@ func TestReadListsDeclaredConnectionsChildren(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := link.CreateAuthorization(ctx, "salesforce", client.ConnectRequest{Name: "ci_auth"}); err != nil {
+	au, err := link.CreateAuthorization(ctx, "salesforce", client.ConnectRequest{Name: "ci_auth"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Settled before the first read, so that the two reads below see the
+	// same world however slow the machine is.
+	if _, err := client.Wait(ctx, func(ctx context.Context) (*client.Authorization, error) { return link.GetAuthorization(ctx, au.ID) },
+		func(a *client.Authorization) string { return a.Status }, client.AuthorizationTerminal,
+		client.WaitOptions{Initial: time.Millisecond, Max: 10 * time.Millisecond, Timeout: 10 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
 	// Settled before the first read, so the digests below compare one
@@ -219,6 +227,81 @@ func TestReadConcurrency(t *testing.T) {
 		}
 		if msg := tc.check(counter.most); msg != "" {
 			t.Error(msg)
+		}
+	}
+}
+
+// setStatus forces a connection's status through the emulator's admin
+// route, as a failure out of band would.
+func setStatus(t *testing.T, srv *emulator.Server, addonID, conn, status string) {
+	t.Helper()
+	resp, err := http.Post(srv.URL+"/_emulator/addons/"+addonID+"/connections/"+conn+"/status", "application/json",
+		strings.NewReader(`{"status":"`+status+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("set status: %s", resp.Status)
+	}
+}
+
+// When the API refuses to list a connection's children (the
+// failed-children variant: a failed connection's), the read goes on: the
+// connection is marked unlisted with the refusal, without its request id,
+// and its children are not taken for none. Without the variant they are
+// listed.
+func TestReadRecordsRefusedChildListsAsUnlisted(t *testing.T) {
+	for _, refused := range []bool{false, true} {
+		variants := testkit.NoVariants
+		if refused {
+			variants = []string{emulator.VariantFailedChildren}
+		}
+		srv := testkit.Emulator(t, emulator.Options{ApproveOAuthAfter: time.Millisecond, Variants: variants})
+		p := testkit.Platform(t, srv)
+		seeded := testkit.SeedApp(t, srv, "acme-api", 1)
+		ctx := t.Context()
+		link, err := p.Resolve(ctx, "acme-api", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct{ typ, name string }{{"datacloud", "events_dc"}, {"salesforce", "prod_org"}} {
+			if _, err := link.CreateConnection(ctx, c.typ, client.ConnectRequest{Name: c.name}); err != nil {
+				t.Fatal(err)
+			}
+			waitConnected(t, link, c.name)
+			setStatus(t, srv, seeded.Addons[0].ID, c.name, "failed")
+		}
+		m := manifestOf(&manifest.App{Name: "acme-api", Connections: []*manifest.Connection{
+			{App: "acme-api", Name: "events_dc", Type: manifest.DataCloud}, {App: "acme-api", Name: "prod_org", Type: manifest.Salesforce}}})
+		w, err := live.Read(ctx, p, m, 4)
+		if err != nil {
+			t.Fatalf("refused %t: %v", refused, err)
+		}
+		a := w.Apps["acme-api"]
+		_, targetsListed := a.Targets["events_dc"]
+		_, pubsListed := a.Publications["prod_org"]
+		if !refused {
+			if !targetsListed || !pubsListed || len(a.Unlisted) != 0 {
+				t.Errorf("without the variant: targets listed %t, publications listed %t, unlisted %v", targetsListed, pubsListed, a.Unlisted)
+			}
+			continue
+		}
+		if targetsListed || pubsListed {
+			t.Errorf("refused lists taken for empty ones: %v %v", a.Targets, a.Publications)
+		}
+		want := map[string]string{
+			"events_dc": "could not list data action targets of acme-api/connection/events_dc (422 validation_failed: ",
+			"prod_org":  "could not list publications of acme-api/connection/prod_org (422 validation_failed: ",
+		}
+		for conn, prefix := range want {
+			if got := a.Unlisted[conn]; !strings.HasPrefix(got, prefix) || strings.Contains(got, "request id") {
+				t.Errorf("unlisted[%s] = %q, want %q…", conn, got, prefix)
+			}
+		}
+		again, err := live.Read(ctx, p, m, 4)
+		if err != nil || again.Digest() != w.Digest() {
+			t.Errorf("the same refusal reads differently: %v", err)
 		}
 	}
 }

@@ -66,6 +66,14 @@ type differ struct {
 	undeclared []*Change
 	// findings classify each difference for Drift, by address.
 	findings map[addr.Address]Finding
+	// pubs is the live publication matched to each publication address,
+	// claimed the ones matched (identity.go).
+	pubs    map[addr.Address]*client.Publication
+	claimed map[*client.Publication]bool
+	// unknowns are the addresses whose live state is unknown (their
+	// connection's children could not be listed): drift reports them
+	// even where the plan assumes them unchanged.
+	unknowns map[addr.Address]bool
 }
 
 func newDiffer(m *manifest.Manifest, w *live.World, s *state.State, opts Options) (*differ, error) {
@@ -84,6 +92,7 @@ func newDiffer(m *manifest.Manifest, w *live.World, s *state.State, opts Options
 		changes:  map[addr.Address]*Change{},
 		desired:  map[addr.Address]bool{},
 		findings: map[addr.Address]Finding{},
+		unknowns: map[addr.Address]bool{},
 	}
 	for _, a := range m.Apps {
 		for _, c := range a.Connections {
@@ -130,6 +139,7 @@ func newDiffer(m *manifest.Manifest, w *live.World, s *state.State, opts Options
 }
 
 func (d *differ) run() error {
+	d.matchPublications()
 	for _, a := range d.m.Apps {
 		for _, c := range a.Connections {
 			cc := d.connection(c)
@@ -312,6 +322,20 @@ func checkProtect(p *Plan) error {
 		return errs[0]
 	}
 	return errors.Join(errs...)
+}
+
+// unlisted is why the children of app's connection conn could not be
+// listed ("" when they were, or were not read): they are unknown.
+func (d *differ) unlisted(app, conn string) string {
+	return d.liveApp(app).Unlisted[conn]
+}
+
+// unknown notes on c that its live state is unknown because its
+// connection's children could not be listed, and reports it to drift.
+func (d *differ) unknown(c *Change, why string) {
+	c.Reasons = append(c.Reasons, "unknown: "+why)
+	d.find(c.Address, Changed, "unknown: %s", why)
+	d.unknowns[c.Address] = true
 }
 
 // liveApp is the world's record of an app, or an empty one.

@@ -111,7 +111,7 @@ func (f *fixture) liveConn(name, orgType, status string) *client.Connection {
 	c := &client.Connection{ID: "id-" + name, Status: status, Org: client.Org{ConnectionName: name, Type: orgType}}
 	f.la.Connections[name] = c
 	// As live.Read does: the children of a settled connection are listed.
-	if status != client.StatusConnecting && status != client.StatusDisconnecting {
+	if status != client.StatusConnecting && status != client.StatusDisconnecting && status != client.StatusDisconnected {
 		if orgType == client.OrgTypeDataCloud {
 			f.la.Targets[name] = []client.DataActionTarget{}
 		} else {
@@ -272,9 +272,6 @@ func TestReplacementReasons(t *testing.T) {
 			lc := f.la.Connections["prod_org"]
 			lc.Status, lc.Error = client.StatusFailed, &client.ErrorInfo{ID: "org_connection_failed"}
 		}, "status is failed (org_connection_failed)", plan.Changed},
-		{"disconnected", func(f *fixture, c *manifest.Connection) {
-			f.la.Connections["prod_org"].Status = client.StatusDisconnected
-		}, "status is disconnected", plan.Changed},
 		{"method", func(f *fixture, c *manifest.Connection) { c.JWT = nil }, "connection method changed (JWT → OAuth)", plan.Pending},
 	}
 	for _, tc := range cases {

@@ -73,7 +73,7 @@ func Drift(m *manifest.Manifest, w *live.World, s *state.State, ignore []string)
 	}
 	out := []Finding{}
 	for _, f := range d.findings {
-		if c := d.changes[f.Address]; c != nil && c.Action == Noop && !c.Wait {
+		if c := d.changes[f.Address]; c != nil && c.Action == Noop && !c.Wait && !d.unknowns[f.Address] {
 			continue
 		}
 		if !slices.ContainsFunc(patterns, func(p addr.Pattern) bool { return p.Match(f.Address) }) {

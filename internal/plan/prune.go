@@ -5,7 +5,6 @@ import (
 	"slices"
 
 	"github.com/applinkctl/applinkctl/internal/addr"
-	"github.com/applinkctl/applinkctl/internal/client"
 	"github.com/applinkctl/applinkctl/internal/manifest"
 	"github.com/applinkctl/applinkctl/internal/state"
 )
@@ -27,21 +26,21 @@ func (d *differ) publication(dp *manifest.Publication, parent *Change) error {
 	put(c.After, "connected_app", dp.ConnectedApp)
 
 	sr := d.record(a)
-	var lp *client.Publication
-	for i, p := range d.liveApp(dp.App).Publications[dp.Connection] {
-		if p.ESRName == dp.ClientName {
-			lp = &d.liveApp(dp.App).Publications[dp.Connection][i]
-			break
-		}
-	}
+	lp := d.pubs[a] // matched by recorded identity (identity.go)
 	if lp != nil || sr != nil {
 		c.Before = &Snapshot{Attrs: map[string]string{"client_name": dp.ClientName}}
 		if lp != nil {
 			c.RemoteID = lp.ESRID
 			put(c.Before, "esr_id", lp.ESRID)
 			put(c.Before, "org_id", lp.OrgID)
+			if lp.ESRName != dp.ClientName {
+				put(c.Before, "esr_name", lp.ESRName)
+			}
 		}
 		if sr != nil {
+			if lp == nil {
+				put(c.Before, "esr_name", sr.RemoteName)
+			}
 			put(c.Before, "spec_digest", sr.InputsDigest)
 			put(c.Before, "spec_name", sr.SpecName)
 			put(c.Before, "metadata_digest", sr.MetadataDigest)
@@ -56,6 +55,7 @@ func (d *differ) publication(dp *manifest.Publication, parent *Change) error {
 		}
 	}
 
+	why := d.unlisted(dp.App, dp.Connection)
 	switch {
 	case parent.Action == Replace:
 		c.Action, c.CausedBy = Republish, parent.Address
@@ -63,6 +63,33 @@ func (d *differ) publication(dp *manifest.Publication, parent *Change) error {
 		if sr == nil && lp == nil {
 			c.Action = Create
 		}
+		if why != "" {
+			d.unknown(c, why)
+		}
+	case parent.Action == Create && parent.Before != nil:
+		// Its connection is being deleted (disconnecting, or deleted and
+		// still listed as disconnected): created again, it is published
+		// to again.
+		c.Action, c.CausedBy = Republish, parent.Address
+		c.Reasons = []string{"published again to its connection, created again"}
+		if sr == nil {
+			c.Action = Create
+		} else if sr.Phase == state.Applied {
+			d.find(a, Missing, "its connection was deleted out of band")
+		}
+	case why != "" && lp == nil:
+		// The publications could not be listed: whether it is still
+		// published is unknown. Recorded, it is assumed to be (publishing
+		// again blindly would hide the refusal); not recorded, it is
+		// published, which replaces any registration of the client name.
+		if sr != nil && sr.Phase == state.Applied {
+			c.Action = Noop
+			c.Reasons = nil
+		} else {
+			c.Action = Create
+			c.Reasons = []string{"not published yet"}
+		}
+		d.unknown(c, why)
 	case lp == nil && sr != nil && sr.Phase == state.Applied && parent.Before != nil && !d.listedPubs(dp):
 		// The connection exists but its publications could not be listed
 		// (it is still connecting): nothing is known against the record.
@@ -163,6 +190,9 @@ func (d *differ) prune() {
 		} else {
 			c.Reasons = []string{"no longer declared in the manifest; already gone live: only the state record is dropped"}
 		}
+		if p := a.Parts(); a.Parent() != "" && d.unlisted(p.App, p.Connection) != "" {
+			d.unknown(c, d.unlisted(p.App, p.Connection))
+		}
 		if parent := a.Parent(); parent != "" {
 			c.DependsOn = []addr.Address{parent}
 			pc := d.changes[parent]
@@ -248,10 +278,20 @@ func (d *differ) liveOf(a addr.Address) (bool, *Snapshot) {
 			}
 		}
 	case addr.KindPublication:
-		for _, pub := range la.Publications[p.Connection] {
-			if pub.ESRName == p.Name {
-				return true, &Snapshot{Attrs: map[string]string{"client_name": p.Name, "esr_id": pub.ESRID}}
+		if pub := d.pubs[a]; pub != nil {
+			s := &Snapshot{Attrs: map[string]string{"client_name": p.Name, "esr_id": pub.ESRID}}
+			if pub.ESRName != p.Name {
+				put(s, "esr_name", pub.ESRName)
 			}
+			return true, s
+		}
+	}
+	if p.Kind == addr.KindTarget || p.Kind == addr.KindPublication {
+		// Its connection's children could not be listed: it may exist, so
+		// it is treated as existing (a prune is then blocked, or goes with
+		// its connection) rather than forgotten as gone.
+		if d.unlisted(p.App, p.Connection) != "" {
+			return true, nil
 		}
 	}
 	return false, nil
@@ -271,13 +311,15 @@ func (d *differ) findUnmanaged() {
 			}
 			return d.desired[a] || d.s.Resources[a] != nil
 		}
-		for name := range la.Connections {
-			if a := addr.Connection(app, name); !known(a) {
+		// A connection or authorization deleted but still listed is as
+		// good as absent: not worth reporting as someone else's.
+		for name, c := range la.Connections {
+			if a := addr.Connection(app, name); !known(a) && !deleted(c.Status) {
 				d.unmanaged = append(d.unmanaged, a)
 			}
 		}
-		for name := range la.Authorizations {
-			if a := addr.Authorization(app, name); !known(a) {
+		for name, au := range la.Authorizations {
+			if a := addr.Authorization(app, name); !known(a) && !deleted(au.Status) {
 				d.unmanaged = append(d.unmanaged, a)
 			}
 		}
@@ -289,11 +331,13 @@ func (d *differ) findUnmanaged() {
 			}
 		}
 		for conn, ps := range la.Publications {
-			for _, p := range ps {
-				if p.ESRName == "" {
+			for i, p := range ps {
+				if p.ESRName == "" || d.claimed[&ps[i]] {
 					continue
 				}
-				if a := addr.Publication(app, conn, p.ESRName); !known(a) {
+				// Not matched to any address: unmanaged, even when named
+				// like a known one whose own registration is another.
+				if a := addr.Publication(app, conn, p.ESRName); !known(a) || d.pubs[a] != nil {
 					d.unmanaged = append(d.unmanaged, a)
 				}
 			}

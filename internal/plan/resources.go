@@ -85,26 +85,44 @@ type orgStatus struct {
 var (
 	connStatus = orgStatus{
 		pending: func(s string) bool { return s == client.StatusConnecting },
-		broken:  func(s string) bool { return s == client.StatusFailed || s == client.StatusDisconnected },
+		broken:  func(s string) bool { return s == client.StatusFailed },
 	}
 	authStatus = orgStatus{
 		pending: func(s string) bool { return s == client.StatusAuthorizing },
-		broken:  func(s string) bool { return s == client.StatusFailed || s == client.StatusDisconnected },
+		broken:  func(s string) bool { return s == client.StatusFailed },
 	}
 )
+
+// deleted reports a status of a connection or authorization that is
+// deleted but still listed: disconnecting while its delete runs, or
+// disconnected for as long as the API keeps it listed. Either way it is
+// as good as absent: it is created again (once its name is free), not
+// replaced, and it fails nothing.
+func deleted(status string) bool {
+	return status == client.StatusDisconnecting || status == client.StatusDisconnected
+}
 
 // decideOrg applies DESIGN.md §3 to a connection or authorization.
 func (d *differ) decideOrg(c *Change, lv *orgLive, sr *state.Resource, want orgWant, st orgStatus) {
 	c.After = want.snapshot()
-	if lv == nil || lv.status == client.StatusDisconnecting {
+	if lv == nil || deleted(lv.status) {
 		c.Action = Create
 		if lv != nil {
-			// Being deleted (by someone else or an interrupted replace):
-			// wait for it to go, then create it again.
+			// Being deleted or deleted (by someone else or an interrupted
+			// replace), and still listed: wait for it to go, then create
+			// it again.
 			c.RemoteID, c.Wait = lv.id, true
 			c.Before = beforeSnapshot(lv, sr)
-			c.Reasons = []string{"status is disconnecting: created again once it is gone"}
-			d.find(c.Address, Changed, "status is disconnecting")
+			c.Reasons = []string{fmt.Sprintf("status is %s: created again once it is gone", lv.status)}
+			switch {
+			case sr == nil:
+				d.find(c.Address, Pending, "declared but not created yet (a deleted one, %s, still holds the name)", lv.status)
+			case sr.Phase != state.Applied && sr.Phase != "":
+				c.Resumed = true
+				d.find(c.Address, Pending, "%s", unfinished(sr))
+			default:
+				d.find(c.Address, Missing, "status is %s: treated as deleted out of band", lv.status)
+			}
 			return
 		}
 		d.createReasons(c, sr)
@@ -322,6 +340,7 @@ func (d *differ) target(dt *manifest.Target, parent *Change) {
 		put(c.Before, "id", lt.ID)
 		put(c.Before, "status", lt.Status)
 	}
+	why := d.unlisted(dt.App, dt.Connection)
 	if parent.Action == Replace {
 		c.CausedBy = parent.Address
 		c.Reasons = []string{"recreated with its connection"}
@@ -329,9 +348,26 @@ func (d *differ) target(dt *manifest.Target, parent *Change) {
 		if lt != nil {
 			c.Action = Replace
 		}
+		if why != "" {
+			d.unknown(c, why)
+		}
 		return
 	}
-	if _, listed := d.liveApp(dt.App).Targets[dt.Connection]; !listed && parent.Before != nil && sr != nil {
+	if why != "" && parent.Action != Create {
+		// The targets could not be listed: whether this one exists is
+		// unknown. Recorded, apply reads it by its api_name (waiting on
+		// it, or creating it if that read finds nothing); not recorded, it
+		// is created, and a 409 makes apply read and record it instead.
+		if sr != nil {
+			c.Action, c.Wait = Noop, true
+		} else {
+			c.Action = Create
+			c.Reasons = []string{"does not exist live, as far as can be known"}
+		}
+		d.unknown(c, why)
+		return
+	}
+	if _, listed := d.liveApp(dt.App).Targets[dt.Connection]; !listed && parent.Before != nil && sr != nil && parent.Action != Create {
 		// The connection exists but its targets could not be listed (it is
 		// still connecting): nothing is known against the record.
 		c.Action, c.Wait = Noop, true

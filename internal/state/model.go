@@ -68,6 +68,13 @@ type Resource struct {
 	Protect bool `json:"protect,omitempty"`
 
 	// Publications only.
+	//
+	// RemoteName is the esr_name of the registration the last publish made
+	// when it is not the client name (the address's name): a live
+	// publication is matched by RemoteID (its esr_id), else by this name,
+	// else by the client name, never by assuming esr_name and client name
+	// equal.
+	RemoteName     string `json:"remote_name,omitempty"`
 	SpecGzip       []byte `json:"spec_gzip,omitempty"`       // last published spec, gzip
 	SpecName       string `json:"spec_name,omitempty"`       // api-spec.json or api-spec.yaml
 	MetadataDigest string `json:"metadata_digest,omitempty"` // digest of the metadata files

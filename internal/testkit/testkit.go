@@ -185,7 +185,9 @@ func LoadManifest(tb testing.TB, opts manifest.Options, paths ...string) *manife
 // Emulator starts an emulator with opts on a loopback port and closes it
 // when the test ends. Unless opts sets a page size, the environment's
 // APPLINKCTL_EMULATOR_PAGE_SIZE does, so that any suite built on this can be
-// run with every list paged (APPLINKCTL_EMULATOR_PAGE_SIZE=1 go test …).
+// run with every list paged (APPLINKCTL_EMULATOR_PAGE_SIZE=1 go test …);
+// likewise APPLINKCTL_EMULATOR_VARIANTS sets the variants unless opts does
+// (a test that depends on the default answers sets NoVariants).
 func Emulator(tb testing.TB, opts emulator.Options) *emulator.Server {
 	tb.Helper()
 	if opts.PageSize == 0 {
@@ -195,6 +197,13 @@ func Emulator(tb testing.TB, opts emulator.Options) *emulator.Server {
 		}
 		opts.PageSize = n
 	}
+	if opts.Variants == nil {
+		v, err := emulator.VariantsFromEnv(os.LookupEnv)
+		if err != nil {
+			tb.Fatalf("testkit: %v", err)
+		}
+		opts.Variants = v
+	}
 	srv, err := emulator.Start(opts)
 	if err != nil {
 		tb.Fatalf("testkit: start the emulator: %v", err)
@@ -202,6 +211,11 @@ func Emulator(tb testing.TB, opts emulator.Options) *emulator.Server {
 	tb.Cleanup(func() { _ = srv.Close() })
 	return srv
 }
+
+// NoVariants is an emulator.Options.Variants that keeps the emulator's
+// default answers whatever APPLINKCTL_EMULATOR_VARIANTS says: for a test
+// that checks one of those answers itself.
+var NoVariants = []string{}
 
 // Platform is a client of srv's Platform API with the default
 // configuration.
