@@ -28,7 +28,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -207,7 +206,7 @@ func startCluster() (*cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	var cred *syscall.Credential
+	var as *account
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
@@ -215,7 +214,7 @@ func startCluster() (*cluster, error) {
 		}
 		uid, _ := strconv.Atoi(u.Uid)
 		gid, _ := strconv.Atoi(u.Gid)
-		cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+		as = &account{uid: uid, gid: gid}
 	}
 	removeAbandoned()
 	dir, err := os.MkdirTemp("", dirPrefix)
@@ -226,8 +225,8 @@ func startCluster() (*cluster, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	if cred != nil {
-		if err := os.Chown(dir, int(cred.Uid), int(cred.Gid)); err != nil {
+	if as != nil {
+		if err := os.Chown(dir, as.uid, as.gid); err != nil {
 			os.RemoveAll(dir)
 			return nil, err
 		}
@@ -236,7 +235,7 @@ func startCluster() (*cluster, error) {
 	var out bytes.Buffer
 	initdb := exec.Command(filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync")
 	initdb.Dir, initdb.Stdout, initdb.Stderr = dir, &out, &out
-	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	initdb.SysProcAttr = procAttr(as, false)
 	if err := initdb.Run(); err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("initdb: %v\n%s", err, out.String())
@@ -257,7 +256,7 @@ func startCluster() (*cluster, error) {
 			"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
 			"-c", "max_connections=200")
 		c.cmd.Dir, c.cmd.Stdout, c.cmd.Stderr = dir, log, log
-		c.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGKILL, Setpgid: true}
+		c.cmd.SysProcAttr = procAttr(as, true)
 		if err := c.cmd.Start(); err != nil {
 			log.Close()
 			os.RemoveAll(dir)
@@ -294,7 +293,7 @@ func removeAbandoned() {
 			continue
 		}
 		pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-		if pid > 0 && syscall.Kill(pid, 0) == nil {
+		if pid > 0 && alive(pid) {
 			continue
 		}
 		os.RemoveAll(d)
@@ -329,7 +328,7 @@ func (c *cluster) waitReady(limit time.Duration) error {
 // stop shuts the server down fast (SIGINT), killing it if it lingers, and
 // removes its directory.
 func (c *cluster) stop() {
-	_ = c.cmd.Process.Signal(syscall.SIGINT)
+	_ = c.cmd.Process.Signal(os.Interrupt)
 	select {
 	case <-c.done:
 	case <-time.After(15 * time.Second):
@@ -339,7 +338,7 @@ func (c *cluster) stop() {
 }
 
 func (c *cluster) kill() {
-	_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
+	killGroup(c.cmd.Process)
 	<-c.done
 }
 
