@@ -63,6 +63,12 @@ func linkAt(path, what string) error {
 // component; a link there is a *LinkError whatever the flags (O_NOFOLLOW
 // fails with ELOOP on Linux and other errors elsewhere, hence the Lstat).
 func openNoFollow(path string, flag int, perm fs.FileMode, what string) (*os.File, error) {
+	if oNoFollow == 0 {
+		// No O_NOFOLLOW on this system (Windows): look before opening.
+		if lerr := linkAt(path, what); lerr != nil {
+			return nil, lerr
+		}
+	}
 	fh, err := os.OpenFile(path, flag|oNoFollow, perm)
 	if err == nil {
 		return fh, nil
