@@ -5,7 +5,8 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS   := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: quickstart build test test-variants lint fmt-check vet staticcheck tidy-check unit bench soak fuzz schema man clean keys
+.PHONY: quickstart build test test-variants lint fmt-check vet staticcheck tidy-check unit bench soak fuzz schema man clean keys \
+	completions release-snapshot image
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/applinkctl
@@ -97,5 +98,28 @@ man:
 	$(GO) run ./cmd/applinkctl man > docs/man/applinkctl.1.tmp
 	mv docs/man/applinkctl.1.tmp docs/man/applinkctl.1
 
+# Release archives for every platform, built locally: no tag needed, nothing
+# published (dist/: six archives with the man page and completions, and
+# checksums.txt). GoReleaser is installed once per version into TOOLS_DIR.
+GORELEASER_VERSION := v2.15.1
+TOOLS_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/applinkctl-tools
+GORELEASER := $(TOOLS_DIR)/goreleaser-$(GORELEASER_VERSION)/goreleaser
+
+$(GORELEASER):
+	GOBIN=$(@D) $(GO) install github.com/goreleaser/goreleaser/v2@$(GORELEASER_VERSION)
+
+release-snapshot: $(GORELEASER)
+	APPLINKCTL_COMMIT=$(COMMIT) $(GORELEASER) release --snapshot --clean --skip=publish
+
+# completions/: the bash, zsh and fish scripts the release archives carry.
+completions:
+	GO=$(GO) sh scripts/completions.sh
+
+# The container image (Dockerfile), stamped like make build.
+IMAGE ?= applinkctl:dev
+CONTAINER_ENGINE ?= docker
+image:
+	$(CONTAINER_ENGINE) build -t $(IMAGE) --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) .
+
 clean:
-	rm -rf bin
+	rm -rf bin dist completions
