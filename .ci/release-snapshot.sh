@@ -86,6 +86,9 @@ if [ -n "$engine" ]; then
   grep -qx "commit: $commit" <<<"$out" || fail "the image's applinkctl does not say commit $commit: $out"
   user=$("$engine" image inspect --format '{{.Config.User}}' "$tag")
   case $user in "" | 0 | 0:* | root | root:*) fail "the image runs as root ($user)" ;; esac
+  # As GitLab CI runs a job script in it: a shell, applinkctl on PATH, not root.
+  out=$("$engine" run --rm --entrypoint sh "$tag" -c 'id -u; applinkctl version')
+  grep -qx 10001 <<<"$out" && grep -qx "commit: $commit" <<<"$out" || fail "sh in the image: $out"
   "$engine" image rm -f "$tag" >/dev/null
   echo "release-snapshot: image built with $engine and runs as $user"
 else

@@ -11,8 +11,8 @@ import (
 // TestDockerfile checks what the image promises without a container
 // engine (.ci/release-snapshot.sh builds and runs it where one works): a
 // Go builder at go.mod's version, a static build stamped like `make build`,
-// and a scratch image holding the CA certificates and a passwd entry for
-// the non-root user it runs as.
+// and a scratch image holding the CA certificates, a static shell and a
+// passwd entry for the non-root user it runs as.
 func TestDockerfile(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join("..", "..", "Dockerfile"))
 	if err != nil {
@@ -39,6 +39,9 @@ func TestDockerfile(t *testing.T) {
 		"CGO_ENABLED=0 go build -trimpath",
 		"-X main.version=${VERSION} -X main.commit=${COMMIT}",
 		"cp /etc/ssl/certs/ca-certificates.crt /out/etc/ssl/certs/",
+		// A static shell for CI job scripts (GitLab CI runs them in the image).
+		"busybox-static",
+		`ln -s busybox "/out/bin/$a"`,
 	} {
 		if !strings.Contains(df, want) {
 			t.Errorf("Dockerfile lacks %q", want)
