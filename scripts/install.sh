@@ -108,10 +108,15 @@ command -v curl >/dev/null 2>&1 || die "curl is needed to download the release"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
+# Only HTTPS, redirects included, unless the base itself is a plain-HTTP
+# mirror (or a test server).
+proto='=https'
+case $base in http://*) proto='=https,http' ;; esac
+
 # fetch URL FILE: 0 when downloaded, 1 when the server says 404; any other
 # failure ends the script.
 fetch() {
-	code=$(curl -sSL --retry 3 --proto '=https,http' -o "$2" -w '%{http_code}' "$1") || die "download $1 failed"
+	code=$(curl -sSL --retry 3 --proto "$proto" --proto-redir "$proto" -o "$2" -w '%{http_code}' "$1") || die "download $1 failed"
 	case $code in
 	200) return 0 ;;
 	404) return 1 ;;

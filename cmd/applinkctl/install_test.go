@@ -36,8 +36,12 @@ func (f *fakeRelease) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := strings.TrimPrefix(r.URL.Path, "/")
 	f.asked = append(f.asked, p)
 	b, ok := f.files[p]
-	if !ok {
+	switch {
+	case !ok:
 		http.NotFound(w, r)
+		return
+	case b == nil: // a host failing
+		http.Error(w, "unavailable", http.StatusServiceUnavailable)
 		return
 	}
 	_, _ = w.Write(b)
@@ -244,6 +248,13 @@ func TestInstallScriptRelease(t *testing.T) {
 		}
 	})
 
+	t.Run("a failing host is an error, not a reason to build", func(t *testing.T) {
+		r := runInstall(t, srv.URL, "v1.2.6", nil, "", "")
+		if r.code == 0 || !strings.Contains(r.log, "HTTP 503") || r.goCalls != "" {
+			t.Fatalf("exit %d, go %q:\n%s", r.code, r.goCalls, r.log)
+		}
+	})
+
 	t.Run("a branch or commit is built, never downloaded", func(t *testing.T) {
 		before := len(rel.requests())
 		for _, v := range []string{"main", "0123456789abcdef0123456789abcdef01234567", "latest"} {
@@ -297,8 +308,8 @@ func TestInstallScriptRelease(t *testing.T) {
 }
 
 // newFakeRelease is a release host with v1.2.3 (good), v1.2.4 (the
-// checksum of another file), v1.2.5 (the archive not in checksums.txt) and
-// v1.3.0-rc.1 (checksums but no archive), for this machine's platform and
+// checksum of another file), v1.2.5 (the archive not in checksums.txt),
+// v1.2.6 (answering 503) and v1.3.0-rc.1 (checksums but no archive), for this machine's platform and
 // for windows/amd64; nameOf names the archive of a version here.
 func newFakeRelease(t *testing.T) (rel *fakeRelease, binary []byte, nameOf func(string) string) {
 	t.Helper()
@@ -321,6 +332,7 @@ func newFakeRelease(t *testing.T) (rel *fakeRelease, binary []byte, nameOf func(
 		"v1.2.5/" + nameOf("1.2.5"): good,
 		"v1.2.5/checksums.txt":      []byte(strings.Repeat("0", 64) + "  unrelated.tar.gz\n"),
 		"v1.3.0-rc.1/checksums.txt": []byte(sums),
+		"v1.2.6/checksums.txt":      nil, // 503
 	}}
 	return rel, binary, nameOf
 }
