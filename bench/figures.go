@@ -40,10 +40,10 @@ func round(v float64) float64 { return math.Round(v*1000) / 1000 }
 const (
 	latency      = 50 * time.Millisecond  // per request, figures 2, 3, 6
 	provisioning = 500 * time.Millisecond // asynchronous work, figure 3
-	// cliPoll is the Heroku CLI's polling interval (applink-api.md §3).
+	// cliPoll is the Heroku CLI's polling interval (docs/api.md).
 	cliPoll = 5 * time.Second
 	// cliResolve is what each CLI command spends before its AppLink call:
-	// 5 Platform requests (applink-api.md §1), in 2 dependent round trips
+	// 5 Platform requests (docs/api.md), in 2 dependent round trips
 	// (4 in parallel, then the SSO call).
 	cliResolveRequests = 5
 	cliResolveTrips    = 2

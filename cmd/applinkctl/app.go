@@ -19,7 +19,7 @@ type streams struct {
 	Err io.Writer
 }
 
-// Exit codes of DESIGN.md §1.
+// Exit codes (README.md, "Exit codes").
 const (
 	exitOK          = 0
 	exitError       = 1
@@ -112,7 +112,7 @@ func newApp(io streams) *cli.App {
 	return app
 }
 
-// globalFlags are the flags every command takes (DESIGN.md §1).
+// globalFlags are the flags every command takes (README.md).
 func globalFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.GenericFlag{Name: "sandbox", Value: &optionalString{def: ".applinkctl/sandbox"},

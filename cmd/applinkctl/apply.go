@@ -310,7 +310,7 @@ func runApply(ctx context.Context, c *cli.Context, ios streams, o applyOptions) 
 
 // reportApplyToGitHub annotates the run with each root-cause failure and
 // each resource left pending, and appends the summary to the step summary
-// (DESIGN.md §5).
+// (docs/plan-format.md).
 func reportApplyToGitHub(w io.Writer, s apply.Summary) error {
 	for _, f := range s.RootCauses {
 		ghactions.Annotate(w, "error", "", 0, 0, fmt.Sprintf("applinkctl apply: %s: %s", f.Address, f.Message))
@@ -325,7 +325,7 @@ func reportApplyToGitHub(w io.Writer, s apply.Summary) error {
 	return ghactions.AppendStepSummary(md.String())
 }
 
-// applyExit maps the engine's outcome to the exit codes of DESIGN.md §1.
+// applyExit maps the engine's outcome to the exit codes of docs/apply.md.
 // The observer already printed the details, so most carry no message.
 func applyExit(err error) error {
 	var blocked *apply.BlockedError

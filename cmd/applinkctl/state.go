@@ -44,7 +44,7 @@ func stateOptionsFrom(c *cli.Context) (stateOptions, error) {
 	}, err
 }
 
-// stateCommand inspects and maintains the state (DESIGN.md §4): list,
+// stateCommand inspects and maintains the state (docs/state.md): list,
 // show, unlock, unprotect, history, migrate.
 func stateCommand(io streams) *cli.Command {
 	locate := func() []cli.Flag {

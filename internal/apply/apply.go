@@ -17,7 +17,7 @@ import (
 	"github.com/applinkctl/applinkctl/internal/state"
 )
 
-// Defaults of Options, chosen for the real API: DESIGN.md §3 says four at
+// Defaults of Options, chosen for the real API: docs/apply.md says four at
 // once, issue 5 says ten minutes per resource.
 const (
 	DefaultParallelism = 4
