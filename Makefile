@@ -55,11 +55,13 @@ update:
 
 # Fuzz every parser of outside input for FUZZTIME each (never panics, typed
 # refusals, always answers quickly): the manifest loader and its ${VAR}
-# expansion, the saved-plan reader, the state file reader and the emulator's
+# expansion, the fast spec reader (whose documents must be kin-openapi's),
+# the saved-plan reader, the state file reader and the emulator's
 # multipart/zip publish parser. A crash leaves its input in the package's
 # testdata/fuzz/ (commit it: it becomes a regression test of make test).
 FUZZTIME ?= 30s
 FUZZ_TARGETS := FuzzLoad:./internal/manifest FuzzExpand:./internal/manifest \
+	FuzzFastSpec:./internal/manifest \
 	FuzzReadPlanFile:./internal/view FuzzLoadStateFile:./internal/state \
 	FuzzPublishParser:./internal/emulator
 fuzz:

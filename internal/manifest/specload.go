@@ -10,7 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v4"
 )
 
 // The fast way to load a spec.
@@ -21,24 +21,24 @@ import (
 // with the document. For a 10 MB spec that was 600 to 900 MB at peak, and
 // Load paid it once for every publication that named the spec.
 //
-// fastSpec gets the same document for less. A JSON spec is read as it is; a
-// YAML spec in block style is cut into pieces by indentation (yamlLines) and
-// each piece parsed and converted to JSON on its own, so no node tree of the
-// whole spec exists (any other YAML is parsed whole and its tree released
-// part by part as it is converted). The two members that hold nearly all of
-// a big spec, paths and the sections of components, are decoded one entry at
-// a time, each entry exactly as kin-openapi's own JSON decoding decodes it;
-// the rest of the document goes through kin-openapi's decoder as it is.
+// fastSpec decodes the same document with kin-openapi's own decoders, a
+// piece at a time. A YAML spec in block style (as specs are written) is cut
+// into pieces by indentation (yamlLines): each top-level member, and each
+// entry of paths and of the sections of components. A JSON spec is cut into
+// the same pieces by a JSON tokenizer. Each piece is parsed on its own, with
+// the YAML library and call kin-openapi uses (so a piece means to it what it
+// means to kin-openapi), prepared as kin-openapi prepares a document, and
+// decoded by kin-openapi's native YAML decoders: a path item as
+// openapi3.Paths decodes its entries, a schema (or any entry of a section of
+// components) as openapi3.Components decodes its sections, the rest as
+// openapi3.T decodes a document. So no tree of the whole spec exists, and
+// the document is the one kin-openapi's loader gives.
 //
 // It only ever answers for a spec it can read without doubt: anything unusual
-// (YAML anchors, tags, duplicate keys, numbers JSON does not write the same,
-// several documents, ...) and any failure makes it decline, and the caller
+// (YAML anchors, aliases and merge keys, duplicate keys, a swagger field,
+// something it cannot cut) and any failure make it decline, and the caller
 // loads the spec the slow way, which gives the messages, with lines, that it
 // always gave. A valid spec of the usual kind never takes the slow way.
-
-// maxFastDepth bounds the nesting the converter recurses into; deeper
-// documents are left to the slow way, which has its own limits.
-const maxFastDepth = 1000
 
 // errDecline says the fast way does not answer for this spec.
 var errDecline = errors.New("spec: not for the fast path")
@@ -46,9 +46,17 @@ var errDecline = errors.New("spec: not for the fast path")
 // fastSpec loads an OpenAPI 3 document whose header is fine (an openapi field
 // of 3.x and no swagger field), with external references refused, or reports
 // false.
-func fastSpec(data []byte) (*openapi3.T, bool) {
+func fastSpec(data []byte) (doc *openapi3.T, ok bool) {
+	defer func() {
+		// kin-openapi's decoders meet pieces of a spec here rather than
+		// the whole: a panic declines, and the slow way answers as it
+		// always did.
+		if recover() != nil {
+			doc, ok = nil, false
+		}
+	}()
 	if len(data) > math.MaxInt32 || !utf8.Valid(data) || bytes.ContainsRune(data, '\u0085') {
-		return nil, false // (the two parsers read U+0085 differently)
+		return nil, false // (kin-openapi reads a U+0085 in JSON as JSON)
 	}
 	sd := newSpecDecoder()
 	var err error
@@ -60,8 +68,7 @@ func fastSpec(data []byte) (*openapi3.T, bool) {
 	if err != nil {
 		return nil, false
 	}
-	doc, err := sd.finish()
-	if err != nil {
+	if doc, err = sd.finish(); err != nil {
 		return nil, false
 	}
 	loader := openapi3.NewLoader()
@@ -74,218 +81,202 @@ func fastSpec(data []byte) (*openapi3.T, bool) {
 
 // specDecoder assembles a document from its top-level members.
 type specDecoder struct {
-	rest       bytes.Buffer // the other top-level members, as a JSON object
+	rest       yaml.Node // the members other than paths and components, a mapping
 	keys       map[string]bool
 	paths      *openapi3.Paths
 	components *openapi3.Components
-	sections   map[string]bool // of components, decoded
-	openapi    string          // the openapi field
+	sections   map[string]bool // of components, begun
+	header     specHeader      // as readSpecHeader reads it
 }
 
 func newSpecDecoder() *specDecoder {
-	sd := &specDecoder{keys: map[string]bool{}, sections: map[string]bool{}}
-	sd.rest.WriteByte('{')
-	return sd
+	return &specDecoder{rest: yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}, keys: map[string]bool{}, sections: map[string]bool{}}
 }
 
 // begin starts the top-level member key, refusing a duplicate.
 func (sd *specDecoder) begin(key string) error {
-	if sd.keys[key] {
-		return errDecline // the slow way says what a duplicate means
+	if sd.keys[key] || key == "swagger" {
+		// The slow way says what a duplicate means, and refuses a
+		// swagger field with its line.
+		return errDecline
 	}
 	sd.keys[key] = true
-	switch key {
-	case "paths":
+	return nil
+}
+
+// split starts paths or components (key), to be decoded entry by entry.
+func (sd *specDecoder) split(key string) error {
+	if err := sd.begin(key); err != nil {
+		return err
+	}
+	if key == "paths" {
 		sd.paths = openapi3.NewPaths()
-		sd.paths.Extensions = map[string]any{}
-	case "components":
+		sd.paths.Extensions = map[string]any{} // as openapi3.Paths decodes it
+	} else {
 		sd.components = &openapi3.Components{}
 	}
 	return nil
 }
 
-// member records a top-level member other than paths and components, its
-// value as JSON.
-func (sd *specDecoder) member(key string, raw []byte) error {
+// member records a top-level member whose value is v: its entries when it
+// is paths or components, else the whole, decoded with the rest.
+func (sd *specDecoder) member(key string, v *yaml.Node) error {
+	if (key == "paths" || key == "components") && plainMapping(v) && len(v.Content) > 0 {
+		if err := sd.split(key); err != nil {
+			return err
+		}
+		return eachPair(v, func(name string, ev *yaml.Node) error {
+			if key == "paths" {
+				return sd.path(name, ev)
+			}
+			return sd.component(name, ev)
+		})
+	}
 	if err := sd.begin(key); err != nil {
 		return err
 	}
-	if strings.EqualFold(key, "paths") || strings.EqualFold(key, "components") || key == "swagger" {
-		// A different case would also match the field in kin-openapi's
-		// decoding; a swagger field is refused, with its line, by the
-		// slow way.
-		return errDecline
+	if err := prepare(v); err != nil {
+		return err
 	}
-	if key == "openapi" {
-		var s string
-		if json.Unmarshal(raw, &s) != nil || bytes.IndexByte(raw, '\\') >= 0 {
-			return errDecline // not a plain string: the slow way reads it as YAML text
-		}
-		sd.openapi = s
-	}
-	if sd.rest.Len() > 1 {
-		sd.rest.WriteByte(',')
-	}
-	writeJSONString(&sd.rest, key)
-	sd.rest.WriteByte(':')
-	sd.rest.Write(raw)
+	sd.rest.Content = append(sd.rest.Content, keyNode(key), v)
 	return nil
 }
 
-// path decodes one entry of paths as openapi3.Paths.UnmarshalJSON does: an
-// x- key is an extension, any other a path item decoded from the JSON of its
-// generic value.
-func (sd *specDecoder) path(key string, raw []byte) error {
-	_, dupExt := sd.paths.Extensions[key]
-	if sd.paths.Value(key) != nil || dupExt { // (Map would copy the map)
+// path decodes one entry of paths, as openapi3.Paths decodes its entries.
+func (sd *specDecoder) path(name string, v *yaml.Node) error {
+	if _, dup := sd.paths.Extensions[name]; dup || sd.paths.Value(name) != nil { // (Map would copy the map)
 		return errDecline
 	}
-	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
+	if err := prepare(v); err != nil {
 		return err
 	}
-	if strings.HasPrefix(key, "x-") {
-		sd.paths.Extensions[key] = v
-		return nil
-	}
-	data, err := json.Marshal(v)
-	if err != nil {
+	var one openapi3.Paths
+	if err := one.UnmarshalYAML(mapping(name, v)); err != nil {
 		return err
 	}
-	var item openapi3.PathItem
-	if err := item.UnmarshalJSON(data); err != nil {
-		return err
+	for k, item := range one.Map() {
+		sd.paths.Set(k, item)
 	}
-	sd.paths.Set(key, &item)
+	for k, x := range one.Extensions {
+		sd.paths.Extensions[k] = x
+	}
 	return nil
 }
 
-// componentSection is the field of c that the member name of components
-// decodes into, as a pointer to its map, or nil for an extension (as
-// openapi3.Components.UnmarshalJSON has it). A name that matches a field
-// but for case is refused: kin-openapi's decoding would match it too.
-func componentSection(c *openapi3.Components, name string) (any, error) {
-	fields := []struct {
-		name  string
-		field any
-	}{
-		{"schemas", &c.Schemas}, {"parameters", &c.Parameters}, {"headers", &c.Headers},
-		{"requestBodies", &c.RequestBodies}, {"responses", &c.Responses},
-		{"securitySchemes", &c.SecuritySchemes}, {"examples", &c.Examples},
-		{"links", &c.Links}, {"callbacks", &c.Callbacks},
-	}
-	for _, f := range fields {
-		switch {
-		case name == f.name:
-			return f.field, nil
-		case strings.EqualFold(name, f.name):
-			return nil, errDecline
-		}
-	}
-	return nil, nil
-}
-
-// component decodes one member of components whose value is raw JSON: a
-// section whole, by its field's type, or an extension.
-func (sd *specDecoder) component(name string, raw []byte) error {
-	c := sd.components
-	field, err := componentSection(c, name)
-	if err != nil {
-		return err
-	}
-	if field != nil {
-		if sd.sections[name] {
-			return errDecline
-		}
-		sd.sections[name] = true
-		return json.Unmarshal(raw, field)
-	}
-	if _, dup := c.Extensions[name]; dup {
+// component decodes one member of components: a section an entry at a time,
+// anything else whole, as openapi3.Components decodes it.
+func (sd *specDecoder) component(name string, v *yaml.Node) error {
+	if sd.sections[name] {
 		return errDecline
-	}
-	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return err
-	}
-	if c.Extensions == nil {
-		c.Extensions = map[string]any{}
-	}
-	c.Extensions[name] = v
-	return nil
-}
-
-// section starts the section name of components, to be decoded entry by
-// entry with entry; an empty one is an empty map, as encoding/json makes it.
-func (sd *specDecoder) section(name string) (func(entry string, raw []byte) error, error) {
-	field, err := componentSection(sd.components, name)
-	if err != nil || field == nil || sd.sections[name] {
-		return nil, errDecline
 	}
 	sd.sections[name] = true
-	if err := json.Unmarshal([]byte("{}"), field); err != nil {
-		return nil, err
-	}
-	seen := map[string]bool{}
-	return func(entry string, raw []byte) error {
-		if seen[entry] {
-			return errDecline
+	if componentSection(name) && plainMapping(v) {
+		if err := mergeComponents(sd.components, name, v, true); err != nil {
+			return err // the empty section, as decoding it whole makes it
 		}
-		seen[entry] = true
-		return decodeEntry(field, entry, raw)
-	}, nil
-}
-
-// decodeEntry decodes raw into a new element of the map field points to, as
-// encoding/json does for an element of that map.
-func decodeEntry(field any, name string, raw []byte) error {
-	switch m := field.(type) {
-	case *openapi3.Schemas:
-		return setEntry(*m, name, raw)
-	case *openapi3.ParametersMap:
-		return setEntry(*m, name, raw)
-	case *openapi3.Headers:
-		return setEntry(*m, name, raw)
-	case *openapi3.RequestBodies:
-		return setEntry(*m, name, raw)
-	case *openapi3.ResponseBodies:
-		return setEntry(*m, name, raw)
-	case *openapi3.SecuritySchemes:
-		return setEntry(*m, name, raw)
-	case *openapi3.Examples:
-		return setEntry(*m, name, raw)
-	case *openapi3.Links:
-		return setEntry(*m, name, raw)
-	case *openapi3.Callbacks:
-		return setEntry(*m, name, raw)
+		seen := map[string]bool{}
+		return eachPair(v, func(entry string, ev *yaml.Node) error {
+			if seen[entry] {
+				return errDecline
+			}
+			seen[entry] = true
+			return mergeComponents(sd.components, name, mapping(entry, ev), false)
+		})
 	}
-	return errDecline
+	return mergeComponents(sd.components, name, v, false)
 }
 
-func setEntry[M ~map[string]V, V any](m M, name string, raw []byte) error {
-	var v V
-	if err := json.Unmarshal(raw, &v); err != nil {
+// componentSections are the members of components with a field of their own.
+var componentSections = []string{"schemas", "parameters", "headers", "requestBodies", "responses", "securitySchemes", "examples", "links", "callbacks"}
+
+func componentSection(name string) bool {
+	for _, s := range componentSections {
+		if s == name {
+			return true
+		}
+	}
+	return false
+}
+
+// mergeComponents decodes {name: v} as openapi3.Components (with empty, an
+// empty mapping for v's entries) and adds what it holds to c.
+func mergeComponents(c *openapi3.Components, name string, v *yaml.Node, empty bool) error {
+	if empty {
+		v = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: v.Line, Column: v.Column}
+	} else if err := prepare(v); err != nil {
 		return err
 	}
-	m[name] = v
+	var one openapi3.Components
+	if err := one.UnmarshalYAML(mapping(name, v)); err != nil {
+		return err
+	}
+	mergeSection(&c.Schemas, one.Schemas)
+	mergeSection(&c.Parameters, one.Parameters)
+	mergeSection(&c.Headers, one.Headers)
+	mergeSection(&c.RequestBodies, one.RequestBodies)
+	mergeSection(&c.Responses, one.Responses)
+	mergeSection(&c.SecuritySchemes, one.SecuritySchemes)
+	mergeSection(&c.Examples, one.Examples)
+	mergeSection(&c.Links, one.Links)
+	mergeSection(&c.Callbacks, one.Callbacks)
+	for k, x := range one.Extensions {
+		if c.Extensions == nil {
+			c.Extensions = map[string]any{}
+		}
+		c.Extensions[k] = x
+	}
 	return nil
 }
 
-// finish decodes the other members with kin-openapi's decoder and puts
-// paths and components in.
+func mergeSection[M ~map[string]V, V any](into *M, from M) {
+	if from == nil {
+		return
+	}
+	if *into == nil {
+		*into = make(M, len(from))
+	}
+	for k, v := range from {
+		(*into)[k] = v
+	}
+}
+
+// finish decodes the rest of the document and puts paths and components in.
 func (sd *specDecoder) finish() (*openapi3.T, error) {
-	if !strings.HasPrefix(sd.openapi, "3.") {
+	if !strings.HasPrefix(sd.header.openapi, "3.") || sd.header.swagger != "" {
 		return nil, errDecline // the slow way says what is wrong with it
 	}
-	sd.rest.WriteByte('}')
 	doc := &openapi3.T{}
-	if err := doc.UnmarshalJSON(sd.rest.Bytes()); err != nil {
+	if err := doc.UnmarshalYAML(&sd.rest); err != nil {
 		return nil, err
 	}
-	doc.Paths, doc.Components = sd.paths, sd.components
+	if sd.paths != nil {
+		doc.Paths = sd.paths
+	}
+	if sd.components != nil {
+		doc.Components = sd.components
+	}
 	return doc, nil
 }
 
-// fromJSON reads a JSON spec, streaming paths and components.
+// readHeader reads the openapi and swagger fields of a top-level piece as
+// readSpecHeader reads them from the whole file (with the YAML library of
+// the manifest, which the slow way's check uses), the last one winning.
+func (sd *specDecoder) readHeader(piece []byte) error {
+	h, err := readSpecHeader(piece, "")
+	if err != nil {
+		return errDecline
+	}
+	if h.openapi != "" {
+		sd.header.openapi = h.openapi
+	}
+	if h.swagger != "" {
+		sd.header.swagger = h.swagger
+	}
+	return nil
+}
+
+// fromJSON reads a JSON spec, each top-level member, and each entry of paths
+// and of the sections of components, parsed on its own.
 func (sd *specDecoder) fromJSON(data []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	raw := func() ([]byte, error) {
@@ -309,41 +300,51 @@ func (sd *specDecoder) fromJSON(data []byte) error {
 		}
 		return expectDelim(dec, '}')
 	}
+	value := func() (*yaml.Node, error) {
+		r, err := raw()
+		if err != nil {
+			return nil, err
+		}
+		return parseYAMLPiece(r)
+	}
 	err := object(func(key string) error {
-		switch key {
-		case "paths":
-			if err := sd.begin(key); err != nil {
+		if (key == "paths" || key == "components") && nextObject(dec, data) == 1 {
+			if err := sd.split(key); err != nil {
 				return err
 			}
 			return object(func(name string) error {
-				r, err := raw()
-				if err != nil {
-					return err
-				}
-				return sd.path(name, r)
-			})
-		case "components":
-			if err := sd.begin(key); err != nil {
-				return err
-			}
-			return object(func(name string) error {
-				if field, _ := componentSection(sd.components, name); field == nil || !nextIsObject(dec, data) {
-					r, err := raw()
+				if key == "paths" {
+					v, err := value()
 					if err != nil {
 						return err
 					}
-					return sd.component(name, r)
+					return sd.path(name, v)
 				}
-				entry, err := sd.section(name)
-				if err != nil {
-					return err
-				}
-				return object(func(e string) error {
-					r, err := raw()
+				if !componentSection(name) || nextObject(dec, data) == 0 {
+					v, err := value()
 					if err != nil {
 						return err
 					}
-					return entry(e, r)
+					return sd.component(name, v)
+				}
+				if sd.sections[name] {
+					return errDecline
+				}
+				sd.sections[name] = true
+				if err := mergeComponents(sd.components, name, &yaml.Node{}, true); err != nil {
+					return err
+				}
+				seen := map[string]bool{}
+				return object(func(entry string) error {
+					if seen[entry] {
+						return errDecline
+					}
+					seen[entry] = true
+					v, err := value()
+					if err != nil {
+						return err
+					}
+					return mergeComponents(sd.components, name, mapping(entry, v), false)
 				})
 			})
 		}
@@ -351,7 +352,14 @@ func (sd *specDecoder) fromJSON(data []byte) error {
 		if err != nil {
 			return err
 		}
-		return sd.member(key, r)
+		if err := sd.readHeader(append([]byte("{"+jsonString(key)+":"), append(r, '}')...)); err != nil {
+			return err
+		}
+		v, err := parseYAMLPiece(r)
+		if err != nil {
+			return err
+		}
+		return sd.member(key, v)
 	})
 	if err != nil {
 		return err
@@ -362,10 +370,22 @@ func (sd *specDecoder) fromJSON(data []byte) error {
 	return nil
 }
 
-// nextIsObject reports whether the decoder's next value is a JSON object.
-func nextIsObject(dec *json.Decoder, data []byte) bool {
+func jsonString(s string) string {
+	b, _ := json.Marshal(s) // a string: cannot fail
+	return string(b)
+}
+
+// nextObject says what the decoder's next value is: 0 not an object, -1 an
+// empty object, 1 an object with members.
+func nextObject(dec *json.Decoder, data []byte) int {
 	rest := bytes.TrimLeft(data[dec.InputOffset():], " \t\r\n:")
-	return len(rest) > 0 && rest[0] == '{'
+	if len(rest) == 0 || rest[0] != '{' {
+		return 0
+	}
+	if rest = bytes.TrimLeft(rest[1:], " \t\r\n"); len(rest) > 0 && rest[0] == '}' {
+		return -1
+	}
+	return 1
 }
 
 func expectDelim(dec *json.Decoder, d json.Delim) error {
@@ -391,105 +411,103 @@ func stringToken(dec *json.Decoder) (string, error) {
 	return s, nil
 }
 
-// yamlReader converts the YAML of a spec into the members of a specDecoder.
-type yamlReader struct {
-	sd  *specDecoder
-	buf bytes.Buffer
-}
-
-// fromYAML reads a YAML spec. A spec in block style, as specs are written,
-// is read a piece at a time (splitYAML): the top-level members, and the
-// entries of paths and of the sections of components, each parsed on its
-// own, so that no tree of the whole spec is ever in memory. Any other is
-// parsed whole, and each part of its tree released once converted.
+// fromYAML reads a YAML spec. A spec in block style is read a piece at a
+// time (yamlLines): each top-level member, and each entry of paths and of
+// the sections of components, parsed on its own. Any other is parsed whole.
 func (sd *specDecoder) fromYAML(data []byte) error {
-	r := &yamlReader{sd: sd}
 	t := newYAMLLines(data)
 	top, ok := t.entries(t.documentStart(), t.len())
 	if !ok || len(top) == 0 {
-		v, err := r.parse(data)
+		if err := sd.readHeader(data); err != nil {
+			return err
+		}
+		v, err := parseYAMLPiece(data)
 		if err != nil {
 			return err
 		}
-		return r.mapping(v, r.member)
+		if !plainMapping(v) {
+			return errDecline
+		}
+		return eachPair(v, sd.member)
 	}
 	for _, e := range top {
 		name, bare := t.bareKey(e[0])
 		if body, ok := t.entries(e[0]+1, e[1]); bare && ok && len(body) > 0 && (name == "paths" || name == "components") {
-			if err := sd.begin(name); err != nil {
+			if err := sd.split(name); err != nil {
 				return err
 			}
 			for _, b := range body {
-				if err := r.chunkEntry(t, name, b); err != nil {
+				if err := sd.blockEntry(t, name, b); err != nil {
 					return err
 				}
 			}
 			continue
 		}
-		key, v, err := r.pair(t.text(e))
+		if err := sd.readHeader(t.text(e)); err != nil {
+			return err
+		}
+		key, v, err := pair(t.text(e))
 		if err != nil {
 			return err
 		}
-		if err := r.member(key, v); err != nil {
+		if err := sd.member(key, v); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// chunkEntry reads the entry e of paths or components (parent).
-func (r *yamlReader) chunkEntry(t yamlLines, parent string, e [2]int) error {
-	if parent == "components" {
-		name, bare := t.bareKey(e[0])
-		field, _ := componentSection(r.sd.components, name)
-		if body, ok := t.entries(e[0]+1, e[1]); bare && field != nil && ok && len(body) > 0 {
-			entry, err := r.sd.section(name)
+// blockEntry reads the entry e of paths or of components (parent) of a
+// block-style spec: a section of components an entry at a time.
+func (sd *specDecoder) blockEntry(t yamlLines, parent string, e [2]int) error {
+	name, bare := t.bareKey(e[0])
+	if body, ok := t.entries(e[0]+1, e[1]); parent == "components" && bare && componentSection(name) && ok && len(body) > 0 {
+		if sd.sections[name] {
+			return errDecline
+		}
+		sd.sections[name] = true
+		if err := mergeComponents(sd.components, name, &yaml.Node{}, true); err != nil {
+			return err
+		}
+		seen := map[string]bool{}
+		for _, b := range body {
+			entry, v, err := pair(t.text(b))
 			if err != nil {
 				return err
 			}
-			for _, b := range body {
-				key, v, err := r.pair(t.text(b))
-				if err != nil {
-					return err
-				}
-				j, err := r.json(v)
-				if err != nil {
-					return err
-				}
-				if err := entry(key, j); err != nil {
-					return err
-				}
+			if seen[entry] {
+				return errDecline
 			}
-			return nil
+			seen[entry] = true
+			if err := mergeComponents(sd.components, name, mapping(entry, v), false); err != nil {
+				return err
+			}
 		}
+		return nil
 	}
-	key, v, err := r.pair(t.text(e))
+	key, v, err := pair(t.text(e))
 	if err != nil {
 		return err
 	}
 	if parent == "paths" {
-		return r.path(key, v)
+		return sd.path(key, v)
 	}
-	return r.component(key, v)
+	return sd.component(key, v)
 }
 
 // parsedYAML, when set (by tests), is told the size of every piece of YAML
 // parsed into a tree.
 var parsedYAML func(n int)
 
-// parse parses one YAML document and returns its top value.
-func (r *yamlReader) parse(data []byte) (*yaml.Node, error) {
+// parseYAMLPiece parses one piece of a spec and returns its top value, as
+// kin-openapi's loader parses a spec: the same library, the same call.
+func parseYAMLPiece(data []byte) (*yaml.Node, error) {
 	if parsedYAML != nil {
 		parsedYAML(len(data))
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var root yaml.Node
-	if err := safeDecode(dec, &root); err != nil {
+	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, err
-	}
-	var extra yaml.Node
-	if err := safeDecode(dec, &extra); err != io.EOF {
-		return nil, errDecline // a second document, or an error after the first
 	}
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		return root.Content[0], nil
@@ -499,8 +517,8 @@ func (r *yamlReader) parse(data []byte) (*yaml.Node, error) {
 
 // pair parses a piece of YAML that must be a mapping of one member, and
 // returns its key and value.
-func (r *yamlReader) pair(data []byte) (string, *yaml.Node, error) {
-	top, err := r.parse(data)
+func pair(data []byte) (string, *yaml.Node, error) {
+	top, err := parseYAMLPiece(data)
 	if err != nil {
 		return "", nil, err
 	}
@@ -514,20 +532,9 @@ func (r *yamlReader) pair(data []byte) (string, *yaml.Node, error) {
 	return key, top.Content[1], nil
 }
 
-// json converts n to JSON, in a buffer reused by the next call.
-func (r *yamlReader) json(n *yaml.Node) ([]byte, error) {
-	r.buf.Reset()
-	if !yamlToJSON(&r.buf, n, 0) {
-		return nil, errDecline
-	}
-	return r.buf.Bytes(), nil
-}
-
-// mapping calls member for each pair of the mapping n, releasing it.
-func (r *yamlReader) mapping(n *yaml.Node, member func(key string, v *yaml.Node) error) error {
-	if !plainMapping(n) {
-		return errDecline
-	}
+// eachPair calls member for each pair of the mapping n, releasing each once
+// read.
+func eachPair(n *yaml.Node, member func(key string, v *yaml.Node) error) error {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		n.Content[i], n.Content[i+1] = nil, nil
@@ -542,62 +549,67 @@ func (r *yamlReader) mapping(n *yaml.Node, member func(key string, v *yaml.Node)
 	return nil
 }
 
-// member reads one top-level member from its tree.
-func (r *yamlReader) member(key string, v *yaml.Node) error {
-	switch key {
-	case "paths":
-		if err := r.sd.begin(key); err != nil {
-			return err
-		}
-		return r.mapping(v, r.path)
-	case "components":
-		if err := r.sd.begin(key); err != nil {
-			return err
-		}
-		return r.mapping(v, r.component)
-	}
-	j, err := r.json(v)
-	if err != nil {
-		return err
-	}
-	return r.sd.member(key, j)
+// keyNode is a mapping key, named as kin-openapi names one (a string).
+func keyNode(name string) *yaml.Node {
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: name}
 }
 
-// path reads one entry of paths from its tree.
-func (r *yamlReader) path(name string, v *yaml.Node) error {
-	j, err := r.json(v)
-	if err != nil {
-		return err
-	}
-	return r.sd.path(name, j)
-}
-
-// component reads one member of components from its tree: a section entry
-// by entry, or an extension.
-func (r *yamlReader) component(name string, v *yaml.Node) error {
-	if field, _ := componentSection(r.sd.components, name); field == nil || !plainMapping(v) {
-		j, err := r.json(v)
-		if err != nil {
-			return err
-		}
-		return r.sd.component(name, j)
-	}
-	entry, err := r.sd.section(name)
-	if err != nil {
-		return err
-	}
-	return r.mapping(v, func(e string, ev *yaml.Node) error {
-		j, err := r.json(ev)
-		if err != nil {
-			return err
-		}
-		return entry(e, j)
-	})
+// mapping is the one-member mapping {name: v}.
+func mapping(name string, v *yaml.Node) *yaml.Node {
+	return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: []*yaml.Node{keyNode(name), v}}
 }
 
 // plainMapping reports whether n is a mapping with no anchor or tag.
 func plainMapping(n *yaml.Node) bool {
 	return n.Kind == yaml.MappingNode && n.Anchor == "" && n.Style&yaml.TaggedStyle == 0
+}
+
+// yamlKey is the name a mapping key gives its member: its text, as
+// kin-openapi reads a key, for a scalar key with no anchor, null or merge.
+func yamlKey(k *yaml.Node) (string, bool) {
+	if k.Kind != yaml.ScalarNode || k.Anchor != "" || k.Tag == "!!null" || k.Tag == "!!merge" {
+		return "", false
+	}
+	return k.Value, true
+}
+
+// prepare does to a piece what kin-openapi does to a whole document before
+// decoding it: a scalar with an application's own tag (!md) or a timestamp
+// is read as its text, a mapping key as its text (a string), and infinity
+// and NaN are refused. It declines what kin-openapi would have to see whole:
+// anchors, aliases and merge keys, which may reach across pieces.
+func prepare(n *yaml.Node) error {
+	if n.Kind == yaml.AliasNode || n.Anchor != "" {
+		return errDecline
+	}
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if strings.HasPrefix(n.Tag, "!") && !strings.HasPrefix(n.Tag, "!!") || n.Tag == "!!timestamp" {
+			n.Tag = "!!str"
+		}
+		if n.Tag == "!!float" {
+			switch strings.ToLower(strings.TrimLeft(n.Value, "+-")) {
+			case ".inf", ".nan":
+				return errDecline
+			}
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if k.Tag == "!!merge" || k.Kind == yaml.AliasNode || k.Tag == "!!null" && k.Kind == yaml.ScalarNode {
+				return errDecline
+			}
+			if k.Kind == yaml.ScalarNode && k.Tag != "!!str" {
+				k.Tag = "!!str"
+			}
+		}
+	}
+	for _, c := range n.Content {
+		if err := prepare(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // yamlLines finds the pieces of a block-style YAML text: where each entry of
@@ -732,169 +744,4 @@ func (t yamlLines) bareKey(i int) (string, bool) {
 		return "", false // a value, or a comment not set off by a space
 	}
 	return string(l[:j]), true
-}
-
-// yamlKey is the name a mapping key gives its member: its text, as
-// kin-openapi reads a key whatever it resolves to, for a plain or quoted
-// scalar with no tag, anchor, null or merge.
-func yamlKey(k *yaml.Node) (string, bool) {
-	if k.Kind != yaml.ScalarNode || k.Anchor != "" || k.Style&yaml.TaggedStyle != 0 {
-		return "", false
-	}
-	switch k.ShortTag() {
-	case "!!null", "!!merge", "!!binary":
-		return "", false
-	}
-	return k.Value, true
-}
-
-// yamlToJSON writes n as JSON, releasing its children as it goes. It
-// returns false, having written part of it, for anything whose reading
-// could differ between the YAML libraries and JSON: aliases, anchors,
-// explicit tags, duplicate keys, and scalars that resolve to a value JSON
-// would not spell the same (0x1F, 1_000, .5, True, .inf, ...).
-func yamlToJSON(b *bytes.Buffer, n *yaml.Node, depth int) bool {
-	if depth > maxFastDepth || n.Anchor != "" || n.Style&yaml.TaggedStyle != 0 {
-		return false
-	}
-	switch n.Kind {
-	case yaml.MappingNode:
-		var seen map[string]bool
-		if len(n.Content) > 16 {
-			seen = make(map[string]bool, len(n.Content)/2)
-		}
-		b.WriteByte('{')
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			key, ok := yamlKey(k)
-			if !ok {
-				return false
-			}
-			if seen != nil {
-				if seen[key] {
-					return false
-				}
-				seen[key] = true
-			} else {
-				for j := 0; j < i; j += 2 {
-					if n.Content[j].Value == key {
-						return false
-					}
-				}
-			}
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			writeJSONString(b, key)
-			b.WriteByte(':')
-			if !yamlToJSON(b, v, depth+1) {
-				return false
-			}
-			n.Content[i+1] = nil // the key stays for the duplicate check
-		}
-		b.WriteByte('}')
-		return true
-	case yaml.SequenceNode:
-		b.WriteByte('[')
-		for i, item := range n.Content {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			if !yamlToJSON(b, item, depth+1) {
-				return false
-			}
-			n.Content[i] = nil
-		}
-		b.WriteByte(']')
-		return true
-	case yaml.ScalarNode:
-		switch n.ShortTag() {
-		case "!!str", "!!timestamp": // kin-openapi reads a timestamp as its text
-			writeJSONString(b, n.Value)
-			return true
-		case "!!null":
-			b.WriteString("null")
-			return true
-		case "!!bool":
-			if n.Value == "true" || n.Value == "false" {
-				b.WriteString(n.Value)
-				return true
-			}
-		case "!!int", "!!float":
-			if isJSONNumber(n.Value) {
-				b.WriteString(n.Value)
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// isJSONNumber reports whether s is a number as JSON writes it.
-func isJSONNumber(s string) bool {
-	i := 0
-	if i < len(s) && s[i] == '-' {
-		i++
-	}
-	digits := func() int {
-		j := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		return i - j
-	}
-	switch {
-	case i < len(s) && s[i] == '0':
-		i++
-	case digits() == 0:
-		return false
-	}
-	if i < len(s) && s[i] == '.' {
-		i++
-		if digits() == 0 {
-			return false
-		}
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		if digits() == 0 {
-			return false
-		}
-	}
-	return i == len(s)
-}
-
-// writeJSONString writes s (valid UTF-8) as a JSON string.
-func writeJSONString(b *bytes.Buffer, s string) {
-	const hex = "0123456789abcdef"
-	b.WriteByte('"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		b.WriteString(s[start:i])
-		switch c {
-		case '"', '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\r':
-			b.WriteString(`\r`)
-		case '\t':
-			b.WriteString(`\t`)
-		default:
-			b.WriteString(`\u00`)
-			b.WriteByte(hex[c>>4])
-			b.WriteByte(hex[c&0xf])
-		}
-		start = i + 1
-	}
-	b.WriteString(s[start:])
-	b.WriteByte('"')
 }
