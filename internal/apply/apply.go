@@ -210,10 +210,9 @@ type engine struct {
 	lost    <-chan struct{}
 	lostErr func() error
 
-	byAddr   map[addr.Address]int // index into changes; read-only during the walk
-	changes  []*plan.Change
-	results  []result // index-addressed like changes: each node writes its own slot
-	deleting map[addr.Address]bool
+	byAddr  map[addr.Address]int // index into changes; read-only during the walk
+	changes []*plan.Change
+	results []result // index-addressed like changes: each node writes its own slot
 	// publishing holds, per Salesforce connection with a publication in
 	// the plan, the turn to publish to it (a channel of one): see
 	// publishTurn. Built before the walk, read-only during it.
@@ -327,7 +326,6 @@ func run(ctx context.Context, p *plan.Plan, links func(string) (linkAPI, error),
 		byAddr:   make(map[addr.Address]int, len(p.Changes)),
 		changes:  p.Changes,
 		results:  make([]result, len(p.Changes)),
-		deleting: map[addr.Address]bool{},
 		lost:     lost,
 		lostErr:  lostErr,
 
@@ -338,9 +336,6 @@ func run(ctx context.Context, p *plan.Plan, links func(string) (linkAPI, error),
 	}
 	for i, c := range p.Changes {
 		e.byAddr[c.Address] = i
-		if c.Action == plan.Delete {
-			e.deleting[c.Address] = true
-		}
 		if c.Kind == addr.KindPublication && e.publishing[c.Address.Parent()] == nil {
 			e.publishing[c.Address.Parent()] = make(chan struct{}, 1)
 		}
@@ -348,9 +343,10 @@ func run(ctx context.Context, p *plan.Plan, links func(string) (linkAPI, error),
 
 	// Creates, replaces, republishes, adopts and waits first, parent before
 	// child; prunes only after all of them, so nothing is deleted while the
-	// run could still fail to build what replaces it.
-	e.walk(ctx, e.forwardGraph())
-	e.walk(ctx, e.deleteGraph())
+	// run could still fail to build what replaces it (see plan.Graphs).
+	gs := p.Graph()
+	e.walk(ctx, gs.Create)
+	e.walk(ctx, gs.Delete)
 
 	lockErr := e.lockLost()
 	s := e.summary(opts.Now().Sub(start), ctx.Err() != nil || lockErr != nil)

@@ -197,11 +197,14 @@ func TestEmptyWorldCreatesParentFirst(t *testing.T) {
 	if !p.HasChanges() || p.Counts()[plan.Create] != 5 {
 		t.Fatalf("counts %v", p.Counts())
 	}
-	g, err := p.Graph()
+	gs := p.Graph()
+	if gs.Delete.Len() != 0 {
+		t.Fatalf("deletes %v in a plan of creates", gs.Delete.Nodes())
+	}
+	order, err := gs.Create.TopoOrder()
 	if err != nil {
 		t.Fatal(err)
 	}
-	order, _ := g.TopoOrder()
 	tgt := slices.Index(order, addr.Target("acme", "events_dc", "Order_Events"))
 	conn := slices.Index(order, addr.Connection("acme", "events_dc"))
 	if conn < 0 || tgt < conn {
@@ -555,10 +558,18 @@ func TestPrune(t *testing.T) {
 	if p.Change("acme/connection/stranger") != nil || p.Change("acme/connection/foreign") != nil {
 		t.Fatalf("pruned what state does not own: %v", addrs(p))
 	}
-	g, _ := p.Graph()
-	rev, _ := g.Reverse().TopoOrder()
-	if slices.Index(rev, tc.Address) > slices.Index(rev, gone.Address()) {
-		t.Fatalf("delete order %v", rev)
+	// The API deletes a connection's targets with it: apply settles a
+	// deleted target after its connection is gone, never before.
+	gs := p.Graph()
+	if gs.Create.Has(tc.Address) || gs.Create.Has(gone.Address()) {
+		t.Fatalf("deletes in the create order: %v", gs.Create.Nodes())
+	}
+	order, err := gs.Delete.TopoOrder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i, j := slices.Index(order, gone.Address()), slices.Index(order, tc.Address); i < 0 || j < i {
+		t.Fatalf("delete order %v: the connection must go before its target", order)
 	}
 }
 
