@@ -22,7 +22,7 @@ import (
 
 	"github.com/applinkctl/applinkctl/internal/apply"
 	"github.com/applinkctl/applinkctl/internal/ghactions"
-	"github.com/applinkctl/applinkctl/internal/live"
+	"github.com/applinkctl/applinkctl/internal/liveread"
 	"github.com/applinkctl/applinkctl/internal/manifest"
 	"github.com/applinkctl/applinkctl/internal/plan"
 	"github.com/applinkctl/applinkctl/internal/state"
@@ -212,7 +212,7 @@ func runApply(ctx context.Context, c *cli.Context, ios streams, o applyOptions) 
 	defer closePlatform()
 
 	// Reads change nothing: they run at the read bound, not --parallelism.
-	world, err := live.Read(ctx, plat, m, 0)
+	world, links, err := liveread.Read(ctx, plat, m, 0)
 	if err != nil {
 		return err
 	}
@@ -279,7 +279,7 @@ func runApply(ctx context.Context, c *cli.Context, ios streams, o applyOptions) 
 	}
 
 	started := time.Now()
-	summary, applyErr := apply.Apply(ctx, p, world, store, obs, apply.Options{
+	summary, applyErr := apply.Apply(ctx, p, links, store, obs, apply.Options{
 		Parallelism:    o.Parallelism,
 		Timeout:        o.Timeout,
 		DryRun:         o.DryRun,

@@ -17,7 +17,7 @@ import (
 	"github.com/applinkctl/applinkctl/internal/addr"
 	"github.com/applinkctl/applinkctl/internal/client"
 	"github.com/applinkctl/applinkctl/internal/emulator"
-	"github.com/applinkctl/applinkctl/internal/live"
+	"github.com/applinkctl/applinkctl/internal/liveread"
 	"github.com/applinkctl/applinkctl/internal/manifest"
 	"github.com/applinkctl/applinkctl/internal/plan"
 	"github.com/applinkctl/applinkctl/internal/secret"
@@ -154,7 +154,7 @@ func (e *applyEnv) savePlan(opts plan.Options) string {
 	files := []string{filepath.Join(e.dir, "applink.yaml")}
 	m := testkit.LoadManifest(e.t, manifest.Options{}, files...)
 	p := testkit.Platform(e.t, e.srv)
-	w, err := live.Read(ctx, p, m, 4)
+	w, _, err := liveread.Read(ctx, p, m, 4)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/applinkctl/applinkctl/internal/emulator"
 	"github.com/applinkctl/applinkctl/internal/ghactions"
 	"github.com/applinkctl/applinkctl/internal/live"
+	"github.com/applinkctl/applinkctl/internal/liveread"
 	"github.com/applinkctl/applinkctl/internal/manifest"
 	"github.com/applinkctl/applinkctl/internal/plan"
 	"github.com/applinkctl/applinkctl/internal/state"
@@ -26,9 +27,8 @@ type planInputs struct {
 	Parallelism int          // bound on concurrent read calls; < 1 means live.DefaultReadConcurrency
 }
 
-// planRun is everything one plan was made from. Apply executes Plan against
-// World (whose apps carry their resolved AppLink clients) and records into
-// Backend; Close releases the backend and stops a sandbox emulator, and must
+// planRun is everything one plan was made from: World is what was read
+// live, and Backend is where state is kept; Close releases the backend and stops a sandbox emulator, and must
 // be called once the command is done.
 type planRun struct {
 	Manifest *manifest.Manifest
@@ -103,7 +103,7 @@ func prepareWorld(c *cli.Context, io streams, in planInputs) (*planRun, error) {
 		return nil, err
 	}
 	closers = append(closers, stop)
-	w, err := live.Read(ctx, p, m, in.Parallelism)
+	w, _, err := liveread.Read(ctx, p, m, in.Parallelism)
 	if err != nil {
 		closeAll()
 		return nil, err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/applinkctl/applinkctl/internal/export"
 	"github.com/applinkctl/applinkctl/internal/live"
+	"github.com/applinkctl/applinkctl/internal/liveread"
 )
 
 // exportOptions are the inputs of one export run.
@@ -61,12 +62,12 @@ func runExport(c *cli.Context, io streams, opts exportOptions) error {
 	if opts.Parallelism < 1 {
 		return fmt.Errorf("export: --parallelism %d: want at least 1", opts.Parallelism)
 	}
-	refs := make([]live.AppRef, 0, len(opts.Apps))
+	refs := make([]liveread.AppRef, 0, len(opts.Apps))
 	for _, a := range opts.Apps {
 		if a = strings.TrimSpace(a); a == "" {
 			return fmt.Errorf("export: --app: empty app name")
 		}
-		refs = append(refs, live.AppRef{Name: a, Addon: opts.Addon})
+		refs = append(refs, liveread.AppRef{Name: a, Addon: opts.Addon})
 	}
 	// Export only reads: in the sandbox too it creates no app.
 	p, _, stop, err := openPlatform(c, nil)
@@ -74,7 +75,7 @@ func runExport(c *cli.Context, io streams, opts exportOptions) error {
 		return fmt.Errorf("export: %w", err)
 	}
 	defer stop()
-	w, err := live.ReadApps(c.Context, p, refs, opts.Parallelism)
+	w, err := liveread.ReadApps(c.Context, p, refs, opts.Parallelism)
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}

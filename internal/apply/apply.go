@@ -151,26 +151,27 @@ func joinFailures(fs []Failure) string {
 	return strings.Join(parts, "; ")
 }
 
-// Apply executes p against the world through the store. It never returns
-// before every started call has finished (bounded by Grace after ctx is
-// cancelled) and state is written.
+// Apply executes p through links, the AppLink API of each app by the
+// manifest's app name (as liveread.Read returns them), and records into
+// the store. It never returns before every started call has finished
+// (bounded by Grace after ctx is cancelled) and state is written.
 //
 // The error is nil when every change reached its goal; *BlockedError when
 // the plan was refused before starting; otherwise, in this order of
 // precedence, one matching ErrInterrupted (ctx was cancelled), a
 // *FailedError, or a *PendingError. The Summary is complete in every case.
-func Apply(ctx context.Context, p *plan.Plan, w *live.World, st *state.Store, obs Observer, opts Options) (Summary, error) {
-	links := func(app string) (linkAPI, error) {
-		if w == nil || w.Apps[app] == nil || w.Apps[app].Link == nil {
+func Apply(ctx context.Context, p *plan.Plan, links map[string]*client.AppLink, st *state.Store, obs Observer, opts Options) (Summary, error) {
+	linkOf := func(app string) (linkAPI, error) {
+		if links[app] == nil {
 			return nil, fmt.Errorf("app %s: no AppLink API was resolved for it", app)
 		}
-		return w.Apps[app].Link, nil
+		return links[app], nil
 	}
 	var rec recorder
 	if st != nil {
 		rec = st
 	}
-	return run(ctx, p, links, rec, obs, opts)
+	return run(ctx, p, linkOf, rec, obs, opts)
 }
 
 // recorder is the part of *state.Store the engine writes through; every

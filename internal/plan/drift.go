@@ -7,7 +7,7 @@ import (
 	"github.com/applinkctl/applinkctl/internal/addr"
 	"github.com/applinkctl/applinkctl/internal/live"
 	"github.com/applinkctl/applinkctl/internal/manifest"
-	"github.com/applinkctl/applinkctl/internal/state"
+	"github.com/applinkctl/applinkctl/internal/statedata"
 )
 
 // FindingKind classifies a drift finding (DESIGN.md §3). The string values
@@ -47,7 +47,7 @@ type Finding struct {
 // An ignore pattern that selects no known resource is a *SelectorError, as
 // a typo would otherwise hide nothing, silently. Protected resources and an
 // empty manifest are reported, not refused. Findings are sorted by address.
-func Drift(m *manifest.Manifest, w *live.World, s *state.State, ignore []string) ([]Finding, error) {
+func Drift(m *manifest.Manifest, w *live.World, s *statedata.State, ignore []string) ([]Finding, error) {
 	var patterns []addr.Pattern
 	for _, g := range ignore {
 		p, err := addr.ParsePattern(g)
