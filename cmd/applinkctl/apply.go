@@ -25,6 +25,7 @@ import (
 	"github.com/applinkctl/applinkctl/internal/liveread"
 	"github.com/applinkctl/applinkctl/internal/manifest"
 	"github.com/applinkctl/applinkctl/internal/plan"
+	"github.com/applinkctl/applinkctl/internal/planfile"
 	"github.com/applinkctl/applinkctl/internal/state"
 	"github.com/applinkctl/applinkctl/internal/view"
 )
@@ -147,7 +148,7 @@ func runApply(ctx context.Context, c *cli.Context, ios streams, o applyOptions) 
 	var saved *plan.Plan
 	files, popts := o.Files, o.Plan
 	if o.PlanFile != "" {
-		if saved, err = view.ReadPlanFile(o.PlanFile); err != nil {
+		if saved, err = planfile.Read(o.PlanFile); err != nil {
 			return err
 		}
 		if err := checkPlanOrigin(o.PlanFile, saved.Origin, o.Sandbox); err != nil {

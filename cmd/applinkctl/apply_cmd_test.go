@@ -20,10 +20,10 @@ import (
 	"github.com/applinkctl/applinkctl/internal/liveread"
 	"github.com/applinkctl/applinkctl/internal/manifest"
 	"github.com/applinkctl/applinkctl/internal/plan"
+	"github.com/applinkctl/applinkctl/internal/planfile"
 	"github.com/applinkctl/applinkctl/internal/secret"
 	"github.com/applinkctl/applinkctl/internal/state"
 	"github.com/applinkctl/applinkctl/internal/testkit"
-	"github.com/applinkctl/applinkctl/internal/view"
 )
 
 // These tests run `applinkctl apply` in process (run with captured
@@ -169,7 +169,7 @@ func (e *applyEnv) savePlan(opts plan.Options) string {
 	pl.ManifestFiles = files
 	pl.Origin = plan.Origin{State: e.backend().Describe()}
 	path := filepath.Join(e.t.TempDir(), "plan.json")
-	if err := view.WritePlanFile(path, pl); err != nil {
+	if err := planfile.Write(path, pl); err != nil {
 		e.t.Fatal(err)
 	}
 	return path

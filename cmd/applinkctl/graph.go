@@ -8,6 +8,7 @@ import (
 
 	"github.com/applinkctl/applinkctl/internal/manifest"
 	"github.com/applinkctl/applinkctl/internal/plan"
+	"github.com/applinkctl/applinkctl/internal/planfile"
 	"github.com/applinkctl/applinkctl/internal/view"
 )
 
@@ -64,7 +65,7 @@ func runGraph(io streams, opts graphOptions) error {
 		}
 	}
 	if opts.PlanFile != "" {
-		if p, err = view.ReadPlanFile(opts.PlanFile); err != nil {
+		if p, err = planfile.Read(opts.PlanFile); err != nil {
 			return fmt.Errorf("graph: %w", err)
 		}
 	}

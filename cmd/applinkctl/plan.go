@@ -10,6 +10,7 @@ import (
 	"github.com/applinkctl/applinkctl/internal/ghactions"
 	"github.com/applinkctl/applinkctl/internal/live"
 	"github.com/applinkctl/applinkctl/internal/plan"
+	"github.com/applinkctl/applinkctl/internal/planfile"
 	"github.com/applinkctl/applinkctl/internal/view"
 )
 
@@ -118,7 +119,7 @@ func runPlan(c *cli.Context, io streams, opts planOptions) error {
 	case opts.Out != "" && blocked:
 		fmt.Fprintf(io.Err, "Not saved to %s: apply refuses a plan with blocked changes.\n", opts.Out)
 	case opts.Out != "":
-		if err := view.WritePlanFile(opts.Out, r.Plan); err != nil {
+		if err := planfile.Write(opts.Out, r.Plan); err != nil {
 			return fmt.Errorf("plan: %w", err)
 		}
 		saved = opts.Out
