@@ -3,8 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -279,7 +277,6 @@ func runApply(ctx context.Context, c *cli.Context, ios streams, o applyOptions) 
 		obs = browserOpener{Observer: obs, ctx: ctx}
 	}
 
-	started := time.Now()
 	summary, applyErr := apply.Apply(ctx, p, links, store, obs, apply.Options{
 		Parallelism:    o.Parallelism,
 		Timeout:        o.Timeout,
@@ -290,11 +287,8 @@ func runApply(ctx context.Context, c *cli.Context, ios streams, o applyOptions) 
 		Abort:          abort,
 	})
 	if !o.DryRun {
-		rec := state.HistoryRecord{
-			Workspace: o.Workspace, Started: started.UTC(), Ended: time.Now().UTC(),
-			Who: lock.Who, Host: lock.Host, CIRunURL: lock.CIRunURL, GitCommit: gitCommit(),
-			PlanHash: planHash(p), Summary: summaryCounts(summary), Outcome: outcome(summary, applyErr),
-		}
+		rec := apply.History(p, summary, applyErr)
+		rec.Workspace, rec.Who, rec.Host, rec.CIRunURL, rec.GitCommit = o.Workspace, lock.Who, lock.Host, lock.CIRunURL, gitCommit()
 		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		if herr := backend.AppendHistory(hctx, rec); herr != nil {
 			fmt.Fprintf(ios.Err, "warning: state %s: history: %v\n", backend.Describe(), herr)
@@ -537,37 +531,6 @@ func (b browserOpener) Event(ev apply.Event) {
 	if err := cmd.Start(); err == nil {
 		go func() { _ = cmd.Wait() }() // reaped when the opener exits; bounded by ctx
 	}
-}
-
-func summaryCounts(s apply.Summary) map[string]int {
-	return map[string]int{
-		"created": s.Created, "replaced": s.Replaced, "republished": s.Republished, "deleted": s.Deleted,
-		"adopted": s.Adopted, "unchanged": s.Unchanged, "failed": s.Failed, "skipped": s.Skipped, "pending": s.Pending,
-	}
-}
-
-func outcome(s apply.Summary, err error) string {
-	switch {
-	case errors.Is(err, apply.ErrLockLost):
-		return "lock-lost"
-	case s.Interrupted:
-		return "interrupted"
-	case s.Failed > 0 || (err != nil && s.Pending == 0):
-		return "failed"
-	case s.Pending > 0:
-		return "pending"
-	}
-	return "success"
-}
-
-// planHash identifies what was applied in the history: the addresses and
-// actions, in order.
-func planHash(p *plan.Plan) string {
-	h := sha256.New()
-	for _, c := range p.Changes {
-		fmt.Fprintf(h, "%s\x00%s\x00", c.Address, c.Action)
-	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
 // gitCommit is the commit being applied when CI says so, or "".

@@ -267,13 +267,13 @@ func run(ctx context.Context, p *plan.Plan, links func(string) (linkAPI, error),
 	opts = opts.withDefaults()
 	start := opts.Now()
 	if p == nil {
-		return Summary{DryRun: opts.DryRun}, errors.New("apply: no plan")
+		return Summary{DryRun: opts.DryRun, Started: start, Ended: opts.Now()}, errors.New("apply: no plan")
 	}
 	if err := check(p); err != nil {
-		return Summary{DryRun: opts.DryRun}, err
+		return Summary{DryRun: opts.DryRun, Started: start, Ended: opts.Now()}, err
 	}
 	if rec == nil && !opts.DryRun {
-		return Summary{}, errors.New("apply: no state store")
+		return Summary{Started: start, Ended: opts.Now()}, errors.New("apply: no state store")
 	}
 
 	// A lost lock stops the run as an interrupt does: no new change
@@ -350,7 +350,9 @@ func run(ctx context.Context, p *plan.Plan, links func(string) (linkAPI, error),
 	e.walk(ctx, gs.Delete)
 
 	lockErr := e.lockLost()
-	s := e.summary(opts.Now().Sub(start), ctx.Err() != nil || lockErr != nil)
+	end := opts.Now()
+	s := e.summary(end.Sub(start), ctx.Err() != nil || lockErr != nil)
+	s.Started, s.Ended = start, end
 	e.obsMu.Lock()
 	if e.obs != nil {
 		e.obs.Done(s)
