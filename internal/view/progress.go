@@ -74,6 +74,10 @@ func eventBody(ev apply.Event) string {
 	switch ev.Type {
 	case apply.EventStarted:
 		s = "started"
+		if ev.DryRun {
+			// A rehearsal reads and decides; nothing starts that changes.
+			s = "checking"
+		}
 	case apply.EventStatus:
 		s = ev.Status
 		if s == "" {
@@ -82,11 +86,17 @@ func eventBody(ev apply.Event) string {
 	case apply.EventWaitingOnBrowser:
 		s = "waiting for a person to approve in a browser: " + ev.RedirectURI
 	case apply.EventDone:
+		if ev.DryRun {
+			// What the run would do ("would create"), never "done", which
+			// reads as if it had.
+			s = dryRunNote(ev)
+			break
+		}
 		s = "done"
 		if ev.Status != "" {
 			s = ev.Status + ", done"
 		}
-		if ev.Message != "" { // dry-run notes such as "would create"
+		if ev.Message != "" {
 			s += ": " + ev.Message
 		}
 	case apply.EventFailed:
@@ -119,6 +129,20 @@ func eventBody(ev apply.Event) string {
 		if ev.Message != "" {
 			s += ": " + ev.Message
 		}
+	}
+	return s
+}
+
+// dryRunNote is what a dry run found a change would do: the engine's note
+// ("would create", "unchanged"), with the live status it read when the note
+// does not already say it.
+func dryRunNote(ev apply.Event) string {
+	s := ev.Message
+	if s == "" {
+		s = "nothing to do"
+	}
+	if ev.Status != "" && !strings.Contains(s, ev.Status) {
+		s += " (status " + ev.Status + ")"
 	}
 	return s
 }
@@ -317,13 +341,20 @@ func RenderSummary(w io.Writer, s apply.Summary, opts Options) {
 	case s.Pending > 0:
 		head, col = "Apply incomplete", ansiYellow
 	}
-	if s.DryRun {
-		head = strings.Replace(head, "Apply", "Dry run", 1) + " (nothing was changed)"
-	}
 	parts := []string{
 		fmt.Sprintf("%d created", s.Created), fmt.Sprintf("%d replaced", s.Replaced),
 		fmt.Sprintf("%d republished", s.Republished), fmt.Sprintf("%d deleted", s.Deleted),
 		fmt.Sprintf("%d adopted", s.Adopted), fmt.Sprintf("%d unchanged", s.Unchanged),
+	}
+	if s.DryRun {
+		// Nothing was created or deleted: say what would have been, in
+		// the plan's words.
+		head = strings.Replace(head, "Apply", "Dry run", 1) + " (nothing was changed)"
+		parts = []string{
+			fmt.Sprintf("would create %d", s.Created), fmt.Sprintf("replace %d", s.Replaced),
+			fmt.Sprintf("republish %d", s.Republished), fmt.Sprintf("delete %d", s.Deleted),
+			fmt.Sprintf("adopt %d", s.Adopted), fmt.Sprintf("leave %d unchanged", s.Unchanged),
+		}
 	}
 	if s.Failed > 0 {
 		parts = append(parts, fmt.Sprintf("%d failed", s.Failed))
