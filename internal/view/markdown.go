@@ -219,7 +219,7 @@ func writeMDChange(b *strings.Builder, c *plan.Change, actions map[addr.Address]
 		item(mdEscape(r))
 	}
 	for _, at := range createAttrs(c) {
-		item(mdCode("+ " + at.Name + " = " + at.Value) + mdNote(at.Note))
+		item(mdCode("+ "+at.Name+" = "+at.Value) + mdNote(at.Note))
 	}
 	for _, a := range attrChanges(c) {
 		item(mdCode(a))
