@@ -64,6 +64,12 @@ func eventText(ev apply.Event) string {
 	switch ev.Type {
 	case apply.EventStarted, apply.EventSkipped:
 		return s // nothing has elapsed: the change did not run (yet)
+	case apply.EventDone:
+		if ev.DryRun && ev.Status != "" && !strings.Contains(s, ev.Status) {
+			// The live status the rehearsal read, named as one: a bare
+			// "created" before "would create again" would read as a deed.
+			return s + " (status " + ev.Status + ", " + elapsed(ev.Elapsed) + ")"
+		}
 	}
 	return s + " (" + elapsed(ev.Elapsed) + ")"
 }
@@ -134,17 +140,12 @@ func eventBody(ev apply.Event) string {
 }
 
 // dryRunNote is what a dry run found a change would do: the engine's note
-// ("would create", "unchanged"), with the live status it read when the note
-// does not already say it.
+// ("would create", "unchanged"); eventText adds the live status it read.
 func dryRunNote(ev apply.Event) string {
-	s := ev.Message
-	if s == "" {
-		s = "nothing to do"
+	if ev.Message == "" {
+		return "nothing to do"
 	}
-	if ev.Status != "" && !strings.Contains(s, ev.Status) {
-		s += " (status " + ev.Status + ")"
-	}
-	return s
+	return ev.Message
 }
 
 // actionLabel is the action as shown in progress lines, marked in a dry run

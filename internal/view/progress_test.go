@@ -110,7 +110,7 @@ func TestProgressDryRunWording(t *testing.T) {
 		out := buf.String()
 		for _, want := range []string{
 			"acme-api/connection/prod_org delete (dry run): checking",
-			"acme-api/connection/prod_org delete (dry run): would delete (status connected) (",
+			"acme-api/connection/prod_org delete (dry run): would delete (status connected, ",
 			"acme-api/connection/dc/target/T delete (dry run): would be deleted with its connection (",
 			"acme-api/authorization/a adopt (dry run): would wait for it to settle (status authorizing) (",
 			"acme-api/connection/n noop (dry run): nothing to do (",
@@ -120,7 +120,7 @@ func TestProgressDryRunWording(t *testing.T) {
 				t.Errorf("tty=%v: dry-run progress lacks %q:\n%s", tty, want, out)
 			}
 		}
-		if m := regexp.MustCompile(`\b(started|done|created|deleted|replaced|republished|adopted)\b`).FindString(strings.ReplaceAll(out, "deleted with its connection", "")); m != "" {
+		if m := regexp.MustCompile(`\b(started|done|created|deleted|replaced|republished|adopted)\b`).FindString(strings.ReplaceAll(out, "would be deleted with its connection", "")); m != "" {
 			t.Errorf("tty=%v: dry-run progress says %q:\n%s", tty, m, out)
 		}
 	}
