@@ -126,7 +126,7 @@ func TestRenderPlanUnknownFormat(t *testing.T) {
 	if !errors.As(err, &uf) || uf.Format != "yaml" {
 		t.Fatalf("RenderPlan(yaml) = %v, want *UnknownFormatError", err)
 	}
-	if !strings.Contains(err.Error(), "text, json, markdown") {
+	if !strings.Contains(err.Error(), "text, json or markdown") {
 		t.Errorf("error does not list the formats: %v", err)
 	}
 }

@@ -70,7 +70,30 @@ type UnknownFormatError struct {
 }
 
 func (e *UnknownFormatError) Error() string {
-	return fmt.Sprintf("format %q: unknown, want one of %s", e.Format, strings.Join(e.Valid, ", "))
+	return fmt.Sprintf("--format %q: want %s", e.Format, orList(e.Valid))
+}
+
+// orList is "a", "a or b", "a, b or c".
+func orList(s []string) string {
+	switch len(s) {
+	case 0:
+		return "nothing"
+	case 1:
+		return s[0]
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
+}
+
+// ParseFormat checks a --format value against the formats a command
+// renders, valid: the one check every command makes, so that they all
+// answer a bad value alike.
+func ParseFormat(value string, valid ...string) (string, error) {
+	for _, v := range valid {
+		if value == v {
+			return value, nil
+		}
+	}
+	return "", &UnknownFormatError{Format: value, Valid: valid}
 }
 
 // IsTerminal reports whether w is a *os.File connected to a terminal. The
