@@ -2,6 +2,7 @@ package apply
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -38,5 +39,24 @@ func TestHistoryIsTimedByTheClock(t *testing.T) {
 	}
 	if rec.Outcome != "success" || rec.Summary["created"] != 1 || rec.PlanHash == History(&plan.Plan{}, s, err).PlanHash {
 		t.Errorf("record %+v", rec)
+	}
+}
+
+// TestOutcome: the one word of the history for how a run ended.
+func TestOutcome(t *testing.T) {
+	for _, tc := range []struct {
+		s    Summary
+		err  error
+		want string
+	}{
+		{Summary{Created: 1}, nil, "success"},
+		{Summary{Pending: 1}, &PendingError{}, "pending"},
+		{Summary{Failed: 1}, errors.New("x"), "failed"},
+		{Summary{Interrupted: true}, ErrInterrupted, "interrupted"},
+		{Summary{}, ErrLockLost, "lock-lost"},
+	} {
+		if got := History(nil, tc.s, tc.err).Outcome; got != tc.want {
+			t.Errorf("Outcome(%+v, %v) = %s, want %s", tc.s, tc.err, got, tc.want)
+		}
 	}
 }

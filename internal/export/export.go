@@ -5,16 +5,16 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/applinkctl/applinkctl/internal/addr"
 	"github.com/applinkctl/applinkctl/internal/live"
 	"github.com/applinkctl/applinkctl/internal/manifest"
+	"gopkg.in/yaml.v3"
 )
 
 // Options tune Render.
@@ -127,7 +127,7 @@ func (r *renderer) app(a *live.App) *yaml.Node {
 		n.Content = append(n.Content, key("addon"), v)
 	}
 
-	connNames := sortedKeys(a.Connections)
+	connNames := slices.Sorted(maps.Keys(a.Connections))
 	conns := mapping()
 	for _, name := range connNames {
 		if k, v := r.connection(a, name, a.Connections[name]); k != nil {
@@ -139,7 +139,7 @@ func (r *renderer) app(a *live.App) *yaml.Node {
 	}
 
 	auths := mapping()
-	for _, name := range sortedKeys(a.Authorizations) {
+	for _, name := range slices.Sorted(maps.Keys(a.Authorizations)) {
 		if k, v := r.authorization(a.Name, name, a.Authorizations[name]); k != nil {
 			auths.Content = append(auths.Content, k, v)
 		}
@@ -352,7 +352,7 @@ func (r *renderer) publications(ps []live.Publication) string {
 	return strings.TrimSuffix(b.String(), "\n")
 }
 
-// Status predicates per kind (applink-api.md §3).
+// Status predicates per kind (docs/api.md, "Answers applinkctl accepts").
 var (
 	connectionPending    = []string{live.StatusConnecting, live.StatusDisconnecting}
 	connectionBroken     = []string{live.StatusFailed, live.StatusDisconnected}
@@ -506,15 +506,6 @@ func fileStem(s string) string {
 	if out == "" {
 		return "openapi"
 	}
-	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
 	return out
 }
 

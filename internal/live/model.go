@@ -6,8 +6,8 @@ import "time"
 // in flight at most unless told otherwise: reads change nothing, cost one
 // rate-limit token each however many run at once (and the client paces
 // itself by RateLimit-Remaining), and a plan of 20 apps needs about 60 at
-// once to take no more round trips than its dependencies do (see
-// docs/performance.md). A resolution counts as one call; it sends at most
+// once to take no more round trips than its dependencies do
+// (docs/performance.md, figure 2). A resolution counts as one call; it sends at most
 // three requests at once.
 const DefaultReadConcurrency = 64
 
