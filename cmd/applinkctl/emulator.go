@@ -54,7 +54,7 @@ func emulatorCommand(io streams) *cli.Command {
 			&cli.Float64Flag{Name: "drop-after-rate", Usage: "`FRACTION` of POSTs and DELETEs whose connection is closed after the work is done (an ambiguous outcome)"},
 			&cli.Float64Flag{Name: "retry-429-rate", Usage: "`FRACTION` of requests answered 429 with Retry-After: 1"},
 			&cli.StringFlag{Name: "rate-limit", Usage: "account budget refill `N/min` (also N/h, N/s); default 4500/h with a 4500 burst"},
-			&cli.IntFlag{Name: "rate-limit-burst", Usage: "size of the rate-limit bucket (default: one minute's worth of --rate-limit)"},
+			&cli.IntFlag{Name: "rate-limit-burst", Usage: "size `N` of the rate-limit bucket (default: one minute's worth of --rate-limit)"},
 			&cli.StringFlag{Name: "async-delay", Usage: "how long pending statuses last, `KIND=D,…` for connection, authorization, target, delete"},
 			&cli.DurationFlag{Name: "approve-oauth-after", Usage: "approve browser OAuth flows by themselves after `D`"},
 			&cli.Int64Flag{Name: "seed", Usage: "`N` seeds the fault randomness, for repeatable runs"},
