@@ -158,6 +158,8 @@ func runApply(ctx context.Context, c *cli.Context, ios streams, o applyOptions) 
 			return fmt.Errorf("plan file %s: names no manifest file", o.PlanFile)
 		}
 	}
+	// The commands errors name use this run's state.
+	popts.StateArgs = stateArgs(invocationOf(c, "apply", files))
 
 	m, problems, err := manifest.Load(files, manifest.Options{})
 	if err != nil {

@@ -63,7 +63,7 @@ func runDrift(c *cli.Context, io streams, opts driftOptions) error {
 		return fmt.Errorf("drift: %w", err)
 	}
 	defer r.Close()
-	findings, err := plan.Drift(r.Manifest, r.World, r.State, opts.Ignore)
+	findings, err := plan.DriftWith(r.Manifest, r.World, r.State, opts.Ignore, stateArgs(invocationOf(c, "apply", opts.Files)))
 	if err != nil {
 		return fmt.Errorf("drift: %w", err)
 	}

@@ -102,6 +102,8 @@ func runPlan(c *cli.Context, io streams, opts planOptions) error {
 	if err := validFormat(opts.Format, "text", "json", "markdown"); err != nil {
 		return fmt.Errorf("plan: %w", err)
 	}
+	// The commands errors name use this run's state.
+	opts.Options.StateArgs = stateArgs(invocationOf(c, "plan", opts.Files))
 	r, err := preparePlan(c, io, opts.planInputs)
 	if err != nil {
 		return fmt.Errorf("plan: %w", err)
