@@ -182,9 +182,9 @@ func stateCommand(io streams) *cli.Command {
 				Name:  "migrate",
 				Usage: "copy the state and its history to another backend, verifying the copy",
 				UsageText: "applinkctl state migrate --to URL [-f PATH…] [--state URL] [--workspace NAME]\n\n" +
-					"Copies the state and its history from the current backend to --to, verifies the copy\n" +
-					"by digest, then marks the old state as migrated: every command that opens it from then\n" +
-					"on fails, naming the new location. Run it again and it says the state is already migrated.\n\n" +
+					"Copies the state and its history from the current backend to --to, under both locks,\n" +
+					"and verifies the copy by digest. The old state is left as it was: point --state (or\n" +
+					"APPLINKCTL_STATE) at the new one from then on.\n\n" +
 					"Examples:\n" +
 					"   applinkctl state migrate -f applink.yaml --to postgres://applinkctl@db/applinkctl?workspace=prod\n" +
 					"   applinkctl state migrate -f applink.yaml --to file://infra/state.json",
