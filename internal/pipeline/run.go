@@ -59,6 +59,11 @@ type Inputs struct {
 	OnLock func(release func() error)
 
 	Reporter Reporter
+
+	// StateArgs are the words that make a printed command use this run's
+	// state (plan.Options.StateArgs): the commands its plans' errors and
+	// its drift findings name (state unprotect) carry them.
+	StateArgs []string
 }
 
 // Run is one opened run: manifest, state and live world, read
@@ -185,6 +190,7 @@ func (w *Run) Origin() plan.Origin {
 
 // Plan diffs manifest, live world and state with opts.
 func (w *Run) Plan(opts plan.Options) (*plan.Plan, error) {
+	opts.StateArgs = w.in.StateArgs
 	p, err := plan.Diff(w.Manifest, w.World, w.State, opts)
 	if err != nil {
 		return nil, err
@@ -210,7 +216,7 @@ func (w *Run) Replan(saved *plan.Plan) (*plan.Plan, error) {
 
 // Drift classifies how the live world differs from manifest and state.
 func (w *Run) Drift(ignore []string) ([]plan.Finding, error) {
-	return plan.Drift(w.Manifest, w.World, w.State, ignore)
+	return plan.DriftWith(w.Manifest, w.World, w.State, ignore, w.in.StateArgs)
 }
 
 // ReleaseLock releases the state lock now, if one is held; later calls,

@@ -49,6 +49,13 @@ type Finding struct {
 // a typo would otherwise hide nothing, silently. Protected resources and an
 // empty manifest are reported, not refused. Findings are sorted by address.
 func Drift(m *manifest.Manifest, w *live.World, s *statedata.State, ignore []string) ([]Finding, error) {
+	return DriftWith(m, w, s, ignore, nil)
+}
+
+// DriftWith is Drift whose findings name commands with stateArgs
+// (Options.StateArgs), so that they use the same state as the run that
+// prints them.
+func DriftWith(m *manifest.Manifest, w *live.World, s *statedata.State, ignore, stateArgs []string) ([]Finding, error) {
 	var patterns []addr.Pattern
 	for _, g := range ignore {
 		p, err := addr.ParsePattern(g)
@@ -57,7 +64,7 @@ func Drift(m *manifest.Manifest, w *live.World, s *statedata.State, ignore []str
 		}
 		patterns = append(patterns, p)
 	}
-	d, err := newDiffer(m, w, s, Options{})
+	d, err := newDiffer(m, w, s, Options{StateArgs: stateArgs})
 	if err != nil {
 		return nil, err
 	}

@@ -234,7 +234,7 @@ func (d *differ) prune() {
 		fix := Options{Prune: true}
 		switch {
 		case r.Protect:
-			d.find(a, Pending, "no longer declared, but protected: apply --prune refuses to delete it; to allow it: %s", UnprotectCommand(a))
+			d.find(a, Pending, "no longer declared, but protected: apply --prune refuses to delete it; to allow it: %s", UnprotectCommand(a, d.opts.StateArgs))
 			continue
 		case c.Blocked != "" && len(c.Unblock) == 0:
 			d.find(a, Pending, "no longer declared; %s", c.Blocked)
