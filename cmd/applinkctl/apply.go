@@ -293,6 +293,7 @@ func runApply(ctx context.Context, c *cli.Context, ios streams, o applyOptions) 
 			Workspace: o.Workspace, Started: started.UTC(), Ended: time.Now().UTC(),
 			Who: lock.Who, Host: lock.Host, CIRunURL: lock.CIRunURL, GitCommit: gitCommit(),
 			PlanHash: planHash(p), Summary: summaryCounts(summary), Outcome: outcome(summary, applyErr),
+			Settled: summary.Settled,
 		}
 		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		if herr := backend.AppendHistory(hctx, rec); herr != nil {

@@ -352,6 +352,7 @@ type historyRecordJSON struct {
 	PlanHash  string         `json:"plan_hash,omitempty"`
 	Summary   map[string]int `json:"summary"`
 	Outcome   string         `json:"outcome"`
+	Settled   []addr.Address `json:"settled,omitempty"`
 }
 
 func optTime(t time.Time) *time.Time {
@@ -382,7 +383,7 @@ func runStateHistory(ctx context.Context, o stateOptions, limit int, format stri
 					sum = map[string]int{}
 				}
 				doc.Records = append(doc.Records, historyRecordJSON{Workspace: r.Workspace, Operation: r.Operation, Started: optTime(r.Started), Ended: optTime(r.Ended),
-					Who: r.Who, Host: r.Host, CIRunURL: r.CIRunURL, GitCommit: r.GitCommit, PlanHash: r.PlanHash, Summary: sum, Outcome: r.Outcome})
+					Who: r.Who, Host: r.Host, CIRunURL: r.CIRunURL, GitCommit: r.GitCommit, PlanHash: r.PlanHash, Summary: sum, Outcome: r.Outcome, Settled: r.Settled})
 			}
 			enc := json.NewEncoder(out)
 			enc.SetIndent("", "  ")

@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/applinkctl/applinkctl/internal/addr"
 )
 
 // Backend stores one state, its lock and its apply history. Both backends
@@ -178,6 +180,11 @@ type HistoryRecord struct {
 	PlanHash  string         `json:"plan_hash,omitempty"`
 	Summary   map[string]int `json:"summary,omitempty"`
 	Outcome   string         `json:"outcome"`
+	// Settled are the resources an apply left as declared (created,
+	// replaced, republished, adopted or unchanged), sorted: drift dates a
+	// finding by the newest apply that settled its address. Empty in
+	// records written before it was kept, and for other operations.
+	Settled []addr.Address `json:"settled,omitempty"`
 }
 
 // OpenOptions locate the default state and name the workspace.
