@@ -27,9 +27,13 @@ func driftCommand(io streams) *cli.Command {
 		UsageText: "applinkctl drift -f PATH... [--format text|json|markdown] [--ignore PATTERN]...\n\n" +
 			"Reads like plan but takes no lock and writes nothing. Findings: missing (deleted out of band),\n" +
 			"changed (status or fields changed out of band), unmanaged (live, never in state), pending\n" +
-			"(manifest changes not yet applied). A finding a plain apply does not resolve names the apply\n" +
-			"that does (--prune, or --replace of a target's connection). --ignore takes the address patterns\n" +
-			"of plan --target; one that matches no resource is an error naming the closest addresses.\n" +
+			"(manifest changes not yet applied). Each finding says what differs, since when (the end of the\n" +
+			"last apply that left it as declared, from the state history, or unknown) and the commands that\n" +
+			"repair it, with the same -f paths and global flags: apply --target, with --prune for what is no\n" +
+			"longer declared or the --replace of a target's connection, state unprotect first for what state\n" +
+			"protects, adopt or ignore for what is unmanaged, or a step by hand when apply would refuse.\n" +
+			"--ignore takes the address patterns of plan --target; one that matches no resource is an error\n" +
+			"naming the closest addresses.\n" +
 			"Exit codes: 0 no finding shown, 2 findings shown, 1 error.\n\n" +
 			"Examples:\n" +
 			"   applinkctl drift -f applink.yaml\n" +
@@ -67,7 +71,16 @@ func runDrift(c *cli.Context, io streams, opts driftOptions) error {
 	if err != nil {
 		return fmt.Errorf("drift: %w", err)
 	}
-	// Fixes name an apply with the same -f paths and global flags.
+	if len(findings) > 0 {
+		// Since when: the history says which apply last left each address
+		// as declared. A history that cannot be read costs only the dates.
+		if recs, herr := r.Backend.History(c.Context, 0); herr != nil {
+			fmt.Fprintf(io.Err, "warning: state %s: history: %v; the findings' since is unknown\n", r.Backend.Describe(), herr)
+		} else {
+			plan.AddSince(findings, recs)
+		}
+	}
+	// Repair commands repeat the -f paths and global flags of this run.
 	inv := invocationOf(c, "apply", opts.Files)
 	vo := view.Options{Color: opts.Format == "text" && view.ColorEnabled(io.Out, opts.NoColor), Invocation: inv}
 	if err := view.RenderDrift(io.Out, findings, opts.Format, vo); err != nil {

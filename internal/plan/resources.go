@@ -415,7 +415,6 @@ func (d *differ) target(dt *manifest.Target, parent *Change) {
 		case fieldsDiffer:
 			d.find(a, Pending, "%s", reasons[0])
 		}
-		d.fix(a, Options{Replace: []string{string(parent.Address)}})
 		return
 	}
 	pending := lt.Status != "" && !client.TargetTerminal(lt.Status)
