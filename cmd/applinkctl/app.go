@@ -170,12 +170,3 @@ func (o *optionalString) Set(s string) error {
 	return nil
 }
 func (o *optionalString) IsBoolFlag() bool { return true }
-
-// sandboxDir is the --sandbox directory, or "" when the sandbox is off.
-func sandboxDir(c *cli.Context) string {
-	v, _ := global(c, "sandbox").Generic("sandbox").(*optionalString)
-	if v == nil || !v.set {
-		return ""
-	}
-	return v.value
-}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -69,7 +70,7 @@ func emulatorCommand(io streams) *cli.Command {
 			if err != nil {
 				return err
 			}
-			return runEmulator(c, io, opts)
+			return runEmulator(c.Context, io, opts)
 		},
 	}
 }
@@ -115,7 +116,7 @@ func emulatorOptionsFrom(c *cli.Context) (emulatorOptions, error) {
 }
 
 // runEmulator serves until the command's context is cancelled (Ctrl-C).
-func runEmulator(c *cli.Context, io streams, o emulatorOptions) error {
+func runEmulator(ctx context.Context, io streams, o emulatorOptions) error {
 	var tlsConfig *tls.Config
 	if o.tlsCert != "" {
 		cert, err := loadKeyPair(o.tlsCert, o.tlsKey)
@@ -135,7 +136,7 @@ func runEmulator(c *cli.Context, io streams, o emulatorOptions) error {
 	if v := srv.Emulator.Variants(); len(v) > 0 {
 		fmt.Fprintf(io.Err, "emulator: variants %s\n", strings.Join(v, ", "))
 	}
-	<-c.Context.Done()
+	<-ctx.Done()
 	return srv.Close()
 }
 

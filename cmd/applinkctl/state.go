@@ -2,22 +2,16 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"maps"
-	"slices"
-	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/applinkctl/applinkctl/internal/addr"
 	"github.com/applinkctl/applinkctl/internal/state"
+	"github.com/applinkctl/applinkctl/internal/view"
 )
 
 // stateOptions locate one state backend: --state (global), -f and
@@ -34,13 +28,13 @@ func (o stateOptions) open(ctx context.Context) (state.Backend, error) {
 
 // stateOptionsFrom locates the state of a state subcommand; under
 // --sandbox it is the sandbox's own (see stateURL).
-func stateOptionsFrom(c *cli.Context) (stateOptions, error) {
+func stateOptionsFrom(c *cli.Context, f *factory) (stateOptions, error) {
 	files := c.StringSlice("file")
-	url, err := stateURL(c, files)
+	url, err := f.StateURL(files)
 	return stateOptions{
 		URL:       url,
 		Files:     files,
-		Workspace: global(c, "workspace").String("workspace"),
+		Workspace: f.Workspace,
 	}, err
 }
 
@@ -62,7 +56,7 @@ func stateCommand(io streams) *cli.Command {
 				Usage: "list the managed resources recorded in state",
 				Flags: locate(),
 				Action: func(c *cli.Context) error {
-					o, err := stateOptionsFrom(c)
+					o, err := stateOptionsFrom(c, newFactory(c, io))
 					if err != nil {
 						return err
 					}
@@ -78,7 +72,7 @@ func stateCommand(io streams) *cli.Command {
 					if c.NArg() != 1 {
 						return errors.New("state show: want exactly one ADDRESS (see applinkctl state list)")
 					}
-					o, err := stateOptionsFrom(c)
+					o, err := stateOptionsFrom(c, newFactory(c, io))
 					if err != nil {
 						return err
 					}
@@ -94,7 +88,7 @@ func stateCommand(io streams) *cli.Command {
 					if c.NArg() != 1 {
 						return errors.New("state unlock: want exactly one LOCK_ID (the lock error names it)")
 					}
-					o, err := stateOptionsFrom(c)
+					o, err := stateOptionsFrom(c, newFactory(c, io))
 					if err != nil {
 						return err
 					}
@@ -121,7 +115,7 @@ func stateCommand(io streams) *cli.Command {
 					if c.NArg() != 1 {
 						return errors.New("state unprotect: want exactly one ADDRESS (see applinkctl state list)")
 					}
-					o, err := stateOptionsFrom(c)
+					o, err := stateOptionsFrom(c, newFactory(c, io))
 					if err != nil {
 						return err
 					}
@@ -136,7 +130,7 @@ func stateCommand(io streams) *cli.Command {
 					&cli.StringFlag{Name: "format", Value: "text", Usage: "output `FORMAT`: text or json"},
 				),
 				Action: func(c *cli.Context) error {
-					o, err := stateOptionsFrom(c)
+					o, err := stateOptionsFrom(c, newFactory(c, io))
 					if err != nil {
 						return err
 					}
@@ -150,7 +144,7 @@ func stateCommand(io streams) *cli.Command {
 					&cli.StringFlag{Name: "to", Required: true, Usage: "destination backend `URL` (file://PATH or postgres://…)"},
 				),
 				Action: func(c *cli.Context) error {
-					o, err := stateOptionsFrom(c)
+					o, err := stateOptionsFrom(c, newFactory(c, io))
 					if err != nil {
 						return err
 					}
@@ -176,40 +170,8 @@ func runStateList(ctx context.Context, o stateOptions, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if len(s.Resources) == 0 {
-			_, err := fmt.Fprintf(out, "no resources in state %s\n", b.Describe())
-			return err
-		}
-		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ADDRESS\tKIND\tORIGIN\tPHASE\tREMOTE ID\tUPDATED")
-		for _, a := range slices.Sorted(maps.Keys(s.Resources)) {
-			r := s.Resources[a]
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a, dash(string(r.Kind)), dash(string(r.Origin)), phaseText(r), dash(r.RemoteID), timeText(r.UpdatedAt))
-		}
-		return tw.Flush()
+		return view.RenderStateList(out, b.Describe(), s)
 	})
-}
-
-// phaseText shows an intent's operation with its phase: "intent (create)".
-func phaseText(r *state.Resource) string {
-	if r.Operation != "" && r.Phase != state.Applied {
-		return fmt.Sprintf("%s (%s)", r.Phase, r.Operation)
-	}
-	return dash(string(r.Phase))
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-func timeText(t time.Time) string {
-	if t.IsZero() {
-		return "-"
-	}
-	return t.UTC().Format(time.RFC3339)
 }
 
 func runStateShow(ctx context.Context, o stateOptions, address string, out io.Writer) error {
@@ -225,39 +187,7 @@ func runStateShow(ctx context.Context, o stateOptions, address string, out io.Wr
 		if !ok {
 			return fmt.Errorf("state show: %s is not in state %s (%d resources; see applinkctl state list)", address, b.Describe(), len(s.Resources))
 		}
-		spec := "-"
-		if len(r.SpecGzip) > 0 {
-			raw, err := state.DecompressSpec(r.SpecGzip)
-			if err != nil {
-				spec = fmt.Sprintf("unreadable (%v)", err)
-			} else {
-				sum := sha256.Sum256(raw)
-				spec = fmt.Sprintf("%s, %d bytes (%d compressed), sha256:%s", dash(r.SpecName), len(raw), len(r.SpecGzip), hex.EncodeToString(sum[:]))
-			}
-		}
-		tw := tabwriter.NewWriter(out, 0, 4, 1, ' ', 0)
-		for _, f := range [][2]string{
-			{"address", address},
-			{"kind", dash(string(r.Kind))},
-			{"origin", dash(string(r.Origin))},
-			{"phase", dash(string(r.Phase))},
-			{"operation", dash(r.Operation)},
-			{"remote id", dash(r.RemoteID)},
-			{"status", dash(r.Status)},
-			{"protect", fmt.Sprint(r.Protect)},
-			{"inputs digest", dash(r.InputsDigest)},
-			{"key fingerprint", dash(r.KeyFingerprint)},
-			{"login url", dash(r.LoginURL)},
-			{"client id", dash(r.ClientID)},
-			{"username", dash(r.Username)},
-			{"spec", spec},
-			{"metadata digest", dash(r.MetadataDigest)},
-			{"updated at", timeText(r.UpdatedAt)},
-			{"updated by", dash(r.UpdatedBy)},
-		} {
-			fmt.Fprintf(tw, "%s:\t%s\n", f[0], f[1])
-		}
-		return tw.Flush()
+		return view.RenderStateRecord(out, address, r)
 	})
 }
 
@@ -271,7 +201,11 @@ func runStateUnlock(ctx context.Context, o stateOptions, id string, out io.Write
 				return err
 			}
 			if link != nil {
-				_, err = fmt.Fprintf(out, "removed %s, a symbolic link to %s and not a lock; the file it names was left alone\n", link.Path, dash(link.Target))
+				target := link.Target
+				if target == "" {
+					target = "-"
+				}
+				_, err = fmt.Fprintf(out, "removed %s, a symbolic link to %s and not a lock; the file it names was left alone\n", link.Path, target)
 				return err
 			}
 		}
@@ -332,40 +266,10 @@ func runStateUnprotect(ctx context.Context, o stateOptions, address string, lock
 	})
 }
 
-// historyJSON is the wire form of `state history --format json`; it is
-// versioned and independent of the state package's types.
-type historyJSON struct {
-	FormatVersion string              `json:"format_version"`
-	Backend       string              `json:"backend"`
-	Records       []historyRecordJSON `json:"records"`
-}
-
-type historyRecordJSON struct {
-	Workspace string         `json:"workspace,omitempty"`
-	Operation string         `json:"operation,omitempty"`
-	Started   *time.Time     `json:"started,omitempty"`
-	Ended     *time.Time     `json:"ended,omitempty"`
-	Who       string         `json:"who,omitempty"`
-	Host      string         `json:"host,omitempty"`
-	CIRunURL  string         `json:"ci_run_url,omitempty"`
-	GitCommit string         `json:"git_commit,omitempty"`
-	PlanHash  string         `json:"plan_hash,omitempty"`
-	Summary   map[string]int `json:"summary"`
-	Outcome   string         `json:"outcome"`
-	Settled   []addr.Address `json:"settled,omitempty"`
-}
-
-func optTime(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	u := t.UTC()
-	return &u
-}
-
 func runStateHistory(ctx context.Context, o stateOptions, limit int, format string, out io.Writer) error {
-	if format != "text" && format != "json" {
-		return fmt.Errorf("state history: --format %q: want text or json", format)
+	format, err := view.ParseFormat(format, view.FormatText, view.FormatJSON)
+	if err != nil {
+		return fmt.Errorf("state history: %w", err)
 	}
 	if limit < 0 {
 		return fmt.Errorf("state history: --limit %d: want 0 (all) or more", limit)
@@ -375,62 +279,8 @@ func runStateHistory(ctx context.Context, o stateOptions, limit int, format stri
 		if err != nil {
 			return err
 		}
-		if format == "json" {
-			doc := historyJSON{FormatVersion: "1", Backend: b.Describe(), Records: []historyRecordJSON{}}
-			for _, r := range recs {
-				sum := r.Summary
-				if sum == nil {
-					sum = map[string]int{}
-				}
-				doc.Records = append(doc.Records, historyRecordJSON{Workspace: r.Workspace, Operation: r.Operation, Started: optTime(r.Started), Ended: optTime(r.Ended),
-					Who: r.Who, Host: r.Host, CIRunURL: r.CIRunURL, GitCommit: r.GitCommit, PlanHash: r.PlanHash, Summary: sum, Outcome: r.Outcome, Settled: r.Settled})
-			}
-			enc := json.NewEncoder(out)
-			enc.SetIndent("", "  ")
-			return enc.Encode(doc)
-		}
-		if len(recs) == 0 {
-			_, err := fmt.Fprintf(out, "no applies recorded in %s\n", b.Describe())
-			return err
-		}
-		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "STARTED\tDURATION\tOUTCOME\tWHO\tWHERE\tCOMMIT\tSUMMARY")
-		for _, r := range recs {
-			dur := "-"
-			if !r.Started.IsZero() && !r.Ended.IsZero() {
-				dur = r.Ended.Sub(r.Started).Round(time.Second).String()
-			}
-			where := r.CIRunURL
-			if where == "" {
-				where = r.Host
-			}
-			commit := r.GitCommit
-			if len(commit) > 12 {
-				commit = commit[:12]
-			}
-			summary := summaryText(r.Summary)
-			if r.Operation != "" {
-				// Not an apply: say what ran.
-				summary = r.Operation + ": " + summary
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", timeText(r.Started), dur, dash(r.Outcome), dash(r.Who), dash(where), dash(commit), summary)
-		}
-		return tw.Flush()
+		return view.RenderHistory(out, b.Describe(), recs, format)
 	})
-}
-
-// summaryText is "created=2 deleted=1", sorted, zero counts left out.
-func summaryText(m map[string]int) string {
-	var parts []string
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		if m[k] != 0 {
-			parts = append(parts, fmt.Sprintf("%s=%d", k, m[k]))
-		}
-	}
-	if len(parts) == 0 {
-		return "-"
-	}
-	return strings.Join(parts, " ")
 }
 
 func runStateMigrate(ctx context.Context, o stateOptions, to string, out io.Writer) error {

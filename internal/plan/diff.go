@@ -371,15 +371,16 @@ func orgType(t string) manifest.OrgType {
 	return manifest.OrgType(strings.ToLower(t))
 }
 
-// defaultLoginURL is what the API uses when login_url is not sent.
-const defaultLoginURL = "https://login.salesforce.com"
+// DefaultLoginURL is what the API uses when login_url is not sent; the
+// plan text shows it for a connection created without one.
+const DefaultLoginURL = "https://login.salesforce.com"
 
 // normLoginURL makes an absent login_url and the API's default compare
 // equal, so writing the default out explicitly is not a replacement.
 func normLoginURL(u string) string {
 	u = strings.TrimRight(strings.TrimSpace(u), "/")
 	if u == "" {
-		return defaultLoginURL
+		return DefaultLoginURL
 	}
 	return strings.ToLower(u)
 }

@@ -1,8 +1,14 @@
 package plan
 
 import (
+	"archive/zip"
+	"bytes"
+	"encoding/xml"
 	"fmt"
+	"io"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/applinkctl/applinkctl/internal/addr"
 	"github.com/applinkctl/applinkctl/internal/manifest"
@@ -22,6 +28,10 @@ func (d *differ) publication(dp *manifest.Publication, parent *Change) error {
 	c.After = &Snapshot{Attrs: map[string]string{"client_name": dp.ClientName, "spec_digest": b.Digest, "spec_name": b.SpecName}}
 	put(c.After, "metadata_digest", b.MetadataDigest)
 	put(c.After, "permission_set", dp.PermissionSet)
+	put(c.After, "metadata_permission_set", metadataPermissionSet(b))
+	// The count of operations the spec publishes, to say what a publish
+	// makes; derived from the spec, which spec_digest already covers.
+	c.After.Attrs["operations"] = strconv.Itoa(len(b.Operations))
 	put(c.After, "external_client_app", dp.ExternalClientApp)
 	put(c.After, "connected_app", dp.ConnectedApp)
 
@@ -352,4 +362,41 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// permissionSetMeta is the metadata file that defines a permission set
+// uploaded with a publication (instead of naming one with permission_set).
+const permissionSetMeta = "permissionset-meta.xml"
+
+// metadataPermissionSet is the label of the permission set a publication's
+// bundle defines in its permissionset-meta.xml, so a plan names the
+// permission set whichever way it is given; "" when the bundle holds none.
+// The file is read from the upload itself, so the plan shows what is sent.
+// A file without a readable label is named by its file name.
+func metadataPermissionSet(b *manifest.Bundle) string {
+	if b == nil || b.MetadataDigest == "" {
+		return ""
+	}
+	zr, err := zip.NewReader(bytes.NewReader(b.Zip), int64(len(b.Zip)))
+	if err != nil {
+		return ""
+	}
+	for _, f := range zr.File {
+		if f.Name != permissionSetMeta {
+			continue
+		}
+		rc, err := f.Open()
+		if err != nil {
+			return permissionSetMeta
+		}
+		defer rc.Close()
+		var ps struct {
+			Label string `xml:"label"`
+		}
+		if err := xml.NewDecoder(io.LimitReader(rc, 1<<20)).Decode(&ps); err != nil || strings.TrimSpace(ps.Label) == "" {
+			return permissionSetMeta
+		}
+		return strings.TrimSpace(ps.Label)
+	}
+	return ""
 }
