@@ -5,10 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/applinkctl/applinkctl/internal/fsutil"
 )
 
 // Markers of the generated part of docs/performance.md: the table between
@@ -55,20 +56,5 @@ func updateDoc(path string, figs []Figure, took time.Duration) error {
 	out.Write(old[:i+len(docBegin)])
 	out.WriteString("\n" + markdownTable(figs, took))
 	out.Write(old[j:])
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".performance-*.md")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(out.Bytes()); err != nil {
-		_ = tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return fsutil.WriteFileAtomic(path, out.Bytes(), 0o644)
 }

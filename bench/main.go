@@ -1,11 +1,11 @@
-// Command bench measures the figures of issue 8 (`make bench`): the request
-// budget and wall time of a no-op plan, apply from empty against the
+// Command bench measures the figures of docs/performance.md (`make bench`): the
+// request budget and wall time of a no-op plan, apply from empty against the
 // critical-path bound, polling efficiency, scale, and behaviour under the
-// account's rate limit; and the cost of big valid input (a 10 MB manifest,
-// a 10 MB spec) to the applinkctl binary. Everything runs against the
-// in-process emulator on loopback with injected latency, so the figures are
-// repeatable on any machine and touch no Heroku account. It prints a table
-// and writes bench/results.json; docs/performance.md explains each figure.
+// account's rate limit; and the cost of big valid input (a 10 MB manifest, a 10
+// MB spec) to the applinkctl binary. Everything runs against the in-process
+// emulator on loopback with injected latency, so the figures are repeatable on
+// any machine and touch no Heroku account. It prints a table and writes
+// bench/results.json; docs/performance.md explains each figure.
 //
 // Every number is measured in this run or computed from counts measured in
 // it (the bounds and the Heroku CLI models); none is written by hand.

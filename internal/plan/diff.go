@@ -15,7 +15,7 @@ import (
 )
 
 // Diff compares the manifest m with the live world w and state s (nil means
-// empty) and plans the changes of DESIGN.md §3.
+// empty) and plans the changes of docs/design.md, "Plan rules".
 //
 // Immutable inputs are compared with live where the API returns them (org
 // type, username, alias, target fields, status) and with state otherwise

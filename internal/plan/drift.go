@@ -11,8 +11,9 @@ import (
 	"github.com/applinkctl/applinkctl/internal/state"
 )
 
-// FindingKind classifies a drift finding (DESIGN.md §3). The string values
-// are stable: they appear in drift JSON and in alerting rules.
+// FindingKind classifies a drift finding (docs/plan-format.md, "The drift
+// report"). The string values are stable: they appear in drift JSON and in
+// alerting rules.
 type FindingKind string
 
 // The kinds of drift.

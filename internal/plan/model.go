@@ -10,7 +10,7 @@ import (
 // stable: they appear in plan JSON, state and CI scripts.
 type Action string
 
-// The actions of DESIGN.md §3.
+// The actions of a plan (docs/plan-format.md, "A change").
 const (
 	Create    Action = "create"    // not live: create it
 	Replace   Action = "replace"   // delete then create: the API has no update

@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -305,7 +306,7 @@ func (d *differ) liveOf(a addr.Address) (bool, *Snapshot) {
 // findUnmanaged lists live resources that neither the manifest nor state
 // knows. They are reported and never touched.
 func (d *differ) findUnmanaged() {
-	for _, app := range sortedKeys(d.w.Apps) {
+	for _, app := range slices.Sorted(maps.Keys(d.w.Apps)) {
 		la := d.w.Apps[app]
 		if la == nil {
 			continue
@@ -353,15 +354,6 @@ func (d *differ) findUnmanaged() {
 	for _, a := range d.unmanaged {
 		d.find(a, Unmanaged, "exists live but neither the manifest nor state knows it: left alone")
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // permissionSetMeta is the metadata file that defines a permission set

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/applinkctl/applinkctl/internal/fsutil"
 )
 
 // fileBackend keeps state in one JSON file (state.json), its lock in
@@ -223,53 +225,10 @@ func (f *fileBackend) writeLocked(ctx context.Context, decide func() (*State, er
 	if err != nil {
 		return err
 	}
-	if err := writeAtomic(f.path, b); err != nil {
+	if err := fsutil.WriteFileAtomic(f.path, b, 0o600); err != nil {
 		return fmt.Errorf("state %s: %w", f.Describe(), err)
 	}
 	return nil
-}
-
-// writeAtomic replaces path with b so a reader or a crash sees the old file
-// or the new one, never a mix.
-func writeAtomic(path string, b []byte) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := createTemp(path)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = tmp.Write(b); err != nil {
-		_ = tmp.Close()
-		return err
-	}
-	if err = tmp.Chmod(0o600); err != nil {
-		_ = tmp.Close()
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		_ = tmp.Close()
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // emptyLockGrace is how long an empty, unheld lock file may be a creator

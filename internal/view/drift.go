@@ -3,6 +3,8 @@ package view
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -65,7 +67,7 @@ func sinceText(since string) string {
 	return since + " (the last apply that left it as declared)"
 }
 
-// driftKinds are the finding kinds of DESIGN.md §3 in the order they are
+// driftKinds are the finding kinds (docs/plan-format.md, "The drift report") in the order they are
 // shown, with their headings: what vanished first, what merely waits last.
 var driftKinds = []struct{ kind, heading, color string }{
 	{"missing", "Missing (deleted out of band)", ansiRed},
@@ -130,7 +132,7 @@ func driftSummary(fs []finding) string {
 		parts = append(parts, fmt.Sprintf("%d %s", n[k.kind], k.kind))
 		delete(n, k.kind)
 	}
-	for _, k := range sortedKeys(n) {
+	for _, k := range slices.Sorted(maps.Keys(n)) {
 		parts = append(parts, fmt.Sprintf("%d %s", n[k], k))
 	}
 	return "Drift: " + strings.Join(parts, ", ") + "."

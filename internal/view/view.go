@@ -3,15 +3,16 @@ package view
 import (
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
-	"golang.org/x/term"
-
 	"github.com/applinkctl/applinkctl/internal/addr"
 	"github.com/applinkctl/applinkctl/internal/plan"
+	"golang.org/x/term"
 )
 
 // DefaultMaxBytes caps Markdown output when Options.MaxBytes is zero: GitHub
@@ -388,7 +389,7 @@ func attrChanges(c *plan.Change) []string {
 		keys[k] = true
 	}
 	var out []string
-	for _, k := range sortedKeys(keys) {
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
 		if k == "status" || k == "id" {
 			continue
 		}
@@ -421,15 +422,6 @@ func showAttr(v string, ok bool) string {
 		return "(none)"
 	}
 	return fmt.Sprintf("%q", v)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // specOps lists a spec change's operations with their marks: "+ POST
