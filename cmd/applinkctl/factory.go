@@ -283,6 +283,10 @@ func (o worldOptions) inputs(files []string, parallelism int, r pipeline.Reporte
 	if err != nil {
 		return pipeline.Inputs{}, err
 	}
-	return pipeline.Inputs{Files: files, StateURL: url, Workspace: o.Workspace, Parallelism: parallelism,
-		Platform: o.Platform, Sandbox: o.Sandbox, Reporter: r}, nil
+	in := pipeline.Inputs{Files: files, StateURL: url, Workspace: o.Workspace, Parallelism: parallelism,
+		Platform: o.Platform, Sandbox: o.Sandbox, Reporter: r}
+	if o.Invocation != nil {
+		in.StateArgs = stateArgs(o.Invocation("", files))
+	}
+	return in, nil
 }

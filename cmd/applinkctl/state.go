@@ -50,10 +50,26 @@ func stateCommand(io streams) *cli.Command {
 	return &cli.Command{
 		Name:  "state",
 		Usage: "inspect and maintain applinkctl's state: list, show, unlock, unprotect, history, migrate",
+		UsageText: "applinkctl state COMMAND [-f PATH…] [--state URL] [--workspace NAME] [ARGS]\n\n" +
+			"Each subcommand finds the state as plan and apply do: --state URL (or APPLINKCTL_STATE), else\n" +
+			".applinkctl/state.json beside the first -f manifest; under --sandbox, the sandbox's own.\n" +
+			"See docs/state.md.\n\n" +
+			"Examples:\n" +
+			"   applinkctl state list -f applink.yaml\n" +
+			"   applinkctl state show -f applink.yaml acme-api/connection/prod_org\n" +
+			"   applinkctl state history --state postgres://applinkctl@db/applinkctl --workspace prod",
 		Subcommands: []*cli.Command{
 			{
 				Name:  "list",
 				Usage: "list the managed resources recorded in state",
+				UsageText: "applinkctl state list [-f PATH…] [--state URL] [--workspace NAME]\n\n" +
+					"One line per resource: address, kind, origin (created or adopted), phase, remote id and\n" +
+					"when it was last recorded. A resource in phase intent was being changed by a run that\n" +
+					"did not finish; the next apply resumes it.\n\n" +
+					"Examples:\n" +
+					"   applinkctl state list -f applink.yaml\n" +
+					"   applinkctl state list -f applink.yaml --sandbox\n" +
+					"   applinkctl state list --state file://infra/.applinkctl/state.json",
 				Flags: locate(),
 				Action: func(c *cli.Context) error {
 					o, err := stateOptionsFrom(c, newFactory(c, io))
@@ -67,7 +83,13 @@ func stateCommand(io streams) *cli.Command {
 				Name:      "show",
 				Usage:     "show every field of one resource's record",
 				ArgsUsage: "ADDRESS",
-				Flags:     locate(),
+				UsageText: "applinkctl state show ADDRESS [-f PATH…] [--state URL] [--workspace NAME]\n\n" +
+					"Every field state records for ADDRESS (see applinkctl state list): ids, phase, key\n" +
+					"fingerprint, the published spec's name, size and digest; never a secret.\n\n" +
+					"Examples:\n" +
+					"   applinkctl state show -f applink.yaml acme-api/connection/prod_org\n" +
+					"   applinkctl state show acme-api/authorization/ci_auth -f infra --sandbox",
+				Flags: locate(),
 				Action: func(c *cli.Context) error {
 					if c.NArg() != 1 {
 						return errors.New("state show: want exactly one ADDRESS (see applinkctl state list)")
@@ -83,7 +105,14 @@ func stateCommand(io streams) *cli.Command {
 				Name:      "unlock",
 				Usage:     "break a lock left by a run that is gone",
 				ArgsUsage: "LOCK_ID",
-				Flags:     locate(),
+				UsageText: "applinkctl state unlock LOCK_ID [-f PATH…] [--state URL] [--workspace NAME]\n\n" +
+					"Releases the state lock whose id is LOCK_ID, as the lock error prints it with the run\n" +
+					"that holds it. Only for a run that is gone: breaking the lock of a live run lets two\n" +
+					"runs write one state. A different id is refused, so a newer lock is never broken.\n\n" +
+					"Examples:\n" +
+					"   applinkctl state unlock -f applink.yaml 9f2c4e1a7b3d5f60\n" +
+					"   applinkctl state unlock --state postgres://applinkctl@db/applinkctl --workspace prod 9f2c4e1a7b3d5f60",
+				Flags: locate(),
 				Action: func(c *cli.Context) error {
 					if c.NArg() != 1 {
 						return errors.New("state unlock: want exactly one LOCK_ID (the lock error names it)")
@@ -99,7 +128,7 @@ func stateCommand(io streams) *cli.Command {
 				Name:      "unprotect",
 				Usage:     "release a resource recorded as protected, so that apply --prune may delete it once its block is gone",
 				ArgsUsage: "ADDRESS",
-				UsageText: "applinkctl state unprotect ADDRESS [-f PATH…] [--state URL] [--workspace NAME] [--lock-timeout D]\n\n" +
+				UsageText: "applinkctl state unprotect ADDRESS [-f PATH…] [--state URL] [--workspace NAME] [--lock-timeout DURATION]\n\n" +
 					"A resource declared with protect: true is recorded so in state, and prune never deletes it, even\n" +
 					"once its block is gone from the manifest. This clears the recorded flag (taking the state lock,\n" +
 					"and adding a line to the state history), so that the next apply --prune deletes the resource.\n" +
@@ -109,7 +138,7 @@ func stateCommand(io streams) *cli.Command {
 					"   applinkctl state unprotect -f applink.yaml acme-api/connection/old_org\n" +
 					"   applinkctl apply -f applink.yaml --prune",
 				Flags: append(locate(),
-					&cli.DurationFlag{Name: "lock-timeout", Usage: "how long to wait for the state lock (0: fail at once)"},
+					&cli.DurationFlag{Name: "lock-timeout", Usage: "how long (`DURATION`, e.g. 30s) to wait for the state lock, saying who holds it meanwhile (0: fail at once)"},
 				),
 				Action: func(c *cli.Context) error {
 					if c.NArg() != 1 {
@@ -125,6 +154,12 @@ func stateCommand(io streams) *cli.Command {
 			{
 				Name:  "history",
 				Usage: "list past applies, newest first",
+				UsageText: "applinkctl state history [-f PATH…] [--state URL] [--workspace NAME] [--limit N] [--format text|json]\n\n" +
+					"One record per apply (and per state unprotect): when, how long, outcome, who, where\n" +
+					"(CI run URL or host), commit and counts.\n\n" +
+					"Examples:\n" +
+					"   applinkctl state history -f applink.yaml\n" +
+					"   applinkctl state history -f applink.yaml --limit 0 --format json",
 				Flags: append(locate(),
 					&cli.IntFlag{Name: "limit", Value: 20, Usage: "show at most `N` records (0: all)"},
 					&cli.StringFlag{Name: "format", Value: "text", Usage: "output `FORMAT`: text or json"},
@@ -140,6 +175,13 @@ func stateCommand(io streams) *cli.Command {
 			{
 				Name:  "migrate",
 				Usage: "copy the state and its history to another backend, verifying the copy",
+				UsageText: "applinkctl state migrate --to URL [-f PATH…] [--state URL] [--workspace NAME]\n\n" +
+					"Copies the state and its history from the current backend to --to, under both locks,\n" +
+					"and verifies the copy by digest. The old state is left as it was: point --state (or\n" +
+					"APPLINKCTL_STATE) at the new one from then on.\n\n" +
+					"Examples:\n" +
+					"   applinkctl state migrate -f applink.yaml --to postgres://applinkctl@db/applinkctl?workspace=prod\n" +
+					"   applinkctl state migrate -f applink.yaml --to file://infra/state.json",
 				Flags: append(locate(),
 					&cli.StringFlag{Name: "to", Required: true, Usage: "destination backend `URL` (file://PATH or postgres://…)"},
 				),

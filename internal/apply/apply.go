@@ -385,7 +385,7 @@ func check(p *plan.Plan) error {
 			bad = append(bad, Failure{Address: c.Address, Message: "blocked: " + c.Blocked})
 		case c.Protected && c.Action == plan.Delete:
 			// Pruned: its block is gone, only state holds the flag.
-			bad = append(bad, Failure{Address: c.Address, Message: "protected: refusing to delete it; release it first: " + plan.UnprotectCommand(c.Address)})
+			bad = append(bad, Failure{Address: c.Address, Message: "protected: refusing to delete it; release it first: " + plan.UnprotectCommand(c.Address, p.Options.StateArgs)})
 		case c.Protected && c.Action == plan.Replace:
 			bad = append(bad, Failure{Address: c.Address, Message: "protected: refusing to replace it; remove protect: true first"})
 		case c.Action != plan.Delete && c.Action != plan.Noop && c.Action != plan.Adopt && c.Desired == nil:

@@ -58,6 +58,12 @@ type Inputs struct {
 	OnLock func(release func() error)
 
 	Reporter Reporter
+
+	// StateArgs are the words that make a printed command use this run's
+	// state (plan.Options.StateArgs): the commands its plans' errors name
+	// (state unprotect) carry them. Drift's repair commands are built by
+	// the view from the same invocation (view.Invocation.StepCommand).
+	StateArgs []string
 }
 
 // Run is one opened run: manifest, state and live world, read
@@ -183,6 +189,7 @@ func (w *Run) Origin() plan.Origin {
 
 // Plan diffs manifest, live world and state with opts.
 func (w *Run) Plan(opts plan.Options) (*plan.Plan, error) {
+	opts.StateArgs = w.in.StateArgs
 	p, err := plan.Diff(w.Manifest, w.World, w.State, opts)
 	if err != nil {
 		return nil, err

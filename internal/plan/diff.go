@@ -312,7 +312,7 @@ func checkProtect(p *Plan) error {
 	var errs []error
 	for _, c := range p.Changes {
 		if c.Protected && (c.Action == Replace || c.Action == Delete) && c.Blocked == "" {
-			errs = append(errs, &ProtectError{Address: c.Address, Action: c.Action, Reasons: slices.Clone(c.Reasons)})
+			errs = append(errs, &ProtectError{Address: c.Address, Action: c.Action, Reasons: slices.Clone(c.Reasons), StateArgs: p.Options.StateArgs})
 		}
 	}
 	switch len(errs) {

@@ -257,7 +257,7 @@ func (f *fileBackend) Lock(ctx context.Context, info LockInfo, wait time.Duratio
 		}
 	}
 	var fh *os.File
-	_, err := pollLock(ctx, wait, func() (func() error, error) {
+	_, err := pollLock(ctx, f.Describe(), wait, func() (func() error, error) {
 		var err error
 		fh, err = f.tryLock(info)
 		return nil, err
@@ -303,14 +303,25 @@ func (f *fileBackend) unlock(l *fileLock) error {
 }
 
 // pollLock retries try until it stops returning *LockedError, wait passes,
-// or ctx is done.
-func pollLock(ctx context.Context, wait time.Duration, try func() (func() error, error)) (func() error, error) {
-	deadline := time.Now().Add(wait)
+// or ctx is done. While it waits it says so through the context's
+// WithLockWaitOutput writer, at once and then every lockWaitNoticeEvery:
+// the holder (as the lock records it) and how long it has waited, so that
+// a run blocked on a lock never waits in silence. what names the state.
+func pollLock(ctx context.Context, what string, wait time.Duration, try func() (func() error, error)) (func() error, error) {
+	start := time.Now()
+	deadline := start.Add(wait)
+	out, _ := ctx.Value(lockWaitKey{}).(io.Writer)
+	var nextNotice time.Time
 	for {
 		release, err := try()
 		var le *LockedError
 		if err == nil || !errors.As(err, &le) || le.Stale || !time.Now().Before(deadline) {
 			return release, err
+		}
+		if now := time.Now(); out != nil && !now.Before(nextNotice) {
+			fmt.Fprintf(out, "state %s is locked by %s; waited %s of --lock-timeout %s\n",
+				what, le.holderText(), now.Sub(start).Round(time.Second), wait)
+			nextNotice = now.Add(lockWaitNoticeEvery)
 		}
 		t := time.NewTimer(min(pollInterval, time.Until(deadline)))
 		select {
@@ -320,6 +331,20 @@ func pollLock(ctx context.Context, wait time.Duration, try func() (func() error,
 		case <-t.C:
 		}
 	}
+}
+
+// lockWaitNoticeEvery is how often a waiting Lock repeats who holds it.
+const lockWaitNoticeEvery = 5 * time.Second
+
+type lockWaitKey struct{}
+
+// WithLockWaitOutput returns ctx with w as where Lock, while it waits for
+// a lock another run holds, says who holds it and how long it has waited
+// (once at the start, then every few seconds). The context carries it so
+// that every caller of Lock, whatever backend it opened, gets it without
+// the Backend interface growing an argument only progress needs.
+func WithLockWaitOutput(ctx context.Context, w io.Writer) context.Context {
+	return context.WithValue(ctx, lockWaitKey{}, w)
 }
 
 // tryLock creates the lock file and takes its flock, returning the open
