@@ -29,9 +29,13 @@ func driftCommand(io streams) *cli.Command {
 		UsageText: "applinkctl drift -f PATH... [--format text|json|markdown] [--ignore PATTERN]...\n\n" +
 			"Reads like plan but takes no lock and writes nothing. Findings: missing (deleted out of band),\n" +
 			"changed (status or fields changed out of band), unmanaged (live, never in state), pending\n" +
-			"(manifest changes not yet applied). A finding a plain apply does not resolve names the apply\n" +
-			"that does (--prune, or --replace of a target's connection). --ignore takes the address patterns\n" +
-			"of plan --target; one that matches no resource is an error naming the closest addresses.\n" +
+			"(manifest changes not yet applied). Each finding says what differs, since when (the end of the\n" +
+			"last apply that left it as declared, from the state history, or unknown) and the commands that\n" +
+			"repair it, with the same -f paths and global flags: apply --target, with --prune for what is no\n" +
+			"longer declared or the --replace of a target's connection, state unprotect first for what state\n" +
+			"protects, adopt or ignore for what is unmanaged, or a step by hand when apply would refuse.\n" +
+			"--ignore takes the address patterns of plan --target; one that matches no resource is an error\n" +
+			"naming the closest addresses.\n" +
 			"Exit codes: 0 no finding shown, 2 findings shown, 1 error.\n\n" +
 			"Examples:\n" +
 			"   applinkctl drift -f applink.yaml\n" +
@@ -78,11 +82,11 @@ func runDrift(ctx context.Context, opts driftOptions) error {
 		return fmt.Errorf("drift: %w", err)
 	}
 	defer w.Close()
-	findings, err := w.Drift(opts.Ignore)
+	findings, err := w.Drift(ctx, opts.Ignore)
 	if err != nil {
 		return fmt.Errorf("drift: %w", err)
 	}
-	// Fixes name an apply with the same -f paths and global flags.
+	// Repair commands repeat the -f paths and global flags of this run.
 	inv := opts.World.Invocation("apply", opts.Files)
 	vo := view.Options{Color: format == view.FormatText && view.ColorEnabled(io.Out, opts.World.NoColor), Invocation: inv}
 	if err := view.RenderDrift(io.Out, findings, format, vo); err != nil {

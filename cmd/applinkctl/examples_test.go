@@ -134,6 +134,9 @@ func commandOf(s string) string {
 		cmd = cmd[:i]
 	}
 	cmd = strings.TrimRight(strings.TrimSpace(cmd), ".,;:)`")
+	if strings.Count(cmd, `"`)%2 == 1 {
+		cmd = strings.TrimSuffix(cmd, `"`) // the end of a JSON string
+	}
 	if strings.ContainsAny(cmd, "[…") || strings.Contains(cmd, "...") {
 		return ""
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -198,9 +199,35 @@ func TestActionParsesWithItsContract(t *testing.T) {
 	}
 }
 
+// matrixExpr is a GitHub expression naming a matrix value.
+var matrixExpr = regexp.MustCompile(`\$\{\{\s*matrix\.([A-Za-z0-9_-]+)\s*\}\}`)
+
+// expandMatrix replaces each ${{ matrix.NAME }} of s with the first value
+// strategy (a job's strategy) lists for NAME, as GitHub expands it before
+// the step runs for that matrix entry.
+func expandMatrix(t *testing.T, strategy yaml.Node, s string) string {
+	t.Helper()
+	var st struct {
+		Matrix map[string][]string `yaml:"matrix"`
+	}
+	if strategy.Kind != 0 {
+		if err := strategy.Decode(&st); err != nil {
+			t.Fatalf("strategy: %v", err)
+		}
+	}
+	return matrixExpr.ReplaceAllStringFunc(s, func(e string) string {
+		vs := st.Matrix[matrixExpr.FindStringSubmatch(e)[1]]
+		if len(vs) == 0 {
+			t.Fatalf("%s names no value of the job's matrix", e)
+		}
+		return vs[0]
+	})
+}
+
 // workflowCommands lists every applinkctl command line of the example
 // workflows: the command input of each step using the action, and each
-// line of a run script that starts with applinkctl.
+// line of a run script that starts with applinkctl; a matrix value is the
+// first of its job's matrix.
 func workflowCommands(t *testing.T) []string {
 	t.Helper()
 	var out []string
@@ -208,12 +235,12 @@ func workflowCommands(t *testing.T) []string {
 		for _, j := range w.Jobs {
 			for _, s := range j.Steps {
 				if strings.HasPrefix(s.Uses, actionRef) {
-					out = append(out, "applinkctl "+strings.TrimSpace(s.With["command"]))
+					out = append(out, expandMatrix(t, j.Strategy, "applinkctl "+strings.TrimSpace(s.With["command"])))
 				}
 				sc := bufio.NewScanner(strings.NewReader(s.Run))
 				for sc.Scan() {
 					if l := strings.TrimSpace(sc.Text()); strings.HasPrefix(l, "applinkctl ") {
-						out = append(out, l)
+						out = append(out, expandMatrix(t, j.Strategy, l))
 					}
 				}
 			}
@@ -371,5 +398,120 @@ func TestActionRunStep(t *testing.T) {
 				t.Errorf("the step repeated the has_changes applinkctl had set:\n%s", outputs)
 			}
 		})
+	}
+}
+
+// driftIssueHarness runs the drift workflow's github-script with node, as
+// actions/github-script does (an async function given github and
+// context), against a fake issues API kept in the JSON file $ISSUES.
+const driftIssueHarness = `
+const fs = require('fs');
+const file = process.env.ISSUES;
+const db = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : { next: 1, issues: [] };
+const api = {
+  listForRepo: async ({ state, labels }) => db.issues.filter(i => i.state === state && i.labels.includes(labels)),
+  create: async ({ title, body, labels }) => { db.issues.push({ number: db.next++, state: 'open', title, body, labels, comments: [] }); },
+  update: async ({ issue_number, ...rest }) => { Object.assign(db.issues.find(i => i.number === issue_number), rest); },
+  createComment: async ({ issue_number, body }) => { db.issues.find(i => i.number === issue_number).comments.push(body); },
+};
+const github = { paginate: async (fn, args) => fn(args), rest: { issues: api } };
+const context = { repo: { owner: 'acme', repo: 'infra' } };
+const script = fs.readFileSync(process.env.SCRIPT, 'utf8');
+new (Object.getPrototypeOf(async function () {}).constructor)('github', 'context', 'require', script)(github, context, require)
+  .then(() => fs.writeFileSync(file, JSON.stringify(db)))
+  .catch(e => { console.error(e); process.exit(1); });
+`
+
+// TestDriftWorkflowIssuePerWorkspace runs the drift workflow's issue
+// script for two workspaces of one repository: each opens, updates and
+// closes its own issue, never the other's. The drift step passes the
+// matrix's workspace as --workspace, so the report's repair commands
+// repeat it; the script step gets the same workspace.
+func TestDriftWorkflowIssuePerWorkspace(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("no node")
+	}
+	w := loadWorkflows(t)["applinkctl-drift.yml"]
+	var script string
+	for _, j := range w.Jobs {
+		if _, ok := j.Env["APPLINKCTL_WORKSPACE"]; ok {
+			t.Error("the drift job sets APPLINKCTL_WORKSPACE: repair commands would leave the workspace out")
+		}
+		for _, s := range j.Steps {
+			if strings.HasPrefix(s.Uses, actionRef) && !strings.Contains(s.With["command"], "--workspace ${{ matrix.workspace }}") {
+				t.Errorf("the drift step takes its workspace from the matrix, got %q", s.With["command"])
+			}
+			if strings.HasPrefix(s.Uses, "actions/github-script@") {
+				script = s.With["script"]
+				if !strings.Contains(s.Env["WORKSPACE"], "matrix.workspace") {
+					t.Errorf("the issue step takes its workspace from the matrix, got %q", s.Env["WORKSPACE"])
+				}
+			}
+		}
+	}
+	if script == "" {
+		t.Fatal("the drift workflow has no github-script step")
+	}
+	dir := t.TempDir()
+	for name, body := range map[string]string{"harness.js": driftIssueHarness, "script.js": script} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	issuesFile := filepath.Join(dir, "issues.json")
+	night := func(workspace string, drifted bool, report string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, "drift.md"), []byte(report), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(node, "harness.js")
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "ISSUES="+issuesFile, "SCRIPT="+filepath.Join(dir, "script.js"),
+			"WORKSPACE="+workspace, "DRIFTED="+map[bool]string{true: "true", false: "false"}[drifted],
+			"RUN_URL=https://github.com/acme/infra/actions/runs/1")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v\n%s", workspace, err, out)
+		}
+	}
+	type issue struct {
+		Number   int      `json:"number"`
+		State    string   `json:"state"`
+		Title    string   `json:"title"`
+		Body     string   `json:"body"`
+		Labels   []string `json:"labels"`
+		Comments []string `json:"comments"`
+	}
+	issues := func() []issue {
+		t.Helper()
+		b, err := os.ReadFile(issuesFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var db struct{ Issues []issue }
+		if err := json.Unmarshal(b, &db); err != nil {
+			t.Fatal(err)
+		}
+		return db.Issues
+	}
+
+	night("production", true, "prod report 1")
+	night("staging", true, "staging report 1")
+	got := issues()
+	if len(got) != 2 {
+		t.Fatalf("want one issue per workspace, got %+v", got)
+	}
+	for i, ws := range []string{"production", "staging"} {
+		if !strings.Contains(got[i].Title, ws) || !slices.Contains(got[i].Labels, "applinkctl-drift:"+ws) ||
+			!slices.Contains(got[i].Labels, "applinkctl-drift") || !strings.Contains(got[i].Body, "report 1") || !strings.Contains(got[i].Body, "`"+ws+"`") {
+			t.Errorf("issue of %s: %+v", ws, got[i])
+		}
+	}
+	night("production", true, "prod report 2")
+	night("staging", false, "No drift.")
+	got = issues()
+	if len(got) != 2 || got[0].State != "open" || !strings.Contains(got[0].Body, "prod report 2") ||
+		got[1].State != "closed" || len(got[1].Comments) != 1 || strings.Contains(got[1].Body, "prod") {
+		t.Errorf("after a second night: %+v", got)
 	}
 }

@@ -445,6 +445,9 @@ func (e *engine) summary(wall time.Duration, interrupted bool) Summary {
 		f := Failure{Address: c.Address, RemoteID: r.remoteID, Status: r.status, Message: r.message}
 		switch r.outcome {
 		case succeeded:
+			if c.Action != plan.Delete {
+				s.Settled = append(s.Settled, c.Address)
+			}
 			switch c.Action {
 			case plan.Create:
 				s.Created++
@@ -469,5 +472,6 @@ func (e *engine) summary(wall time.Duration, interrupted bool) Summary {
 			s.Skipped++
 		}
 	}
+	slices.Sort(s.Settled)
 	return s
 }

@@ -51,6 +51,11 @@ type Summary struct {
 	RootCauses []Failure
 	// StillPending lists resources that timed out while pending, with ids.
 	StillPending []Failure
+	// Settled lists, sorted, the resources this run left as the plan wanted
+	// them and still in place: created, replaced, republished, adopted or
+	// unchanged (deletes are not in it). The history keeps it so drift can
+	// tell since when a resource has been out of line.
+	Settled []addr.Address
 }
 
 // Failure is one resource that did not reach its goal.

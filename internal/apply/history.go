@@ -22,6 +22,7 @@ func History(p *plan.Plan, s Summary, err error) state.HistoryRecord {
 		PlanHash: planHash(p),
 		Summary:  summaryCounts(s),
 		Outcome:  historyOutcome(s, err),
+		Settled:  s.Settled,
 	}
 }
 

@@ -61,8 +61,9 @@ type Inputs struct {
 	Reporter Reporter
 
 	// StateArgs are the words that make a printed command use this run's
-	// state (plan.Options.StateArgs): the commands its plans' errors and
-	// its drift findings name (state unprotect) carry them.
+	// state (plan.Options.StateArgs): the commands its plans' errors name
+	// (state unprotect) carry them. Drift's repair commands are built by
+	// the view from the same invocation (view.Invocation.StepCommand).
 	StateArgs []string
 }
 
@@ -214,9 +215,24 @@ func (w *Run) Replan(saved *plan.Plan) (*plan.Plan, error) {
 	return p, nil
 }
 
-// Drift classifies how the live world differs from manifest and state.
-func (w *Run) Drift(ignore []string) ([]plan.Finding, error) {
-	return plan.DriftWith(w.Manifest, w.World, w.State, ignore, w.in.StateArgs)
+// Drift classifies how the live world differs from manifest and state, and
+// dates each finding from the state history (plan.AddSince): since the
+// last apply that left its resource as declared. A history that cannot be
+// read costs only the dates, with a warning to the Reporter.
+func (w *Run) Drift(ctx context.Context, ignore []string) ([]plan.Finding, error) {
+	fs, err := plan.Drift(w.Manifest, w.World, w.State, ignore)
+	if err != nil || len(fs) == 0 {
+		return fs, err
+	}
+	recs, herr := w.backend.History(ctx, 0)
+	if herr != nil {
+		if w.in.Reporter != nil {
+			w.in.Reporter.Warning(fmt.Errorf("state %s: history: %w; the findings' since is unknown", w.backend.Describe(), herr))
+		}
+		return fs, nil
+	}
+	plan.AddSince(fs, recs)
+	return fs, nil
 }
 
 // ReleaseLock releases the state lock now, if one is held; later calls,

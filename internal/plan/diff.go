@@ -359,14 +359,6 @@ func (d *differ) find(a addr.Address, k FindingKind, format string, args ...any)
 	d.findings[a] = Finding{Kind: k, Address: a, Detail: fmt.Sprintf(format, args...)}
 }
 
-// fix attaches to a's finding the options of the apply that resolves it.
-func (d *differ) fix(a addr.Address, o Options) {
-	if f, ok := d.findings[a]; ok && f.Fix == nil {
-		f.Fix = &o
-		d.findings[a] = f
-	}
-}
-
 // orgType maps the API's org type to the manifest's.
 func orgType(t string) manifest.OrgType {
 	switch t {

@@ -461,8 +461,14 @@ func TestProtect(t *testing.T) {
 	}
 	fs, _ := plan.Drift(f.m, f.w, f.s, nil)
 	i := slices.IndexFunc(fs, func(x plan.Finding) bool { return x.Address == c.Address() })
-	if i < 0 || !strings.Contains(fs[i].Detail, "protected: apply --prune refuses to delete it; to allow it: applinkctl state unprotect acme/connection/prod_org") {
+	if i < 0 || !strings.Contains(fs[i].Detail, "protected: apply --prune refuses to delete it until state unprotect releases it") {
 		t.Fatalf("drift %+v", fs)
+	}
+	// Its repair releases it in state, then prunes it alone.
+	if r := fs[i].Repairs; len(r) != 1 || r[0].Action != plan.RepairPrune || len(r[0].Steps) != 2 ||
+		r[0].Steps[0].Verb != "state unprotect" || !slices.Equal(r[0].Steps[0].Args, []string{string(c.Address())}) ||
+		!r[0].Steps[1].Options.Prune || !slices.Equal(r[0].Steps[1].Options.Targets, []string{string(c.Address())}) {
+		t.Fatalf("repair of %s: %+v", c.Address(), r)
 	}
 	// Released, it is pruned.
 	f.s.Resources[c.Address()].Protect = false

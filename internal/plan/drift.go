@@ -3,6 +3,7 @@ package plan
 import (
 	"cmp"
 	"slices"
+	"time"
 
 	"github.com/applinkctl/applinkctl/internal/addr"
 	"github.com/applinkctl/applinkctl/internal/live"
@@ -35,11 +36,19 @@ type Finding struct {
 	Kind    FindingKind
 	Address addr.Address
 	Detail  string
-	// Fix, when set, is the options of the apply that resolves the finding
-	// where a plain apply does not: --prune for what is no longer declared,
-	// and the --replace of a connection for a target apply cannot change or
-	// delete alone. Drift names that exact command.
-	Fix *Options
+	// What lists every difference seen at Address, Detail first (a
+	// resource can differ in several fields at once).
+	What []string
+	// Since is when the newest apply that left Address as declared ended
+	// (AddSince fills it from the state history); zero when unknown.
+	Since time.Time
+	// Repairs are the ways to resolve the finding, the usual one first:
+	// apply --target ADDR, with --prune for what is no longer declared and
+	// the --replace of its connection for a target or publication that
+	// cannot change or go alone, state unprotect first for what state
+	// protects, adopt or ignore for what is unmanaged, or a step by hand
+	// when apply would refuse every command as blocked.
+	Repairs []Repair
 }
 
 // Drift compares like Diff but read-only and without any apply options: it
@@ -49,13 +58,6 @@ type Finding struct {
 // a typo would otherwise hide nothing, silently. Protected resources and an
 // empty manifest are reported, not refused. Findings are sorted by address.
 func Drift(m *manifest.Manifest, w *live.World, s *statedata.State, ignore []string) ([]Finding, error) {
-	return DriftWith(m, w, s, ignore, nil)
-}
-
-// DriftWith is Drift whose findings name commands with stateArgs
-// (Options.StateArgs), so that they use the same state as the run that
-// prints them.
-func DriftWith(m *manifest.Manifest, w *live.World, s *statedata.State, ignore, stateArgs []string) ([]Finding, error) {
 	var patterns []addr.Pattern
 	for _, g := range ignore {
 		p, err := addr.ParsePattern(g)
@@ -64,7 +66,7 @@ func DriftWith(m *manifest.Manifest, w *live.World, s *statedata.State, ignore, 
 		}
 		patterns = append(patterns, p)
 	}
-	d, err := newDiffer(m, w, s, Options{StateArgs: stateArgs})
+	d, err := newDiffer(m, w, s, Options{})
 	if err != nil {
 		return nil, err
 	}
@@ -79,12 +81,19 @@ func DriftWith(m *manifest.Manifest, w *live.World, s *statedata.State, ignore, 
 				Closest: addr.Closest(p.String(), known, closestN)}
 		}
 	}
+	undeclared := map[addr.Address]*Change{}
+	for _, u := range d.undeclared {
+		undeclared[u.Address] = u
+	}
 	out := []Finding{}
 	for _, f := range d.findings {
-		if c := d.changes[f.Address]; c != nil && c.Action == Noop && !c.Wait && !d.unknowns[f.Address] {
+		c := d.changes[f.Address]
+		if c != nil && c.Action == Noop && !c.Wait && !d.unknowns[f.Address] {
 			continue
 		}
 		if !slices.ContainsFunc(patterns, func(p addr.Pattern) bool { return p.Match(f.Address) }) {
+			f.What = what(f, c)
+			f.Repairs = repairsFor(f, c, undeclared[f.Address])
 			out = append(out, f)
 		}
 	}

@@ -245,11 +245,16 @@ func (h *harness) apply(file string, opts plan.Options) {
 	if err != nil {
 		h.t.Fatalf("apply %s: plan: %v", file, err)
 	}
-	if _, err := apply.Apply(ctx, p, links, st, nopObserver{}, apply.Options{
+	sum, err := apply.Apply(ctx, p, links, st, nopObserver{}, apply.Options{
 		WaitForBrowser: true, Timeout: 20 * time.Second,
 		Poll: client.WaitOptions{Initial: time.Millisecond, Max: 20 * time.Millisecond},
-	}); err != nil {
+	})
+	if err != nil {
 		h.t.Fatalf("apply %s: %v", file, err)
+	}
+	// As the CLI does: the record dates the drift findings (their since).
+	if err := h.backend.AppendHistory(ctx, state.HistoryRecord{Ended: time.Now().UTC(), Outcome: "success", Settled: sum.Settled}); err != nil {
+		h.t.Fatal(err)
 	}
 }
 
@@ -368,6 +373,11 @@ func (h *harness) checkDrift(ignore []string) {
 		h.golden("error.txt", []byte(mask(h.dir, err.Error())+"\n"))
 		return
 	}
+	recs, err := h.backend.History(context.Background(), 0)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	plan.AddSince(fs, recs)
 	for _, format := range []string{"text", "json"} {
 		var buf bytes.Buffer
 		if err := view.RenderDrift(&buf, fs, format, goldenView); err != nil {

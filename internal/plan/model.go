@@ -129,8 +129,8 @@ type Options struct {
 	Replace    []string // --replace patterns, matched against declared addresses
 	// StateArgs are the words, each already quoted for a POSIX shell, that
 	// make a printed command use this run's state: -f paths and --sandbox,
-	// --state, --workspace as given. The commands errors and findings name
-	// (state unprotect) carry them, so that they work as pasted. They say
+	// --state, --workspace as given. The commands plan and apply errors
+	// name (state unprotect) carry them, so that they work as pasted. They say
 	// how this run was invoked, not what the plan is: a plan file does not
 	// keep them.
 	StateArgs []string

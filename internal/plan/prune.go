@@ -231,23 +231,18 @@ func (d *differ) prune() {
 		}
 		goes[a] = c.Blocked == "" && !r.Protect
 		d.undeclared = append(d.undeclared, c)
-		fix := Options{Prune: true}
 		switch {
 		case r.Protect:
-			d.find(a, Pending, "no longer declared, but protected: apply --prune refuses to delete it; to allow it: %s", UnprotectCommand(a, d.opts.StateArgs))
-			continue
+			d.find(a, Pending, "no longer declared, but protected: apply --prune refuses to delete it until state unprotect releases it")
 		case c.Blocked != "" && len(c.Unblock) == 0:
 			d.find(a, Pending, "no longer declared; %s", c.Blocked)
-			continue
 		case c.Blocked != "":
-			fix.Replace = []string{string(c.Unblock[0])}
 			d.find(a, Pending, "no longer declared; a %s cannot be deleted alone (the API has no route for it): --prune deletes it by replacing its connection, recreated with only what is declared", kindWords(a.Kind()))
 		case exists:
 			d.find(a, Pending, "no longer declared: apply --prune deletes it")
 		default:
 			d.find(a, Pending, "no longer declared and gone live: apply --prune forgets it")
 		}
-		d.fix(a, fix)
 	}
 }
 

@@ -416,7 +416,6 @@ func (d *differ) target(dt *manifest.Target, parent *Change) {
 		case fieldsDiffer:
 			d.find(a, Pending, "%s", reasons[0])
 		}
-		d.fix(a, Options{Replace: []string{string(parent.Address)}})
 		return
 	}
 	pending := lt.Status != "" && !live.TargetTerminal(lt.Status)

@@ -169,15 +169,13 @@ func TestUndeclaredWithoutPrune(t *testing.T) {
 	}
 	fixes := map[addr.Address]plan.Options{}
 	for _, x := range fs {
-		if x.Fix != nil {
-			fixes[x.Address] = *x.Fix
-		}
+		fixes[x.Address] = repairApply(t, x)
 	}
-	if o := fixes[old]; !o.Prune || !slices.Equal(o.Replace, []string{"acme/connection/events_dc"}) {
-		t.Fatalf("fix of the target %+v", o)
+	if o := fixes[old]; !o.Prune || !slices.Equal(o.Replace, []string{"acme/connection/events_dc"}) || !slices.Equal(o.Targets, o.Replace) {
+		t.Fatalf("repair of the target %+v", o)
 	}
-	if o := fixes[gone]; !o.Prune || len(o.Replace) != 0 {
-		t.Fatalf("fix of the authorization %+v", o)
+	if o := fixes[gone]; !o.Prune || len(o.Replace) != 0 || !slices.Equal(o.Targets, []string{string(gone)}) {
+		t.Fatalf("repair of the authorization %+v", o)
 	}
 
 	o, ok := plan.Unblocked(plan.Options{Prune: true}, p.Undeclared)
@@ -217,7 +215,52 @@ func TestBlockedTargetNamesItsWayOut(t *testing.T) {
 		}
 	}
 	fs, _ := plan.Drift(f.m, f.w, f.s, nil)
-	if len(fs) != 1 || fs[0].Fix == nil || !slices.Equal(fs[0].Fix.Replace, []string{"acme/connection/events_dc"}) || fs[0].Fix.Prune {
+	if len(fs) != 1 || fs[0].Repairs[0].Action != plan.RepairReplace {
 		t.Fatalf("drift %+v", fs)
+	}
+	if o := repairApply(t, fs[0]); !slices.Equal(o.Replace, []string{"acme/connection/events_dc"}) || !slices.Equal(o.Targets, o.Replace) || o.Prune {
+		t.Fatalf("repair of the target %+v", o)
+	}
+}
+
+// repairApply is the options of the apply that ends f's first repair.
+func repairApply(t *testing.T, f plan.Finding) plan.Options {
+	t.Helper()
+	if len(f.Repairs) == 0 || len(f.Repairs[0].Steps) == 0 {
+		t.Fatalf("%s: no repair step: %+v", f.Address, f)
+	}
+	st := f.Repairs[0].Steps[len(f.Repairs[0].Steps)-1]
+	if st.Verb != "apply" {
+		t.Fatalf("%s: the repair ends with %q, not apply", f.Address, st.Verb)
+	}
+	return st.Options
+}
+
+// A target no longer declared whose connection applinkctl does not manage
+// cannot be deleted by any apply: drift's repair is by hand (delete it in
+// Data Cloud), never an apply --prune that apply would refuse as blocked.
+func TestDriftNeverAdvisesABlockedApply(t *testing.T) {
+	f := newFixture(t)
+	f.liveConn("events_dc", live.OrgTypeDataCloud, live.StatusConnected)
+	f.liveTarget("events_dc", "Old", "/old", live.StatusCreated)
+	old := addr.Target("acme", "events_dc", "Old")
+	f.s.Resources[old] = &state.Resource{Kind: addr.KindTarget, Origin: state.Created, Phase: state.Applied}
+
+	fs, err := plan.Drift(f.m, f.w, f.s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(fs, func(x plan.Finding) bool { return x.Address == old })
+	if i < 0 {
+		t.Fatalf("no finding for %s: %+v", old, fs)
+	}
+	r := fs[i].Repairs
+	if len(r) != 1 || r[0].Action != plan.RepairByHand || len(r[0].Steps) != 0 || !strings.Contains(r[0].Note, "remove it in Data Cloud") {
+		t.Fatalf("repair of %s: %+v", old, r)
+	}
+	// Its connection, which no one declared, is adopted or ignored.
+	j := slices.IndexFunc(fs, func(x plan.Finding) bool { return x.Address == addr.Connection("acme", "events_dc") })
+	if j < 0 || fs[j].Kind != plan.Unmanaged || fs[j].Repairs[0].Action != plan.RepairAdopt || fs[j].Repairs[1].Action != plan.RepairIgnore {
+		t.Fatalf("the connection: %+v", fs)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/applinkctl/applinkctl/internal/statedata"
 )
 
 // Backend stores one state, its lock and its apply history. Both backends
@@ -170,24 +172,8 @@ func (e *LockedError) Error() string {
 	return fmt.Sprintf("state is locked by %s; if that run is gone: applinkctl state unlock %s", e.Holder.holder(), e.Holder.ID)
 }
 
-// HistoryRecord is one finished apply, or another command that changed
-// the state (`state unprotect`), appended by it and listed by
-// `applinkctl state history`.
-type HistoryRecord struct {
-	Workspace string `json:"workspace,omitempty"`
-	// Operation names a command other than apply and what it changed,
-	// e.g. "state unprotect ADDR"; empty for apply.
-	Operation string         `json:"operation,omitempty"`
-	Started   time.Time      `json:"started"`
-	Ended     time.Time      `json:"ended"`
-	Who       string         `json:"who,omitempty"`
-	Host      string         `json:"host,omitempty"`
-	CIRunURL  string         `json:"ci_run_url,omitempty"`
-	GitCommit string         `json:"git_commit,omitempty"`
-	PlanHash  string         `json:"plan_hash,omitempty"`
-	Summary   map[string]int `json:"summary,omitempty"`
-	Outcome   string         `json:"outcome"`
-}
+// HistoryRecord is one entry of the state history (statedata.HistoryRecord).
+type HistoryRecord = statedata.HistoryRecord
 
 // OpenOptions locate the default state and name the workspace.
 type OpenOptions struct {

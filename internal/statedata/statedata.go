@@ -162,3 +162,27 @@ func DecompressSpec(b []byte) ([]byte, error) {
 	}
 	return out, nil
 }
+
+// HistoryRecord is one finished apply, or another command that changed
+// the state (`state unprotect`), appended by it and listed by
+// `applinkctl state history`.
+type HistoryRecord struct {
+	Workspace string `json:"workspace,omitempty"`
+	// Operation names a command other than apply and what it changed,
+	// e.g. "state unprotect ADDR"; empty for apply.
+	Operation string         `json:"operation,omitempty"`
+	Started   time.Time      `json:"started"`
+	Ended     time.Time      `json:"ended"`
+	Who       string         `json:"who,omitempty"`
+	Host      string         `json:"host,omitempty"`
+	CIRunURL  string         `json:"ci_run_url,omitempty"`
+	GitCommit string         `json:"git_commit,omitempty"`
+	PlanHash  string         `json:"plan_hash,omitempty"`
+	Summary   map[string]int `json:"summary,omitempty"`
+	Outcome   string         `json:"outcome"`
+	// Settled are the resources an apply left as declared (created,
+	// replaced, republished, adopted or unchanged), sorted: drift dates a
+	// finding by the newest apply that settled its address. Empty in
+	// records written before it was kept, and for other operations.
+	Settled []addr.Address `json:"settled,omitempty"`
+}

@@ -17,7 +17,54 @@ type finding struct {
 	Kind    string
 	Address string
 	Detail  string
-	Fix     string // the command that resolves it, when a plain apply does not
+	What    []string // every difference; Detail is the first
+	Since   string   // RFC 3339 time of the last apply that left it as declared, or "unknown"
+	Repairs []repair
+}
+
+// repair is one way to resolve a finding: what it does, and the commands,
+// complete (the -f paths and global flags of the drift run included).
+type repair struct {
+	Action   string
+	Note     string
+	Commands []string
+}
+
+// label names a repair in text and Markdown: "repair" for the ways that
+// bring the resource back to the manifest, else the action (adopt, ignore,
+// by hand).
+func (r repair) label() string {
+	switch r.Action {
+	case plan.RepairAdopt, plan.RepairIgnore:
+		return r.Action
+	case plan.RepairByHand:
+		return "repair by hand"
+	}
+	return "repair"
+}
+
+// also is the finding's differences beyond its detail.
+func (f finding) also() []string {
+	var out []string
+	for _, w := range f.What {
+		if w != f.Detail {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// sinceUnknown is a finding's since when no apply recorded in the state
+// history left its resource as declared.
+const sinceUnknown = "unknown"
+
+// sinceText is a finding's since for people: the time says when the last
+// apply that saw the resource as declared ended, so the drift happened after.
+func sinceText(since string) string {
+	if since == sinceUnknown || since == "" {
+		return sinceUnknown
+	}
+	return since + " (the last apply that left it as declared)"
 }
 
 // driftKinds are the finding kinds (docs/plan-format.md, "The drift report") in the order they are
@@ -127,8 +174,15 @@ func driftText(fs []finding, opts Options) string {
 		b.WriteString("\n" + paint(opts.Color, g.color, g.heading+":") + "\n")
 		for _, f := range g.items {
 			b.WriteString("  " + findingLine(f) + "\n")
-			if f.Fix != "" {
-				b.WriteString("      run: " + f.Fix + "\n")
+			for _, a := range f.also() {
+				b.WriteString("    also: " + a + "\n")
+			}
+			b.WriteString("    since: " + sinceText(f.Since) + "\n")
+			for _, r := range f.Repairs {
+				b.WriteString("    " + r.label() + ": " + r.Note + "\n")
+				for _, c := range r.Commands {
+					b.WriteString("      " + c + "\n")
+				}
 			}
 		}
 	}
@@ -144,10 +198,32 @@ type jsonDrift struct {
 }
 
 type jsonFinding struct {
-	Kind    string `json:"kind"`
-	Address string `json:"address"`
-	Detail  string `json:"detail"`
-	Fix     string `json:"fix,omitempty"`
+	Kind    string       `json:"kind"`
+	Address string       `json:"address"`
+	Detail  string       `json:"detail"`
+	What    []string     `json:"what"`
+	Since   string       `json:"since"`
+	Repairs []jsonRepair `json:"repairs"`
+}
+
+type jsonRepair struct {
+	Action   string   `json:"action"`
+	Note     string   `json:"note"`
+	Commands []string `json:"commands"`
+}
+
+func findingWire(f finding) jsonFinding {
+	j := jsonFinding{Kind: f.Kind, Address: f.Address, Detail: f.Detail, What: f.What, Since: f.Since, Repairs: []jsonRepair{}}
+	if len(j.What) == 0 {
+		j.What = []string{f.Detail}
+	}
+	if j.Since == "" {
+		j.Since = sinceUnknown
+	}
+	for _, r := range f.Repairs {
+		j.Repairs = append(j.Repairs, jsonRepair{Action: r.Action, Note: r.Note, Commands: append([]string{}, r.Commands...)})
+	}
+	return j
 }
 
 func driftWire(fs []finding) jsonDrift {
@@ -163,7 +239,7 @@ func driftWire(fs []finding) jsonDrift {
 	for _, g := range groupFindings(fs) {
 		for _, f := range g.items {
 			d.Counts[f.Kind]++
-			d.Findings = append(d.Findings, jsonFinding(f))
+			d.Findings = append(d.Findings, findingWire(f))
 		}
 	}
 	return d
@@ -188,10 +264,22 @@ func driftMarkdown(fs []finding, opts Options) string {
 			if f.Detail != "" {
 				t += ": " + mdEscape(f.Detail)
 			}
-			if f.Fix != "" {
-				t += "; run " + mdCode(f.Fix)
-			}
 			t += "\n"
+			for _, a := range f.also() {
+				t += "  - also: " + mdEscape(a) + "\n"
+			}
+			t += "  - since: " + mdEscape(sinceText(f.Since)) + "\n"
+			for _, r := range f.Repairs {
+				codes := make([]string, len(r.Commands))
+				for i, c := range r.Commands {
+					codes[i] = mdCode(c)
+				}
+				t += "  - " + r.label() + ": " + mdEscape(r.Note)
+				if len(codes) > 0 {
+					t += ": " + strings.Join(codes, ", then ")
+				}
+				t += "\n"
+			}
 			if i == len(g.items)-1 {
 				t += "\n"
 			}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/applinkctl/applinkctl/internal/addr"
 	"github.com/applinkctl/applinkctl/internal/plan"
@@ -13,12 +14,31 @@ import (
 )
 
 func findings() []plan.Finding {
+	apply := func(a addr.Address, note string) []plan.Repair {
+		return []plan.Repair{{Action: plan.RepairApply, Note: note,
+			Steps: []plan.Step{{Verb: "apply", Options: plan.Options{Targets: []string{string(a)}}}}}}
+	}
+	manual := addr.Authorization("acme-web", "manual")
 	return []plan.Finding{
-		{Kind: "pending", Address: addr.Connection("acme-api", "new_org"), Detail: "declared but not created yet"},
-		{Kind: "changed", Address: addr.Connection("acme-api", "prod_org"), Detail: "status is disconnected"},
-		{Kind: "missing", Address: addr.Target("acme-api", "events_dc", "Order_Events"), Detail: "recorded in state but not found live"},
-		{Kind: "unmanaged", Address: addr.Authorization("acme-web", "manual"), Detail: "live, never created or adopted by applinkctl"},
-		{Kind: "changed", Address: addr.Connection("acme-api", "events_dc"), Detail: "status is failed (org_connection_failed)"},
+		{Kind: "pending", Address: addr.Connection("acme-api", "new_org"), Detail: "declared but not created yet",
+			Repairs: apply(addr.Connection("acme-api", "new_org"), "applies what the manifest declares for it")},
+		{Kind: "changed", Address: addr.Connection("acme-api", "prod_org"), Detail: "status is disconnected",
+			What:    []string{"status is disconnected", "username changed (a@acme.com → b@acme.com)"},
+			Since:   time.Date(2026, 5, 1, 11, 0, 0, 0, time.FixedZone("CEST", 2*3600)),
+			Repairs: apply(addr.Connection("acme-api", "prod_org"), "recreates it as declared")},
+		{Kind: "missing", Address: addr.Target("acme-api", "events_dc", "Order_Events"), Detail: "recorded in state but not found live",
+			Since:   time.Date(2026, 4, 30, 9, 30, 0, 0, time.UTC),
+			Repairs: apply(addr.Target("acme-api", "events_dc", "Order_Events"), "creates it again as declared")},
+		{Kind: "unmanaged", Address: manual, Detail: "live, never created or adopted by applinkctl",
+			Repairs: []plan.Repair{
+				{Action: plan.RepairAdopt, Note: "declare it in the manifest; apply then records it",
+					Steps: []plan.Step{{Verb: "export", Args: []string{"--app", "acme-web"}},
+						{Verb: "apply", Options: plan.Options{Targets: []string{string(manual)}}}}},
+				{Action: plan.RepairIgnore, Note: "leave it unmanaged and stop reporting it",
+					Steps: []plan.Step{{Verb: "drift", Args: []string{"--ignore", string(manual)}}}},
+			}},
+		{Kind: "changed", Address: addr.Connection("acme-api", "events_dc"), Detail: "status is failed (org_connection_failed)",
+			Repairs: apply(addr.Connection("acme-api", "events_dc"), "recreates it as declared")},
 	}
 }
 
@@ -41,7 +61,7 @@ func TestRenderDriftGolden(t *testing.T) {
 		fs   []plan.Finding
 		opts view.Options
 	}{
-		{"drift", findings(), view.Options{}},
+		{"drift", findings(), view.Options{Invocation: view.Invocation{Files: []string{"applink.yaml"}, Flags: []string{"--workspace=prod"}}}},
 		{"drift-none", nil, view.Options{}},
 		{"drift-truncated", many, view.Options{MaxBytes: 1200}},
 	}

@@ -26,11 +26,29 @@ type Invocation struct {
 // Command is the command line of verb with the plan options o, each word
 // quoted for a POSIX shell where it needs it.
 func (in Invocation) Command(verb string, o plan.Options) string {
-	words := []string{"applinkctl", verb}
-	for _, f := range in.Files {
-		words = append(words, "-f", f)
+	return in.StepCommand(plan.Step{Verb: verb, Options: o})
+}
+
+// StepCommand is the command line of one step of a drift repair: its verb,
+// the -f paths and global flags of the invocation (export, which reads no
+// manifest and no state, takes only those that name the platform), its
+// plan options, then its other words, each quoted for a POSIX shell where
+// it needs it.
+func (in Invocation) StepCommand(s plan.Step) string {
+	words := append([]string{"applinkctl"}, strings.Fields(s.Verb)...)
+	if s.Verb == "export" {
+		for _, f := range in.Flags {
+			if f == "--sandbox" || strings.HasPrefix(f, "--sandbox=") || strings.HasPrefix(f, "--addon-service=") {
+				words = append(words, f)
+			}
+		}
+	} else {
+		for _, f := range in.Files {
+			words = append(words, "-f", f)
+		}
+		words = append(words, in.Flags...)
 	}
-	words = append(words, in.Flags...)
+	o := s.Options
 	if o.Prune {
 		words = append(words, "--prune")
 	}
@@ -43,6 +61,7 @@ func (in Invocation) Command(verb string, o plan.Options) string {
 	for _, r := range sortedCopy(o.Replace) {
 		words = append(words, "--replace", r)
 	}
+	words = append(words, s.Args...)
 	for i, w := range words {
 		words[i] = ShellQuote(w)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -124,23 +125,75 @@ func TestUndeclaredInJSONAndPlanFile(t *testing.T) {
 	}
 }
 
-func TestRenderDriftNamesTheFix(t *testing.T) {
-	fs := []plan.Finding{{Kind: plan.Pending, Address: "acme-api/connection/events_dc/target/Old", Detail: "no longer declared",
-		Fix: &plan.Options{Prune: true, Replace: []string{"acme-api/connection/events_dc"}}}}
-	opts := view.Options{Invocation: view.Invocation{Files: []string{"applink.yaml"}, Flags: []string{"--sandbox"}}}
-	cmd := "applinkctl apply -f applink.yaml --sandbox --prune --replace acme-api/connection/events_dc"
-	if text := string(renderDrift(t, fs, "text", opts)); !strings.Contains(text, "\n      run: "+cmd+"\n") {
-		t.Errorf("text:\n%s", text)
+// Each step of a drift repair is a complete command: the invocation's -f
+// paths and global flags (only the platform's for export), then its own
+// options and words; a repair by hand has no command.
+func TestRenderDriftRepairCommands(t *testing.T) {
+	old := addr.Address("acme-api/connection/events_dc/target/Old")
+	kept := addr.Address("acme-api/connection/kept_org")
+	fs := []plan.Finding{
+		{Kind: plan.Pending, Address: old, Detail: "no longer declared",
+			Repairs: []plan.Repair{{Action: plan.RepairReplace, Note: "recreates its connection",
+				Steps: []plan.Step{{Verb: "apply", Options: plan.Options{Prune: true, Targets: []string{"acme-api/connection/events_dc"}, Replace: []string{"acme-api/connection/events_dc"}}}}}}},
+		{Kind: plan.Pending, Address: kept, Detail: "no longer declared, but protected",
+			Repairs: []plan.Repair{{Action: plan.RepairPrune, Note: "release it first",
+				Steps: []plan.Step{{Verb: "state unprotect", Args: []string{string(kept)}},
+					{Verb: "apply", Options: plan.Options{Prune: true, Targets: []string{string(kept)}}}}}}},
+		{Kind: plan.Pending, Address: "acme-api/connection/gone_dc/target/Lost", Detail: "no longer declared; remove it in Data Cloud",
+			Repairs: []plan.Repair{{Action: plan.RepairByHand, Note: "remove it in Data Cloud"}}},
+		{Kind: plan.Unmanaged, Address: "acme-web/connection/manual", Detail: "left alone",
+			Repairs: []plan.Repair{{Action: plan.RepairAdopt, Note: "declare it",
+				Steps: []plan.Step{{Verb: "export", Args: []string{"--app", "acme-web"}}}}}},
 	}
-	if md := string(renderDrift(t, fs, "markdown", opts)); !strings.Contains(md, "; run `"+cmd+"`") {
-		t.Errorf("markdown:\n%s", md)
+	opts := view.Options{Invocation: view.Invocation{Files: []string{"infra/applink.yaml"}, Flags: []string{"--sandbox=my box", "--workspace=qa"}}}
+	replace := "applinkctl apply -f infra/applink.yaml '--sandbox=my box' --workspace=qa --prune --target acme-api/connection/events_dc --replace acme-api/connection/events_dc"
+	unprotect := "applinkctl state unprotect -f infra/applink.yaml '--sandbox=my box' --workspace=qa " + string(kept)
+	prune := "applinkctl apply -f infra/applink.yaml '--sandbox=my box' --workspace=qa --prune --target " + string(kept)
+	export := "applinkctl export '--sandbox=my box' --app acme-web"
+	text := string(renderDrift(t, fs, "text", opts))
+	for _, want := range []string{
+		"\n    repair: recreates its connection\n      " + replace + "\n",
+		"\n    repair: release it first\n      " + unprotect + "\n      " + prune + "\n",
+		"\n    repair by hand: remove it in Data Cloud\n",
+		"\n    adopt: declare it\n      " + export + "\n",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("text lacks %q:\n%s", want, text)
+		}
+	}
+	md := string(renderDrift(t, fs, "markdown", opts))
+	for _, want := range []string{
+		"\n  - repair: recreates its connection: `" + replace + "`\n",
+		"\n  - repair: release it first: `" + unprotect + "`, then `" + prune + "`\n",
+		"\n  - repair by hand: remove it in Data Cloud\n",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
 	}
 	var d struct {
 		Findings []struct {
-			Fix string `json:"fix"`
+			Address string `json:"address"`
+			Since   string `json:"since"`
+			Repairs []struct {
+				Action   string   `json:"action"`
+				Commands []string `json:"commands"`
+			} `json:"repairs"`
 		} `json:"findings"`
 	}
-	if err := json.Unmarshal(renderDrift(t, fs, "json", opts), &d); err != nil || len(d.Findings) != 1 || d.Findings[0].Fix != cmd {
-		t.Errorf("json: %+v, %v", d, err)
+	if err := json.Unmarshal(renderDrift(t, fs, "json", opts), &d); err != nil || len(d.Findings) != 4 {
+		t.Fatalf("json: %+v, %v", d, err)
+	}
+	got := map[string][]string{}
+	for _, f := range d.Findings {
+		if f.Since != "unknown" || len(f.Repairs) != 1 || f.Repairs[0].Commands == nil {
+			t.Errorf("json finding %+v", f)
+			continue
+		}
+		got[f.Address] = f.Repairs[0].Commands
+	}
+	if !slices.Equal(got[string(old)], []string{replace}) || !slices.Equal(got[string(kept)], []string{unprotect, prune}) ||
+		len(got["acme-api/connection/gone_dc/target/Lost"]) != 0 || !slices.Equal(got["acme-web/connection/manual"], []string{export}) {
+		t.Errorf("json commands %q", got)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/applinkctl/applinkctl/internal/addr"
 	"github.com/applinkctl/applinkctl/internal/state"
 )
 
@@ -112,6 +113,7 @@ type historyRecordJSON struct {
 	PlanHash  string         `json:"plan_hash,omitempty"`
 	Summary   map[string]int `json:"summary"`
 	Outcome   string         `json:"outcome"`
+	Settled   []addr.Address `json:"settled,omitempty"`
 }
 
 func optTime(t time.Time) *time.Time {
@@ -135,7 +137,7 @@ func RenderHistory(w io.Writer, backend string, recs []state.HistoryRecord, form
 				sum = map[string]int{}
 			}
 			doc.Records = append(doc.Records, historyRecordJSON{Workspace: r.Workspace, Operation: r.Operation, Started: optTime(r.Started), Ended: optTime(r.Ended),
-				Who: r.Who, Host: r.Host, CIRunURL: r.CIRunURL, GitCommit: r.GitCommit, PlanHash: r.PlanHash, Summary: sum, Outcome: r.Outcome})
+				Who: r.Who, Host: r.Host, CIRunURL: r.CIRunURL, GitCommit: r.GitCommit, PlanHash: r.PlanHash, Summary: sum, Outcome: r.Outcome, Settled: r.Settled})
 		}
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
