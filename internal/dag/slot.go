@@ -25,6 +25,22 @@ func NewSemaphore(n int) *Semaphore {
 type Slot struct {
 	sem  *Semaphore
 	held bool
+	// succeeded tells the walk the node succeeded early (see Succeeded);
+	// nil outside a walk.
+	succeeded func()
+}
+
+// Succeeded tells the walk that the node has succeeded before fn returns:
+// its dependents may start while fn finishes work they do not wait on,
+// such as recording the node's outcome. An error fn returns afterwards is
+// still the node's Err, but skips none of its dependents, which may have
+// started. Calling it again, or outside a walk, does nothing.
+func (s *Slot) Succeeded() {
+	if s != nil && s.succeeded != nil {
+		f := s.succeeded
+		s.succeeded = nil
+		f()
+	}
 }
 
 // Acquire takes the slot unless it is already held, waiting for a free

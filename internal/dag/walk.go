@@ -93,10 +93,13 @@ func WalkWith[K cmp.Ordered](ctx context.Context, g *Graph[K], opts WalkOptions[
 		}
 	}
 	finished := make(chan done, g.Len())
+	// succeeded carries the nodes that told the walk they succeeded
+	// before their fn returned (see Slot.Succeeded); early marks them.
+	succeeded := make(chan K, g.Len())
+	early := map[K]bool{}
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	running := 0
-
 	// settle records a node's result and makes its dependents ready when
 	// this was their last dependency.
 	settle := func(k K, r WalkResult[K]) {
@@ -110,8 +113,19 @@ func WalkWith[K cmp.Ordered](ctx context.Context, g *Graph[K], opts WalkOptions[
 	}
 	finish := func(d done) {
 		running--
-		settle(d.k, WalkResult[K]{Err: d.err})
+		if early[d.k] {
+			results[d.k] = WalkResult[K]{Err: d.err} // its dependents are settled on
+		} else {
+			settle(d.k, WalkResult[K]{Err: d.err})
+		}
 		d.s.Release()
+	}
+	succeed := func(k K) {
+		if _, settled := results[k]; settled {
+			return // its fn's return was seen first
+		}
+		early[k] = true
+		settle(k, WalkResult[K]{})
 	}
 	// blocker is the root cause that keeps k from running, if any: the
 	// smallest failed dependency, or the cause a skipped dependency carries.
@@ -170,10 +184,14 @@ func WalkWith[K cmp.Ordered](ctx context.Context, g *Graph[K], opts WalkOptions[
 				case d := <-finished:
 					finish(d) // it may skip k or make others ready: look again
 					continue
+				case k := <-succeeded:
+					succeed(k) // it may make others ready: look again
+					continue
 				}
 			}
 			heap.Pop(ready)
 			running++
+			s.succeeded = func() { succeeded <- k }
 			wg.Go(func() {
 				finished <- done{k: k, err: fn(ctx, k, s), s: s}
 			})
@@ -181,7 +199,12 @@ func WalkWith[K cmp.Ordered](ctx context.Context, g *Graph[K], opts WalkOptions[
 		if running == 0 {
 			continue
 		}
-		finish(<-finished)
+		select {
+		case d := <-finished:
+			finish(d)
+		case k := <-succeeded:
+			succeed(k)
+		}
 	}
 	return results
 }
