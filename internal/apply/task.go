@@ -499,8 +499,19 @@ func (t *task) await(ctx context.Context, o *ops, p probe) result {
 		if key == "" {
 			key = o.name
 		}
+		// p was read just now (the creating request's answer, or a GET):
+		// it is the wait's first look, so the first poll comes one
+		// interval later instead of at once, for an answer p already gave.
+		first := true
+		fetch := func(ctx context.Context) (probe, error) {
+			if first {
+				first = false
+				return p, nil
+			}
+			return o.get(ctx, key)
+		}
 		var err error
-		p, err = t.wait(ctx, func(ctx context.Context) (probe, error) { return o.get(ctx, key) }, o.terminal)
+		p, err = t.wait(ctx, fetch, o.terminal)
 		if err != nil {
 			return t.waitFailed(err, "wait")
 		}
@@ -697,7 +708,12 @@ func (t *task) skip(msg string, interrupted bool) result {
 }
 
 // applied records the resource as settled and reports the change done.
+// The resource is what its dependents wait for, not its record: they
+// start at once (see dag.Slot.Succeeded), and their intents are saved with
+// this record rather than after it, one state save fewer on each link of
+// a chain of creates.
 func (t *task) applied(msg string) result {
+	t.slot.Succeeded()
 	if err := t.record(state.Applied); err != nil {
 		return t.fail(err)
 	}
