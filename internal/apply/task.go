@@ -19,6 +19,10 @@ import (
 // late first one answers 409, which the lookup resolves: no duplicate.
 const maxPosts = 3
 
+// errNotSent is the error of a mutating call a change did not send because
+// the run was interrupted while the change waited for its slot.
+var errNotSent = errors.New("not sent")
+
 // browserHint is how a run without a person continues an OAuth flow.
 const browserHint = "run applinkctl apply interactively or pass --wait-for-browser"
 
@@ -113,6 +117,9 @@ func (t *task) postFailed(ctx context.Context, op string, err error) result {
 	if isLockLost(err) {
 		return t.lockLost(op)
 	}
+	if errors.Is(err, errNotSent) {
+		return t.pendingResult("interrupted before its "+op+"; the next apply looks it up by name", true)
+	}
 	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		return t.pendingResult("interrupted during its "+op+"; the next apply looks it up by name", true)
 	}
@@ -177,6 +184,9 @@ func (t *task) freeName(ctx context.Context, o *ops, id, status string) error {
 		t.hold()
 		if err := t.e.lockLost(); err != nil {
 			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("%w: %w", errNotSent, err)
 		}
 		t.deleted = true
 		t.e.emit(Event{Address: t.c.Address, Action: t.c.Action, Type: EventStatus, Status: status, RemoteID: id, Elapsed: t.elapsed(),
@@ -306,6 +316,10 @@ func (t *task) remove(ctx context.Context, o *ops) (r result, done bool) {
 	if err := t.e.lockLost(); err != nil {
 		return t.lockLost("delete"), true
 	}
+	if ctx.Err() != nil {
+		// Interrupted while it waited for its slot: nothing is sent.
+		return t.pendingResult("interrupted before its delete; the next apply plans it again", true), true
+	}
 	t.deleted = true
 	if err := o.del(t.e.graceCtx); err != nil && !client.IsNotFound(err) {
 		return t.postFailed(ctx, "delete", err), true
@@ -354,6 +368,10 @@ func (t *task) post(ctx context.Context, o *ops) (probe, error) {
 		}
 	}
 	t.hold()
+	if err := ctx.Err(); err != nil {
+		// Interrupted while it waited for its slot: nothing is sent.
+		return probe{}, fmt.Errorf("%w: %w", errNotSent, err)
+	}
 	gctx := t.e.graceCtx
 	delay := 500 * time.Millisecond
 	heldWaits := 0

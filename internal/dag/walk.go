@@ -97,6 +97,14 @@ func WalkWith[K cmp.Ordered](ctx context.Context, g *Graph[K], opts WalkOptions[
 	// before their fn returned (see Slot.Succeeded); early marks them.
 	succeeded := make(chan K, g.Len())
 	early := map[K]bool{}
+	// spare is a slot granted to the walk while it settled a node
+	// instead; it goes to the next node to start, or back at the end.
+	spare := false
+	defer func() {
+		if spare {
+			opts.Slots.release()
+		}
+	}()
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	running := 0
@@ -170,21 +178,31 @@ func WalkWith[K cmp.Ordered](ctx context.Context, g *Graph[K], opts WalkOptions[
 				settle(k, WalkResult[K]{Err: err, Skipped: true})
 				continue
 			}
-			s := &Slot{sem: opts.Slots}
-			if opts.Slots != nil {
+			s := &Slot{sem: opts.Slots, priority: ready.peekRank()}
+			if opts.Slots != nil && spare {
+				spare, s.held = false, true
+			} else if opts.Slots != nil {
+				w := opts.Slots.wait(s.priority)
 				select {
-				case opts.Slots.ch <- struct{}{}:
+				case <-w.ready:
 					s.held = true
 					if ctx.Err() != nil {
 						s.Release() // cancelled meanwhile: it is not started
 						continue    // settled as cancelled above
 					}
 				case <-ctx.Done():
+					if opts.Slots.cancel(w) {
+						opts.Slots.release()
+					}
 					continue // settled as cancelled above
 				case d := <-finished:
+					// Granted meanwhile, the slot goes to whichever
+					// node is ready next.
+					spare = opts.Slots.cancel(w)
 					finish(d) // it may skip k or make others ready: look again
 					continue
 				case k := <-succeeded:
+					spare = opts.Slots.cancel(w)
 					succeed(k) // it may make others ready: look again
 					continue
 				}
@@ -224,6 +242,8 @@ type readyItem[K cmp.Ordered] struct {
 }
 
 func (q *readyQueue[K]) peek() K { return q.items[0].k }
+
+func (q *readyQueue[K]) peekRank() int { return q.items[0].rank }
 
 func (q *readyQueue[K]) Len() int { return len(q.items) }
 
