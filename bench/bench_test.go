@@ -13,7 +13,8 @@ import (
 	"github.com/applinkctl/applinkctl/internal/manifest"
 )
 
-// The generated fleet is valid and declares what issue 8 asks for.
+// The generated fleet is valid and declares what docs/performance.md says it
+// does.
 func TestIssueFleetManifest(t *testing.T) {
 	key, err := newKey()
 	if err != nil {

@@ -114,7 +114,7 @@ func median(vs []float64) float64 {
 // round keeps figures readable: 3 significant decimals.
 func round(v float64) float64 { return math.Round(v*1000) / 1000 }
 
-// Figures of issue 8's benchmarks share these settings.
+// The figures of docs/performance.md share these settings.
 const (
 	latency      = 50 * time.Millisecond  // per request, figures 2, 3, 6
 	provisioning = 500 * time.Millisecond // asynchronous work, figure 3
@@ -196,7 +196,7 @@ func applyFromEmpty(ctx context.Context, dir string, key []byte, s shape, par in
 	return &applyRun{parallelism: par, wall: wall, requests: e.p.Requests() - before, summary: sum, env: e}, nil
 }
 
-// criticalPath is the issue's bound for an apply from empty: the longest
+// criticalPath is figure 3's bound for an apply from empty: the longest
 // chain of dependent round trips and provisioning delays. Each
 // asynchronous create costs its POST, the provisioning delay, and one GET
 // that sees it ready; a publication costs its POST and the read-back of its
@@ -253,9 +253,9 @@ func cliApplyModel(s shape, rt, delay time.Duration) (time.Duration, int) {
 	return t, reqs
 }
 
-// figure3 applies the issue fleet from empty at each parallelism, runs
-// times, and returns its figures and the last run's env (applied, open)
-// for figures 1 and 2.
+// figure3 applies the fleet of docs/performance.md from empty at each
+// parallelism, runs times, and returns its figures and the last run's env
+// (applied, open) for figures 1 and 2.
 func figure3(ctx context.Context, tmp string, key []byte, runs int, log func(string, ...any)) ([]Figure, *env, error) {
 	opts := emulator.Options{
 		Latency:            latency,
@@ -541,7 +541,8 @@ func figure6(ctx context.Context, dir string, key []byte, s shape, perMin, burst
 	admitted := answered - limited
 	floor := time.Duration(float64(max(admitted-int64(burst), 0)) / float64(perMin) * float64(time.Minute))
 	ratio := wall.Seconds() / floor.Seconds()
-	// What issue 8's whole fleet would need, scaled from this one by apps.
+	// What the whole fleet of docs/performance.md would need, scaled from this
+	// one by apps.
 	fullReqs := float64(admitted) * float64(issueFleet.Apps) / float64(s.Apps)
 	fullFloor := time.Duration(max(fullReqs-float64(burst), 0) / float64(perMin) * float64(time.Minute))
 	log("rate limit: %d apps, %v, %d requests admitted, %d answered 429 and retried, floor %v", s.Apps, wall.Round(time.Millisecond), admitted, limited, floor.Round(time.Millisecond))

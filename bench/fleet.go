@@ -35,9 +35,10 @@ type shape struct {
 	Auths        int
 }
 
-// issueFleet is issue 8's fleet: 20 apps × 3 connections (one Data Cloud
-// with 4 targets, two Salesforce with one publication each, so every
-// connection has children), 2 authorizations, 4 targets and 2 publications.
+// issueFleet is the fleet docs/performance.md measures: 20 apps × 3 connections
+// (one Data Cloud with 4 targets, two Salesforce with one publication each, so
+// every connection has children), 2 authorizations, 4 targets and 2
+// publications.
 var issueFleet = shape{Apps: 20, DataCloud: 1, TargetsPerDC: 4, Salesforce: 2, PubsPerSF: 1, Auths: 2}
 
 func (s shape) perApp() counts {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"text/template"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/applinkctl/applinkctl/internal/apply"
 	"github.com/applinkctl/applinkctl/internal/client"
+	"github.com/applinkctl/applinkctl/internal/fsutil"
 )
 
 // Results is bench/results.json: the run's context and its figures. The
@@ -218,22 +218,5 @@ func metText(met *bool, no, none string) string {
 	return no
 }
 
-// writeFile replaces path with b through a temp file in its directory.
-func writeFile(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		_ = tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
+// writeFile replaces path with b atomically.
+func writeFile(path string, b []byte) error { return fsutil.WriteFileAtomic(path, b, 0o644) }

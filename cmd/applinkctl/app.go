@@ -10,6 +10,8 @@ import (
 	"syscall"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/applinkctl/applinkctl/internal/state"
 )
 
 // streams are the command's standard streams, injected so tests capture them.
@@ -66,8 +68,14 @@ func exitCode(err error) int {
 func run(args []string, io streams) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// A command waiting for the state lock (--lock-timeout) says who holds
+	// it on stderr rather than waiting in silence.
+	ctx = state.WithLockWaitOutput(ctx, io.Err)
 	app := newApp(io)
-	err := app.RunContext(ctx, args)
+	args, err := reorderArgs(app, args)
+	if err == nil {
+		err = app.RunContext(ctx, args)
+	}
 	if err != nil {
 		var ec *exitCodeError
 		if !errors.As(err, &ec) || ec.err != nil {
@@ -170,12 +178,3 @@ func (o *optionalString) Set(s string) error {
 	return nil
 }
 func (o *optionalString) IsBoolFlag() bool { return true }
-
-// sandboxDir is the --sandbox directory, or "" when the sandbox is off.
-func sandboxDir(c *cli.Context) string {
-	v, _ := global(c, "sandbox").Generic("sandbox").(*optionalString)
-	if v == nil || !v.set {
-		return ""
-	}
-	return v.value
-}

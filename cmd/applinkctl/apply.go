@@ -3,8 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -21,9 +19,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/applinkctl/applinkctl/internal/apply"
-	"github.com/applinkctl/applinkctl/internal/ghactions"
-	"github.com/applinkctl/applinkctl/internal/live"
-	"github.com/applinkctl/applinkctl/internal/manifest"
+	"github.com/applinkctl/applinkctl/internal/pipeline"
 	"github.com/applinkctl/applinkctl/internal/plan"
 	"github.com/applinkctl/applinkctl/internal/state"
 	"github.com/applinkctl/applinkctl/internal/view"
@@ -31,6 +27,9 @@ import (
 
 // applyOptions are the choices of one `applinkctl apply`.
 type applyOptions struct {
+	IO    streams
+	World worldOptions
+
 	Files       []string // -f: plan now, show it, confirm
 	PlanFile    string   // or a saved plan, executed exactly after the staleness check
 	Plan        plan.Options
@@ -44,9 +43,7 @@ type applyOptions struct {
 	WaitForBrowser bool
 	OpenBrowser    bool
 	Format         string // text | json
-	Sandbox        string // absolute --sandbox directory; "" for the real API
-	Workspace      string
-	NoColor        bool
+	GitHub         gitHub
 }
 
 func applyCommand(io streams) *cli.Command {
@@ -73,8 +70,8 @@ func applyCommand(io streams) *cli.Command {
 			&cli.BoolFlag{Name: "dry-run", Usage: "walk the plan, read and decide everything, but send no write and change no state"},
 			&cli.BoolFlag{Name: "auto-approve", Usage: "apply without asking for confirmation"},
 			&cli.IntFlag{Name: "parallelism", Value: apply.DefaultParallelism, Usage: "at most `N` mutating API calls in flight at once (waits for resources to settle do not count)"},
-			&cli.DurationFlag{Name: "timeout", Value: apply.DefaultTimeout, Usage: "how long to wait for each resource to be ready"},
-			&cli.DurationFlag{Name: "lock-timeout", Value: 0, Usage: "how long to wait for the state lock (0: fail at once)"},
+			&cli.DurationFlag{Name: "timeout", Value: apply.DefaultTimeout, Usage: "how long (`DURATION`, e.g. 10m or 90s) to wait for each resource to be ready"},
+			&cli.DurationFlag{Name: "lock-timeout", Value: 0, Usage: "how long (`DURATION`, e.g. 30s) to wait for the state lock, saying who holds it meanwhile (0: fail at once)"},
 			&cli.StringSliceFlag{Name: "target", Usage: "only resources matching `PATTERN` (as plan --target) and what they depend on; repeatable"},
 			&cli.StringSliceFlag{Name: "replace", Usage: "force the replacement of the declared resources matching `PATTERN`; repeatable"},
 			&cli.BoolFlag{Name: "wait-for-browser", Usage: "wait for browser OAuth flows even without a terminal"},
@@ -82,7 +79,14 @@ func applyCommand(io streams) *cli.Command {
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "progress `FORMAT`: text or json (one event per line on stdout)"},
 		},
 		Action: func(c *cli.Context) error {
+			f := newFactory(c, io)
+			world, err := f.World()
+			if err != nil {
+				return err
+			}
 			o := applyOptions{
+				IO:             io,
+				World:          world,
 				Files:          c.StringSlice("file"),
 				Plan:           plan.Options{Prune: c.Bool("prune"), AllowEmpty: c.Bool("allow-empty"), Targets: c.StringSlice("target"), Replace: c.StringSlice("replace")},
 				DryRun:         c.Bool("dry-run"),
@@ -90,15 +94,10 @@ func applyCommand(io streams) *cli.Command {
 				Parallelism:    c.Int("parallelism"),
 				Timeout:        c.Duration("timeout"),
 				LockTimeout:    c.Duration("lock-timeout"),
-				WaitForBrowser: c.Bool("wait-for-browser") || sandboxDir(c) != "",
+				WaitForBrowser: c.Bool("wait-for-browser") || f.Sandbox != "",
 				OpenBrowser:    c.Bool("open-browser"),
 				Format:         c.String("format"),
-				Workspace:      global(c, "workspace").String("workspace"),
-				NoColor:        global(c, "no-color").Bool("no-color"),
-			}
-			var err error
-			if o.Sandbox, err = sandboxAbs(c); err != nil {
-				return err
+				GitHub:         newGitHub(io.Err),
 			}
 			switch args := c.Args().Slice(); {
 			case len(args) > 1:
@@ -115,16 +114,18 @@ func applyCommand(io streams) *cli.Command {
 			case len(o.Files) == 0:
 				return errors.New("apply: want -f PATH… or a PLANFILE")
 			}
-			return runApply(c.Context, c, io, o)
+			return runApply(c.Context, o)
 		},
 	}
 }
 
 // runApply is the whole verb: load, lock, read, plan, confirm, execute,
 // record history, and map the outcome to an exit code.
-func runApply(ctx context.Context, c *cli.Context, ios streams, o applyOptions) (err error) {
-	if o.Format != "text" && o.Format != "json" {
-		return &view.UnknownFormatError{Format: o.Format, Valid: []string{"text", "json"}}
+func runApply(ctx context.Context, o applyOptions) (err error) {
+	ios := o.IO
+	format, err := view.ParseFormat(o.Format, view.FormatText, view.FormatJSON)
+	if err != nil {
+		return fmt.Errorf("apply: %w", err)
 	}
 	if o.Parallelism < 1 {
 		return fmt.Errorf("apply: --parallelism %d: want at least 1", o.Parallelism)
@@ -145,95 +146,50 @@ func runApply(ctx context.Context, c *cli.Context, ios streams, o applyOptions) 
 	defer sigs.stop()
 
 	var saved *plan.Plan
-	files, popts := o.Files, o.Plan
+	files := o.Files
 	if o.PlanFile != "" {
-		if saved, err = view.ReadPlanFile(o.PlanFile); err != nil {
+		if saved, err = pipeline.ReadSaved(o.PlanFile, o.World.Sandbox); err != nil {
 			return err
 		}
-		if err := checkPlanOrigin(o.PlanFile, saved.Origin, o.Sandbox); err != nil {
-			return err
+		files = saved.ManifestFiles
+	}
+	in, err := o.World.inputs(files, 0, o.GitHub.reporter(ios.Err)) // reads run at the read bound, not --parallelism
+	if err != nil {
+		return err
+	}
+	// A dry run writes nothing and takes no lock, like plan. Whoever
+	// comes first, this run's end or a last-resort exit, releases it, once.
+	in.Operation, in.Lock, in.LockTimeout, in.OnLock = "apply", !o.DryRun, o.LockTimeout, sigs.holdLock
+	w, err := pipeline.Open(ctx, in)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := w.Close(); cerr != nil && err == nil {
+			err = cerr
 		}
-		files, popts = saved.ManifestFiles, saved.Options
-		if len(files) == 0 {
-			return fmt.Errorf("plan file %s: names no manifest file", o.PlanFile)
-		}
-	}
-
-	m, problems, err := manifest.Load(files, manifest.Options{})
-	if err != nil {
-		return err // it lists every problem
-	}
-	for _, p := range problems {
-		fmt.Fprintf(ios.Err, "%s: %s\n", p.Severity, p)
-	}
-
-	// Under --sandbox, the sandbox's own state: never the real one.
-	url, err := stateURL(c, files)
-	if err != nil {
-		return err
-	}
-	backend, err := state.Open(ctx, url, state.OpenOptions{ManifestFiles: files, Workspace: o.Workspace})
-	if err != nil {
-		return err
-	}
-	defer backend.Close()
-
-	// The lock covers reading state too: a plan made from state another
-	// run is changing would be wrong. A dry run writes nothing and takes
-	// none, like plan.
-	lock := state.NewLockInfo("apply")
-	if !o.DryRun {
-		var release func() error
-		if release, err = backend.Lock(ctx, lock, o.LockTimeout); err != nil {
-			return err
-		}
-		// Whoever comes first, this run's end or a last-resort exit,
-		// releases it, once.
-		release = sigs.holdLock(release)
-		defer func() {
-			if rerr := release(); rerr != nil && err == nil {
-				err = fmt.Errorf("state %s: release lock: %w", backend.Describe(), rerr)
-			}
-		}()
-	}
-	store, err := state.NewStore(ctx, backend)
-	if err != nil {
-		return err
-	}
-
-	apps := make([]string, 0, len(m.Apps))
-	for _, a := range m.Apps {
-		apps = append(apps, a.Name)
-	}
-	plat, _, closePlatform, err := openPlatform(c, apps)
-	if err != nil {
-		return err
-	}
-	defer closePlatform()
-
-	// Reads change nothing: they run at the read bound, not --parallelism.
-	world, err := live.Read(ctx, plat, m, 0)
-	if err != nil {
-		return err
-	}
-	p, err := plan.Diff(m, world, store.Snapshot(), popts)
-	if err != nil {
-		return err
-	}
-	inv := invocationOf(c, "apply", files)
+	}()
+	inv := o.World.Invocation("apply", files)
+	var p *plan.Plan
 	if saved != nil {
-		if err := plan.CheckStale(saved, p); err != nil {
-			return fmt.Errorf("%w\nto make it again, run: %s --out %s", err, inv.Command("plan", popts), view.ShellQuote(o.PlanFile))
+		if p, err = w.Replan(saved); err != nil {
+			var stale *plan.StaleError
+			if !errors.As(err, &stale) {
+				return err
+			}
+			return fmt.Errorf("%w\nto make it again, run: %s --out %s", err, inv.Command("plan", saved.Options), view.ShellQuote(o.PlanFile))
 		}
+	} else if p, err = w.Plan(o.Plan); err != nil {
+		return err
 	}
 
-	color := view.ColorEnabled(ios.Out, o.NoColor)
+	color := view.ColorEnabled(ios.Out, o.World.NoColor)
 	// A plan whose only difference is a protect flag to record changes
 	// nothing live ("No changes.") but is still applied, to state.
 	if !p.HasChanges() && !p.RecordsState() {
-		if o.Format == "text" {
+		if format == view.FormatText {
 			// "No changes.", and what a run without --prune leaves alone.
-			if err := view.RenderPlan(ios.Out, p, "text", view.Options{Color: color, Invocation: inv}); err != nil {
+			if err := view.RenderPlan(ios.Out, p, view.FormatText, view.Options{Color: color, Invocation: inv}); err != nil {
 				return err
 			}
 		} else {
@@ -242,8 +198,8 @@ func runApply(ctx context.Context, c *cli.Context, ios streams, o applyOptions) 
 		return nil
 	}
 	if blockedChanges(p) != nil {
-		if o.Format == "text" {
-			_ = view.RenderPlan(ios.Out, p, "text", view.Options{Color: color, Invocation: inv})
+		if format == view.FormatText {
+			_ = view.RenderPlan(ios.Out, p, view.FormatText, view.Options{Color: color, Invocation: inv})
 		}
 		return fmt.Errorf("apply: %w", blockedError(p, inv))
 	}
@@ -251,13 +207,13 @@ func runApply(ctx context.Context, c *cli.Context, ios streams, o applyOptions) 
 	// nothing: no question then.
 	ask := saved == nil && !o.AutoApprove && !o.DryRun && p.HasChanges()
 	switch {
-	case saved == nil && o.Format == "text":
-		if err := view.RenderPlan(ios.Out, p, "text", view.Options{Color: color, Invocation: inv}); err != nil {
+	case saved == nil && format == view.FormatText:
+		if err := view.RenderPlan(ios.Out, p, view.FormatText, view.Options{Color: color, Invocation: inv}); err != nil {
 			return err
 		}
 	case ask && isTTY(ios.In):
 		// stdout carries JSON events: show the person the plan on stderr.
-		if err := view.RenderPlan(ios.Err, p, "text", view.Options{Color: view.ColorEnabled(rawErr, o.NoColor), Invocation: inv}); err != nil {
+		if err := view.RenderPlan(ios.Err, p, view.FormatText, view.Options{Color: view.ColorEnabled(rawErr, o.World.NoColor), Invocation: inv}); err != nil {
 			return err
 		}
 	}
@@ -269,60 +225,27 @@ func runApply(ctx context.Context, c *cli.Context, ios streams, o applyOptions) 
 
 	interactive := isTTY(ios.In) && isTTY(rawErr)
 	var obs apply.Observer
-	if o.Format == "json" {
+	if format == view.FormatJSON {
 		obs = view.NewJSONEvents(ios.Out)
 	} else {
-		obs = view.NewProgress(ios.Err, view.IsTerminal(rawErr), view.Options{Color: view.ColorEnabled(rawErr, o.NoColor)})
+		obs = view.NewProgress(ios.Err, view.IsTerminal(rawErr), view.Options{Color: view.ColorEnabled(rawErr, o.World.NoColor)})
 	}
 	if o.OpenBrowser && interactive {
 		obs = browserOpener{Observer: obs, ctx: ctx}
 	}
 
-	started := time.Now()
-	summary, applyErr := apply.Apply(ctx, p, world, store, obs, apply.Options{
+	summary, applyErr := w.Apply(ctx, p, obs, apply.Options{
 		Parallelism:    o.Parallelism,
 		Timeout:        o.Timeout,
 		DryRun:         o.DryRun,
 		WaitForBrowser: o.WaitForBrowser,
 		Interactive:    interactive,
-		Who:            lock.Who,
 		Abort:          abort,
 	})
-	if !o.DryRun {
-		rec := state.HistoryRecord{
-			Workspace: o.Workspace, Started: started.UTC(), Ended: time.Now().UTC(),
-			Who: lock.Who, Host: lock.Host, CIRunURL: lock.CIRunURL, GitCommit: gitCommit(),
-			PlanHash: planHash(p), Summary: summaryCounts(summary), Outcome: outcome(summary, applyErr),
-		}
-		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		if herr := backend.AppendHistory(hctx, rec); herr != nil {
-			fmt.Fprintf(ios.Err, "warning: state %s: history: %v\n", backend.Describe(), herr)
-		}
-		cancel()
-	}
-	if ghactions.Enabled() {
-		if err := reportApplyToGitHub(ios.Err, summary); err != nil {
-			fmt.Fprintf(ios.Err, "warning: %v\n", err)
-		}
+	if err := o.GitHub.apply(summary); err != nil {
+		fmt.Fprintf(ios.Err, "warning: %v\n", err)
 	}
 	return applyExit(applyErr)
-}
-
-// reportApplyToGitHub annotates the run with each root-cause failure and
-// each resource left pending, and appends the summary to the step summary
-// (docs/plan-format.md).
-func reportApplyToGitHub(w io.Writer, s apply.Summary) error {
-	for _, f := range s.RootCauses {
-		ghactions.Annotate(w, "error", "", 0, 0, fmt.Sprintf("applinkctl apply: %s: %s", f.Address, f.Message))
-	}
-	for _, f := range s.StillPending {
-		ghactions.Annotate(w, "warning", "", 0, 0, fmt.Sprintf("applinkctl apply: %s still pending (status %s, id %s); the next apply resumes waiting", f.Address, f.Status, f.RemoteID))
-	}
-	var md strings.Builder
-	md.WriteString("### applinkctl apply\n\n```\n")
-	view.RenderSummary(&md, s, view.Options{})
-	md.WriteString("```\n")
-	return ghactions.AppendStepSummary(md.String())
 }
 
 // applyExit maps the engine's outcome to the exit codes of docs/apply.md.
@@ -473,20 +396,13 @@ func (h *interrupts) exit(why string) {
 	os.Exit(exitInterrupted)
 }
 
-// holdLock records the lock's release for the last resort and returns the
-// release the run defers: both share one call, so the lock is released
-// exactly once, by whichever comes first.
-func (h *interrupts) holdLock(release func() error) func() error {
-	var once sync.Once
-	var err error
-	shared := func() error {
-		once.Do(func() { err = release() })
-		return err
-	}
+// holdLock records the held lock's release for the last resort. The
+// workflow's release is once-only and shared with its Close, so the lock is
+// released exactly once, by whichever comes first.
+func (h *interrupts) holdLock(release func() error) {
 	h.mu.Lock()
-	h.release = shared
+	h.release = release
 	h.mu.Unlock()
-	return shared
 }
 
 // stop ends the handling; the run is over and released what it held.
@@ -536,43 +452,4 @@ func (b browserOpener) Event(ev apply.Event) {
 	if err := cmd.Start(); err == nil {
 		go func() { _ = cmd.Wait() }() // reaped when the opener exits; bounded by ctx
 	}
-}
-
-func summaryCounts(s apply.Summary) map[string]int {
-	return map[string]int{
-		"created": s.Created, "replaced": s.Replaced, "republished": s.Republished, "deleted": s.Deleted,
-		"adopted": s.Adopted, "unchanged": s.Unchanged, "failed": s.Failed, "skipped": s.Skipped, "pending": s.Pending,
-	}
-}
-
-func outcome(s apply.Summary, err error) string {
-	switch {
-	case errors.Is(err, apply.ErrLockLost):
-		return "lock-lost"
-	case s.Interrupted:
-		return "interrupted"
-	case s.Failed > 0 || (err != nil && s.Pending == 0):
-		return "failed"
-	case s.Pending > 0:
-		return "pending"
-	}
-	return "success"
-}
-
-// planHash identifies what was applied in the history: the addresses and
-// actions, in order.
-func planHash(p *plan.Plan) string {
-	h := sha256.New()
-	for _, c := range p.Changes {
-		fmt.Fprintf(h, "%s\x00%s\x00", c.Address, c.Action)
-	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil))
-}
-
-// gitCommit is the commit being applied when CI says so, or "".
-func gitCommit() string {
-	if s := os.Getenv("GITHUB_SHA"); s != "" {
-		return s
-	}
-	return ""
 }

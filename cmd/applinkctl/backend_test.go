@@ -14,13 +14,15 @@ import (
 	"github.com/applinkctl/applinkctl/internal/emulator"
 )
 
-// inSandboxCmd runs fn inside a command given args, as a verb would call
-// openPlatform.
-func inSandboxCmd(t *testing.T, args []string, fn func(c *cli.Context) error) (string, error) {
+// inSandboxCmd runs fn with the factory of a command given args, as a
+// verb would call OpenPlatform.
+func inSandboxCmd(t *testing.T, args []string, fn func(ctx context.Context, f *factory) error) (string, error) {
 	t.Helper()
 	var errb bytes.Buffer
 	app := &cli.App{Name: "applinkctl", Flags: globalFlags(), ErrWriter: &errb, Writer: &bytes.Buffer{},
-		ExitErrHandler: func(*cli.Context, error) {}, Action: fn}
+		ExitErrHandler: func(*cli.Context, error) {}, Action: func(c *cli.Context) error {
+			return fn(c.Context, newFactory(c, streams{Out: &bytes.Buffer{}, Err: &errb}))
+		}}
 	err := app.RunContext(context.Background(), append([]string{"applinkctl"}, args...))
 	return errb.String(), err
 }
@@ -28,8 +30,8 @@ func inSandboxCmd(t *testing.T, args []string, fn func(c *cli.Context) error) (s
 func TestOpenPlatformSandbox(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "sandbox")
 	for round := range 2 { // the second run finds the world the first left
-		_, err := inSandboxCmd(t, []string{"--sandbox=" + dir, "--log-level", "debug"}, func(c *cli.Context) error {
-			p, srv, closeFn, err := openPlatform(c, []string{"acme-api"})
+		_, err := inSandboxCmd(t, []string{"--sandbox=" + dir, "--log-level", "debug"}, func(ctx context.Context, f *factory) error {
+			p, srv, closeFn, err := f.OpenPlatform([]string{"acme-api"})
 			if err != nil {
 				return err
 			}
@@ -37,12 +39,12 @@ func TestOpenPlatformSandbox(t *testing.T) {
 			if srv == nil || !strings.HasPrefix(srv.URL, "http://127.0.0.1:") {
 				t.Fatalf("sandbox server %+v", srv)
 			}
-			al, err := p.Resolve(c.Context, "acme-api", "")
+			al, err := p.Resolve(ctx, "acme-api", "")
 			if err != nil {
 				return err
 			}
 			if round == 0 {
-				conn, err := al.CreateConnection(c.Context, "salesforce", client.ConnectRequest{Name: "prod_org"})
+				conn, err := al.CreateConnection(ctx, "salesforce", client.ConnectRequest{Name: "prod_org"})
 				if err != nil {
 					return err
 				}
@@ -51,7 +53,7 @@ func TestOpenPlatformSandbox(t *testing.T) {
 				}
 				return nil
 			}
-			conns, err := al.ListConnections(c.Context)
+			conns, err := al.ListConnections(ctx)
 			if err != nil || len(conns) != 1 || conns[0].Org.ConnectionName != "prod_org" {
 				t.Fatalf("round 2: %+v %v", conns, err)
 			}
@@ -74,8 +76,8 @@ func TestOpenPlatformSandbox(t *testing.T) {
 }
 
 func TestOpenPlatformSandboxRefusesBadApp(t *testing.T) {
-	_, err := inSandboxCmd(t, []string{"--sandbox=" + t.TempDir()}, func(c *cli.Context) error {
-		_, _, _, err := openPlatform(c, []string{"Not An App"})
+	_, err := inSandboxCmd(t, []string{"--sandbox=" + t.TempDir()}, func(ctx context.Context, f *factory) error {
+		_, _, _, err := f.OpenPlatform([]string{"Not An App"})
 		return err
 	})
 	if err == nil || !strings.Contains(err.Error(), "Not An App") {
@@ -87,16 +89,16 @@ func TestOpenPlatformFromEnv(t *testing.T) {
 	t.Setenv("HEROKU_API_KEY", "")
 	t.Setenv("HEROKU_API_URL", "")
 	t.Setenv("HOME", t.TempDir())
-	_, err := inSandboxCmd(t, nil, func(c *cli.Context) error {
-		_, _, _, err := openPlatform(c, nil)
+	_, err := inSandboxCmd(t, nil, func(ctx context.Context, f *factory) error {
+		_, _, _, err := f.OpenPlatform(nil)
 		return err
 	})
 	if err == nil || !strings.Contains(err.Error(), "--sandbox") {
 		t.Fatalf("no key: %v", err)
 	}
 	t.Setenv("HEROKU_API_KEY", "k")
-	_, err = inSandboxCmd(t, nil, func(c *cli.Context) error {
-		p, srv, closeFn, err := openPlatform(c, []string{"acme-api"})
+	_, err = inSandboxCmd(t, nil, func(ctx context.Context, f *factory) error {
+		p, srv, closeFn, err := f.OpenPlatform([]string{"acme-api"})
 		if err == nil {
 			defer closeFn()
 			if p == nil || srv != nil {
@@ -111,8 +113,8 @@ func TestOpenPlatformFromEnv(t *testing.T) {
 }
 
 func TestNewLogger(t *testing.T) {
-	out, err := inSandboxCmd(t, []string{"--log-level", "loud"}, func(c *cli.Context) error {
-		l := newLogger(c, c.App.ErrWriter)
+	out, err := inSandboxCmd(t, []string{"--log-level", "loud"}, func(ctx context.Context, f *factory) error {
+		l := f.Logger()
 		l.Info("hidden")
 		l.Warn("shown")
 		return nil
@@ -120,8 +122,8 @@ func TestNewLogger(t *testing.T) {
 	if err != nil || !strings.Contains(out, "unknown --log-level") || strings.Contains(out, "hidden") || !strings.Contains(out, "shown") {
 		t.Fatalf("logger output %q %v", out, err)
 	}
-	out, _ = inSandboxCmd(t, []string{"--log-level", "debug"}, func(c *cli.Context) error {
-		newLogger(c, c.App.ErrWriter).Debug("dbg")
+	out, _ = inSandboxCmd(t, []string{"--log-level", "debug"}, func(ctx context.Context, f *factory) error {
+		f.Logger().Debug("dbg")
 		return nil
 	})
 	if !strings.Contains(out, "dbg") {

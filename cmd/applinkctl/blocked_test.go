@@ -81,7 +81,7 @@ func TestInvocationRepeatsWhereButNoSecret(t *testing.T) {
 		t.Helper()
 		var got string
 		app := &cli.App{Flags: globalFlags(), Action: func(c *cli.Context) error {
-			got = invocationOf(c, "plan", []string{"my dir/applink.yaml"}).Command("plan", plan.Options{Prune: true})
+			got = newFactory(c, streams{}).Invocation("plan", []string{"my dir/applink.yaml"}).Command("plan", plan.Options{Prune: true})
 			return nil
 		}}
 		if err := app.Run(append([]string{"applinkctl"}, args...)); err != nil {

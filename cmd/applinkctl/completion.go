@@ -117,8 +117,11 @@ func completionScript(app *cli.App, shell string) (string, error) {
 // command definitions. Hidden: it is for building the docs, not for users.
 func manCommand(io streams) *cli.Command {
 	return &cli.Command{
-		Name:   "man",
-		Usage:  "print the man page (roff) generated from the command definitions",
+		Name:  "man",
+		Usage: "print the man page (roff) generated from the command definitions",
+		UsageText: "applinkctl man\n\n" +
+			"Examples:\n" +
+			"   applinkctl man > docs/man/applinkctl.1",
 		Hidden: true,
 		Action: func(c *cli.Context) error {
 			page, err := manPage(newApp(io))

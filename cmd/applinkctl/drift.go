@@ -1,23 +1,25 @@
 package main
 
 import (
-	"bytes"
+	"context"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/applinkctl/applinkctl/internal/ghactions"
 	"github.com/applinkctl/applinkctl/internal/live"
-	"github.com/applinkctl/applinkctl/internal/plan"
+	"github.com/applinkctl/applinkctl/internal/pipeline"
 	"github.com/applinkctl/applinkctl/internal/view"
 )
 
 // driftOptions are the inputs of one drift run.
 type driftOptions struct {
-	planInputs
-	Format  string
-	Ignore  []string
-	NoColor bool
+	IO          streams
+	World       worldOptions
+	Files       []string
+	Parallelism int
+	Format      string
+	Ignore      []string
+	GitHub      gitHub
 }
 
 func driftCommand(io streams) *cli.Command {
@@ -42,11 +44,18 @@ func driftCommand(io streams) *cli.Command {
 			&cli.IntFlag{Name: "parallelism", Value: live.DefaultReadConcurrency, Usage: "at most `N` read calls at once (reads change nothing; lower it to spare a rate limit shared with other tools)"},
 		},
 		Action: func(c *cli.Context) error {
-			return runDrift(c, io, driftOptions{
-				planInputs: planInputs{Files: c.StringSlice("file"), Parallelism: c.Int("parallelism")},
-				Format:     c.String("format"),
-				Ignore:     c.StringSlice("ignore"),
-				NoColor:    global(c, "no-color").Bool("no-color"),
+			world, err := newFactory(c, io).World()
+			if err != nil {
+				return err
+			}
+			return runDrift(c.Context, driftOptions{
+				IO:          io,
+				World:       world,
+				Files:       c.StringSlice("file"),
+				Parallelism: c.Int("parallelism"),
+				Format:      c.String("format"),
+				Ignore:      c.StringSlice("ignore"),
+				GitHub:      newGitHub(io.Err),
 			})
 		},
 	}
@@ -54,33 +63,33 @@ func driftCommand(io streams) *cli.Command {
 
 // runDrift reads, classifies and prints; exit code 2 exactly when it shows
 // a finding.
-func runDrift(c *cli.Context, io streams, opts driftOptions) error {
-	if err := validFormat(opts.Format, "text", "json", "markdown"); err != nil {
-		return fmt.Errorf("drift: %w", err)
-	}
-	r, err := prepareWorld(c, io, opts.planInputs)
+func runDrift(ctx context.Context, opts driftOptions) error {
+	io := opts.IO
+	format, err := view.ParseFormat(opts.Format, view.FormatText, view.FormatJSON, view.FormatMarkdown)
 	if err != nil {
 		return fmt.Errorf("drift: %w", err)
 	}
-	defer r.Close()
-	findings, err := plan.Drift(r.Manifest, r.World, r.State, opts.Ignore)
+	in, err := opts.World.inputs(opts.Files, opts.Parallelism, opts.GitHub.reporter(io.Err))
+	if err != nil {
+		return fmt.Errorf("drift: %w", err)
+	}
+	w, err := pipeline.Open(ctx, in)
+	if err != nil {
+		return fmt.Errorf("drift: %w", err)
+	}
+	defer w.Close()
+	findings, err := w.Drift(opts.Ignore)
 	if err != nil {
 		return fmt.Errorf("drift: %w", err)
 	}
 	// Fixes name an apply with the same -f paths and global flags.
-	inv := invocationOf(c, "apply", opts.Files)
-	vo := view.Options{Color: opts.Format == "text" && view.ColorEnabled(io.Out, opts.NoColor), Invocation: inv}
-	if err := view.RenderDrift(io.Out, findings, opts.Format, vo); err != nil {
+	inv := opts.World.Invocation("apply", opts.Files)
+	vo := view.Options{Color: format == view.FormatText && view.ColorEnabled(io.Out, opts.World.NoColor), Invocation: inv}
+	if err := view.RenderDrift(io.Out, findings, format, vo); err != nil {
 		return fmt.Errorf("drift: %w", err)
 	}
-	if ghactions.Enabled() {
-		var md bytes.Buffer
-		if err := view.RenderDrift(&md, findings, "markdown", view.Options{Invocation: inv}); err != nil {
-			return fmt.Errorf("drift: %w", err)
-		}
-		if err := ghactions.AppendStepSummary(md.String()); err != nil {
-			return fmt.Errorf("drift: %w", err)
-		}
+	if err := opts.GitHub.drift(findings, inv); err != nil {
+		return fmt.Errorf("drift: %w", err)
 	}
 	if len(findings) > 0 {
 		return withExitCode(exitChanges, nil)

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +17,7 @@ import (
 	"github.com/applinkctl/applinkctl/internal/emulator"
 	"github.com/applinkctl/applinkctl/internal/fsutil"
 	"github.com/applinkctl/applinkctl/internal/preflight"
+	"github.com/applinkctl/applinkctl/internal/view"
 )
 
 // emulatorOptions are the parsed flags of `applinkctl emulator`.
@@ -22,6 +26,7 @@ type emulatorOptions struct {
 	allowRemote bool
 	tlsCert     string
 	tlsKey      string
+	envFile     string
 	emu         emulator.Options
 }
 
@@ -34,9 +39,14 @@ func emulatorCommand(io streams) *cli.Command {
 			"one listener, and prints HEROKU_API_URL=…, HEROKU_API_KEY=… and SALESFORCE_LOGIN_URL=… lines to\n" +
 			"stdout, so that with them exported applinkctl (or the Heroku CLI, with HEROKU_HOST) talks to it,\n" +
 			"validate --preflight included. Serves until interrupted.\n" +
-			"Admin routes under /_emulator/ seed apps and break things; see docs/emulator.md.\n\n" +
+			"Admin routes under /_emulator/ seed apps and break things; see docs/emulator.md.\n" +
+			"With --env-file FILE it also writes those lines, as export statements, to FILE once it listens\n" +
+			"(whole, in one rename, mode 0600), and removes FILE when it stops: a script started in the\n" +
+			"background waits for FILE and sources it.\n\n" +
 			"Examples:\n" +
 			"   applinkctl emulator\n" +
+			"   rm -f /tmp/em.env; applinkctl emulator --listen 127.0.0.1:0 --env-file /tmp/em.env &\n" +
+			"   while [ ! -s /tmp/em.env ]; do sleep 0.1; done; . /tmp/em.env   # then: applinkctl plan -f applink.yaml\n" +
 			"   applinkctl emulator --listen 127.0.0.1:0 --data .emulator --approve-oauth-after 2s\n" +
 			"   applinkctl emulator --latency 50ms±10ms --error-rate 0.1 --rate-limit 100/min --seed 7\n" +
 			"   applinkctl emulator --async-delay connection=2s,target=1s\n" +
@@ -54,7 +64,7 @@ func emulatorCommand(io streams) *cli.Command {
 			&cli.Float64Flag{Name: "drop-after-rate", Usage: "`FRACTION` of POSTs and DELETEs whose connection is closed after the work is done (an ambiguous outcome)"},
 			&cli.Float64Flag{Name: "retry-429-rate", Usage: "`FRACTION` of requests answered 429 with Retry-After: 1"},
 			&cli.StringFlag{Name: "rate-limit", Usage: "account budget refill `N/min` (also N/h, N/s); default 4500/h with a 4500 burst"},
-			&cli.IntFlag{Name: "rate-limit-burst", Usage: "size of the rate-limit bucket (default: one minute's worth of --rate-limit)"},
+			&cli.IntFlag{Name: "rate-limit-burst", Usage: "size `N` of the rate-limit bucket (default: one minute's worth of --rate-limit)"},
 			&cli.StringFlag{Name: "async-delay", Usage: "how long pending statuses last, `KIND=D,…` for connection, authorization, target, delete"},
 			&cli.DurationFlag{Name: "approve-oauth-after", Usage: "approve browser OAuth flows by themselves after `D`"},
 			&cli.Int64Flag{Name: "seed", Usage: "`N` seeds the fault randomness, for repeatable runs"},
@@ -63,13 +73,14 @@ func emulatorCommand(io streams) *cli.Command {
 			&cli.DurationFlag{Name: "linger", Value: emulator.DefaultLinger, Usage: "with --variant linger, how long `D` a deleted connection or authorization stays listed as disconnected"},
 			&cli.StringFlag{Name: "tls-cert", Usage: "serve HTTPS with this certificate `FILE` (with --tls-key)"},
 			&cli.StringFlag{Name: "tls-key", Usage: "private key `FILE` of --tls-cert"},
+			&cli.StringFlag{Name: "env-file", Usage: "once listening, write the HEROKU_API_URL, HEROKU_API_KEY and SALESFORCE_LOGIN_URL lines as export statements to `FILE` (atomically, mode 0600; removed on exit)"},
 		},
 		Action: func(c *cli.Context) error {
 			opts, err := emulatorOptionsFrom(c)
 			if err != nil {
 				return err
 			}
-			return runEmulator(c, io, opts)
+			return runEmulator(c.Context, io, opts)
 		},
 	}
 }
@@ -78,7 +89,7 @@ func emulatorCommand(io streams) *cli.Command {
 func emulatorOptionsFrom(c *cli.Context) (emulatorOptions, error) {
 	o := emulatorOptions{
 		listen: c.String("listen"), allowRemote: c.Bool("allow-remote"),
-		tlsCert: c.String("tls-cert"), tlsKey: c.String("tls-key"),
+		tlsCert: c.String("tls-cert"), tlsKey: c.String("tls-key"), envFile: c.String("env-file"),
 		emu: emulator.Options{
 			Dir: c.String("data"), APIKey: c.String("api-key"),
 			ErrorRate: c.Float64("error-rate"), DropRate: c.Float64("drop-rate"), DropAfterRate: c.Float64("drop-after-rate"), Retry429Rate: c.Float64("retry-429-rate"),
@@ -115,7 +126,7 @@ func emulatorOptionsFrom(c *cli.Context) (emulatorOptions, error) {
 }
 
 // runEmulator serves until the command's context is cancelled (Ctrl-C).
-func runEmulator(c *cli.Context, io streams, o emulatorOptions) error {
+func runEmulator(ctx context.Context, io streams, o emulatorOptions) error {
 	var tlsConfig *tls.Config
 	if o.tlsCert != "" {
 		cert, err := loadKeyPair(o.tlsCert, o.tlsKey)
@@ -130,13 +141,59 @@ func runEmulator(c *cli.Context, io streams, o emulatorOptions) error {
 	}
 	// The token endpoint is served at the same base URL: SALESFORCE_LOGIN_URL
 	// points validate --preflight at it rather than at login.salesforce.com.
-	fmt.Fprintf(io.Out, "HEROKU_API_URL=%s\nHEROKU_API_KEY=%s\n%s=%s\n", srv.URL, srv.APIKey, preflight.LoginURLEnv, srv.URL)
+	env := [][2]string{{"HEROKU_API_URL", srv.URL}, {"HEROKU_API_KEY", srv.APIKey}, {preflight.LoginURLEnv, srv.URL}}
+	for _, kv := range env {
+		fmt.Fprintf(io.Out, "%s=%s\n", kv[0], kv[1])
+	}
+	if o.envFile != "" {
+		if err := writeEnvFile(o.envFile, env); err != nil {
+			return errors.Join(err, srv.Close())
+		}
+		// A file left behind would point the next script at a dead port.
+		defer os.Remove(o.envFile)
+	}
 	fmt.Fprintf(io.Err, "emulator: serving on %s (admin routes under %s/_emulator/); Ctrl-C stops it\n", srv.URL, srv.URL)
 	if v := srv.Emulator.Variants(); len(v) > 0 {
 		fmt.Fprintf(io.Err, "emulator: variants %s\n", strings.Join(v, ", "))
 	}
-	<-c.Context.Done()
+	<-ctx.Done()
 	return srv.Close()
+}
+
+// writeEnvFile writes env to path as POSIX shell export statements, whole
+// or not at all: into a temporary file beside it (created 0600: the API
+// key is in it), synced, then renamed over path, so a script polling for
+// path never reads half of it.
+func writeEnvFile(path string, env [][2]string) (err error) {
+	var b strings.Builder
+	b.WriteString("# written by applinkctl emulator; removed when it stops\n")
+	for _, kv := range env {
+		fmt.Fprintf(&b, "export %s=%s\n", kv[0], view.ShellQuote(kv[1]))
+	}
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("emulator: --env-file %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			_ = os.Remove(tmp.Name())
+			err = fmt.Errorf("emulator: --env-file %s: %w", path, err)
+		}
+	}()
+	if _, err = tmp.WriteString(b.String()); err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
 
 // parseLatency reads "50ms", "50ms±10ms" or "50ms+-10ms".

@@ -1,17 +1,24 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/applinkctl/applinkctl/internal/client"
 	"github.com/applinkctl/applinkctl/internal/export"
 	"github.com/applinkctl/applinkctl/internal/live"
+	"github.com/applinkctl/applinkctl/internal/view"
 )
 
 // exportOptions are the inputs of one export run.
 type exportOptions struct {
+	IO streams
+	// Platform opens the client to read with: export only reads, so in
+	// the sandbox too it asks for no app to be created.
+	Platform    func() (*client.Platform, func(), error)
 	Apps        []string
 	Addon       string // --addon: for every app; "" = each app's only AppLink add-on
 	OutDir      string // -o: write OutDir/applink.yaml; "" = stdout
@@ -41,7 +48,13 @@ func exportCommand(io streams) *cli.Command {
 			&cli.IntFlag{Name: "parallelism", Value: live.DefaultReadConcurrency, Usage: "at most `N` read calls at once (reads change nothing; lower it to spare a rate limit shared with other tools)"},
 		},
 		Action: func(c *cli.Context) error {
-			return runExport(c, io, exportOptions{
+			f := newFactory(c, io)
+			return runExport(c.Context, exportOptions{
+				IO: io,
+				Platform: func() (*client.Platform, func(), error) {
+					p, _, stop, err := f.OpenPlatform(nil)
+					return p, stop, err
+				},
 				Apps:        c.StringSlice("app"),
 				Addon:       c.String("addon"),
 				OutDir:      c.String("output"),
@@ -54,7 +67,8 @@ func exportCommand(io streams) *cli.Command {
 
 // runExport reads the apps, renders the manifest and writes it to stdout or
 // DIR/applink.yaml; what to do next goes to stderr.
-func runExport(c *cli.Context, io streams, opts exportOptions) error {
+func runExport(ctx context.Context, opts exportOptions) error {
+	io := opts.IO
 	if opts.Force && opts.OutDir == "" {
 		return fmt.Errorf("export: --force needs -o DIR")
 	}
@@ -68,13 +82,12 @@ func runExport(c *cli.Context, io streams, opts exportOptions) error {
 		}
 		refs = append(refs, live.AppRef{Name: a, Addon: opts.Addon})
 	}
-	// Export only reads: in the sandbox too it creates no app.
-	p, _, stop, err := openPlatform(c, nil)
+	p, stop, err := opts.Platform()
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
 	defer stop()
-	w, err := live.ReadApps(c.Context, p, refs, opts.Parallelism)
+	w, err := live.ReadApps(ctx, p, refs, opts.Parallelism)
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
@@ -92,30 +105,5 @@ func runExport(c *cli.Context, io streams, opts exportOptions) error {
 			return err
 		}
 	}
-	printExportSummary(io, dest, res)
-	return nil
-}
-
-// printExportSummary tells the person on stderr what was written and what
-// to do before the first plan.
-func printExportSummary(io streams, dest string, res *export.Result) {
-	n := res.Counts
-	fmt.Fprintf(io.Err, "exported %d %s to %s: %d %s, %d %s, %d %s",
-		n.Apps, plural(n.Apps, "app", "apps"), dest,
-		n.Connections, plural(n.Connections, "connection", "connections"),
-		n.Authorizations, plural(n.Authorizations, "authorization", "authorizations"),
-		n.Targets, plural(n.Targets, "target", "targets"))
-	if n.Publications > 0 {
-		fmt.Fprintf(io.Err, ", %d %s (commented out: add their specs)", n.Publications, plural(n.Publications, "publication", "publications"))
-	}
-	fmt.Fprintln(io.Err)
-	for _, note := range res.Notes {
-		fmt.Fprintf(io.Err, "note: %s\n", note)
-	}
-	if len(res.Variables) > 0 {
-		fmt.Fprintln(io.Err, "before plan, set:")
-		for _, v := range res.Variables {
-			fmt.Fprintf(io.Err, "  %s  %s: %s\n", v.Name, v.Address, v.Purpose)
-		}
-	}
+	return view.RenderExportSummary(io.Err, dest, res)
 }

@@ -7,12 +7,15 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/applinkctl/applinkctl/internal/manifest"
+	"github.com/applinkctl/applinkctl/internal/pipeline"
 	"github.com/applinkctl/applinkctl/internal/plan"
 	"github.com/applinkctl/applinkctl/internal/view"
 )
 
 // graphOptions are the inputs of one graph run.
 type graphOptions struct {
+	IO       streams
+	GitHub   gitHub
 	Files    []string // -f: the resources the manifest declares
 	PlanFile string   // --plan: a saved plan whose actions label the nodes
 	Format   string   // dot or mermaid
@@ -40,26 +43,26 @@ func graphCommand(io streams) *cli.Command {
 			if c.NArg() > 0 {
 				return fmt.Errorf("graph: unexpected argument %q (manifests go after -f)", c.Args().First())
 			}
-			return runGraph(io, graphOptions{Files: c.StringSlice("file"), PlanFile: c.String("plan"), Format: c.String("format")})
+			return runGraph(graphOptions{IO: io, GitHub: newGitHub(io.Err), Files: c.StringSlice("file"), PlanFile: c.String("plan"), Format: c.String("format")})
 		},
 	}
 }
 
 // runGraph loads what it was given and prints the graph.
-func runGraph(io streams, opts graphOptions) error {
-	if err := validFormat(opts.Format, view.FormatDot, view.FormatMermaid); err != nil {
+func runGraph(opts graphOptions) error {
+	format, err := view.ParseFormat(opts.Format, view.FormatDot, view.FormatMermaid)
+	if err != nil {
 		return fmt.Errorf("graph: %w", err)
 	}
 	if len(opts.Files) == 0 && opts.PlanFile == "" {
 		return errors.New("graph: want -f PATH… (the manifest), --plan FILE (a saved plan), or both")
 	}
 	var (
-		m   *manifest.Manifest
-		p   *plan.Plan
-		err error
+		m *manifest.Manifest
+		p *plan.Plan
 	)
 	if len(opts.Files) > 0 {
-		if m, err = loadManifest(io, opts.Files); err != nil {
+		if m, err = pipeline.LoadManifest(opts.Files, opts.GitHub.reporter(opts.IO.Err)); err != nil {
 			return fmt.Errorf("graph: %w", err)
 		}
 	}
@@ -72,7 +75,7 @@ func runGraph(io streams, opts graphOptions) error {
 	if err != nil {
 		return fmt.Errorf("graph: %w", err)
 	}
-	if err := view.RenderGraph(io.Out, g, view.PlanLabels(p), opts.Format); err != nil {
+	if err := view.RenderGraph(opts.IO.Out, g, view.PlanLabels(p), format); err != nil {
 		return fmt.Errorf("graph: %w", err)
 	}
 	return nil

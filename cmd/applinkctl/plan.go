@@ -1,28 +1,31 @@
 package main
 
 import (
-	"bytes"
+	"context"
 	"fmt"
-	"strconv"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/applinkctl/applinkctl/internal/ghactions"
 	"github.com/applinkctl/applinkctl/internal/live"
+	"github.com/applinkctl/applinkctl/internal/pipeline"
 	"github.com/applinkctl/applinkctl/internal/plan"
 	"github.com/applinkctl/applinkctl/internal/view"
 )
 
 // planOptions are the inputs of one plan run.
 type planOptions struct {
-	planInputs
-	Format           string // text, json or markdown
-	Out              string // --out FILE: save the plan for apply FILE
-	MaxBytes         int    // markdown cap
-	DetailedExitCode bool   // exit 2 when the plan has changes
-	FailOnBreaking   bool   // exit 1 when a publication change breaks its callers
-	NoColor          bool
-	GitHub           bool // append the markdown plan to $GITHUB_STEP_SUMMARY
+	IO    streams
+	World worldOptions
+
+	Files            []string
+	Plan             plan.Options // --prune, --allow-empty, --target, --replace
+	Parallelism      int          // bound on concurrent read calls
+	Format           string       // text, json or markdown
+	Out              string       // --out FILE: save the plan for apply FILE
+	MaxBytes         int          // markdown cap
+	DetailedExitCode bool         // exit 2 when the plan has changes
+	FailOnBreaking   bool         // exit 1 when a publication change breaks its callers
+	GitHub           gitHub       // step summary, outputs and annotations under Actions
 }
 
 func planCommand(io streams) *cli.Command {
@@ -69,26 +72,29 @@ func planCommand(io streams) *cli.Command {
 			&cli.IntFlag{Name: "parallelism", Value: live.DefaultReadConcurrency, Usage: "at most `N` read calls at once (reads change nothing; lower it to spare a rate limit shared with other tools)"},
 		},
 		Action: func(c *cli.Context) error {
-			opts := planOptions{
-				planInputs: planInputs{
-					Files: c.StringSlice("file"),
-					Options: plan.Options{
-						Prune:      c.Bool("prune"),
-						AllowEmpty: c.Bool("allow-empty"),
-						Targets:    c.StringSlice("target"),
-						Replace:    c.StringSlice("replace"),
-					},
-					Parallelism: c.Int("parallelism"),
+			f := newFactory(c, io)
+			world, err := f.World()
+			if err != nil {
+				return err
+			}
+			return runPlan(c.Context, planOptions{
+				IO:    io,
+				World: world,
+				Files: c.StringSlice("file"),
+				Plan: plan.Options{
+					Prune:      c.Bool("prune"),
+					AllowEmpty: c.Bool("allow-empty"),
+					Targets:    c.StringSlice("target"),
+					Replace:    c.StringSlice("replace"),
 				},
+				Parallelism:      c.Int("parallelism"),
 				Format:           c.String("format"),
 				Out:              c.String("out"),
 				MaxBytes:         c.Int("max-bytes"),
 				DetailedExitCode: c.Bool("detailed-exitcode"),
 				FailOnBreaking:   c.Bool("fail-on-breaking"),
-				NoColor:          global(c, "no-color").Bool("no-color"),
-				GitHub:           ghactions.Enabled(),
-			}
-			return runPlan(c, io, opts)
+				GitHub:           newGitHub(io.Err),
+			})
 		},
 	}
 }
@@ -98,62 +104,54 @@ func planCommand(io streams) *cli.Command {
 // publication change to exit code 1 under --fail-on-breaking. A plan with
 // blocked changes is an error (exit 1, whatever the flags) and is not saved:
 // apply would refuse it, so the error names the command that unblocks it.
-func runPlan(c *cli.Context, io streams, opts planOptions) error {
-	if err := validFormat(opts.Format, "text", "json", "markdown"); err != nil {
-		return fmt.Errorf("plan: %w", err)
-	}
-	r, err := preparePlan(c, io, opts.planInputs)
+func runPlan(ctx context.Context, opts planOptions) error {
+	io := opts.IO
+	format, err := view.ParseFormat(opts.Format, view.FormatText, view.FormatJSON, view.FormatMarkdown)
 	if err != nil {
 		return fmt.Errorf("plan: %w", err)
 	}
-	defer r.Close()
-	inv := invocationOf(c, "plan", opts.Files)
-	vo := view.Options{Color: opts.Format == "text" && view.ColorEnabled(io.Out, opts.NoColor), MaxBytes: opts.MaxBytes, Invocation: inv}
-	if err := view.RenderPlan(io.Out, r.Plan, opts.Format, vo); err != nil {
+	in, err := opts.World.inputs(opts.Files, opts.Parallelism, opts.GitHub.reporter(io.Err))
+	if err != nil {
 		return fmt.Errorf("plan: %w", err)
 	}
-	blocked := blockedChanges(r.Plan) != nil
+	w, err := pipeline.Open(ctx, in)
+	if err != nil {
+		return fmt.Errorf("plan: %w", err)
+	}
+	defer w.Close()
+	p, err := w.Plan(opts.Plan)
+	if err != nil {
+		return fmt.Errorf("plan: %w", err)
+	}
+	inv := opts.World.Invocation("plan", opts.Files)
+	vo := view.Options{Color: format == view.FormatText && view.ColorEnabled(io.Out, opts.World.NoColor), MaxBytes: opts.MaxBytes, Invocation: inv}
+	if err := view.RenderPlan(io.Out, p, format, vo); err != nil {
+		return fmt.Errorf("plan: %w", err)
+	}
+	blocked := blockedChanges(p) != nil
 	saved := ""
 	switch {
 	case opts.Out != "" && blocked:
 		fmt.Fprintf(io.Err, "Not saved to %s: apply refuses a plan with blocked changes.\n", opts.Out)
 	case opts.Out != "":
-		if err := view.WritePlanFile(opts.Out, r.Plan); err != nil {
+		if err := view.WritePlanFile(opts.Out, p); err != nil {
 			return fmt.Errorf("plan: %w", err)
 		}
 		saved = opts.Out
 		apply := view.Invocation{Flags: inv.Flags}.Command("apply", plan.Options{}) + " " + view.ShellQuote(opts.Out)
 		fmt.Fprintf(io.Err, "Saved the plan to %s; run `%s` to apply exactly it.\n", opts.Out, apply)
 	}
-	if opts.GitHub {
-		var md bytes.Buffer
-		if err := view.RenderPlan(&md, r.Plan, "markdown", view.Options{MaxBytes: opts.MaxBytes, Invocation: inv}); err != nil {
-			return fmt.Errorf("plan: %w", err)
-		}
-		if err := ghactions.AppendStepSummary(md.String()); err != nil {
-			return fmt.Errorf("plan: %w", err)
-		}
-		// Step outputs the action (action.yml) and later steps branch on.
-		if err := ghactions.SetOutput("has_changes", strconv.FormatBool(r.Plan.HasChanges())); err != nil {
-			return fmt.Errorf("plan: %w", err)
-		}
-		if err := ghactions.SetOutput("plan_file", saved); err != nil {
-			return fmt.Errorf("plan: %w", err)
-		}
-		level := "warning"
-		if opts.FailOnBreaking {
-			level = "error"
-		}
-		view.AnnotateBreaking(io.Err, r.Plan, level)
+	if err := opts.GitHub.plan(p, vo, saved, opts.FailOnBreaking); err != nil {
+		return fmt.Errorf("plan: %w", err)
 	}
-	if n := len(r.Plan.BreakingChanges()); opts.FailOnBreaking && n > 0 {
+	if n := len(p.BreakingChanges()); opts.FailOnBreaking && n > 0 {
 		return fmt.Errorf("plan: %d %s existing callers (--fail-on-breaking); see ⚠ breaking above",
 			n, plural(n, "publication change breaks", "publication changes break"))
 	}
 	if blocked {
-		return fmt.Errorf("plan: %w", blockedError(r.Plan, inv))
+		return fmt.Errorf("plan: %w", blockedError(p, inv))
 	}
-	if opts.DetailedExitCode && r.Plan.HasChanges() {
+	if opts.DetailedExitCode && p.HasChanges() {
 		return withExitCode(exitChanges, nil)
 	}
 	return nil

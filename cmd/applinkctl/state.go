@@ -2,22 +2,16 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"maps"
-	"slices"
-	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/applinkctl/applinkctl/internal/addr"
 	"github.com/applinkctl/applinkctl/internal/state"
+	"github.com/applinkctl/applinkctl/internal/view"
 )
 
 // stateOptions locate one state backend: --state (global), -f and
@@ -34,13 +28,13 @@ func (o stateOptions) open(ctx context.Context) (state.Backend, error) {
 
 // stateOptionsFrom locates the state of a state subcommand; under
 // --sandbox it is the sandbox's own (see stateURL).
-func stateOptionsFrom(c *cli.Context) (stateOptions, error) {
+func stateOptionsFrom(c *cli.Context, f *factory) (stateOptions, error) {
 	files := c.StringSlice("file")
-	url, err := stateURL(c, files)
+	url, err := f.StateURL(files)
 	return stateOptions{
 		URL:       url,
 		Files:     files,
-		Workspace: global(c, "workspace").String("workspace"),
+		Workspace: f.Workspace,
 	}, err
 }
 
@@ -56,13 +50,29 @@ func stateCommand(io streams) *cli.Command {
 	return &cli.Command{
 		Name:  "state",
 		Usage: "inspect and maintain applinkctl's state: list, show, unlock, unprotect, history, migrate",
+		UsageText: "applinkctl state COMMAND [-f PATH…] [--state URL] [--workspace NAME] [ARGS]\n\n" +
+			"Each subcommand finds the state as plan and apply do: --state URL (or APPLINKCTL_STATE), else\n" +
+			".applinkctl/state.json beside the first -f manifest; under --sandbox, the sandbox's own.\n" +
+			"See docs/state.md.\n\n" +
+			"Examples:\n" +
+			"   applinkctl state list -f applink.yaml\n" +
+			"   applinkctl state show -f applink.yaml acme-api/connection/prod_org\n" +
+			"   applinkctl state history --state postgres://applinkctl@db/applinkctl --workspace prod",
 		Subcommands: []*cli.Command{
 			{
 				Name:  "list",
 				Usage: "list the managed resources recorded in state",
+				UsageText: "applinkctl state list [-f PATH…] [--state URL] [--workspace NAME]\n\n" +
+					"One line per resource: address, kind, origin (created or adopted), phase, remote id and\n" +
+					"when it was last recorded. A resource in phase intent was being changed by a run that\n" +
+					"did not finish; the next apply resumes it.\n\n" +
+					"Examples:\n" +
+					"   applinkctl state list -f applink.yaml\n" +
+					"   applinkctl state list -f applink.yaml --sandbox\n" +
+					"   applinkctl state list --state file://infra/.applinkctl/state.json",
 				Flags: locate(),
 				Action: func(c *cli.Context) error {
-					o, err := stateOptionsFrom(c)
+					o, err := stateOptionsFrom(c, newFactory(c, io))
 					if err != nil {
 						return err
 					}
@@ -73,12 +83,18 @@ func stateCommand(io streams) *cli.Command {
 				Name:      "show",
 				Usage:     "show every field of one resource's record",
 				ArgsUsage: "ADDRESS",
-				Flags:     locate(),
+				UsageText: "applinkctl state show ADDRESS [-f PATH…] [--state URL] [--workspace NAME]\n\n" +
+					"Every field state records for ADDRESS (see applinkctl state list): ids, phase, key\n" +
+					"fingerprint, the published spec's name, size and digest; never a secret.\n\n" +
+					"Examples:\n" +
+					"   applinkctl state show -f applink.yaml acme-api/connection/prod_org\n" +
+					"   applinkctl state show acme-api/authorization/ci_auth -f infra --sandbox",
+				Flags: locate(),
 				Action: func(c *cli.Context) error {
 					if c.NArg() != 1 {
 						return errors.New("state show: want exactly one ADDRESS (see applinkctl state list)")
 					}
-					o, err := stateOptionsFrom(c)
+					o, err := stateOptionsFrom(c, newFactory(c, io))
 					if err != nil {
 						return err
 					}
@@ -89,12 +105,19 @@ func stateCommand(io streams) *cli.Command {
 				Name:      "unlock",
 				Usage:     "break a lock left by a run that is gone",
 				ArgsUsage: "LOCK_ID",
-				Flags:     locate(),
+				UsageText: "applinkctl state unlock LOCK_ID [-f PATH…] [--state URL] [--workspace NAME]\n\n" +
+					"Releases the state lock whose id is LOCK_ID, as the lock error prints it with the run\n" +
+					"that holds it. Only for a run that is gone: breaking the lock of a live run lets two\n" +
+					"runs write one state. A different id is refused, so a newer lock is never broken.\n\n" +
+					"Examples:\n" +
+					"   applinkctl state unlock -f applink.yaml 9f2c4e1a7b3d5f60\n" +
+					"   applinkctl state unlock --state postgres://applinkctl@db/applinkctl --workspace prod 9f2c4e1a7b3d5f60",
+				Flags: locate(),
 				Action: func(c *cli.Context) error {
 					if c.NArg() != 1 {
 						return errors.New("state unlock: want exactly one LOCK_ID (the lock error names it)")
 					}
-					o, err := stateOptionsFrom(c)
+					o, err := stateOptionsFrom(c, newFactory(c, io))
 					if err != nil {
 						return err
 					}
@@ -105,7 +128,7 @@ func stateCommand(io streams) *cli.Command {
 				Name:      "unprotect",
 				Usage:     "release a resource recorded as protected, so that apply --prune may delete it once its block is gone",
 				ArgsUsage: "ADDRESS",
-				UsageText: "applinkctl state unprotect ADDRESS [-f PATH…] [--state URL] [--workspace NAME] [--lock-timeout D]\n\n" +
+				UsageText: "applinkctl state unprotect ADDRESS [-f PATH…] [--state URL] [--workspace NAME] [--lock-timeout DURATION]\n\n" +
 					"A resource declared with protect: true is recorded so in state, and prune never deletes it, even\n" +
 					"once its block is gone from the manifest. This clears the recorded flag (taking the state lock,\n" +
 					"and adding a line to the state history), so that the next apply --prune deletes the resource.\n" +
@@ -115,13 +138,13 @@ func stateCommand(io streams) *cli.Command {
 					"   applinkctl state unprotect -f applink.yaml acme-api/connection/old_org\n" +
 					"   applinkctl apply -f applink.yaml --prune",
 				Flags: append(locate(),
-					&cli.DurationFlag{Name: "lock-timeout", Usage: "how long to wait for the state lock (0: fail at once)"},
+					&cli.DurationFlag{Name: "lock-timeout", Usage: "how long (`DURATION`, e.g. 30s) to wait for the state lock, saying who holds it meanwhile (0: fail at once)"},
 				),
 				Action: func(c *cli.Context) error {
 					if c.NArg() != 1 {
 						return errors.New("state unprotect: want exactly one ADDRESS (see applinkctl state list)")
 					}
-					o, err := stateOptionsFrom(c)
+					o, err := stateOptionsFrom(c, newFactory(c, io))
 					if err != nil {
 						return err
 					}
@@ -131,12 +154,18 @@ func stateCommand(io streams) *cli.Command {
 			{
 				Name:  "history",
 				Usage: "list past applies, newest first",
+				UsageText: "applinkctl state history [-f PATH…] [--state URL] [--workspace NAME] [--limit N] [--format text|json]\n\n" +
+					"One record per apply (and per state unprotect): when, how long, outcome, who, where\n" +
+					"(CI run URL or host), commit and counts.\n\n" +
+					"Examples:\n" +
+					"   applinkctl state history -f applink.yaml\n" +
+					"   applinkctl state history -f applink.yaml --limit 0 --format json",
 				Flags: append(locate(),
 					&cli.IntFlag{Name: "limit", Value: 20, Usage: "show at most `N` records (0: all)"},
 					&cli.StringFlag{Name: "format", Value: "text", Usage: "output `FORMAT`: text or json"},
 				),
 				Action: func(c *cli.Context) error {
-					o, err := stateOptionsFrom(c)
+					o, err := stateOptionsFrom(c, newFactory(c, io))
 					if err != nil {
 						return err
 					}
@@ -146,11 +175,18 @@ func stateCommand(io streams) *cli.Command {
 			{
 				Name:  "migrate",
 				Usage: "copy the state and its history to another backend, verifying the copy",
+				UsageText: "applinkctl state migrate --to URL [-f PATH…] [--state URL] [--workspace NAME]\n\n" +
+					"Copies the state and its history from the current backend to --to, under both locks,\n" +
+					"and verifies the copy by digest. The old state is left as it was: point --state (or\n" +
+					"APPLINKCTL_STATE) at the new one from then on.\n\n" +
+					"Examples:\n" +
+					"   applinkctl state migrate -f applink.yaml --to postgres://applinkctl@db/applinkctl?workspace=prod\n" +
+					"   applinkctl state migrate -f applink.yaml --to file://infra/state.json",
 				Flags: append(locate(),
 					&cli.StringFlag{Name: "to", Required: true, Usage: "destination backend `URL` (file://PATH or postgres://…)"},
 				),
 				Action: func(c *cli.Context) error {
-					o, err := stateOptionsFrom(c)
+					o, err := stateOptionsFrom(c, newFactory(c, io))
 					if err != nil {
 						return err
 					}
@@ -176,40 +212,8 @@ func runStateList(ctx context.Context, o stateOptions, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if len(s.Resources) == 0 {
-			_, err := fmt.Fprintf(out, "no resources in state %s\n", b.Describe())
-			return err
-		}
-		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ADDRESS\tKIND\tORIGIN\tPHASE\tREMOTE ID\tUPDATED")
-		for _, a := range slices.Sorted(maps.Keys(s.Resources)) {
-			r := s.Resources[a]
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a, dash(string(r.Kind)), dash(string(r.Origin)), phaseText(r), dash(r.RemoteID), timeText(r.UpdatedAt))
-		}
-		return tw.Flush()
+		return view.RenderStateList(out, b.Describe(), s)
 	})
-}
-
-// phaseText shows an intent's operation with its phase: "intent (create)".
-func phaseText(r *state.Resource) string {
-	if r.Operation != "" && r.Phase != state.Applied {
-		return fmt.Sprintf("%s (%s)", r.Phase, r.Operation)
-	}
-	return dash(string(r.Phase))
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-func timeText(t time.Time) string {
-	if t.IsZero() {
-		return "-"
-	}
-	return t.UTC().Format(time.RFC3339)
 }
 
 func runStateShow(ctx context.Context, o stateOptions, address string, out io.Writer) error {
@@ -225,39 +229,7 @@ func runStateShow(ctx context.Context, o stateOptions, address string, out io.Wr
 		if !ok {
 			return fmt.Errorf("state show: %s is not in state %s (%d resources; see applinkctl state list)", address, b.Describe(), len(s.Resources))
 		}
-		spec := "-"
-		if len(r.SpecGzip) > 0 {
-			raw, err := state.DecompressSpec(r.SpecGzip)
-			if err != nil {
-				spec = fmt.Sprintf("unreadable (%v)", err)
-			} else {
-				sum := sha256.Sum256(raw)
-				spec = fmt.Sprintf("%s, %d bytes (%d compressed), sha256:%s", dash(r.SpecName), len(raw), len(r.SpecGzip), hex.EncodeToString(sum[:]))
-			}
-		}
-		tw := tabwriter.NewWriter(out, 0, 4, 1, ' ', 0)
-		for _, f := range [][2]string{
-			{"address", address},
-			{"kind", dash(string(r.Kind))},
-			{"origin", dash(string(r.Origin))},
-			{"phase", dash(string(r.Phase))},
-			{"operation", dash(r.Operation)},
-			{"remote id", dash(r.RemoteID)},
-			{"status", dash(r.Status)},
-			{"protect", fmt.Sprint(r.Protect)},
-			{"inputs digest", dash(r.InputsDigest)},
-			{"key fingerprint", dash(r.KeyFingerprint)},
-			{"login url", dash(r.LoginURL)},
-			{"client id", dash(r.ClientID)},
-			{"username", dash(r.Username)},
-			{"spec", spec},
-			{"metadata digest", dash(r.MetadataDigest)},
-			{"updated at", timeText(r.UpdatedAt)},
-			{"updated by", dash(r.UpdatedBy)},
-		} {
-			fmt.Fprintf(tw, "%s:\t%s\n", f[0], f[1])
-		}
-		return tw.Flush()
+		return view.RenderStateRecord(out, address, r)
 	})
 }
 
@@ -271,7 +243,11 @@ func runStateUnlock(ctx context.Context, o stateOptions, id string, out io.Write
 				return err
 			}
 			if link != nil {
-				_, err = fmt.Fprintf(out, "removed %s, a symbolic link to %s and not a lock; the file it names was left alone\n", link.Path, dash(link.Target))
+				target := link.Target
+				if target == "" {
+					target = "-"
+				}
+				_, err = fmt.Fprintf(out, "removed %s, a symbolic link to %s and not a lock; the file it names was left alone\n", link.Path, target)
 				return err
 			}
 		}
@@ -332,39 +308,10 @@ func runStateUnprotect(ctx context.Context, o stateOptions, address string, lock
 	})
 }
 
-// historyJSON is the wire form of `state history --format json`; it is
-// versioned and independent of the state package's types.
-type historyJSON struct {
-	FormatVersion string              `json:"format_version"`
-	Backend       string              `json:"backend"`
-	Records       []historyRecordJSON `json:"records"`
-}
-
-type historyRecordJSON struct {
-	Workspace string         `json:"workspace,omitempty"`
-	Operation string         `json:"operation,omitempty"`
-	Started   *time.Time     `json:"started,omitempty"`
-	Ended     *time.Time     `json:"ended,omitempty"`
-	Who       string         `json:"who,omitempty"`
-	Host      string         `json:"host,omitempty"`
-	CIRunURL  string         `json:"ci_run_url,omitempty"`
-	GitCommit string         `json:"git_commit,omitempty"`
-	PlanHash  string         `json:"plan_hash,omitempty"`
-	Summary   map[string]int `json:"summary"`
-	Outcome   string         `json:"outcome"`
-}
-
-func optTime(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	u := t.UTC()
-	return &u
-}
-
 func runStateHistory(ctx context.Context, o stateOptions, limit int, format string, out io.Writer) error {
-	if format != "text" && format != "json" {
-		return fmt.Errorf("state history: --format %q: want text or json", format)
+	format, err := view.ParseFormat(format, view.FormatText, view.FormatJSON)
+	if err != nil {
+		return fmt.Errorf("state history: %w", err)
 	}
 	if limit < 0 {
 		return fmt.Errorf("state history: --limit %d: want 0 (all) or more", limit)
@@ -374,62 +321,8 @@ func runStateHistory(ctx context.Context, o stateOptions, limit int, format stri
 		if err != nil {
 			return err
 		}
-		if format == "json" {
-			doc := historyJSON{FormatVersion: "1", Backend: b.Describe(), Records: []historyRecordJSON{}}
-			for _, r := range recs {
-				sum := r.Summary
-				if sum == nil {
-					sum = map[string]int{}
-				}
-				doc.Records = append(doc.Records, historyRecordJSON{Workspace: r.Workspace, Operation: r.Operation, Started: optTime(r.Started), Ended: optTime(r.Ended),
-					Who: r.Who, Host: r.Host, CIRunURL: r.CIRunURL, GitCommit: r.GitCommit, PlanHash: r.PlanHash, Summary: sum, Outcome: r.Outcome})
-			}
-			enc := json.NewEncoder(out)
-			enc.SetIndent("", "  ")
-			return enc.Encode(doc)
-		}
-		if len(recs) == 0 {
-			_, err := fmt.Fprintf(out, "no applies recorded in %s\n", b.Describe())
-			return err
-		}
-		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "STARTED\tDURATION\tOUTCOME\tWHO\tWHERE\tCOMMIT\tSUMMARY")
-		for _, r := range recs {
-			dur := "-"
-			if !r.Started.IsZero() && !r.Ended.IsZero() {
-				dur = r.Ended.Sub(r.Started).Round(time.Second).String()
-			}
-			where := r.CIRunURL
-			if where == "" {
-				where = r.Host
-			}
-			commit := r.GitCommit
-			if len(commit) > 12 {
-				commit = commit[:12]
-			}
-			summary := summaryText(r.Summary)
-			if r.Operation != "" {
-				// Not an apply: say what ran.
-				summary = r.Operation + ": " + summary
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", timeText(r.Started), dur, dash(r.Outcome), dash(r.Who), dash(where), dash(commit), summary)
-		}
-		return tw.Flush()
+		return view.RenderHistory(out, b.Describe(), recs, format)
 	})
-}
-
-// summaryText is "created=2 deleted=1", sorted, zero counts left out.
-func summaryText(m map[string]int) string {
-	var parts []string
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		if m[k] != 0 {
-			parts = append(parts, fmt.Sprintf("%s=%d", k, m[k]))
-		}
-	}
-	if len(parts) == 0 {
-		return "-"
-	}
-	return strings.Join(parts, " ")
 }
 
 func runStateMigrate(ctx context.Context, o stateOptions, to string, out io.Writer) error {

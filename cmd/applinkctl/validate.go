@@ -1,22 +1,22 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/applinkctl/applinkctl/internal/ghactions"
 	"github.com/applinkctl/applinkctl/internal/manifest"
+	"github.com/applinkctl/applinkctl/internal/pipeline"
+	"github.com/applinkctl/applinkctl/internal/view"
 )
 
 // validateOptions are the inputs of one validate run.
 type validateOptions struct {
+	IO     streams
 	Files  []string
 	Format string // text or json
-	GitHub bool   // also print ::error annotations (GITHUB_ACTIONS=true)
+	GitHub gitHub // also print annotations under GitHub Actions
 	// Preflight, set by --preflight, runs after a successful validation
 	// (see preflight.go).
 	Preflight func(m *manifest.Manifest) error
@@ -45,99 +45,58 @@ func validateCommand(io streams) *cli.Command {
 		},
 		Action: func(c *cli.Context) error {
 			opts := validateOptions{
+				IO:     io,
 				Files:  c.StringSlice("file"),
 				Format: c.String("format"),
-				GitHub: ghactions.Enabled(),
+				GitHub: newGitHub(io.Err),
 			}
-			if err := preflightFlags(c, io, &opts); err != nil {
+			pre, err := preflightOptionsFrom(c, newFactory(c, io), opts.Format)
+			if err != nil {
 				return err
 			}
-			return runValidate(io, opts)
+			if pre != nil {
+				opts.Preflight = func(m *manifest.Manifest) error { return runPreflight(c.Context, *pre, m) }
+			}
+			return runValidate(opts)
 		},
 	}
 }
 
-// problemJSON is the wire shape of one problem in `validate --format json`.
-type problemJSON struct {
-	File     string `json:"file"`
-	Line     int    `json:"line"`
-	Column   int    `json:"column"`
-	Field    string `json:"field"`
-	Severity string `json:"severity"`
-	Message  string `json:"message"`
-}
-
-func runValidate(io streams, opts validateOptions) error {
-	if opts.Format != "text" && opts.Format != "json" {
-		return fmt.Errorf("validate: --format %q: want text or json", opts.Format)
+// runValidate loads the manifest and prints every problem: as text, errors
+// on stdout and warnings on stderr, then a count of what it declares; as
+// json, the array of problems. Exit 1 when any is an error.
+func runValidate(opts validateOptions) error {
+	io := opts.IO
+	format, err := view.ParseFormat(opts.Format, view.FormatText, view.FormatJSON)
+	if err != nil {
+		return fmt.Errorf("validate: %w", err)
 	}
 	m, problems, err := manifest.Load(opts.Files, manifest.Options{})
 	if err != nil && !errors.Is(err, manifest.ErrInvalid) {
 		return fmt.Errorf("validate: %w", err)
 	}
-	if opts.GitHub {
-		// On stderr, which the runner reads for workflow commands too, so
-		// that stdout stays the report (--format json parses).
-		for _, p := range problems {
-			ghactions.Annotate(io.Err, p.Severity, p.Pos.File, p.Pos.Line, p.Pos.Col, fieldMessage(p))
-		}
-	}
-	if opts.Format == "json" {
-		if err := writeProblemsJSON(io.Out, problems); err != nil {
-			return err
-		}
-	} else {
-		for _, p := range problems {
-			w := io.Out
-			if p.Severity == manifest.SeverityWarning {
-				w = io.Err
-			}
-			fmt.Fprintln(w, p.String())
-		}
+	// On stderr, which the runner reads for workflow commands too, so
+	// that stdout stays the report (--format json parses).
+	opts.GitHub.problems(problems)
+	if err := view.RenderProblems(io.Out, io.Err, problems, format); err != nil {
+		return fmt.Errorf("validate: %w", err)
 	}
 	if err != nil {
-		nerr := 0
-		for _, p := range problems {
-			if p.Severity == manifest.SeverityError {
-				nerr++
-			}
-		}
-		if opts.Format == "json" {
+		if format == view.FormatJSON {
 			return withExitCode(exitError, nil)
 		}
+		nerr := pipeline.ErrorCount(problems)
 		return withExitCode(exitError, fmt.Errorf("validate: %d %s", nerr, plural(nerr, "problem", "problems")))
 	}
-	if opts.Format == "text" {
-		n := m.Counts()
-		fmt.Fprintf(io.Out, "ok: %d apps, %d connections, %d authorizations, %d targets, %d publications\n",
-			n.Apps, n.Connections, n.Authorizations, n.Targets, n.Publications)
+	if format == view.FormatText {
+		if err := view.RenderValid(io.Out, m); err != nil {
+			return err
+		}
 	}
 	if opts.Preflight != nil {
 		return opts.Preflight(m)
 	}
 	return nil
-}
-
-// fieldMessage is a problem without its position, for annotations, which
-// carry the position separately.
-func fieldMessage(p manifest.Problem) string {
-	if p.Field == "" {
-		return p.Message
-	}
-	return p.Field + ": " + p.Message
-}
-
-func writeProblemsJSON(w io.Writer, problems []manifest.Problem) error {
-	out := make([]problemJSON, 0, len(problems))
-	for _, p := range problems {
-		out = append(out, problemJSON{File: p.Pos.File, Line: p.Pos.Line, Column: p.Pos.Col, Field: p.Field, Severity: p.Severity, Message: p.Message})
-	}
-	b, err := json.MarshalIndent(out, "", "  ")
-	if err != nil {
-		return fmt.Errorf("validate: %w", err)
-	}
-	_, err = fmt.Fprintf(w, "%s\n", b)
-	return err
 }
 
 func plural(n int, one, many string) string {

@@ -20,7 +20,7 @@ func versionCommand(io streams) *cli.Command {
 		Name:  "version",
 		Usage: "print version, commit and Go version",
 		UsageText: "applinkctl version\n\n" +
-			"Example:\n   applinkctl version",
+			"Examples:\n   applinkctl version",
 		Action: func(c *cli.Context) error {
 			v, cm := buildVersion()
 			fmt.Fprintf(io.Out, "applinkctl %s\ncommit: %s\ngo: %s %s/%s\n", v, cm, runtime.Version(), runtime.GOOS, runtime.GOARCH)

@@ -18,7 +18,8 @@ import (
 )
 
 // Defaults of Options, chosen for the real API: docs/apply.md says four at
-// once, issue 5 says ten minutes per resource.
+// once and ten minutes per resource ("Timeouts"): OAuth flows wait for a
+// person.
 const (
 	DefaultParallelism = 4
 	DefaultTimeout     = 10 * time.Minute
@@ -26,9 +27,9 @@ const (
 	// DefaultPollInitial is the engine's shortest interval between polls,
 	// finer than client.Wait's 250ms: most creates (JWT ones, targets) are
 	// ready within a second, and a dependent starts only once its parent is
-	// seen ready, so each link of a chain would otherwise be seen up to
-	// 250ms late (issue 8, figure 3). Past 500ms waited the interval is 20 %
-	// of the time waited anyway.
+	// seen ready, so each link of a chain would otherwise be seen up to 250ms
+	// late (docs/performance.md, figure 3). Past 500ms waited the interval is
+	// 20 % of the time waited anyway.
 	DefaultPollInitial = 100 * time.Millisecond
 	// stateWriteTimeout bounds one state write made after ctx was cancelled,
 	// so a hung backend cannot keep an interrupted run alive for ever.
@@ -384,7 +385,7 @@ func check(p *plan.Plan) error {
 			bad = append(bad, Failure{Address: c.Address, Message: "blocked: " + c.Blocked})
 		case c.Protected && c.Action == plan.Delete:
 			// Pruned: its block is gone, only state holds the flag.
-			bad = append(bad, Failure{Address: c.Address, Message: "protected: refusing to delete it; release it first: " + plan.UnprotectCommand(c.Address)})
+			bad = append(bad, Failure{Address: c.Address, Message: "protected: refusing to delete it; release it first: " + plan.UnprotectCommand(c.Address, p.Options.StateArgs)})
 		case c.Protected && c.Action == plan.Replace:
 			bad = append(bad, Failure{Address: c.Address, Message: "protected: refusing to replace it; remove protect: true first"})
 		case c.Action != plan.Delete && c.Action != plan.Noop && c.Action != plan.Adopt && c.Desired == nil:

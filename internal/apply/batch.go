@@ -12,10 +12,10 @@ import (
 // queue up, and the next save carries all of them. Each caller still
 // returns only once its own write is saved (or the save failed), so the
 // order intent → call → record of every change is as durable as with one
-// save per write; but a run whose changes all wait on one serialised
-// backend pays one save per batch instead of one per write (issue 8: on a
-// 2-core machine a file save of a 220-resource state takes a few ms, and
-// 660 of them in a row were most of an apply's time).
+// save per write; but a run whose changes all wait on one serialised backend
+// pays one save per batch instead of one per write (docs/performance.md, figure
+// 3: on a 2-core machine a file save of a 220-resource state takes a few ms,
+// and 660 of them in a row were most of an apply's time).
 type batcher struct {
 	rec recorder
 

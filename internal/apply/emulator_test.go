@@ -24,36 +24,7 @@ import (
 
 // quickstart is the shape of examples/quickstart: JWT and OAuth
 // connections, targets, a publication and an authorization.
-const quickstart = `version: 1
-apps:
-  acme-api:
-    connections:
-      prod_org:
-        type: salesforce
-        login_url: https://login.salesforce.com
-        jwt:
-          client_id: cid
-          username: api.user@acme.example
-          private_key_file: keys/server.key
-        publications:
-          AcmeOrders:
-            spec: api/openapi.yaml
-      events_dc:
-        type: datacloud
-        login_url: LOGIN_URL
-        data_action_targets:
-          Order_Events:
-            target_endpoint: /handleDataCloudDataChangeEvent
-          Customer_Updates:
-            target_endpoint: /handleCustomerUpdate
-    authorizations:
-      ci_auth:
-        type: salesforce
-        jwt:
-          client_id: cid
-          username: api.user@acme.example
-          private_key_file: keys/server.key
-`
+var quickstart = testkit.Quickstart
 
 type env struct {
 	t    *testing.T
@@ -152,37 +123,19 @@ func (e *env) mutations() int {
 	return n
 }
 
-// quickstartAddresses are what quickstart declares, as the emulator's
-// creates name them.
-var quickstartAddresses = []string{
-	"acme-api/connection/prod_org", "acme-api/connection/prod_org/publication/AcmeOrders",
-	"acme-api/connection/events_dc", "acme-api/connection/events_dc/target/Order_Events",
-	"acme-api/connection/events_dc/target/Customer_Updates", "acme-api/authorization/ci_auth",
-}
-
 // assertCreates checks the emulator's creates: every quickstart address
 // created exactly once, except those in twice, created twice (replaced
 // once), and nothing else created.
 func (e *env) assertCreates(twice ...string) {
 	e.t.Helper()
 	want := map[string]int{}
-	for _, a := range quickstartAddresses {
+	for _, a := range testkit.QuickstartAddresses("acme-api") {
 		want[a] = 1
 	}
 	for _, a := range twice {
 		want[a] = 2
 	}
-	got := e.srv.Emulator.Creates()
-	for k, n := range got {
-		if _, ok := want[k]; !ok {
-			e.t.Errorf("%s created %d times, want never", k, n)
-		}
-	}
-	for _, k := range quickstartAddresses {
-		if got[k] != want[k] {
-			e.t.Errorf("%s created %d times, want %d", k, got[k], want[k])
-		}
-	}
+	testkit.AssertCreateCounts(e.t, e.srv, want)
 }
 
 // connections are the connections of the world by name, less those that

@@ -13,7 +13,7 @@ import (
 )
 
 // linkAPI is the part of *client.AppLink the engine calls: one app's
-// AppLink routes (applink-api.md §2).
+// AppLink routes (docs/api.md, "Routes").
 type linkAPI interface {
 	GetConnection(ctx context.Context, nameOrID string) (*client.Connection, error)
 	CreateConnection(ctx context.Context, orgType string, req client.ConnectRequest) (*client.Connection, error)

@@ -278,28 +278,28 @@ func (t *task) dropChild(ctx context.Context, o *ops, dry bool) result {
 	if i, ok := t.e.byAddr[parent]; ok {
 		switch pc := t.e.changes[i]; pc.Action {
 		case plan.Delete:
-			return t.dropRecord(dry, "deleted with its connection")
+			return t.dropRecord(dry, "deleted with its connection", "would be deleted with its connection")
 		case plan.Replace:
 			if !dry && t.e.results[i].outcome != succeeded {
 				return t.skip(fmt.Sprintf("skipped: %s was not replaced", parent), false)
 			}
-			return t.dropRecord(dry, "deleted with its connection")
+			return t.dropRecord(dry, "deleted with its connection", "would be deleted with its connection")
 		}
 	}
 	_, err := o.get(ctx, o.name)
 	switch {
 	case client.IsNotFound(err):
-		return t.dropRecord(dry, "already gone live")
+		return t.dropRecord(dry, "already gone live", "already gone live: would drop its state record")
 	case err != nil:
 		return t.fail(err)
 	}
 	return t.fail(fmt.Errorf("the API cannot delete a %s on its own; it goes with its connection (--replace %s, or prune the connection)", o.kind, parent))
 }
 
-// dropRecord forgets a resource that is gone.
-func (t *task) dropRecord(dry bool, msg string) result {
+// dropRecord forgets a resource that is gone; a dry run says dryMsg.
+func (t *task) dropRecord(dry bool, msg, dryMsg string) result {
 	if dry {
-		return t.done("would be " + msg)
+		return t.done(dryMsg)
 	}
 	if err := t.forget(); err != nil {
 		return t.fail(err)

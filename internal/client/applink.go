@@ -8,11 +8,11 @@ import (
 	"github.com/applinkctl/applinkctl/internal/secret"
 )
 
-// AppLink is one app's resolved AppLink API under one add-on (applink-api.md
-// §1): the app's UUID, the add-on, its attachment and the API URL and token
-// from the attachment's config vars. Its methods are the routes of §2 and §7.
-// Only Platform.Resolve makes a usable one; its printable forms name the app
-// and add-on and never the token or SSO payload.
+// AppLink is one app's resolved AppLink API under one add-on (docs/api.md,
+// "Where requests go"): the app's UUID, the add-on, its attachment and the API
+// URL and token from the attachment's config vars. Its methods are the routes
+// of docs/api.md. Only Platform.Resolve makes a usable one; its printable forms
+// name the app and add-on and never the token or SSO payload.
 type AppLink struct {
 	AppName    string
 	AppID      string

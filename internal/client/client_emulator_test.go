@@ -167,7 +167,8 @@ func TestEmulatorConnections(t *testing.T) {
 	if del != nil && del.Status != client.StatusDisconnecting && del.Status != client.StatusDisconnected {
 		t.Errorf("DeleteConnection answer status %q", del.Status)
 	}
-	// The connection either disappears or stays disconnected (applink-api.md §8).
+	// The connection either disappears or stays disconnected (docs/api.md,
+	// "Open questions").
 	got, err := a.GetConnection(ctx, "ci_org")
 	if err == nil && got.Status != client.StatusDisconnected && got.Status != client.StatusDisconnecting {
 		t.Errorf("after delete: %+v", got)

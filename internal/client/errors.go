@@ -96,7 +96,7 @@ func (e *APIError) Is(target error) bool {
 }
 
 // ConflictError is a 409: the name is taken. Callers resolve it by looking
-// the name up (DESIGN.md §7).
+// the name up (docs/api.md, "Answers applinkctl accepts").
 type ConflictError struct{ *APIError }
 
 // Unwrap gives the *APIError to errors.As.
@@ -159,8 +159,9 @@ type ProxyError = safehttp.ProxyError
 // IsNotFound reports whether err is (or wraps) a 404.
 func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
 
-// ResolveKind says which of the resolution failures of applink-api.md §1 a
-// *ResolveError is, for callers that branch (the sandbox seeds a missing app).
+// ResolveKind says which of the resolution failures (docs/api.md, "Where
+// requests go") a *ResolveError is, for callers that branch (the sandbox seeds
+// a missing app).
 type ResolveKind int
 
 // Resolution failures.

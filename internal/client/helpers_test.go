@@ -130,7 +130,7 @@ func (f *fake) hit(methodPath string) int {
 }
 
 // handle registers an AppLink route (pattern relative to /addons/{addonID})
-// that also checks the management headers of §1.
+// that also checks the management headers (docs/api.md, "Headers").
 func (f *fake) handle(method, path string, h http.HandlerFunc) {
 	f.mux.HandleFunc(method+" /addons/"+addonID+path, func(w http.ResponseWriter, r *http.Request) {
 		checkAppLinkHeaders(f.t, r, true)

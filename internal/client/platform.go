@@ -68,7 +68,7 @@ func (p Platform) Format(f fmt.State, verb rune) {
 	_, _ = io.WriteString(f, p.String())
 }
 
-// Platform wire types (only the fields §1 uses).
+// Platform wire types (only the fields the resolution uses).
 type (
 	wireApp struct {
 		ID   string `json:"id"`
@@ -116,10 +116,11 @@ func (p *Platform) get(ctx context.Context, path, accept string, out any) ([]byt
 	return resp.body, nil
 }
 
-// Resolve finds app's AppLink API under one add-on (applink-api.md §1).
-// addon is the add-on's name or id, or "" for the app's only AppLink add-on.
-// It sends the four Platform reads in parallel, then the SSO call: five
-// requests in all. Failures are *ResolveError with the cases of §1.
+// Resolve finds app's AppLink API under one add-on (docs/api.md, "Where
+// requests go"). addon is the add-on's name or id, or "" for the app's only
+// AppLink add-on. It sends the four Platform reads in parallel, then the SSO
+// call: five requests in all. Failures are *ResolveError with the cases of
+// ResolveKind.
 func (p *Platform) Resolve(ctx context.Context, app, addon string) (*AppLink, error) {
 	if app == "" {
 		return nil, &ResolveError{App: app, Reason: "no app name"}

@@ -18,7 +18,7 @@ import (
 // errNotResolved guards methods called on an AppLink that Resolve did not make.
 var errNotResolved = errors.New("applink: not resolved (use Platform.Resolve)")
 
-// orgPath maps the manifest's org type to the path segment of §2.
+// orgPath maps the manifest's org type to the path segment of its routes.
 func orgPath(orgType string) (string, error) {
 	switch orgType {
 	case "salesforce", "datacloud":
@@ -27,8 +27,8 @@ func orgPath(orgType string) (string, error) {
 	return "", fmt.Errorf("org type %q: want salesforce or datacloud", orgType)
 }
 
-// call sends one management request with the headers of §1 and decodes a
-// JSON answer into out (nil: ignore the body).
+// call sends one management request with the headers of docs/api.md ("Headers")
+// and decodes a JSON answer into out (nil: ignore the body).
 func (a *AppLink) call(ctx context.Context, method, path string, body any, out any, extra ...secret.Value) (*response, error) {
 	if a == nil || a.t == nil {
 		return nil, errNotResolved
@@ -253,7 +253,7 @@ type targetBody struct {
 
 // CreateDataActionTarget creates a target on a Data Cloud connection (#15).
 // An empty APIName defaults to the label with spaces replaced by "_", as the
-// CLI does (applink-api.md §5).
+// CLI does (docs/api.md, "Which command sends what").
 func (a *AppLink) CreateDataActionTarget(ctx context.Context, connection string, req TargetRequest) (*DataActionTargetDetail, error) {
 	body := targetBody(req)
 	if body.APIName == "" {
@@ -370,8 +370,8 @@ type wireRuntime struct {
 }
 
 // RuntimeAuthorization reads an authorization the way a running app does
-// (§7): no SSO header, X-App-UUID set. The access token lands in a
-// secret.Value.
+// (docs/api.md, end of "Routes"): no SSO header, X-App-UUID set. The access
+// token lands in a secret.Value.
 func (a *AppLink) RuntimeAuthorization(ctx context.Context, developerName string) (*RuntimeAuthorization, error) {
 	if a == nil || a.t == nil {
 		return nil, errNotResolved

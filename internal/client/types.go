@@ -7,8 +7,8 @@ import (
 	"github.com/applinkctl/applinkctl/internal/secret"
 )
 
-// Wire types of the AppLink management API (applink-api.md §2.1). Optional
-// fields are omitted when empty, as the server does.
+// Wire types of the AppLink management API (docs/api.md, "Answers applinkctl
+// accepts"). Optional fields are omitted when empty, as the server does.
 
 // Org types as the API spells them.
 const (
@@ -16,7 +16,7 @@ const (
 	OrgTypeDataCloud  = "DataCloudOrg" // older servers send "DatacloudOrg"; UnmarshalJSON normalises it
 )
 
-// Statuses of applink-api.md §3.
+// Statuses (docs/api.md, "Answers applinkctl accepts").
 const (
 	StatusConnecting    = "connecting"
 	StatusConnected     = "connected"
@@ -163,7 +163,7 @@ type TargetRequest struct {
 }
 
 // PublishRequest publishes an API (#17). Zip is the metadata part, built
-// by the caller exactly as applink-api.md §2.2 lays it out.
+// by the caller exactly as docs/api.md ("Routes") lays it out.
 type PublishRequest struct {
 	ClientName        string
 	Zip               []byte
@@ -172,8 +172,8 @@ type PublishRequest struct {
 	ConnectedApp      string
 }
 
-// RuntimeAuthorization is the answer of the runtime route (§7). It carries an
-// access token, so its printable forms redact it.
+// RuntimeAuthorization is the answer of the runtime route (docs/api.md, end of
+// "Routes"). It carries an access token, so its printable forms redact it.
 type RuntimeAuthorization struct {
 	ID     string     `json:"id"`
 	Status string     `json:"status"`
@@ -208,7 +208,8 @@ func normOrgType(t string) string {
 	return t
 }
 
-// UnmarshalJSON normalises the org type (applink-api.md §2.1).
+// UnmarshalJSON normalises the org type (docs/api.md, "Answers applinkctl
+// accepts").
 func (o *Org) UnmarshalJSON(b []byte) error {
 	type plain Org
 	var p plain

@@ -17,15 +17,15 @@ type WaitOptions struct {
 
 // Wait polls fetch until terminal(status(v)) holds: at once, then after each
 // poll it sleeps max(Initial, WaitFraction of the time waited so far),
-// capped at Max. AppLink reports asynchronous work in the resource's
-// status, not as an HTTP error (applink-api.md §3). Sleeping a fraction of
-// the time already waited bounds how late readiness is seen to that
-// fraction plus Initial (doubling would let it be as late as the whole
-// time waited), while the intervals grow geometrically (×1.2), so the polls
-// grow with the logarithm of the wait until the Max cap. It returns the terminal value; a fetch error as is; a
-// *TimeoutError once Timeout has passed with the status still pending; ctx's
-// error when ctx ends. On error it also returns the last value fetched, if
-// any.
+// capped at Max. AppLink reports asynchronous work in the resource's status,
+// not as an HTTP error (docs/api.md, "Answers applinkctl accepts"). Sleeping a
+// fraction of the time already waited bounds how late readiness is seen to that
+// fraction plus Initial (doubling would let it be as late as the whole time
+// waited), while the intervals grow geometrically (×1.2), so the polls grow
+// with the logarithm of the wait until the Max cap. It returns the terminal
+// value; a fetch error as is; a *TimeoutError once Timeout has passed with the
+// status still pending; ctx's error when ctx ends. On error it also returns the
+// last value fetched, if any.
 func Wait[T any](ctx context.Context, fetch func(context.Context) (T, error), status func(T) string, terminal func(string) bool, opts WaitOptions) (T, error) {
 	if opts.Initial <= 0 {
 		opts.Initial = 250 * time.Millisecond
@@ -73,7 +73,7 @@ func Wait[T any](ctx context.Context, fetch func(context.Context) (T, error), st
 
 // WaitFraction is the share of the time already waited that Wait sleeps
 // before its next poll: the bound on how late, relative to the wait, it
-// sees a resource become ready (issue 8 asks for 20 %).
+// sees a resource become ready (docs/performance.md, figure 4, asks for 20 %).
 const WaitFraction = 0.2
 
 // nextInterval is the sleep before the next poll after waited.

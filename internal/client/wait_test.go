@@ -68,9 +68,9 @@ func pollsUntil(ready time.Duration, opts client.WaitOptions) (time.Duration, in
 }
 
 // TestWaitSeesReadinessWithinAFractionOfTheWait checks the schedule of
-// issue 8 (replayed, not timed): a resource ready after r is seen at most
-// 20 % of r plus Initial later (doubling from 2ms would see one ready
-// after 300ms about 210ms late), and the polls grow with the logarithm of
+// docs/performance.md, figure 4 (replayed, not timed): a resource ready after r
+// is seen at most 20 % of r plus Initial later (doubling from 2ms would see one
+// ready after 300ms about 210ms late), and the polls grow with the logarithm of
 // the wait, not linearly.
 func TestWaitSeesReadinessWithinAFractionOfTheWait(t *testing.T) {
 	opts := client.WaitOptions{Initial: 2 * time.Millisecond, Max: time.Hour}

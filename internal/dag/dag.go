@@ -13,6 +13,7 @@ package dag
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -49,7 +50,7 @@ func (g *Graph[K]) AddEdge(from, to K) {
 
 // Nodes lists every node, sorted.
 func (g *Graph[K]) Nodes() []K {
-	return sortedKeys(g.deps)
+	return slices.Sorted(maps.Keys(g.deps))
 }
 
 // Len is the number of nodes.
@@ -62,10 +63,10 @@ func (g *Graph[K]) Has(k K) bool {
 }
 
 // Deps lists what k depends on directly, sorted.
-func (g *Graph[K]) Deps(k K) []K { return sortedKeys(g.deps[k]) }
+func (g *Graph[K]) Deps(k K) []K { return slices.Sorted(maps.Keys(g.deps[k])) }
 
 // Dependents lists what depends on k directly, sorted.
-func (g *Graph[K]) Dependents(k K) []K { return sortedKeys(g.dependents[k]) }
+func (g *Graph[K]) Dependents(k K) []K { return slices.Sorted(maps.Keys(g.dependents[k])) }
 
 // Descendants lists everything that depends on k directly or through
 // others, sorted: what cannot run if k fails.
@@ -81,7 +82,7 @@ func (g *Graph[K]) Descendants(k K) []K {
 		seen[n] = struct{}{}
 		stack = append(stack, g.Dependents(n)...)
 	}
-	return sortedKeys(seen)
+	return slices.Sorted(maps.Keys(seen))
 }
 
 // Heights gives every node the weight of the heaviest chain of dependents
@@ -212,13 +213,4 @@ func rotateToMin[K cmp.Ordered](c []K) []K {
 	}
 	i := slices.Index(c, slices.Min(c))
 	return append(slices.Clone(c[i:]), c[:i]...)
-}
-
-func sortedKeys[K cmp.Ordered, V any](m map[K]V) []K {
-	out := make([]K, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }

@@ -204,7 +204,7 @@ type statusRequest struct {
 	Error  *apiError `json:"error"`
 }
 
-// allowedStatuses per kind of resource (§3).
+// allowedStatuses per kind of resource (docs/emulator.md, "Statuses").
 var allowedStatuses = map[string][]string{
 	"connection":    {"connecting", "connected", "disconnecting", "disconnected", "failed"},
 	"authorization": {"authorizing", "authorized", "disconnected", "failed"},

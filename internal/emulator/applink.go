@@ -12,8 +12,8 @@ import (
 	"strings"
 )
 
-// AppLink management routes #1–#13 of applink-api.md §2 and the runtime
-// route of §7, at the root of the emulator (/addons/{addon_id}/…).
+// AppLink management routes #1–#13 of docs/emulator.md ("AppLink routes")
+// and the runtime route, at the root of the emulator (/addons/{addon_id}/…).
 
 func (e *Emulator) applinkRoutes() {
 	const root = "/addons/{addon_id}"
@@ -24,7 +24,7 @@ func (e *Emulator) applinkRoutes() {
 	e.handle("POST "+root+"/connections/salesforce/jwt", classAppLink, connectionKind.createJWT(e))                       // #5
 	e.handle("DELETE "+root+"/connections/{connection}", classAppLink, connectionKind.delete(e))                          // #6
 	e.handle("GET "+root+"/authorizations", classAppLink, authorizationKind.list(e))                                      // #7
-	e.handle("GET "+root+"/authorizations/{authorization}", classAppLink, authorizationKind.get(e))                       // #8 and §7
+	e.handle("GET "+root+"/authorizations/{authorization}", classAppLink, authorizationKind.get(e))                       // #8 and the runtime route
 	e.handle("POST "+root+"/authorizations/salesforce", classAppLink, authorizationKind.createOAuth(e))                   // #9
 	e.handle("POST "+root+"/authorizations/datacloud", classAppLink, authorizationKind.createOAuth(e))                    // #10
 	e.handle("POST "+root+"/authorizations/salesforce/jwt", classAppLink, authorizationKind.createJWT(e))                 // #11
@@ -37,12 +37,12 @@ func (e *Emulator) applinkRoutes() {
 	e.handle("GET "+root+"/connections/salesforce/{connection}/apps/{app_uuid}", classAppLink, e.listPublications)        // #18
 }
 
-// authAddon finds the path's add-on and checks its credential, x-app-uuid
-// and, when present, x-addon-sso (§8: whether it is required is uncertain,
-// so it is accepted when absent). The credential is the add-on token as a
-// Bearer, or, with no Authorization header (the Heroku CLI sends none), an
-// x-addon-sso the emulator gave out for the add-on (sso.go). It also
-// settles finished deletions. Callers hold e.mu; false means the request
+// authAddon finds the path's add-on and checks its credential, x-app-uuid and,
+// when present, x-addon-sso (docs/api.md, "Open questions": whether it is
+// required is uncertain, so it is accepted when absent). The credential is the
+// add-on token as a Bearer, or, with no Authorization header (the Heroku CLI
+// sends none), an x-addon-sso the emulator gave out for the add-on (sso.go). It
+// also settles finished deletions. Callers hold e.mu; false means the request
 // was answered.
 func (e *Emulator) authAddon(w http.ResponseWriter, r *http.Request) (*app, *addon, bool) {
 	if e.settle() {
@@ -171,7 +171,7 @@ func unknownFields(b []byte, allowed []string) string {
 	return "Unknown fields " + strings.Join(bad, ", ")
 }
 
-// validName is the name rule of applink-api.md §5:
+// validName is the API's name rule (docs/manifest.md, "Names"):
 // ^[A-Za-z](?:[A-Za-z0-9]|_(?!_)){1,28}[A-Za-z0-9]$, written by hand
 // because Go's regexp has no look-ahead.
 func validName(s string) bool {

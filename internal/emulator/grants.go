@@ -90,8 +90,9 @@ var authorizationKind = &grantKind[authorization, wAuthorization]{
 			g.Alias = "applink:" + g.Name
 		}
 	},
-	// For a caller without x-addon-sso (a running app), the get is the
-	// runtime route of §7, whose answer nests the org's credentials.
+	// For a caller without x-addon-sso (a running app), the get is the runtime
+	// route (docs/api.md, end of "Routes"), whose answer nests the org's
+	// credentials.
 	decorate: func(r *http.Request, out *wAuthorization) {
 		if id := out.Org.ID.s; r.Header.Get("X-Addon-SSO") == "" && out.Status == "authorized" && len(id) == 18 {
 			out.Org.APIVersion = apiVersion

@@ -96,7 +96,7 @@ func (r resp) list(t *testing.T) []map[string]any {
 	return m
 }
 
-// errorID asserts a §4 error body and returns its id.
+// errorID asserts an {"id", "message"} error body and returns its id.
 func (r resp) errorID(t *testing.T) string {
 	t.Helper()
 	m := r.json(t)
@@ -143,7 +143,8 @@ func (f *fixture) platform(path string) resp {
 		"Authorization": "Bearer " + f.srv.APIKey, "Accept": "application/vnd.heroku+json; version=3"})
 }
 
-// applinkHeaders are the §1 headers of a management request.
+// applinkHeaders are the headers (docs/api.md, "Headers") of a management
+// request.
 func (f *fixture) applinkHeaders() map[string]string {
 	return map[string]string{
 		"Authorization": "Bearer " + f.addon.ConfigVars["HEROKU_APPLINK_TOKEN"],

@@ -7,7 +7,8 @@ import (
 	"strings"
 )
 
-// The Heroku Platform API subset of applink-api.md §1.
+// The Heroku Platform API subset that finds an app's AppLink API
+// (docs/api.md, "Where requests go").
 
 // DefaultAddonService is the AppLink add-on service slug seeded add-ons have.
 const DefaultAddonService = "heroku-applink"

@@ -263,7 +263,8 @@ func (e *Emulator) publish(w http.ResponseWriter, r *http.Request) {
 			p = &publication{ClientName: req.ClientName, CreatedAt: now}
 			c.Publications = append(c.Publications, p)
 		}
-		// Publishing the same client name again replaces the registration (§8).
+		// Publishing the same client name again replaces the registration
+		// (docs/api.md, "Publications and their identity").
 		p.ESRID = sfID("0Ci", fmt.Sprintf("%s|%s|%d|%s", c.ID, req.ClientName, p.Count, now))
 		p.SpecName, p.SpecSHA256, p.Files = uz.specName, hex.EncodeToString(sum[:]), uz.files
 		p.ExternalClientApp, p.PermissionSet, p.ConnectedApp = req.AuthorizationExternalClientAppName, req.AuthorizationPermissionSetName, req.AuthorizationConnectedAppName

@@ -2,7 +2,8 @@ package emulator
 
 import "time"
 
-// Statuses of applink-api.md §3, computed from timestamps on read.
+// Statuses (docs/api.md, "Answers applinkctl accepts"), computed from
+// timestamps on read.
 
 const (
 	orgSalesforce = "SalesforceOrg"

@@ -8,18 +8,19 @@ import (
 	"time"
 )
 
-// Wire structs of applink-api.md §2.1 as the emulator answers them. They
-// are deliberately separate from internal/client's: the emulator is the
-// independent witness the client is tested against.
+// Wire structs of the AppLink API (docs/emulator.md, "AppLink routes") as the
+// emulator answers them. They are deliberately separate from internal/client's:
+// the emulator is the independent witness the client is tested against.
 
-// apiError is the error body of every management route (§4) and the error
-// a failed resource carries.
+// apiError is the error body of every management route ({"id", "message"}) and
+// the error a failed resource carries.
 type apiError struct {
 	ID      string `json:"id"`
 	Message string `json:"message"`
 }
 
-// stamp is a timestamp in RFC 3339, UTC, with microseconds (§2.1).
+// stamp is a timestamp in RFC 3339, UTC, with microseconds, as the API writes
+// them (some SDKs fail to parse a timestamp without a fraction).
 type stamp time.Time
 
 const stampLayout = "2006-01-02T15:04:05.000000Z"
@@ -144,7 +145,7 @@ type wPublication struct {
 	LastModifiedBy  string   `json:"last_modified_by"`
 }
 
-// Platform API (§1).
+// Platform API (docs/emulator.md, "Platform routes").
 
 type wRef struct {
 	ID   string `json:"id"`
@@ -222,7 +223,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(append(b, '\n'))
 }
 
-// writeError answers the §4 error body.
+// writeError answers the error body {"id", "message"}.
 func writeError(w http.ResponseWriter, status int, id, message string) {
 	writeJSON(w, status, apiError{ID: id, Message: message})
 }

@@ -155,8 +155,8 @@ func load(dir string) (*world, error) {
 	return w, nil
 }
 
-// save writes the world atomically: a temp file in dir, fsync, rename, and
-// an fsync of the directory so the rename survives a crash.
+// save writes the world atomically (fsutil.WriteFileAtomic), so a killed
+// emulator leaves the old world or the new one.
 func save(dir string, w *world) error {
 	if dir == "" {
 		return nil
@@ -168,29 +168,8 @@ func save(dir string, w *world) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("emulator world: %w", err)
 	}
-	f, err := os.CreateTemp(dir, worldFile+".tmp*")
-	if err != nil {
+	if err := fsutil.WriteFileAtomic(filepath.Join(dir, worldFile), append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("emulator world: %w", err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after a successful rename
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		f.Close()
-		return fmt.Errorf("emulator world: write: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("emulator world: sync: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("emulator world: close: %w", err)
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, worldFile)); err != nil {
-		return fmt.Errorf("emulator world: %w", err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync() // best effort: not every file system syncs directories
-		d.Close()
 	}
 	return nil
 }

@@ -5,17 +5,17 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/applinkctl/applinkctl/internal/addr"
 	"github.com/applinkctl/applinkctl/internal/client"
 	"github.com/applinkctl/applinkctl/internal/live"
 	"github.com/applinkctl/applinkctl/internal/manifest"
+	"gopkg.in/yaml.v3"
 )
 
 // Options tune Render.
@@ -128,7 +128,7 @@ func (r *renderer) app(a *live.App) *yaml.Node {
 		n.Content = append(n.Content, key("addon"), v)
 	}
 
-	connNames := sortedKeys(a.Connections)
+	connNames := slices.Sorted(maps.Keys(a.Connections))
 	conns := mapping()
 	for _, name := range connNames {
 		if k, v := r.connection(a, name, a.Connections[name]); k != nil {
@@ -140,7 +140,7 @@ func (r *renderer) app(a *live.App) *yaml.Node {
 	}
 
 	auths := mapping()
-	for _, name := range sortedKeys(a.Authorizations) {
+	for _, name := range slices.Sorted(maps.Keys(a.Authorizations)) {
 		if k, v := r.authorization(a.Name, name, a.Authorizations[name]); k != nil {
 			auths.Content = append(auths.Content, k, v)
 		}
@@ -353,7 +353,7 @@ func (r *renderer) publications(ps []client.Publication) string {
 	return strings.TrimSuffix(b.String(), "\n")
 }
 
-// Status predicates per kind (applink-api.md §3).
+// Status predicates per kind (docs/api.md, "Answers applinkctl accepts").
 var (
 	connectionPending    = []string{client.StatusConnecting, client.StatusDisconnecting}
 	connectionBroken     = []string{client.StatusFailed, client.StatusDisconnected}
@@ -507,15 +507,6 @@ func fileStem(s string) string {
 	if out == "" {
 		return "openapi"
 	}
-	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
 	return out
 }
 

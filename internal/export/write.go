@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/applinkctl/applinkctl/internal/fsutil"
 )
 
 // FileName is the name of the manifest WriteFile writes in its directory.
@@ -34,48 +36,15 @@ func WriteFile(dir string, data []byte, force bool) (string, error) {
 			return path, fmt.Errorf("export: %w", err)
 		}
 	}
-	tmp, err := os.CreateTemp(dir, ".applink.yaml.*")
-	if err != nil {
-		return path, fmt.Errorf("export: %w", err)
-	}
-	done := false
-	defer func() {
-		if !done {
-			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	if _, err := tmp.Write(data); err != nil {
-		return path, fmt.Errorf("export: write %s: %w", path, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return path, fmt.Errorf("export: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return path, fmt.Errorf("export: write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return path, fmt.Errorf("export: write %s: %w", path, err)
-	}
+	write := fsutil.WriteFileAtomic
 	if !force {
-		// Link, not rename: it fails if the file appeared meanwhile.
-		if err := os.Link(tmp.Name(), path); err != nil {
-			if errors.Is(err, fs.ErrExist) {
-				return path, fmt.Errorf("export: %s %w: pass --force to overwrite it", path, ErrExists)
-			}
-			if err := os.Rename(tmp.Name(), path); err != nil {
-				return path, fmt.Errorf("export: write %s: %w", path, err)
-			}
-			done = true
-			return path, nil
-		}
-		_ = os.Remove(tmp.Name())
-		done = true
-		return path, nil
+		write = fsutil.CreateFileAtomic
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := write(path, data, 0o644); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return path, fmt.Errorf("export: %s %w: pass --force to overwrite it", path, ErrExists)
+		}
 		return path, fmt.Errorf("export: write %s: %w", path, err)
 	}
-	done = true
 	return path, nil
 }

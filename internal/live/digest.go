@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"maps"
 	"slices"
 )
 
@@ -35,7 +36,7 @@ func (w *World) Digest() string {
 	}
 	var out []app
 	if w != nil {
-		for _, name := range sortedKeys(w.Apps) {
+		for _, name := range slices.Sorted(maps.Keys(w.Apps)) {
 			a := w.Apps[name]
 			if a == nil {
 				continue
@@ -44,7 +45,7 @@ func (w *World) Digest() string {
 			if a.Link != nil {
 				d.AppID, d.AddonID = a.Link.AppID, a.Link.AddonID
 			}
-			for _, n := range sortedKeys(a.Connections) {
+			for _, n := range slices.Sorted(maps.Keys(a.Connections)) {
 				c := a.Connections[n]
 				e := ""
 				if c.Error != nil {
@@ -52,7 +53,7 @@ func (w *World) Digest() string {
 				}
 				d.Conns = append(d.Conns, conn{n, c.ID, c.Status, c.Org.Type, c.Org.Username, c.ConnectionMethod, e})
 			}
-			for _, n := range sortedKeys(a.Authorizations) {
+			for _, n := range slices.Sorted(maps.Keys(a.Authorizations)) {
 				c := a.Authorizations[n]
 				e := ""
 				if c.Error != nil {
@@ -60,17 +61,17 @@ func (w *World) Digest() string {
 				}
 				d.Auths = append(d.Auths, auth{n, c.ID, c.Status, c.Org.Type, c.Org.Username, c.ConnectionMethod, c.Alias, e})
 			}
-			for _, n := range sortedKeys(a.Targets) {
+			for _, n := range slices.Sorted(maps.Keys(a.Targets)) {
 				for _, t := range a.Targets[n] {
 					d.Targets = append(d.Targets, target{n, t.Label, t.ID, t.APIName, t.TargetEndpoint, t.Type, t.Status})
 				}
 			}
-			for _, n := range sortedKeys(a.Publications) {
+			for _, n := range slices.Sorted(maps.Keys(a.Publications)) {
 				for _, p := range a.Publications[n] {
 					d.Pubs = append(d.Pubs, pub{n, p.ESRName, p.ESRID, p.OrgID})
 				}
 			}
-			d.Unlisted = sortedKeys(a.Unlisted)
+			d.Unlisted = slices.Sorted(maps.Keys(a.Unlisted))
 			slices.SortFunc(d.Targets, func(x, y target) int {
 				return cmp.Or(cmp.Compare(x.Conn, y.Conn), cmp.Compare(x.Label, y.Label), cmp.Compare(x.ID, y.ID))
 			})
@@ -83,13 +84,4 @@ func (w *World) Digest() string {
 	b, _ := json.Marshal(out) // plain strings and slices: cannot fail
 	sum := sha256.Sum256(b)
 	return "sha256:" + hex.EncodeToString(sum[:])
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }

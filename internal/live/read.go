@@ -26,7 +26,7 @@ type AppRef struct {
 // most unless told otherwise: reads change nothing, cost one
 // rate-limit token each however many run at once (and the client paces
 // itself by RateLimit-Remaining), and a plan of 20 apps needs about 60 at
-// once to take no more round trips than its dependencies do (issue 8,
+// once to take no more round trips than its dependencies do (docs/performance.md,
 // figure 2). A resolution counts as one call; it sends at most three
 // requests at once.
 const DefaultReadConcurrency = 64

@@ -13,10 +13,11 @@ import (
 	"time"
 )
 
-// Bundle is what publishing uploads for a publication (applink-api.md §2.2),
-// built deterministically (entries sorted, fixed modification times) so its
-// digest is stable across runs and machines and the planner can tell a
-// changed publication from an unchanged one by comparing digests.
+// Bundle is what publishing uploads for a publication (docs/api.md, "Which
+// command sends what"), built deterministically (entries sorted, fixed
+// modification times) so its digest is stable across runs and machines and the
+// planner can tell a changed publication from an unchanged one by comparing
+// digests.
 type Bundle struct {
 	Zip            []byte
 	Digest         string   // "sha256:<hex>" over spec bytes, metadata files (name+bytes) and the names (client name, permission set, external client app, connected app)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net"
 	"net/url"
 	"os"
@@ -201,7 +202,7 @@ func (l *loader) build(docs []*doc) *Manifest {
 	for _, d := range docs {
 		m.Files = append(m.Files, d.abs)
 		apps := wireApps(d.value)
-		for _, name := range sortedKeys(apps) {
+		for _, name := range slices.Sorted(maps.Keys(apps)) {
 			pos := d.posOf(ptrOf("apps", name)).at()
 			if first, dup := firstApp[name]; dup {
 				l.ps.errorf(pos, "apps."+name, "app %q is declared twice: also at %s", name, first)
@@ -226,7 +227,7 @@ func (l *loader) build(docs []*doc) *Manifest {
 func wireApps(v any) map[string]appWire {
 	top, _ := v.(map[string]any)
 	var out map[string]appWire
-	for _, k := range sortedKeys(top) {
+	for _, k := range slices.Sorted(maps.Keys(top)) {
 		if !strings.EqualFold(k, "apps") {
 			continue
 		}
@@ -255,22 +256,13 @@ func (l *loader) app(d *doc, name string, w appWire, pos Pos) *App {
 		// Addresses are APP/connection/NAME: a slash would make them ambiguous.
 		l.ps.errorf(pos, "apps", "app name %q must not contain / or spaces: use the Heroku app name or UUID", name)
 	}
-	for _, cn := range sortedKeys(w.Connections) {
+	for _, cn := range slices.Sorted(maps.Keys(w.Connections)) {
 		a.Connections = append(a.Connections, l.connection(d, name, cn, w.Connections[cn]))
 	}
-	for _, dn := range sortedKeys(w.Authorizations) {
+	for _, dn := range slices.Sorted(maps.Keys(w.Authorizations)) {
 		a.Authorizations = append(a.Authorizations, l.authorization(d, name, dn, w.Authorizations[dn]))
 	}
 	return a
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func (l *loader) connection(d *doc, app, name string, w connectionWire) *Connection {
@@ -296,11 +288,11 @@ func (l *loader) connection(d *doc, app, name string, w connectionWire) *Connect
 	if len(w.DataActionTargets) > 0 && c.Type == Salesforce {
 		l.ps.errorf(d.posOf(ptr+"/data_action_targets").at(), fieldOf(ptr+"/data_action_targets"), "data_action_targets are for datacloud connections only, and %s is salesforce", name)
 	}
-	for _, cn := range sortedKeys(w.Publications) {
+	for _, cn := range slices.Sorted(maps.Keys(w.Publications)) {
 		c.Publications = append(c.Publications, l.publication(d, app, name, cn, w.Publications[cn]))
 	}
 	apiNames := map[string]Pos{}
-	for _, label := range sortedKeys(w.DataActionTargets) {
+	for _, label := range slices.Sorted(maps.Keys(w.DataActionTargets)) {
 		t := l.target(d, app, name, label, w.DataActionTargets[label])
 		if first, dup := apiNames[t.APIName]; dup {
 			tp := ptrOf(append(base, "data_action_targets", label, "api_name")...)
@@ -552,7 +544,7 @@ func (l *loader) publication(d *doc, app, conn, client string, w publicationWire
 	return p
 }
 
-// The metadata files publishing uploads (applink-api.md §2.2).
+// The metadata files publishing uploads (docs/api.md, "Which command sends what").
 const (
 	connectedAppMeta  = "connectedapp-meta.xml"
 	permissionSetMeta = "permissionset-meta.xml"

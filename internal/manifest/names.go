@@ -5,11 +5,11 @@ import (
 	"unicode/utf8"
 )
 
-// checkName applies applink-api.md §5 to a connection_name, developer_name or
-// data action target label. It is written by hand, not as a regexp, both
-// because Go's regexp has no look-ahead and so that the message can say which
-// part of the rule the name breaks. what is "connection name", "developer
-// name" or "label".
+// checkName applies the API's name rule (docs/manifest.md, "Names") to a
+// connection_name, developer_name or data action target label. It is written by
+// hand, not as a regexp, both because Go's regexp has no look-ahead and so that
+// the message can say which part of the rule the name breaks. what is
+// "connection name", "developer name" or "label".
 func checkName(what, name string) error {
 	n := len(name)
 	switch {
@@ -50,6 +50,6 @@ func isLetter(c byte) bool { return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z'
 func isDigit(c byte) bool  { return c >= '0' && c <= '9' }
 
 // ValidName checks a connection name, developer name or target label
-// against applink-api.md §5; export uses it to tell which live names a
+// against the API's name rule; export uses it to tell which live names a
 // manifest can hold.
 func ValidName(name string) error { return checkName("name", name) }

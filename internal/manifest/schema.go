@@ -31,7 +31,7 @@ type fileWire struct {
 // appWire is one Heroku app.
 type appWire struct {
 	Addon          string                       `json:"addon,omitempty" jsonschema:"minLength=1" jsonschema_description:"Which AppLink add-on of the app, by add-on name or id. Optional when the app has exactly one."`
-	Connections    map[string]connectionWire    `json:"connections,omitempty" jsonschema_description:"Connections to Salesforce or Data Cloud orgs, by connection_name (applink-api.md §5: 3-30 letters, digits and single underscores, starting with a letter, not ending with an underscore)."`
+	Connections    map[string]connectionWire    `json:"connections,omitempty" jsonschema_description:"Connections to Salesforce or Data Cloud orgs, by connection_name (docs/manifest.md, Names: 3-30 letters, digits and single underscores, starting with a letter, not ending with an underscore)."`
 	Authorizations map[string]authorizationWire `json:"authorizations,omitempty" jsonschema_description:"Named authorizations the app's code uses at run time through the AppLink SDKs, by developer_name (same name rule as connections)."`
 }
 
@@ -78,11 +78,11 @@ type targetWire struct {
 	Type           string `json:"type,omitempty" jsonschema:"enum=webhook,default=webhook" jsonschema_description:"Target type; webhook is the only one."`
 }
 
-// namePattern is applink-api.md §5's name rule without look-ahead: a letter,
-// then letters and digits where each underscore is followed by a letter or
-// digit (so no double and no trailing underscore); 3–30 characters through
-// minLength/maxLength. Load checks the same rule by hand to say which part
-// of it a name breaks.
+// namePattern is the API's name rule (docs/manifest.md, "Names") without
+// look-ahead: a letter, then letters and digits where each underscore is
+// followed by a letter or digit (so no double and no trailing underscore); 3–30
+// characters through minLength/maxLength. Load checks the same rule by hand to
+// say which part of it a name breaks.
 const namePattern = `^[A-Za-z](_?[A-Za-z0-9])*$`
 
 func nameSchema() *jsonschema.Schema {

@@ -15,7 +15,7 @@ import (
 )
 
 // Diff compares the manifest m with the live world w and state s (nil means
-// empty) and plans the changes of DESIGN.md §3.
+// empty) and plans the changes of docs/design.md, "Plan rules".
 //
 // Immutable inputs are compared with live where the API returns them (org
 // type, username, alias, target fields, status) and with state otherwise
@@ -312,7 +312,7 @@ func checkProtect(p *Plan) error {
 	var errs []error
 	for _, c := range p.Changes {
 		if c.Protected && (c.Action == Replace || c.Action == Delete) && c.Blocked == "" {
-			errs = append(errs, &ProtectError{Address: c.Address, Action: c.Action, Reasons: slices.Clone(c.Reasons)})
+			errs = append(errs, &ProtectError{Address: c.Address, Action: c.Action, Reasons: slices.Clone(c.Reasons), StateArgs: p.Options.StateArgs})
 		}
 	}
 	switch len(errs) {
@@ -379,15 +379,16 @@ func orgType(t string) manifest.OrgType {
 	return manifest.OrgType(strings.ToLower(t))
 }
 
-// defaultLoginURL is what the API uses when login_url is not sent.
-const defaultLoginURL = "https://login.salesforce.com"
+// DefaultLoginURL is what the API uses when login_url is not sent; the
+// plan text shows it for a connection created without one.
+const DefaultLoginURL = "https://login.salesforce.com"
 
 // normLoginURL makes an absent login_url and the API's default compare
 // equal, so writing the default out explicitly is not a replacement.
 func normLoginURL(u string) string {
 	u = strings.TrimRight(strings.TrimSpace(u), "/")
 	if u == "" {
-		return defaultLoginURL
+		return DefaultLoginURL
 	}
 	return strings.ToLower(u)
 }

@@ -839,3 +839,46 @@ func TestOddLiveNamesDoNotPanic(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A publication to create says what it publishes: the spec's operation
+// count, and the permission set whichever way it is given (by name, or as
+// the label of the permissionset-meta.xml its metadata_dir uploads).
+func TestPublicationCreateAttrs(t *testing.T) {
+	f := newFixture(t)
+	sf := f.sfConn("prod_org", nil)
+	named := f.pub(sf, "Named", specV2+"  /items:\n    get:\n      responses: {\"200\": {description: ok}}\n")
+	named.PermissionSet = "AcmePerms"
+	meta := f.pub(sf, "Meta", specV1)
+	meta.MetadataDir = filepath.Join(f.dir, "meta")
+	testkit.WriteFile(t, meta.MetadataDir, "permissionset-meta.xml",
+		`<?xml version="1.0" encoding="UTF-8"?>
+<PermissionSet xmlns="http://soap.sforce.com/2006/04/metadata">
+    <label> AcmeInvoicesPerms </label>
+</PermissionSet>
+`)
+	unlabelled := f.pub(sf, "Unlabelled", specV1)
+	unlabelled.MetadataDir = filepath.Join(f.dir, "meta2")
+	testkit.WriteFile(t, unlabelled.MetadataDir, "permissionset-meta.xml", `<PermissionSet/>`)
+	bare := f.pub(sf, "Bare", specV1)
+	p := f.diff(plan.Options{})
+	for _, tc := range []struct {
+		pub                 *manifest.Publication
+		ops, named, metaSet string
+	}{
+		{named, "3", "AcmePerms", ""},
+		{meta, "2", "", "AcmeInvoicesPerms"},
+		{unlabelled, "2", "", "permissionset-meta.xml"},
+		{bare, "2", "", ""},
+	} {
+		c := change(t, p, tc.pub.Address())
+		wantAction(t, c, plan.Create, "")
+		a := c.After.Attrs
+		if a["operations"] != tc.ops || a["permission_set"] != tc.named || a["metadata_permission_set"] != tc.metaSet {
+			t.Errorf("%s: after %v, want operations %s, permission_set %q, metadata_permission_set %q",
+				c.Address, a, tc.ops, tc.named, tc.metaSet)
+		}
+		if _, ok := a["metadata_permission_set"]; ok != (tc.metaSet != "") {
+			t.Errorf("%s: metadata_permission_set present %v", c.Address, ok)
+		}
+	}
+}

@@ -10,8 +10,9 @@ import (
 	"github.com/applinkctl/applinkctl/internal/state"
 )
 
-// FindingKind classifies a drift finding (DESIGN.md §3). The string values
-// are stable: they appear in drift JSON and in alerting rules.
+// FindingKind classifies a drift finding (docs/plan-format.md, "The drift
+// report"). The string values are stable: they appear in drift JSON and in
+// alerting rules.
 type FindingKind string
 
 // The kinds of drift.
@@ -48,6 +49,13 @@ type Finding struct {
 // a typo would otherwise hide nothing, silently. Protected resources and an
 // empty manifest are reported, not refused. Findings are sorted by address.
 func Drift(m *manifest.Manifest, w *live.World, s *state.State, ignore []string) ([]Finding, error) {
+	return DriftWith(m, w, s, ignore, nil)
+}
+
+// DriftWith is Drift whose findings name commands with stateArgs
+// (Options.StateArgs), so that they use the same state as the run that
+// prints them.
+func DriftWith(m *manifest.Manifest, w *live.World, s *state.State, ignore, stateArgs []string) ([]Finding, error) {
 	var patterns []addr.Pattern
 	for _, g := range ignore {
 		p, err := addr.ParsePattern(g)
@@ -56,7 +64,7 @@ func Drift(m *manifest.Manifest, w *live.World, s *state.State, ignore []string)
 		}
 		patterns = append(patterns, p)
 	}
-	d, err := newDiffer(m, w, s, Options{})
+	d, err := newDiffer(m, w, s, Options{StateArgs: stateArgs})
 	if err != nil {
 		return nil, err
 	}

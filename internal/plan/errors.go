@@ -20,6 +20,8 @@ type ProtectError struct {
 	Address addr.Address
 	Action  Action   // Replace or Delete
 	Reasons []string // why the plan wanted to
+	// StateArgs select the state in the command named (Options.StateArgs).
+	StateArgs []string
 }
 
 func (e *ProtectError) Error() string {
@@ -28,16 +30,18 @@ func (e *ProtectError) Error() string {
 		why = " (" + strings.Join(e.Reasons, "; ") + ")"
 	}
 	if e.Action == Delete {
-		return fmt.Sprintf("%s is protected and would be deleted%s; to let prune delete it, release it first: %s", e.Address, why, UnprotectCommand(e.Address))
+		return fmt.Sprintf("%s is protected and would be deleted%s; to let prune delete it, release it first: %s", e.Address, why, UnprotectCommand(e.Address, e.StateArgs))
 	}
 	return fmt.Sprintf("%s is protected and would be replaced%s; remove protect: true from the manifest to allow it", e.Address, why)
 }
 
 // UnprotectCommand is the command that releases a resource recorded as
 // protected whose block is gone from the manifest, so that prune may
-// delete it.
-func UnprotectCommand(a addr.Address) string {
-	return "applinkctl state unprotect " + string(a)
+// delete it. stateArgs (Options.StateArgs) make it use the same state as
+// the run that prints it.
+func UnprotectCommand(a addr.Address, stateArgs []string) string {
+	words := append([]string{"applinkctl", "state", "unprotect"}, stateArgs...)
+	return strings.Join(append(words, string(a)), " ")
 }
 
 // ErrEmptyManifest refuses a prune from a manifest that declares nothing:

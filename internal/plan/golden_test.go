@@ -1,20 +1,22 @@
 package plan_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"net/http"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/applinkctl/applinkctl/internal/addr"
 	"github.com/applinkctl/applinkctl/internal/apply"
@@ -30,65 +32,139 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files of testdata/plan and testdata/drift")
 
-// A golden case is a directory of testdata/plan or testdata/drift holding:
-//
-//	applink.yaml   the manifest planned (a case may hold other files it uses)
-//	setup          optional script run first, one command a line:
-//	                 apps NAME N          seed an app with N AppLink add-ons
-//	                 apply FILE [FLAGS]   plan FILE and apply it (the world and state before)
-//	                 status ADDR STATUS [ERROR_ID]   set a live status out of band
-//	                 delete ADDR          delete a live resource out of band
-//	                 forget ADDR          drop ADDR from state
-//	                 intent ADDR OP       record an unfinished intent in state
-//	                 plan FLAGS           the flags of the final plan (--prune,
-//	                                      --allow-empty, --target X, --replace X)
-//	                 ignore GLOB          drift --ignore
-//
+// A golden case is a directory of testdata/plan or testdata/drift holding
+// applink.yaml, the manifest planned (a case may hold other files it uses),
 // and the expected outputs: plan.txt, plan.json, plan.md (testdata/plan), or
 // drift.txt, drift.json (testdata/drift); error.txt when planning fails.
-// Every app of applink.yaml is seeded with one add-on unless setup says
-// otherwise. Ids, times and live/state digests are masked.
-func TestGoldenPlans(t *testing.T)  { runGolden(t, "../../testdata/plan", false) }
-func TestGoldenDrifts(t *testing.T) { runGolden(t, "../../testdata/drift", true) }
+// Beside the directory, CASE.txtar is a testscript run in it that sets the
+// world and state up and ends by planning:
+//
+//	apps NAME N          seed an app with N AppLink add-ons
+//	apply FILE [FLAGS]   plan FILE and apply it (the world and state before)
+//	status ADDR STATUS [ERROR_ID]   set a live status out of band
+//	delete ADDR          delete a live resource out of band
+//	forget ADDR          drop ADDR from state
+//	intent ADDR OP       record an unfinished intent in state
+//	plan [FLAGS]         plan applink.yaml and compare with the golden files
+//	                     (--prune, --allow-empty, --target X, --replace X)
+//	drift [--ignore GLOB]...   report drift and compare with the golden files
+//
+// Every app of applink.yaml is seeded with one add-on unless the script
+// says otherwise. Ids, times and live/state digests are masked.
+func TestGoldenPlans(t *testing.T)  { runGolden(t, "../../testdata/plan") }
+func TestGoldenDrifts(t *testing.T) { runGolden(t, "../../testdata/drift") }
 
-func runGolden(t *testing.T, root string, drift bool) {
-	dirs, err := filepath.Glob(filepath.Join(root, "*", "applink.yaml"))
+// harnessKey finds a script's harness among its testscript values.
+type harnessKey struct{}
+
+func runGolden(t *testing.T, root string) {
+	root, err := filepath.Abs(root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(dirs) == 0 {
+	cases, err := filepath.Glob(filepath.Join(root, "*", "applink.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) == 0 {
 		// The cases are part of the repository: none found is a broken
 		// checkout or a wrong path, never a reason to pass.
 		t.Fatalf("no cases under %s (each case is a directory with an applink.yaml)", root)
 	}
-	for _, f := range dirs {
-		dir := filepath.Dir(f)
-		t.Run(filepath.Base(dir), func(t *testing.T) {
-			t.Parallel()
-			h := newHarness(t, dir)
-			h.runSetup()
-			if drift {
-				h.checkDrift()
-			} else {
-				h.checkPlan()
+	for _, f := range cases {
+		if _, err := os.Stat(filepath.Dir(f) + ".txtar"); err != nil {
+			t.Errorf("case %s has no script: %v", filepath.Dir(f), err)
+		}
+	}
+	testscript.Run(t, testscript.Params{
+		Dir: root,
+		Setup: func(env *testscript.Env) error {
+			tb := env.T().(testing.TB)
+			dir := filepath.Join(root, path.Base(tb.Name()))
+			if _, err := os.Stat(filepath.Join(dir, "applink.yaml")); err != nil {
+				return fmt.Errorf("script %s has no case directory: %w", path.Base(tb.Name()), err)
 			}
-		})
+			h := newHarness(tb, dir)
+			env.Cd = dir
+			env.Values[harnessKey{}] = h
+			env.Defer(func() {
+				if !h.checked {
+					tb.Errorf("%s.txtar never ends with plan or drift", dir)
+				}
+			})
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"apps": golden(2, 2, func(h *harness, args []string) {
+				n, err := strconv.Atoi(args[1])
+				if err != nil {
+					h.t.Fatalf("apps %s: %v", args[1], err)
+				}
+				h.seed(args[0], n)
+			}),
+			"apply": golden(1, -1, func(h *harness, args []string) { h.apply(args[0], parseFlags(h.t, args[1:])) }),
+			"status": golden(2, 3, func(h *harness, args []string) {
+				body := fmt.Sprintf(`{"status":%q}`, args[1])
+				if len(args) > 2 {
+					body = fmt.Sprintf(`{"status":%q,"error":{"id":%q,"message":"set out of band"}}`, args[1], args[2])
+				}
+				h.admin(http.MethodPost, addr.Address(args[0]), "/status", body)
+			}),
+			"delete": golden(1, 1, func(h *harness, args []string) { h.admin(http.MethodDelete, addr.Address(args[0]), "", "") }),
+			"forget": golden(1, 1, func(h *harness, args []string) {
+				h.editState(func(s *state.State) { delete(s.Resources, addr.Address(args[0])) })
+			}),
+			"intent": golden(2, 2, func(h *harness, args []string) {
+				h.editState(func(s *state.State) {
+					a := addr.Address(args[0])
+					s.Resources[a] = &state.Resource{Kind: a.Kind(), Origin: state.Created, Phase: state.Intent, Operation: args[1]}
+				})
+			}),
+			"plan": golden(0, -1, func(h *harness, args []string) { h.checkPlan(parseFlags(h.t, args)) }),
+			"drift": golden(0, -1, func(h *harness, args []string) {
+				var ignore []string
+				for i := 0; i < len(args); i += 2 {
+					if args[i] != "--ignore" || i+1 == len(args) {
+						h.t.Fatalf("drift: want --ignore GLOB..., got %q", args[i:])
+					}
+					ignore = append(ignore, args[i+1])
+				}
+				h.checkDrift(ignore)
+			}),
+		},
+	})
+}
+
+// golden makes a script command of fn, which takes between min and max
+// arguments (max < 0: any number) and cannot be negated.
+func golden(min, max int, fn func(h *harness, args []string)) func(ts *testscript.TestScript, neg bool, args []string) {
+	return func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg {
+			ts.Fatalf("unsupported: ! with a golden command")
+		}
+		if len(args) < min || max >= 0 && len(args) > max {
+			ts.Fatalf("want %d to %d arguments, got %q", min, max, args)
+		}
+		h := ts.Value(harnessKey{}).(*harness)
+		if h.checked {
+			ts.Fatalf("nothing may follow plan or drift")
+		}
+		fn(h, args)
 	}
 }
 
 type harness struct {
-	t       *testing.T
+	t       testing.TB
 	dir     string
 	srv     *emulator.Server
 	p       *client.Platform
 	backend state.Backend
-	flags   plan.Options
-	ignore  []string
 	seeded  map[string]bool
 	addons  map[string]string // app → first add-on id, for admin routes
+	checked bool              // plan or drift ran: the script is over
 }
 
-func newHarness(t *testing.T, dir string) *harness {
+func newHarness(t testing.TB, dir string) *harness {
 	t.Helper()
 	// The golden files record what the default answers give; what the
 	// variants change (reasons naming an unknown child, an esr_name) is
@@ -124,62 +200,7 @@ func (h *harness) seedAll(m *manifest.Manifest) {
 	}
 }
 
-func (h *harness) runSetup() {
-	h.t.Helper()
-	f, err := os.Open(filepath.Join(h.dir, "setup"))
-	if errors.Is(err, os.ErrNotExist) {
-		return
-	}
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		args := strings.Fields(line)
-		switch args[0] {
-		case "apps":
-			var n int
-			fmt.Sscan(args[2], &n)
-			h.seed(args[1], n)
-		case "apply":
-			opts := parseFlags(h.t, args[2:])
-			h.apply(args[1], opts)
-		case "status":
-			body := fmt.Sprintf(`{"status":%q}`, args[2])
-			if len(args) > 3 {
-				body = fmt.Sprintf(`{"status":%q,"error":{"id":%q,"message":"set out of band"}}`, args[2], args[3])
-			}
-			h.admin(http.MethodPost, addr.Address(args[1]), "/status", body)
-		case "delete":
-			h.admin(http.MethodDelete, addr.Address(args[1]), "", "")
-		case "forget", "intent":
-			h.editState(func(s *state.State) {
-				a := addr.Address(args[1])
-				if args[0] == "forget" {
-					delete(s.Resources, a)
-					return
-				}
-				s.Resources[a] = &state.Resource{Kind: a.Kind(), Origin: state.Created, Phase: state.Intent, Operation: args[2]}
-			})
-		case "plan":
-			h.flags = parseFlags(h.t, args[1:])
-		case "ignore":
-			h.ignore = append(h.ignore, args[1:]...)
-		default:
-			h.t.Fatalf("setup: unknown command %q", args[0])
-		}
-	}
-	if err := sc.Err(); err != nil {
-		h.t.Fatal(err)
-	}
-}
-
-func parseFlags(t *testing.T, args []string) plan.Options {
+func parseFlags(t testing.TB, args []string) plan.Options {
 	var o plan.Options
 	for i := 0; i < len(args); i++ {
 		switch args[i] {
@@ -187,14 +208,18 @@ func parseFlags(t *testing.T, args []string) plan.Options {
 			o.Prune = true
 		case "--allow-empty":
 			o.AllowEmpty = true
-		case "--target":
+		case "--target", "--replace":
+			if i+1 == len(args) {
+				t.Fatalf("%s needs an address pattern", args[i])
+			}
+			if args[i] == "--target" {
+				o.Targets = append(o.Targets, args[i+1])
+			} else {
+				o.Replace = append(o.Replace, args[i+1])
+			}
 			i++
-			o.Targets = append(o.Targets, args[i])
-		case "--replace":
-			i++
-			o.Replace = append(o.Replace, args[i])
 		default:
-			t.Fatalf("setup: unknown flag %q", args[i])
+			t.Fatalf("unknown flag %q", args[i])
 		}
 	}
 	return o
@@ -292,11 +317,12 @@ func (h *harness) final() (*manifest.Manifest, *live.World, *state.State, error)
 	return m, w, s, nil
 }
 
-func (h *harness) checkPlan() {
+func (h *harness) checkPlan(flags plan.Options) {
+	h.checked = true
 	m, w, s, err := h.final()
 	var p *plan.Plan
 	if err == nil {
-		p, err = plan.Diff(m, w, s, h.flags)
+		p, err = plan.Diff(m, w, s, flags)
 	}
 	if err != nil {
 		h.golden("error.txt", []byte(mask(h.dir, err.Error())+"\n"))
@@ -316,7 +342,7 @@ func (h *harness) checkPlan() {
 		h.golden(name, []byte(mask(h.dir, buf.String())))
 	}
 	// The same inputs give a byte-identical plan.
-	q, err := plan.Diff(m, w, s, h.flags)
+	q, err := plan.Diff(m, w, s, flags)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -330,11 +356,12 @@ func (h *harness) checkPlan() {
 	}
 }
 
-func (h *harness) checkDrift() {
+func (h *harness) checkDrift(ignore []string) {
+	h.checked = true
 	m, w, s, err := h.final()
 	var fs []plan.Finding
 	if err == nil {
-		fs, err = plan.Drift(m, w, s, h.ignore)
+		fs, err = plan.Drift(m, w, s, ignore)
 	}
 	if err != nil {
 		h.golden("error.txt", []byte(mask(h.dir, err.Error())+"\n"))
@@ -377,7 +404,7 @@ func (h *harness) golden(name string, got []byte) {
 }
 
 // seededAddon is the id of the first add-on of a seeded app.
-func seededAddon(t *testing.T, sa *emulator.SeededApp) string {
+func seededAddon(t testing.TB, sa *emulator.SeededApp) string {
 	t.Helper()
 	if len(sa.Addons) == 0 {
 		t.Fatal("seeded app has no add-on")

@@ -10,7 +10,7 @@ import (
 // stable: they appear in plan JSON, state and CI scripts.
 type Action string
 
-// The actions of DESIGN.md §3.
+// The actions of a plan (docs/plan-format.md, "A change").
 const (
 	Create    Action = "create"    // not live: create it
 	Replace   Action = "replace"   // delete then create: the API has no update
@@ -127,6 +127,13 @@ type Options struct {
 	AllowEmpty bool
 	Targets    []string // --target patterns (addr.Pattern)
 	Replace    []string // --replace patterns, matched against declared addresses
+	// StateArgs are the words, each already quoted for a POSIX shell, that
+	// make a printed command use this run's state: -f paths and --sandbox,
+	// --state, --workspace as given. The commands errors and findings name
+	// (state unprotect) carry them, so that they work as pasted. They say
+	// how this run was invoked, not what the plan is: a plan file does not
+	// keep them.
+	StateArgs []string
 }
 
 // Fingerprints record what a plan saw, so a saved plan can be refused when

@@ -1,8 +1,15 @@
 package plan
 
 import (
+	"archive/zip"
+	"bytes"
+	"encoding/xml"
 	"fmt"
+	"io"
+	"maps"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/applinkctl/applinkctl/internal/addr"
 	"github.com/applinkctl/applinkctl/internal/manifest"
@@ -22,6 +29,10 @@ func (d *differ) publication(dp *manifest.Publication, parent *Change) error {
 	c.After = &Snapshot{Attrs: map[string]string{"client_name": dp.ClientName, "spec_digest": b.Digest, "spec_name": b.SpecName}}
 	put(c.After, "metadata_digest", b.MetadataDigest)
 	put(c.After, "permission_set", dp.PermissionSet)
+	put(c.After, "metadata_permission_set", metadataPermissionSet(b))
+	// The count of operations the spec publishes, to say what a publish
+	// makes; derived from the spec, which spec_digest already covers.
+	c.After.Attrs["operations"] = strconv.Itoa(len(b.Operations))
 	put(c.After, "external_client_app", dp.ExternalClientApp)
 	put(c.After, "connected_app", dp.ConnectedApp)
 
@@ -223,7 +234,7 @@ func (d *differ) prune() {
 		fix := Options{Prune: true}
 		switch {
 		case r.Protect:
-			d.find(a, Pending, "no longer declared, but protected: apply --prune refuses to delete it; to allow it: %s", UnprotectCommand(a))
+			d.find(a, Pending, "no longer declared, but protected: apply --prune refuses to delete it; to allow it: %s", UnprotectCommand(a, d.opts.StateArgs))
 			continue
 		case c.Blocked != "" && len(c.Unblock) == 0:
 			d.find(a, Pending, "no longer declared; %s", c.Blocked)
@@ -300,7 +311,7 @@ func (d *differ) liveOf(a addr.Address) (bool, *Snapshot) {
 // findUnmanaged lists live resources that neither the manifest nor state
 // knows. They are reported and never touched.
 func (d *differ) findUnmanaged() {
-	for _, app := range sortedKeys(d.w.Apps) {
+	for _, app := range slices.Sorted(maps.Keys(d.w.Apps)) {
 		la := d.w.Apps[app]
 		if la == nil {
 			continue
@@ -350,11 +361,39 @@ func (d *differ) findUnmanaged() {
 	}
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
+// permissionSetMeta is the metadata file that defines a permission set
+// uploaded with a publication (instead of naming one with permission_set).
+const permissionSetMeta = "permissionset-meta.xml"
+
+// metadataPermissionSet is the label of the permission set a publication's
+// bundle defines in its permissionset-meta.xml, so a plan names the
+// permission set whichever way it is given; "" when the bundle holds none.
+// The file is read from the upload itself, so the plan shows what is sent.
+// A file without a readable label is named by its file name.
+func metadataPermissionSet(b *manifest.Bundle) string {
+	if b == nil || b.MetadataDigest == "" {
+		return ""
 	}
-	slices.Sort(out)
-	return out
+	zr, err := zip.NewReader(bytes.NewReader(b.Zip), int64(len(b.Zip)))
+	if err != nil {
+		return ""
+	}
+	for _, f := range zr.File {
+		if f.Name != permissionSetMeta {
+			continue
+		}
+		rc, err := f.Open()
+		if err != nil {
+			return permissionSetMeta
+		}
+		defer rc.Close()
+		var ps struct {
+			Label string `xml:"label"`
+		}
+		if err := xml.NewDecoder(io.LimitReader(rc, 1<<20)).Decode(&ps); err != nil || strings.TrimSpace(ps.Label) == "" {
+			return permissionSetMeta
+		}
+		return strings.TrimSpace(ps.Label)
+	}
+	return ""
 }

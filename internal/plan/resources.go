@@ -102,7 +102,8 @@ func deleted(status string) bool {
 	return status == client.StatusDisconnecting || status == client.StatusDisconnected
 }
 
-// decideOrg applies DESIGN.md §3 to a connection or authorization.
+// decideOrg applies the replace rules (docs/design.md, "Plan rules") to a
+// connection or authorization.
 func (d *differ) decideOrg(c *Change, lv *orgLive, sr *state.Resource, want orgWant, st orgStatus) {
 	c.After = want.snapshot()
 	if lv == nil || deleted(lv.status) {

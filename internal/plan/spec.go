@@ -69,8 +69,8 @@ func breakingChanges(a, b []byte) []specdiff.Change {
 	return cs
 }
 
-// specReason is the one-line reason of a spec change, as DESIGN.md writes
-// it: "spec changed: +2 −1 operations".
+// specReason is the one-line reason of a spec change, as README.md's "How a
+// plan reads" shows it: "spec changed: +2 −1 operations".
 func specReason(sc *SpecChange) string {
 	if len(sc.Added)+len(sc.Removed)+len(sc.Changed) == 0 {
 		return "spec changed (same operations)"

@@ -3,10 +3,12 @@ package reliability
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -216,7 +218,7 @@ func (f *fleet) assertStateMatches(stateURL string, s emulator.Snapshot) {
 		}
 	}
 	for _, app := range f.apps {
-		for _, s := range addresses(app) {
+		for _, s := range testkit.QuickstartAddresses(app) {
 			a := addr.Address(s)
 			r := st.Resources[a]
 			switch {
@@ -230,16 +232,8 @@ func (f *fleet) assertStateMatches(stateURL string, s emulator.Snapshot) {
 		}
 	}
 	if len(st.Resources) != len(f.apps)*resourcesPerApp {
-		f.t.Errorf("state holds %d records, want %d: %v", len(st.Resources), len(f.apps)*resourcesPerApp, keys(st.Resources))
+		f.t.Errorf("state holds %d records, want %d: %v", len(st.Resources), len(f.apps)*resourcesPerApp, slices.Sorted(maps.Keys(st.Resources)))
 	}
-}
-
-func keys[V any](m map[addr.Address]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, string(k))
-	}
-	return out
 }
 
 // pgState is a fresh Postgres state URL naming the suites' workspace

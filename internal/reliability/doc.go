@@ -6,6 +6,6 @@
 // sees: exit codes, messages, state files, locks.
 //
 // The fast share runs in `make test`; `make soak` sets APPLINKCTL_SOAK=1
-// for the issue's full numbers (20 fault runs, 30 crash runs). Figures go
+// for the full numbers (20 fault runs, 30 crash runs). Figures go
 // to the test log (go test -v) and to docs/reliability.md.
 package reliability

@@ -89,37 +89,9 @@ func testKey(t testing.TB) *keyMaterial {
 	return km
 }
 
-// appBlock is one app of the fleet: a JWT Salesforce connection with a
-// publication (key from a file), a browser-OAuth Data Cloud connection with
-// two targets, and a JWT authorization (key from the environment).
-const appBlock = `  APP:
-    connections:
-      prod_org:
-        type: salesforce
-        login_url: https://login.salesforce.com
-        jwt:
-          client_id: cid
-          username: api.user@acme.example
-          private_key_file: keys/server.key
-        publications:
-          AcmeOrders:
-            spec: api/openapi.yaml
-      events_dc:
-        type: datacloud
-        login_url: LOGIN_URL
-        data_action_targets:
-          Order_Events:
-            target_endpoint: /handleDataCloudDataChangeEvent
-          Customer_Updates:
-            target_endpoint: /handleCustomerUpdate
-    authorizations:
-      ci_auth:
-        type: salesforce
-        jwt:
-          client_id: cid
-          username: api.user@acme.example
-          private_key_env: RELIABILITY_JWT_KEY
-`
+// appBlock is one app of the fleet: testkit.QuickstartApp, the
+// authorization's key from the environment.
+var appBlock = strings.ReplaceAll(testkit.QuickstartApp, "AUTH_KEY", "private_key_env: RELIABILITY_JWT_KEY")
 
 // resourcesPerApp is what appBlock declares.
 const resourcesPerApp = 6
@@ -355,16 +327,6 @@ func normalWorld(t *testing.T, s emulator.Snapshot) (string, map[string]int) {
 	return string(b), counts
 }
 
-// addresses are what appBlock declares for app, as the emulator's
-// creates name them.
-func addresses(app string) []string {
-	return []string{
-		app + "/connection/prod_org", app + "/connection/prod_org/publication/AcmeOrders",
-		app + "/connection/events_dc", app + "/connection/events_dc/target/Order_Events",
-		app + "/connection/events_dc/target/Customer_Updates", app + "/authorization/ci_auth",
-	}
-}
-
 // assertCreates checks the emulator's creates over its life: every
 // address of the fleet created exactly once, except the Data Cloud
 // connections and their targets, created dcCreates times (1 + the
@@ -373,34 +335,14 @@ func (f *fleet) assertCreates(dcCreates int) {
 	f.t.Helper()
 	want := map[string]int{}
 	for _, app := range f.apps {
-		for _, a := range addresses(app) {
+		for _, a := range testkit.QuickstartAddresses(app) {
 			want[a] = 1
 			if strings.Contains(a, "/events_dc") {
 				want[a] = dcCreates
 			}
 		}
 	}
-	got := f.srv.Emulator.Creates()
-	for _, k := range sortedKeys(want, got) {
-		if got[k] != want[k] {
-			f.t.Errorf("%s created %d times, want %d", k, got[k], want[k])
-		}
-	}
-}
-
-func sortedKeys(ms ...map[string]int) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, m := range ms {
-		for k := range m {
-			if !seen[k] {
-				seen[k] = true
-				out = append(out, k)
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
+	testkit.AssertCreateCounts(f.t, f.srv, want)
 }
 
 // countResources counts connections, targets, publications and

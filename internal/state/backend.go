@@ -150,6 +150,15 @@ type LockedError struct {
 	Stale  bool
 }
 
+// holderText names the holder for messages, or says it has not recorded
+// itself yet.
+func (e *LockedError) holderText() string {
+	if e.Holder.ID == "" {
+		return "another run that has not recorded itself yet"
+	}
+	return e.Holder.holder()
+}
+
 func (e *LockedError) Error() string {
 	if e.Holder.ID == "" {
 		return "state is locked by another run that has not recorded itself yet; try again shortly"

@@ -2,6 +2,7 @@ package state_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -360,6 +361,45 @@ func TestConformanceLockTimeoutNamesHolder(t *testing.T) {
 		_, err = b2.Lock(cctx, state.NewLockInfo("apply"), time.Minute)
 		if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 30*time.Second { // not the minute
 			t.Fatalf("cancelled wait = %v after %v", err, time.Since(start))
+		}
+	})
+}
+
+// TestConformanceLockWaitSaysWhoHolds waits for a held lock with a short
+// timeout: the wait is announced at once on the context's writer, naming
+// the holder as its lock records it, with how long it has waited; a wait
+// of 0 fails at once and announces nothing.
+func TestConformanceLockWaitSaysWhoHolds(t *testing.T) {
+	eachBackend(t, func(t *testing.T, k backendKind) {
+		var out bytes.Buffer
+		ctx := state.WithLockWaitOutput(context.Background(), &out)
+		url := k.newURL(t)
+		b1, b2 := open(t, url, state.OpenOptions{}), open(t, url, state.OpenOptions{})
+		holder := state.NewLockInfo("state unprotect")
+		release, err := b1.Lock(ctx, holder, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer release()
+		if out.Len() != 0 {
+			t.Fatalf("a lock taken at once announced %q", out.String())
+		}
+		if _, err := b2.Lock(ctx, state.NewLockInfo("apply"), 0); err == nil {
+			t.Fatal("second lock taken")
+		}
+		if out.Len() != 0 {
+			t.Fatalf("a lock refused at once (no --lock-timeout) announced %q", out.String())
+		}
+		_, err = b2.Lock(ctx, state.NewLockInfo("apply"), 500*time.Millisecond)
+		var le *state.LockedError
+		if !errors.As(err, &le) {
+			t.Fatalf("lock = %v, want *LockedError", err)
+		}
+		got := out.String()
+		want := "state " + b2.Describe() + " is locked by " + holder.Who + "@" + holder.Host + " (pid "
+		if !strings.HasPrefix(got, want) || !strings.Contains(got, ", state unprotect, since ") ||
+			!strings.Contains(got, "; waited 0s of --lock-timeout 500ms\n") {
+			t.Fatalf("wait notice %q, want it to start %q and name the operation and the wait", got, want)
 		}
 	})
 }

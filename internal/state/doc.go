@@ -1,4 +1,4 @@
-// Package state keeps applinkctl's record of what it manages (DESIGN.md §4):
+// Package state keeps applinkctl's record of what it manages (docs/state.md):
 // the inventory prune trusts, the intents that make a killed apply resumable,
 // the lock that stops two applies from mutating at once, and the history of
 // applies.

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/applinkctl/applinkctl/internal/fsutil"
 )
 
 // fileBackend keeps state in one JSON file (state.json), its lock in
@@ -223,53 +225,10 @@ func (f *fileBackend) writeLocked(ctx context.Context, decide func() (*State, er
 	if err != nil {
 		return err
 	}
-	if err := writeAtomic(f.path, b); err != nil {
+	if err := fsutil.WriteFileAtomic(f.path, b, 0o600); err != nil {
 		return fmt.Errorf("state %s: %w", f.Describe(), err)
 	}
 	return nil
-}
-
-// writeAtomic replaces path with b so a reader or a crash sees the old file
-// or the new one, never a mix.
-func writeAtomic(path string, b []byte) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := createTemp(path)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = tmp.Write(b); err != nil {
-		_ = tmp.Close()
-		return err
-	}
-	if err = tmp.Chmod(0o600); err != nil {
-		_ = tmp.Close()
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		_ = tmp.Close()
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // emptyLockGrace is how long an empty, unheld lock file may be a creator
@@ -298,7 +257,7 @@ func (f *fileBackend) Lock(ctx context.Context, info LockInfo, wait time.Duratio
 		}
 	}
 	var fh *os.File
-	_, err := pollLock(ctx, wait, func() (func() error, error) {
+	_, err := pollLock(ctx, f.Describe(), wait, func() (func() error, error) {
 		var err error
 		fh, err = f.tryLock(info)
 		return nil, err
@@ -344,14 +303,25 @@ func (f *fileBackend) unlock(l *fileLock) error {
 }
 
 // pollLock retries try until it stops returning *LockedError, wait passes,
-// or ctx is done.
-func pollLock(ctx context.Context, wait time.Duration, try func() (func() error, error)) (func() error, error) {
-	deadline := time.Now().Add(wait)
+// or ctx is done. While it waits it says so through the context's
+// WithLockWaitOutput writer, at once and then every lockWaitNoticeEvery:
+// the holder (as the lock records it) and how long it has waited, so that
+// a run blocked on a lock never waits in silence. what names the state.
+func pollLock(ctx context.Context, what string, wait time.Duration, try func() (func() error, error)) (func() error, error) {
+	start := time.Now()
+	deadline := start.Add(wait)
+	out, _ := ctx.Value(lockWaitKey{}).(io.Writer)
+	var nextNotice time.Time
 	for {
 		release, err := try()
 		var le *LockedError
 		if err == nil || !errors.As(err, &le) || le.Stale || !time.Now().Before(deadline) {
 			return release, err
+		}
+		if now := time.Now(); out != nil && !now.Before(nextNotice) {
+			fmt.Fprintf(out, "state %s is locked by %s; waited %s of --lock-timeout %s\n",
+				what, le.holderText(), now.Sub(start).Round(time.Second), wait)
+			nextNotice = now.Add(lockWaitNoticeEvery)
 		}
 		t := time.NewTimer(min(pollInterval, time.Until(deadline)))
 		select {
@@ -361,6 +331,20 @@ func pollLock(ctx context.Context, wait time.Duration, try func() (func() error,
 		case <-t.C:
 		}
 	}
+}
+
+// lockWaitNoticeEvery is how often a waiting Lock repeats who holds it.
+const lockWaitNoticeEvery = 5 * time.Second
+
+type lockWaitKey struct{}
+
+// WithLockWaitOutput returns ctx with w as where Lock, while it waits for
+// a lock another run holds, says who holds it and how long it has waited
+// (once at the start, then every few seconds). The context carries it so
+// that every caller of Lock, whatever backend it opened, gets it without
+// the Backend interface growing an argument only progress needs.
+func WithLockWaitOutput(ctx context.Context, w io.Writer) context.Context {
+	return context.WithValue(ctx, lockWaitKey{}, w)
 }
 
 // tryLock creates the lock file and takes its flock, returning the open

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/applinkctl/applinkctl/internal/fsutil"
 )
 
 // LinkError reports a symbolic link where the file backend keeps one of its
@@ -79,24 +81,6 @@ func openNoFollow(path string, flag int, perm fs.FileMode, what string) (*os.Fil
 	return nil, err
 }
 
-// createTemp creates a new file for writeAtomic beside path, named
-// .BASE.tmp-RANDOM, with O_EXCL and O_NOFOLLOW: it is always a new regular
-// file, never what a link planted under that name points to.
-func createTemp(path string) (*os.File, error) {
-	dir, base := filepath.Dir(path), filepath.Base(path)
-	for range 100 {
-		fh, err := os.OpenFile(filepath.Join(dir, tempPrefix(base)+randomID()), os.O_RDWR|os.O_CREATE|os.O_EXCL|oNoFollow, 0o600)
-		if errors.Is(err, fs.ErrExist) {
-			continue // taken (by a file or a link): another name
-		}
-		return fh, err
-	}
-	return nil, fmt.Errorf("create a temporary file in %s: every name tried was taken", dir)
-}
-
-// tempPrefix starts the names of the temporary files of writeAtomic.
-func tempPrefix(base string) string { return "." + base + ".tmp-" }
-
 // removeTemps removes the temporary files a writer killed mid-write left
 // beside the state (links among them are removed, never followed). It
 // runs under the directory's flock, which every write holds, so it never
@@ -113,7 +97,7 @@ func (f *fileBackend) removeTemps() {
 	if err != nil {
 		return
 	}
-	prefix := tempPrefix(filepath.Base(f.path))
+	prefix := fsutil.TempPrefix(filepath.Base(f.path))
 	for _, e := range entries {
 		if strings.HasPrefix(e.Name(), prefix) {
 			_ = os.Remove(filepath.Join(dir, e.Name()))

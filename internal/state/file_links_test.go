@@ -185,7 +185,7 @@ func TestClearLockLinkDescribesWhatItRemoved(t *testing.T) {
 func TestTempFileLinksAreNeverFollowed(t *testing.T) {
 	ctx := context.Background()
 	e := newLinkEnv(t)
-	// Links and a file under the names of writeAtomic's temporary files,
+	// Links and a file under the names of the state's temporary files (fsutil.TempPrefix),
 	// as a killed writer or someone hoping to be written through leaves
 	// them.
 	links := []string{

@@ -10,7 +10,7 @@ import (
 // is refused, never rewritten.
 const Version = 1
 
-// State is applinkctl's record of what it manages (DESIGN.md §4). It holds no
+// State is applinkctl's record of what it manages (docs/state.md). It holds no
 // secret: keys appear only as fingerprints.
 type State struct {
 	Version   int                        `json:"version"`

@@ -471,7 +471,7 @@ func (b *pgBackend) Lock(ctx context.Context, info LockInfo, wait time.Duration)
 	}
 	infoJSON, _ := json.Marshal(info) // LockInfo always encodes
 	var token int64
-	_, err = pollLock(ctx, wait, func() (func() error, error) {
+	_, err = pollLock(ctx, b.describe, wait, func() (func() error, error) {
 		var got bool
 		if err := c.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, b.key).Scan(&got); err != nil {
 			return nil, fmt.Errorf("state %s: lock: %w", b.describe, err)

@@ -1,7 +1,8 @@
 package testkit
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"testing"
 
 	"github.com/applinkctl/applinkctl/internal/emulator"
@@ -67,16 +68,13 @@ func (c Checkpoint) Since(from Checkpoint) map[string]int {
 func AssertCreates(tb testing.TB, from, to Checkpoint, converged bool) {
 	tb.Helper()
 	d := to.Since(from)
-	keys := map[string]bool{}
-	for k := range d {
-		keys[k] = true
-	}
+	keys := maps.Clone(d)
 	if converged {
 		for k := range to.IDs {
-			keys[k] = true
+			keys[k] = 0
 		}
 	}
-	for _, k := range sorted(keys) {
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
 		n := d[k]
 		switch {
 		case n > 1:
@@ -103,13 +101,4 @@ func AssertCreatedOnce(tb testing.TB, srv *emulator.Server, addrs ...string) {
 			tb.Errorf("%s created %d times, want exactly once (creates: %v)", a, c[a], c)
 		}
 	}
-}
-
-func sorted(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

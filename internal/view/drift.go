@@ -3,6 +3,8 @@ package view
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -18,7 +20,7 @@ type finding struct {
 	Fix     string // the command that resolves it, when a plain apply does not
 }
 
-// driftKinds are the finding kinds of DESIGN.md §3 in the order they are
+// driftKinds are the finding kinds (docs/plan-format.md, "The drift report") in the order they are
 // shown, with their headings: what vanished first, what merely waits last.
 var driftKinds = []struct{ kind, heading, color string }{
 	{"missing", "Missing (deleted out of band)", ansiRed},
@@ -83,7 +85,7 @@ func driftSummary(fs []finding) string {
 		parts = append(parts, fmt.Sprintf("%d %s", n[k.kind], k.kind))
 		delete(n, k.kind)
 	}
-	for _, k := range sortedKeys(n) {
+	for _, k := range slices.Sorted(maps.Keys(n)) {
 		parts = append(parts, fmt.Sprintf("%d %s", n[k], k))
 	}
 	return "Drift: " + strings.Join(parts, ", ") + "."

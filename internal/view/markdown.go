@@ -43,20 +43,17 @@ func planMarkdown(p *plan.Plan, opts Options) string {
 	if l := breakingLine(p); l != "" {
 		head.WriteString("> **" + mdEscape(l) + "**\n\n")
 	}
+	// One row per action, each resource counted once: how many wait or
+	// are blocked, whatever their action, the lines above say.
 	head.WriteString("| action | count |\n|---|---:|\n")
 	rows := []struct {
 		name string
 		n    int
-		opt  bool
 	}{
-		{"create", n.Create, false}, {"replace", n.Replace, false}, {"republish", n.Republish, false},
-		{"delete", n.Delete, false}, {"adopt", n.Adopt, false},
-		{"wait", n.Wait, true}, {"blocked", n.Blocked, true},
+		{"create", n.Create}, {"replace", n.Replace}, {"republish", n.Republish},
+		{"delete", n.Delete}, {"adopt", n.Adopt},
 	}
 	for _, r := range rows {
-		if r.opt && r.n == 0 {
-			continue
-		}
 		fmt.Fprintf(&head, "| %s | %d |\n", r.name, r.n)
 	}
 	head.WriteString("\n")
@@ -221,6 +218,9 @@ func writeMDChange(b *strings.Builder, c *plan.Change, actions map[addr.Address]
 	for _, r := range reasons(c, actions) {
 		item(mdEscape(r))
 	}
+	for _, at := range createAttrs(c) {
+		item(mdCode("+ "+at.Name+" = "+at.Value) + mdNote(at.Note))
+	}
 	for _, a := range attrChanges(c) {
 		item(mdCode(a))
 	}
@@ -252,6 +252,14 @@ func writeMDChange(b *strings.Builder, c *plan.Change, actions map[addr.Address]
 	if c.Spec.Truncated {
 		b.WriteString("\n" + sub + "_(diff truncated)_\n")
 	}
+}
+
+// mdNote is a create attribute's note, after its code.
+func mdNote(note string) string {
+	if note == "" {
+		return ""
+	}
+	return " (" + mdEscape(note) + ")"
 }
 
 // codeFence is a backtick fence longer than any backtick run in s, so a spec

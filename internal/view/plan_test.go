@@ -53,7 +53,7 @@ func TestRenderPlanGolden(t *testing.T) {
 func TestRenderPlanTextShape(t *testing.T) {
 	out := string(render(t, fullPlan(), "text", view.Options{}))
 	lines := strings.Split(out, "\n")
-	if want := "Plan: 2 to create, 4 to replace, 2 to republish, 3 to delete, 1 to adopt, 2 to wait for."; lines[0] != want {
+	if want := "Plan: 2 to create, 4 to replace, 2 to republish, 3 to delete, 1 to adopt. Apply first waits for 2 resources to settle."; lines[0] != want {
 		t.Errorf("summary line = %q, want %q", lines[0], want)
 	}
 	for _, want := range []string{
@@ -126,7 +126,7 @@ func TestRenderPlanUnknownFormat(t *testing.T) {
 	if !errors.As(err, &uf) || uf.Format != "yaml" {
 		t.Fatalf("RenderPlan(yaml) = %v, want *UnknownFormatError", err)
 	}
-	if !strings.Contains(err.Error(), "text, json, markdown") {
+	if !strings.Contains(err.Error(), "text, json or markdown") {
 		t.Errorf("error does not list the formats: %v", err)
 	}
 }
@@ -179,7 +179,7 @@ func TestRenderPlanMarkdownShape(t *testing.T) {
 	out := string(render(t, fullPlan(), "markdown", view.Options{}))
 	for _, want := range []string{
 		"## applinkctl plan\n",
-		"| action | count |\n|---|---:|\n| create | 2 |\n| replace | 4 |\n| republish | 2 |\n| delete | 3 |\n| adopt | 1 |\n| wait | 2 |\n| blocked | 1 |\n",
+		"| action | count |\n|---|---:|\n| create | 2 |\n| replace | 4 |\n| republish | 2 |\n| delete | 3 |\n| adopt | 1 |\n\n",
 		"<details><summary>acme-api: 11 changes</summary>",
 		"<details><summary>acme-web: 2 changes</summary>",
 		"```diff\n",

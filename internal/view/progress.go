@@ -64,6 +64,12 @@ func eventText(ev apply.Event) string {
 	switch ev.Type {
 	case apply.EventStarted, apply.EventSkipped:
 		return s // nothing has elapsed: the change did not run (yet)
+	case apply.EventDone:
+		if ev.DryRun && ev.Status != "" && !strings.Contains(s, ev.Status) {
+			// The live status the rehearsal read, named as one: a bare
+			// "created" before "would create again" would read as a deed.
+			return s + " (status " + ev.Status + ", " + elapsed(ev.Elapsed) + ")"
+		}
 	}
 	return s + " (" + elapsed(ev.Elapsed) + ")"
 }
@@ -74,6 +80,10 @@ func eventBody(ev apply.Event) string {
 	switch ev.Type {
 	case apply.EventStarted:
 		s = "started"
+		if ev.DryRun {
+			// A rehearsal reads and decides; nothing starts that changes.
+			s = "checking"
+		}
 	case apply.EventStatus:
 		s = ev.Status
 		if s == "" {
@@ -82,11 +92,17 @@ func eventBody(ev apply.Event) string {
 	case apply.EventWaitingOnBrowser:
 		s = "waiting for a person to approve in a browser: " + ev.RedirectURI
 	case apply.EventDone:
+		if ev.DryRun {
+			// What the run would do ("would create"), never "done", which
+			// reads as if it had.
+			s = dryRunNote(ev)
+			break
+		}
 		s = "done"
 		if ev.Status != "" {
 			s = ev.Status + ", done"
 		}
-		if ev.Message != "" { // dry-run notes such as "would create"
+		if ev.Message != "" {
 			s += ": " + ev.Message
 		}
 	case apply.EventFailed:
@@ -121,6 +137,15 @@ func eventBody(ev apply.Event) string {
 		}
 	}
 	return s
+}
+
+// dryRunNote is what a dry run found a change would do: the engine's note
+// ("would create", "unchanged"); eventText adds the live status it read.
+func dryRunNote(ev apply.Event) string {
+	if ev.Message == "" {
+		return "nothing to do"
+	}
+	return ev.Message
 }
 
 // actionLabel is the action as shown in progress lines, marked in a dry run
@@ -317,13 +342,20 @@ func RenderSummary(w io.Writer, s apply.Summary, opts Options) {
 	case s.Pending > 0:
 		head, col = "Apply incomplete", ansiYellow
 	}
-	if s.DryRun {
-		head = strings.Replace(head, "Apply", "Dry run", 1) + " (nothing was changed)"
-	}
 	parts := []string{
 		fmt.Sprintf("%d created", s.Created), fmt.Sprintf("%d replaced", s.Replaced),
 		fmt.Sprintf("%d republished", s.Republished), fmt.Sprintf("%d deleted", s.Deleted),
 		fmt.Sprintf("%d adopted", s.Adopted), fmt.Sprintf("%d unchanged", s.Unchanged),
+	}
+	if s.DryRun {
+		// Nothing was created or deleted: say what would have been, in
+		// the plan's words.
+		head = strings.Replace(head, "Apply", "Dry run", 1) + " (nothing was changed)"
+		parts = []string{
+			fmt.Sprintf("would create %d", s.Created), fmt.Sprintf("replace %d", s.Replaced),
+			fmt.Sprintf("republish %d", s.Republished), fmt.Sprintf("delete %d", s.Deleted),
+			fmt.Sprintf("adopt %d", s.Adopted), fmt.Sprintf("leave %d unchanged", s.Unchanged),
+		}
 	}
 	if s.Failed > 0 {
 		parts = append(parts, fmt.Sprintf("%d failed", s.Failed))

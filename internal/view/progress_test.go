@@ -87,6 +87,45 @@ func TestProgressPlainUsesEventTime(t *testing.T) {
 	}
 }
 
+// A dry run's progress says what would be done, never that anything was:
+// no "started" or "done" a reader could take for a change made, and no
+// past tense in any line or the summary, on a terminal or not.
+func TestProgressDryRunWording(t *testing.T) {
+	tgt := addr.Target("acme-api", "dc", "T")
+	evs := []apply.Event{
+		{Address: prodOrg, Action: plan.Delete, Type: apply.EventStarted, DryRun: true},
+		{Address: prodOrg, Action: plan.Delete, Type: apply.EventDone, Status: "connected", Message: "would delete", DryRun: true},
+		{Address: tgt, Action: plan.Delete, Type: apply.EventDone, Message: "would be deleted with its connection", DryRun: true},
+		{Address: addr.Authorization("acme-api", "a"), Action: plan.Adopt, Type: apply.EventDone, Status: "authorizing", Message: "would wait for it to settle (status authorizing)", DryRun: true},
+		{Address: addr.Connection("acme-api", "n"), Action: plan.Noop, Type: apply.EventDone, DryRun: true},
+	}
+	sum := apply.Summary{Deleted: 2, Adopted: 1, Unchanged: 1, DryRun: true}
+	for _, tty := range []bool{false, true} {
+		var buf bytes.Buffer
+		obs := view.NewProgress(&buf, tty, view.Options{Now: fakeClock(time.Second)})
+		for _, ev := range evs {
+			obs.Event(ev)
+		}
+		obs.Done(sum)
+		out := buf.String()
+		for _, want := range []string{
+			"acme-api/connection/prod_org delete (dry run): checking",
+			"acme-api/connection/prod_org delete (dry run): would delete (status connected, ",
+			"acme-api/connection/dc/target/T delete (dry run): would be deleted with its connection (",
+			"acme-api/authorization/a adopt (dry run): would wait for it to settle (status authorizing) (",
+			"acme-api/connection/n noop (dry run): nothing to do (",
+			"Dry run complete (nothing was changed): would create 0, replace 0, republish 0, delete 2, adopt 1, leave 1 unchanged in 0s.\n",
+		} {
+			if !strings.Contains(out, want) {
+				t.Errorf("tty=%v: dry-run progress lacks %q:\n%s", tty, want, out)
+			}
+		}
+		if m := regexp.MustCompile(`\b(started|done|created|deleted|replaced|republished|adopted)\b`).FindString(strings.ReplaceAll(out, "would be deleted with its connection", "")); m != "" {
+			t.Errorf("tty=%v: dry-run progress says %q:\n%s", tty, m, out)
+		}
+	}
+}
+
 func TestProgressLive(t *testing.T) {
 	var buf bytes.Buffer
 	obs := view.NewProgress(&buf, true, view.Options{Now: fakeClock(time.Second)})
@@ -191,7 +230,9 @@ func TestRenderSummary(t *testing.T) {
 		{"complete", apply.Summary{Created: 3, Republished: 2, Adopted: 1, Unchanged: 7, Wall: 4210 * time.Millisecond},
 			"Apply complete: 3 created, 0 replaced, 2 republished, 0 deleted, 1 adopted, 7 unchanged in 4.2s.\n"},
 		{"dry run", apply.Summary{Created: 1, DryRun: true, Wall: 50 * time.Millisecond},
-			"Dry run complete (nothing was changed): 1 created, 0 replaced, 0 republished, 0 deleted, 0 adopted, 0 unchanged in 100ms.\n"},
+			"Dry run complete (nothing was changed): would create 1, replace 0, republish 0, delete 0, adopt 0, leave 0 unchanged in 100ms.\n"},
+		{"dry run failed", apply.Summary{Deleted: 2, Failed: 1, DryRun: true, Wall: time.Second, RootCauses: []apply.Failure{{Address: prodOrg, Message: "read: 500"}}},
+			"Dry run failed (nothing was changed): would create 0, replace 0, republish 0, delete 2, adopt 0, leave 0 unchanged, 1 failed in 1s.\n\nFailed:\n  acme-api/connection/prod_org: read: 500\n"},
 		{"interrupted", apply.Summary{Created: 1, Skipped: 2, Interrupted: true, Wall: 2 * time.Second},
 			"Apply interrupted: 1 created, 0 replaced, 0 republished, 0 deleted, 0 adopted, 0 unchanged, 2 skipped in 2s.\n"},
 		{"pending", apply.Summary{Pending: 1, Wall: time.Minute, StillPending: []apply.Failure{{Address: prodOrg, RemoteID: "c-1", Status: "connecting"}}},

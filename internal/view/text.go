@@ -82,6 +82,9 @@ func writeTextChange(b *strings.Builder, c *plan.Change, actions map[addr.Addres
 	for _, r := range reasons(c, actions) {
 		line(r)
 	}
+	for _, l := range createLines(c) {
+		line(paint(opts.Color, ansiGreen, "+") + l[1:])
+	}
 	for _, a := range attrChanges(c) {
 		line(a)
 	}

@@ -3,15 +3,16 @@ package view
 import (
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
-	"golang.org/x/term"
-
 	"github.com/applinkctl/applinkctl/internal/addr"
 	"github.com/applinkctl/applinkctl/internal/plan"
+	"golang.org/x/term"
 )
 
 // DefaultMaxBytes caps Markdown output when Options.MaxBytes is zero: GitHub
@@ -70,7 +71,30 @@ type UnknownFormatError struct {
 }
 
 func (e *UnknownFormatError) Error() string {
-	return fmt.Sprintf("format %q: unknown, want one of %s", e.Format, strings.Join(e.Valid, ", "))
+	return fmt.Sprintf("--format %q: want %s", e.Format, orList(e.Valid))
+}
+
+// orList is "a", "a or b", "a, b or c".
+func orList(s []string) string {
+	switch len(s) {
+	case 0:
+		return "nothing"
+	case 1:
+		return s[0]
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
+}
+
+// ParseFormat checks a --format value against the formats a command
+// renders, valid: the one check every command makes, so that they all
+// answer a bad value alike.
+func ParseFormat(value string, valid ...string) (string, error) {
+	for _, v := range valid {
+		if value == v {
+			return value, nil
+		}
+	}
+	return "", &UnknownFormatError{Format: value, Valid: valid}
 }
 
 // IsTerminal reports whether w is a *os.File connected to a terminal. The
@@ -192,17 +216,23 @@ func (n counts) hasChanges() bool {
 	return n.Create+n.Replace+n.Republish+n.Delete+n.Adopt+n.Wait > 0
 }
 
-// summaryLine is the first line of the text and Markdown plans.
+// summaryLine is the first line of the text and Markdown plans. It counts
+// each resource once, under its action, as the JSON summary does; waiting
+// is not an action but something apply does first, to a resource of any
+// action (an adopt, a create of an unfinished intent) or to one with
+// nothing else to do, so it gets a sentence of its own rather than a count
+// that would add up with the actions ("7 to adopt, 1 to wait for" read as
+// 8 resources where there were 7).
 func summaryLine(n counts) string {
 	if !n.hasChanges() {
 		return "No changes. Live state matches the manifest."
 	}
-	s := fmt.Sprintf("Plan: %d to create, %d to replace, %d to republish, %d to delete, %d to adopt",
+	s := fmt.Sprintf("Plan: %d to create, %d to replace, %d to republish, %d to delete, %d to adopt.",
 		n.Create, n.Replace, n.Republish, n.Delete, n.Adopt)
 	if n.Wait > 0 {
-		s += fmt.Sprintf(", %d to wait for", n.Wait)
+		s += fmt.Sprintf(" Apply first waits for %s to settle.", plural(n.Wait, "resource", "resources"))
 	}
-	return s + "."
+	return s
 }
 
 // planSummary is the summary line of a plan and the undeclared line to
@@ -359,7 +389,7 @@ func attrChanges(c *plan.Change) []string {
 		keys[k] = true
 	}
 	var out []string
-	for _, k := range sortedKeys(keys) {
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
 		if k == "status" || k == "id" {
 			continue
 		}
@@ -392,15 +422,6 @@ func showAttr(v string, ok bool) string {
 		return "(none)"
 	}
 	return fmt.Sprintf("%q", v)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // specOps lists a spec change's operations with their marks: "+ POST

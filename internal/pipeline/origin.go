@@ -1,0 +1,92 @@
+package pipeline
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/applinkctl/applinkctl/internal/plan"
+	"github.com/applinkctl/applinkctl/internal/view"
+)
+
+// ReadSaved reads the saved plan at path (from plan --out) for a run
+// against sandbox (the absolute sandbox directory, "" for the real API) and
+// refuses one made against another world, or naming no manifest.
+func ReadSaved(path, sandbox string) (*plan.Plan, error) {
+	saved, err := view.ReadPlanFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckOrigin(path, saved.Origin, sandbox); err != nil {
+		return nil, err
+	}
+	if len(saved.ManifestFiles) == 0 {
+		return nil, fmt.Errorf("plan file %s: names no manifest file", path)
+	}
+	return saved, nil
+}
+
+// CheckOrigin refuses a saved plan made against another world than this
+// run's: one made in the sandbox outside it (or in another sandbox
+// directory), and one made against the real API inside the sandbox.
+// sandbox is this run's absolute sandbox directory, "" for the real API.
+func CheckOrigin(path string, o plan.Origin, sandbox string) error {
+	switch {
+	case o == (plan.Origin{}):
+		return fmt.Errorf("plan file %s does not say what it was made against (not made by applinkctl plan, or by an older one); make the plan again", path)
+	case o.Sandbox != "" && sandbox == "":
+		return fmt.Errorf("plan file %s was made against the sandbox %s, not the Heroku API: a sandbox plan is never applied for real; apply it with --sandbox=%s, or make a plan without --sandbox",
+			path, o.Sandbox, o.Sandbox)
+	case o.Sandbox == "" && sandbox != "":
+		return fmt.Errorf("plan file %s was made against the Heroku API (state %s), not the sandbox: --sandbox never applies it; make a plan with --sandbox=%s, or apply this one without --sandbox",
+			path, o.State, sandbox)
+	case o.Sandbox != "" && !samePath(o.Sandbox, sandbox):
+		return fmt.Errorf("plan file %s was made against the sandbox %s, not %s: apply it with --sandbox=%s",
+			path, o.Sandbox, sandbox, o.Sandbox)
+	}
+	return nil
+}
+
+// samePath reports whether two absolute paths name the same directory,
+// through symbolic links when both exist.
+func samePath(a, b string) bool {
+	if abs, err := filepath.Abs(filepath.FromSlash(a)); err == nil {
+		a = abs // a plan names a sandbox inside its working directory relatively
+	}
+	if a == b {
+		return true
+	}
+	ra, errA := filepath.EvalSymlinks(a)
+	rb, errB := filepath.EvalSymlinks(b)
+	return errA == nil && errB == nil && ra == rb
+}
+
+// relToWD is p relative to the working directory ("/"-separated) when it
+// lies inside it, else p: a saved plan names no absolute path of the
+// machine that made it when it need not, and stays valid in another
+// checkout of the same repository.
+func relToWD(p string) string {
+	if p == "" || !filepath.IsAbs(p) {
+		return p
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return p
+	}
+	if rel, err := filepath.Rel(wd, p); err == nil && filepath.IsLocal(rel) {
+		return filepath.ToSlash(rel)
+	}
+	return p
+}
+
+// stateForPlan names a state backend in a saved plan: a file state inside
+// the working directory by its relative path, any other as in messages.
+func stateForPlan(describe string) string {
+	if path, ok := strings.CutPrefix(describe, "file://"); ok {
+		if rel := relToWD(path); rel != path {
+			return rel
+		}
+	}
+	return describe
+}
