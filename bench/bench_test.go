@@ -1,9 +1,11 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -71,31 +73,132 @@ func TestModels(t *testing.T) {
 	}
 }
 
-func TestUpdateDoc(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "p.md")
-	page := "# P\n\nbefore\n" + docBegin + "\nstale\n" + docEnd + "\nafter\n"
-	if err := os.WriteFile(path, []byte(page), 0o644); err != nil {
+// The committed page is what rendering the committed results gives, byte
+// for byte: no figure on it was edited by hand after the run, and a change
+// to the template is not committed without the page it renders.
+func TestPageIsRenderedFromResults(t *testing.T) {
+	res, err := readResults("results.json")
+	if err != nil {
 		t.Fatal(err)
 	}
-	figs := []Figure{{Name: "a", Value: 1.5, Unit: "s", Target: "≤ 2", Met: true}, {Name: "b", Value: 3, Unit: "×", Target: "≤ 1", Met: false}, info("c", 7, "requests")}
-	if err := updateDoc(path, figs, time.Minute); err != nil {
+	got, err := render(res)
+	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := os.ReadFile(path)
-	got := string(b)
-	for _, want := range []string{"before\n", "| `a` | 1.5 | s | ≤ 2 | yes |", "| `b` | 3 | × | ≤ 1 | **no** |", "| `c` | 7 | requests | none (comparison) | – |", docEnd + "\nafter\n"} {
-		if !strings.Contains(got, want) {
-			t.Errorf("page lacks %q:\n%s", want, got)
+	want, err := os.ReadFile(filepath.Join("..", "docs", "performance.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Fatalf("docs/performance.md is not what bench/results.json renders; run go run ./bench -render -out bench/results.json -doc docs/performance.md (or make bench) and commit both")
+	}
+}
+
+// numberWithUnit is a figure typed into prose: a number followed by a unit
+// of time, size, ratio or share.
+var numberWithUnit = regexp.MustCompile(`\d[\d.,]*\s?(ms|s|min|MB|MiB|GB|kB|×|%)(\W|$)`)
+
+// The template's prose types no figure: every number with a unit on the
+// page comes from the results or the bench's settings, through an action.
+func TestTemplateTypesNoFigure(t *testing.T) {
+	actions := regexp.MustCompile(`\{\{.*?\}\}`)
+	for i, line := range strings.Split(pageTemplate, "\n") {
+		prose := actions.ReplaceAllString(line, "")
+		if m := numberWithUnit.FindString(prose); m != "" {
+			t.Errorf("performance.md.tmpl:%d: %q types a figure: generate it from the results or a setting\n\t%s", i+1, m, line)
 		}
 	}
-	if strings.Contains(got, "stale") {
-		t.Errorf("old table kept:\n%s", got)
+}
+
+// The prose check catches what it is meant to, and not the words it must
+// leave alone.
+func TestNumberWithUnit(t *testing.T) {
+	for _, s := range []string{"took 1.83 s", "(9.1×)", "12.3 s at 16", "about 290 MB", "20 % of", "50 ms", "5.6 to 8.5 s."} {
+		if !numberWithUnit.MatchString(s) {
+			t.Errorf("%q not caught", s)
+		}
 	}
-	if err := os.WriteFile(path, []byte("no markers"), 0o644); err != nil {
+	for _, s := range []string{"20 apps", "4 Platform requests", "figure 3", "10⁶ bytes", "2 cores", "p16.wall"} {
+		if numberWithUnit.MatchString(s) {
+			t.Errorf("%q caught", s)
+		}
+	}
+}
+
+// Runs are merged into their median; a timing figure gets its spread; a
+// target is tested against the median; a comparison's met is null.
+func TestAggregate(t *testing.T) {
+	var runs [][]Figure
+	for _, v := range []float64{1.5, 1.1, 1.3, 9, 1.2} {
+		runs = append(runs, []Figure{
+			timed(goal("apply.ratio", v, "×", "≤ 1.2", atMost(1.2))),
+			timed(info("apply.wall", v*2, "s")),
+			info("apply.requests", 900, "requests"),
+		})
+	}
+	figs := aggregate(runs)
+	if len(figs) != 3 {
+		t.Fatalf("%d figures", len(figs))
+	}
+	r, w, n := figs[0], figs[1], figs[2]
+	if r.Value != 1.3 || *r.Min != 1.1 || *r.Max != 9 || r.Runs != 5 || r.Met == nil || *r.Met {
+		t.Errorf("ratio %+v: want median 1.3 of 5 runs, 1.1–9, not met", r)
+	}
+	if w.Value != 2.6 || w.Met != nil || spread(w) != "2.2–18" {
+		t.Errorf("wall %+v: want median 2.6, spread 2.2–18, met null", w)
+	}
+	if n.Value != 900 || n.Min != nil || n.Runs != 0 {
+		t.Errorf("requests %+v: want 900, no spread", n)
+	}
+	if got := median([]float64{4, 1, 3, 2}); got != 2.5 {
+		t.Errorf("median of an even count %g", got)
+	}
+	b, err := json.Marshal(figs)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := updateDoc(path, figs, time.Minute); !errors.Is(err, errNoMarkers) {
-		t.Fatalf("err = %v, want errNoMarkers", err)
+	for _, want := range []string{`"name":"apply.wall","value":2.6,"unit":"s","runs":5,"min":2.2,"max":18,"target":"none (comparison)","met":null`, `"met":false`, `"name":"apply.requests","value":900,"unit":"requests","target":"none (comparison)","met":null`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("JSON lacks %s:\n%s", want, b)
+		}
+	}
+}
+
+// The committed results mark every comparison null and every target
+// true or false, and give each timing figure its runs and spread.
+func TestCommittedResults(t *testing.T) {
+	res, err := readResults("results.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Run.Runs < 1 || len(res.Figures) == 0 {
+		t.Fatalf("results: %+v", res.Run)
+	}
+	for _, f := range res.Figures {
+		if (f.Target == comparison) != (f.Met == nil) {
+			t.Errorf("%s: target %q, met %v", f.Name, f.Target, f.Met)
+		}
+		if f.Min != nil && (f.Runs != res.Run.Runs || *f.Min > f.Value || f.Value > *f.Max) {
+			t.Errorf("%s: %g over %d runs, spread %s", f.Name, f.Value, f.Runs, spread(f))
+		}
+	}
+	for _, name := range []string{"apply_from_empty.p16.wall", "noop_plan.p64.wall", "polling.1s.detection_delay", "rate_limit.wall", "scale.5000.time", "big_input.manifest.validate.time"} {
+		found := false
+		for _, f := range res.Figures {
+			if f.Name == name {
+				found = f.Min != nil
+			}
+		}
+		if !found {
+			t.Errorf("%s: no spread in the results", name)
+		}
+	}
+}
+
+// A page naming a figure the results lack is an error, not a blank.
+func TestRenderMissingFigure(t *testing.T) {
+	if _, err := render(Results{}); !errors.Is(err, errNoFigure) {
+		t.Fatalf("err = %v, want errNoFigure", err)
 	}
 }
 

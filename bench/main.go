@@ -1,24 +1,14 @@
-// Command bench measures the figures of docs/performance.md (`make bench`): the
-// request budget and wall time of a no-op plan, apply from empty against the
-// critical-path bound, polling efficiency, scale, and behaviour under the
-// account's rate limit; and the cost of big valid input (a 10 MB manifest, a 10
-// MB spec) to the applinkctl binary. Everything runs against the in-process
-// emulator on loopback with injected latency, so the figures are repeatable on
-// any machine and touch no Heroku account. It prints a table and writes
-// bench/results.json; docs/performance.md explains each figure.
-//
-// Every number is measured in this run or computed from counts measured in
-// it (the bounds and the Heroku CLI models); none is written by hand.
 package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -38,6 +28,8 @@ func run() int {
 	only := flag.String("only", "", "comma-separated groups to run (plan-apply, scale, big-input, polling, ratelimit); empty runs all")
 	bigBin := flag.String("big-input-bin", "", "measure this applinkctl binary in the big-input figures instead of building this module's")
 	rss := flag.Bool("rss-run", false, "internal: run the command given as arguments and print its wall time and peak RSS")
+	runs := flag.Int("runs", defaultRuns(), "runs of each timing figure, reported as their median and spread (default $BENCH_RUNS, else 5)")
+	render := flag.Bool("render", false, "only regenerate the -doc page from the -out results, measuring nothing")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -55,37 +47,54 @@ func run() int {
 		}
 		return 0
 	}
+	if *render {
+		if err := renderFile(*out, *doc); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			return 1
+		}
+		fmt.Fprintf(os.Stderr, "bench: rendered %s from %s\n", *doc, *out)
+		return 0
+	}
+	if *runs < 1 {
+		fmt.Fprintf(os.Stderr, "bench: -runs %d: want at least 1\n", *runs)
+		return 2
+	}
 	started := time.Now()
-	figs, err := measure(ctx, *rlApps, *bigBin, groups(*only))
+	figs, err := measure(ctx, *rlApps, *bigBin, *runs, groups(*only))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return 1
 	}
 	printTable(figs)
-	b, err := json.MarshalIndent(figs, "", "  ")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		return 1
-	}
-	if err := os.WriteFile(*out, append(b, '\n'), 0o644); err != nil {
+	res := Results{Run: thisRun(*runs, time.Since(started)), Figures: figs}
+	if err := writeResults(*out, res); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return 1
 	}
 	fmt.Fprintf(os.Stderr, "bench: wrote %s\n", *out)
 	if *doc != "" {
-		if err := updateDoc(*doc, figs, time.Since(started)); err != nil {
+		if err := renderFile(*out, *doc); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			return 1
 		}
-		fmt.Fprintf(os.Stderr, "bench: refreshed %s\n", *doc)
+		fmt.Fprintf(os.Stderr, "bench: rendered %s\n", *doc)
 	}
 	return 0
 }
 
-// measure runs the seven figures. Polling (4) and the rate limit (6) spend
-// most of their time waiting, so they run beside the others to keep the
-// whole under a few minutes on two cores; big input (7) runs after them.
-func measure(ctx context.Context, rlApps int, bigBin string, want func(string) bool) ([]Figure, error) {
+// defaultRuns is $BENCH_RUNS, else 5.
+func defaultRuns() int {
+	if n, err := strconv.Atoi(os.Getenv("BENCH_RUNS")); err == nil {
+		return n
+	}
+	return 5
+}
+
+// measure runs the seven figures, each timing runs times. Polling (4) and
+// the rate limit (6) spend most of their time waiting, so their runs go
+// beside each other and the others to keep the whole within minutes on two
+// cores; big input (7) runs after them.
+func measure(ctx context.Context, rlApps int, bigBin string, runs int, want func(string) bool) ([]Figure, error) {
 	tmp, err := os.MkdirTemp("", "applinkctl-bench-")
 	if err != nil {
 		return nil, err
@@ -100,46 +109,52 @@ func measure(ctx context.Context, rlApps int, bigBin string, want func(string) b
 		fmt.Fprintf(os.Stderr, "[%6.1fs] "+format+"\n", append([]any{time.Since(start).Seconds()}, args...)...)
 	}
 
-	var polling [3][]Figure
-	var limited []Figure
+	delays := pollDelays
+	polling := make([][][]Figure, len(delays))
+	limited := make([][]Figure, runs)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	bg, bctx := errgroup.WithContext(ctx)
-	for i, d := range []time.Duration{time.Second, 10 * time.Second, 60 * time.Second} {
+	for i, d := range delays {
 		if !want("polling") {
 			break
 		}
+		polling[i] = make([][]Figure, runs)
+		for r := range runs {
+			bg.Go(func() error {
+				f, err := figure4(bctx, key, d, log)
+				if err != nil {
+					return fmt.Errorf("polling %v: %w", d, err)
+				}
+				polling[i][r] = f
+				return nil
+			})
+		}
+	}
+	for r := range runs {
+		if !want("ratelimit") {
+			break
+		}
 		bg.Go(func() error {
-			f, err := figure4(bctx, key, d, log)
+			s := issueFleet
+			s.Apps = rlApps
+			f, err := figure6(bctx, filepath.Join(tmp, fmt.Sprintf("ratelimit-%d", r)), key, s, rlPerMinute, rlBurst, log)
 			if err != nil {
-				return fmt.Errorf("polling %v: %w", d, err)
+				return fmt.Errorf("rate limit: %w", err)
 			}
-			polling[i] = f
+			limited[r] = f
 			return nil
 		})
 	}
-	bg.Go(func() error {
-		if !want("ratelimit") {
-			return nil
-		}
-		s := issueFleet
-		s.Apps = rlApps
-		f, err := figure6(bctx, tmp, key, s, 75, 10, log)
-		if err != nil {
-			return fmt.Errorf("rate limit: %w", err)
-		}
-		limited = f
-		return nil
-	})
 
 	fg := func() ([]Figure, error) {
 		var figs []Figure
 		if want("plan-apply") {
-			f3, e, err := figure3(bctx, tmp, key, log)
+			f3, e, err := figure3(bctx, tmp, key, runs, log)
 			if err != nil {
 				return nil, fmt.Errorf("apply from empty: %w", err)
 			}
-			f12, err := figure1and2(bctx, e, issueFleet, log)
+			f12, err := figure1and2(bctx, e, issueFleet, runs, log)
 			e.close()
 			if err != nil {
 				return nil, fmt.Errorf("no-op plan: %w", err)
@@ -147,7 +162,7 @@ func measure(ctx context.Context, rlApps int, bigBin string, want func(string) b
 			figs = append(append(figs, f12...), f3...)
 		}
 		if want("scale") {
-			f5, err := figure5(bctx, tmp, key, log)
+			f5, err := figure5(bctx, tmp, key, runs, log)
 			if err != nil {
 				return nil, fmt.Errorf("scale: %w", err)
 			}
@@ -168,13 +183,15 @@ func measure(ctx context.Context, rlApps int, bigBin string, want func(string) b
 	}
 	figs := front
 	for _, p := range polling {
-		figs = append(figs, p...)
+		figs = append(figs, aggregate(p)...)
 	}
-	figs = append(figs, limited...)
+	if want("ratelimit") {
+		figs = append(figs, aggregate(limited)...)
+	}
 	// Big input (7) last, alone: its runs keep both cores busy, which
 	// would disturb the timing of the others.
 	if want("big-input") {
-		f7, err := figure7(ctx, tmp, key, bigBin, log)
+		f7, err := figure7(ctx, tmp, key, bigBin, runs, log)
 		if err != nil {
 			return nil, fmt.Errorf("big input: %w", err)
 		}
@@ -187,16 +204,9 @@ func measure(ctx context.Context, rlApps int, bigBin string, want func(string) b
 // printTable writes the figures as an aligned table on stdout.
 func printTable(figs []Figure) {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "figure\tvalue\tunit\ttarget\tmet")
+	fmt.Fprintln(tw, "figure\tmedian\tspread\tunit\ttarget\tmet")
 	for _, f := range figs {
-		met := "yes"
-		if !f.Met {
-			met = "NO"
-		}
-		if f.Target == "none (comparison)" {
-			met = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%g\t%s\t%s\t%s\n", f.Name, f.Value, f.Unit, f.Target, met)
+		fmt.Fprintf(tw, "%s\t%g\t%s\t%s\t%s\t%s\n", f.Name, f.Value, spread(f), f.Unit, f.Target, metText(f.Met, "NO", "-"))
 	}
 	_ = tw.Flush()
 }

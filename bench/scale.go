@@ -152,51 +152,43 @@ func runScale(ctx context.Context, tmp string, key []byte, resources int) (*scal
 	return &r, nil
 }
 
-// figure5 measures 500, 5,000 and 50,000 resources.
-func figure5(ctx context.Context, tmp string, key []byte, log func(string, ...any)) ([]Figure, error) {
+// figure5 measures 500, 5,000 and 50,000 resources, runs times each.
+func figure5(ctx context.Context, tmp string, key []byte, runs int, log func(string, ...any)) ([]Figure, error) {
 	sizes := []int{500, 5000, 50000}
-	res := make([]*scaleResult, len(sizes))
-	var figs []Figure
-	for i, n := range sizes {
-		// Best time of three (the machine is shared), the highest peak RSS.
-		var r *scaleResult
-		var rss int64
-		for range 3 {
-			x, err := runScale(ctx, tmp, key, n)
+	var all [][]Figure
+	for run := range runs {
+		res := make([]*scaleResult, len(sizes))
+		var figs []Figure
+		for i, n := range sizes {
+			r, err := runScale(ctx, tmp, key, n)
 			if err != nil {
 				return nil, err
 			}
-			rss = max(rss, x.PeakRSSKB)
-			if r == nil || x.Seconds < r.Seconds {
-				r = x
+			res[i] = r
+			log("scale run %d, %d: %.3fs, %d allocs, peak RSS %d MB, %d requests", run+1, n, r.Seconds, r.Allocs, r.PeakRSSKB/1024, r.Requests)
+			pre := fmt.Sprintf("scale.%d", n)
+			t := info(pre+".time", r.Seconds, "s")
+			m := info(pre+".peak_rss", float64(r.PeakRSSKB)/1024, "MB")
+			if n == 5000 {
+				t = goal(t.Name, r.Seconds, "s", "< 1", below(1))
+				m = goal(m.Name, m.Value, "MB", "< 200", below(200))
 			}
+			figs = append(figs, timed(t), m,
+				info(pre+".allocs", float64(r.Allocs), "allocations"),
+				info(pre+".alloc_bytes", float64(r.AllocBytes)/(1<<20), "MB"),
+				info(pre+".requests", float64(r.Requests), "requests"),
+			)
 		}
-		r.PeakRSSKB = rss
-		res[i] = r
-		log("scale %d: %.3fs, %d allocs, peak RSS %d MB, %d requests", n, r.Seconds, r.Allocs, r.PeakRSSKB/1024, r.Requests)
-		tgtT, metT := "none (comparison)", true
-		tgtM, metM := "none (comparison)", true
-		if n == 5000 {
-			tgtT, metT = "< 1", r.Seconds < 1
-			tgtM, metM = "< 200", float64(r.PeakRSSKB)/1024 < 200
-		}
-		pre := fmt.Sprintf("scale.%d", n)
+		// Close to linear: the cost per resource at 50,000 is within 1.5×
+		// of its cost at 5,000.
+		per := func(i int) float64 { return res[i].Seconds / float64(sizes[i]) }
+		growth := per(2) / per(1)
+		allocGrowth := (float64(res[2].Allocs) / float64(sizes[2])) / (float64(res[1].Allocs) / float64(sizes[1]))
 		figs = append(figs,
-			Figure{Name: pre + ".time", Value: round(r.Seconds), Unit: "s", Target: tgtT, Met: metT},
-			Figure{Name: pre + ".peak_rss", Value: round(float64(r.PeakRSSKB) / 1024), Unit: "MB", Target: tgtM, Met: metM},
-			info(pre+".allocs", float64(r.Allocs), "allocations"),
-			info(pre+".alloc_bytes", round(float64(r.AllocBytes)/(1<<20)), "MB"),
-			info(pre+".requests", float64(r.Requests), "requests"),
+			timed(goal("scale.time_per_resource_50000_vs_5000", growth, "×", "≤ 1.5 (close to linear)", atMost(1.5))),
+			goal("scale.allocs_per_resource_50000_vs_5000", allocGrowth, "×", "≤ 1.5 (close to linear)", atMost(1.5)),
 		)
+		all = append(all, figs)
 	}
-	// Close to linear: the cost per resource at 50,000 is within 1.5× of
-	// its cost at 5,000.
-	per := func(i int) float64 { return res[i].Seconds / float64(sizes[i]) }
-	growth := per(2) / per(1)
-	allocGrowth := (float64(res[2].Allocs) / float64(sizes[2])) / (float64(res[1].Allocs) / float64(sizes[1]))
-	figs = append(figs,
-		Figure{Name: "scale.time_per_resource_50000_vs_5000", Value: round(growth), Unit: "×", Target: "≤ 1.5 (close to linear)", Met: growth <= 1.5},
-		Figure{Name: "scale.allocs_per_resource_50000_vs_5000", Value: round(allocGrowth), Unit: "×", Target: "≤ 1.5 (close to linear)", Met: allocGrowth <= 1.5},
-	)
-	return figs, nil
+	return aggregate(all), nil
 }

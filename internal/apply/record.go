@@ -13,9 +13,19 @@ import (
 // update writes state through the store; a no-op in dry-run. Writes use a
 // context that survives Ctrl-C (bounded by stateWriteTimeout): an
 // interrupted run must still record what it did.
+//
+// A write is no API call: unless the polling is too fast for it to be
+// worth it (see minYield), the change gives its parallelism slot back for
+// the write and takes it again, ahead of changes on lighter chains, for
+// its next call (see hold). A file state's save rewrites and fsyncs the
+// whole state, one save at a time: tens of milliseconds on a busy disk,
+// during which a change holding its slot left one request fewer in flight.
 func (t *task) update(fn func(s *state.State, old *state.Resource) *state.Resource) error {
 	if t.e.opts.DryRun {
 		return nil
+	}
+	if t.e.opts.yieldsWhileWaiting() && t.slot != nil {
+		t.slot.Release()
 	}
 	ctx, cancel := context.WithTimeout(t.e.writeCtx, stateWriteTimeout)
 	defer cancel()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/applinkctl/applinkctl/internal/client"
 	"github.com/applinkctl/applinkctl/internal/manifest"
 	"github.com/applinkctl/applinkctl/internal/plan"
+	"github.com/applinkctl/applinkctl/internal/state"
 )
 
 // provisioningLink is a fakeLink whose connections take provision to
@@ -164,8 +166,10 @@ func TestHeaviestChainStartsFirst(t *testing.T) {
 }
 
 // TestCancelWhileWaitingForASlotStartsNothingMore checks Ctrl-C with the
-// slot given back during waits: changes still queued for a slot are
-// skipped as interrupted, never started, and write no state.
+// slot given back during waits and state writes: changes still waiting for
+// a slot send nothing once interrupted. One that had its intent saved
+// meanwhile is pending (the next apply looks its name up, and finds
+// nothing); the others are skipped and write no state.
 func TestCancelWhileWaitingForASlotStartsNothingMore(t *testing.T) {
 	h := newHarness(t)
 	h.link.postDelay = 100 * time.Millisecond
@@ -179,12 +183,18 @@ func TestCancelWhileWaitingForASlotStartsNothingMore(t *testing.T) {
 	if !errors.Is(err, ErrInterrupted) {
 		t.Fatalf("err = %v, want interrupted", err)
 	}
-	if h.link.calls["POST connection"] != 1 || s.Skipped != 2 {
-		t.Errorf("%d POSTs, summary %+v: want the first only, the others skipped", h.link.calls["POST connection"], s)
+	if h.link.calls["POST connection"] != 1 || s.Skipped+s.Pending != 3 || s.Created != 0 {
+		t.Errorf("%d POSTs, summary %+v: want the first only, the others skipped or pending", h.link.calls["POST connection"], s)
 	}
-	for _, n := range []string{"b_org", "c_org"} {
-		if r := h.record(addr.Connection(app, n)); r != nil {
-			t.Errorf("state of %s = %+v, want none", n, r)
+	for _, p := range s.StillPending {
+		if p.Address == addr.Connection(app, "a_org") {
+			continue
+		}
+		if !strings.Contains(p.Message, "interrupted before its create") {
+			t.Errorf("%s: %q, want interrupted before its create", p.Address, p.Message)
+		}
+		if r := h.record(p.Address); r == nil || r.Phase != state.Intent || r.RemoteID != "" {
+			t.Errorf("state of %s = %+v, want its intent alone", p.Address, r)
 		}
 	}
 }

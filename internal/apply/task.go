@@ -19,6 +19,10 @@ import (
 // late first one answers 409, which the lookup resolves: no duplicate.
 const maxPosts = 3
 
+// errNotSent is the error of a mutating call a change did not send because
+// the run was interrupted while the change waited for its slot.
+var errNotSent = errors.New("not sent")
+
 // browserHint is how a run without a person continues an OAuth flow.
 const browserHint = "run applinkctl apply interactively or pass --wait-for-browser"
 
@@ -113,6 +117,9 @@ func (t *task) postFailed(ctx context.Context, op string, err error) result {
 	if isLockLost(err) {
 		return t.lockLost(op)
 	}
+	if errors.Is(err, errNotSent) {
+		return t.pendingResult("interrupted before its "+op+"; the next apply looks it up by name", true)
+	}
 	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		return t.pendingResult("interrupted during its "+op+"; the next apply looks it up by name", true)
 	}
@@ -177,6 +184,9 @@ func (t *task) freeName(ctx context.Context, o *ops, id, status string) error {
 		t.hold()
 		if err := t.e.lockLost(); err != nil {
 			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("%w: %w", errNotSent, err)
 		}
 		t.deleted = true
 		t.e.emit(Event{Address: t.c.Address, Action: t.c.Action, Type: EventStatus, Status: status, RemoteID: id, Elapsed: t.elapsed(),
@@ -306,6 +316,10 @@ func (t *task) remove(ctx context.Context, o *ops) (r result, done bool) {
 	if err := t.e.lockLost(); err != nil {
 		return t.lockLost("delete"), true
 	}
+	if ctx.Err() != nil {
+		// Interrupted while it waited for its slot: nothing is sent.
+		return t.pendingResult("interrupted before its delete; the next apply plans it again", true), true
+	}
 	t.deleted = true
 	if err := o.del(t.e.graceCtx); err != nil && !client.IsNotFound(err) {
 		return t.postFailed(ctx, "delete", err), true
@@ -354,6 +368,10 @@ func (t *task) post(ctx context.Context, o *ops) (probe, error) {
 		}
 	}
 	t.hold()
+	if err := ctx.Err(); err != nil {
+		// Interrupted while it waited for its slot: nothing is sent.
+		return probe{}, fmt.Errorf("%w: %w", errNotSent, err)
+	}
 	gctx := t.e.graceCtx
 	delay := 500 * time.Millisecond
 	heldWaits := 0
@@ -499,8 +517,19 @@ func (t *task) await(ctx context.Context, o *ops, p probe) result {
 		if key == "" {
 			key = o.name
 		}
+		// p was read just now (the creating request's answer, or a GET):
+		// it is the wait's first look, so the first poll comes one
+		// interval later instead of at once, for an answer p already gave.
+		first := true
+		fetch := func(ctx context.Context) (probe, error) {
+			if first {
+				first = false
+				return p, nil
+			}
+			return o.get(ctx, key)
+		}
 		var err error
-		p, err = t.wait(ctx, func(ctx context.Context) (probe, error) { return o.get(ctx, key) }, o.terminal)
+		p, err = t.wait(ctx, fetch, o.terminal)
 		if err != nil {
 			return t.waitFailed(err, "wait")
 		}
@@ -697,7 +726,12 @@ func (t *task) skip(msg string, interrupted bool) result {
 }
 
 // applied records the resource as settled and reports the change done.
+// The resource is what its dependents wait for, not its record: they
+// start at once (see dag.Slot.Succeeded), and their intents are saved with
+// this record rather than after it, one state save fewer on each link of
+// a chain of creates.
 func (t *task) applied(msg string) result {
+	t.slot.Succeeded()
 	if err := t.record(state.Applied); err != nil {
 		return t.fail(err)
 	}

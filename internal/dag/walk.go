@@ -93,10 +93,21 @@ func WalkWith[K cmp.Ordered](ctx context.Context, g *Graph[K], opts WalkOptions[
 		}
 	}
 	finished := make(chan done, g.Len())
+	// succeeded carries the nodes that told the walk they succeeded
+	// before their fn returned (see Slot.Succeeded); early marks them.
+	succeeded := make(chan K, g.Len())
+	early := map[K]bool{}
+	// spare is a slot granted to the walk while it settled a node
+	// instead; it goes to the next node to start, or back at the end.
+	spare := false
+	defer func() {
+		if spare {
+			opts.Slots.release()
+		}
+	}()
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	running := 0
-
 	// settle records a node's result and makes its dependents ready when
 	// this was their last dependency.
 	settle := func(k K, r WalkResult[K]) {
@@ -110,8 +121,19 @@ func WalkWith[K cmp.Ordered](ctx context.Context, g *Graph[K], opts WalkOptions[
 	}
 	finish := func(d done) {
 		running--
-		settle(d.k, WalkResult[K]{Err: d.err})
+		if early[d.k] {
+			results[d.k] = WalkResult[K]{Err: d.err} // its dependents are settled on
+		} else {
+			settle(d.k, WalkResult[K]{Err: d.err})
+		}
 		d.s.Release()
+	}
+	succeed := func(k K) {
+		if _, settled := results[k]; settled {
+			return // its fn's return was seen first
+		}
+		early[k] = true
+		settle(k, WalkResult[K]{})
 	}
 	// blocker is the root cause that keeps k from running, if any: the
 	// smallest failed dependency, or the cause a skipped dependency carries.
@@ -156,24 +178,38 @@ func WalkWith[K cmp.Ordered](ctx context.Context, g *Graph[K], opts WalkOptions[
 				settle(k, WalkResult[K]{Err: err, Skipped: true})
 				continue
 			}
-			s := &Slot{sem: opts.Slots}
-			if opts.Slots != nil {
+			s := &Slot{sem: opts.Slots, priority: ready.peekRank()}
+			if opts.Slots != nil && spare {
+				spare, s.held = false, true
+			} else if opts.Slots != nil {
+				w := opts.Slots.wait(s.priority)
 				select {
-				case opts.Slots.ch <- struct{}{}:
+				case <-w.ready:
 					s.held = true
 					if ctx.Err() != nil {
 						s.Release() // cancelled meanwhile: it is not started
 						continue    // settled as cancelled above
 					}
 				case <-ctx.Done():
+					if opts.Slots.cancel(w) {
+						opts.Slots.release()
+					}
 					continue // settled as cancelled above
 				case d := <-finished:
+					// Granted meanwhile, the slot goes to whichever
+					// node is ready next.
+					spare = opts.Slots.cancel(w)
 					finish(d) // it may skip k or make others ready: look again
+					continue
+				case k := <-succeeded:
+					spare = opts.Slots.cancel(w)
+					succeed(k) // it may make others ready: look again
 					continue
 				}
 			}
 			heap.Pop(ready)
 			running++
+			s.succeeded = func() { succeeded <- k }
 			wg.Go(func() {
 				finished <- done{k: k, err: fn(ctx, k, s), s: s}
 			})
@@ -181,7 +217,12 @@ func WalkWith[K cmp.Ordered](ctx context.Context, g *Graph[K], opts WalkOptions[
 		if running == 0 {
 			continue
 		}
-		finish(<-finished)
+		select {
+		case d := <-finished:
+			finish(d)
+		case k := <-succeeded:
+			succeed(k)
+		}
 	}
 	return results
 }
@@ -201,6 +242,8 @@ type readyItem[K cmp.Ordered] struct {
 }
 
 func (q *readyQueue[K]) peek() K { return q.items[0].k }
+
+func (q *readyQueue[K]) peekRank() int { return q.items[0].rank }
 
 func (q *readyQueue[K]) Len() int { return len(q.items) }
 

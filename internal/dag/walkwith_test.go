@@ -363,3 +363,47 @@ func TestHeightsHeaviestChainOfDependents(t *testing.T) {
 		t.Errorf("cycle: err = %v, want *CycleError", err)
 	}
 }
+
+// TestSucceededStartsDependentsEarly checks Slot.Succeeded: a node that
+// says it succeeded lets its dependents start while its fn goes on (here,
+// until its dependent has run), and an error its fn returns afterwards is
+// its Err without skipping them. Every dependent starts once: a node whose
+// fn returns right after Succeeded is settled once whichever news the walk
+// sees first.
+func TestSucceededStartsDependentsEarly(t *testing.T) {
+	g := dag.New[string]()
+	g.AddEdge("child", "parent")
+	g.AddEdge("grandchild", "child")
+	childDone := make(chan struct{})
+	var runs sync.Map
+	errLate := errors.New("late")
+	res := dag.WalkWith(context.Background(), g, dag.WalkOptions[string]{Slots: dag.NewSemaphore(2)},
+		func(_ context.Context, k string, s *dag.Slot) error {
+			if n, _ := runs.LoadOrStore(k, new(atomic.Int32)); n.(*atomic.Int32).Add(1) > 1 {
+				t.Errorf("%s started twice", k)
+			}
+			switch k {
+			case "parent":
+				s.Succeeded()
+				s.Succeeded() // again: nothing more
+				select {
+				case <-childDone:
+				case <-time.After(10 * time.Second):
+					return errors.New("the child did not start before the parent's fn returned")
+				}
+				return errLate
+			case "child":
+				close(childDone)
+				s.Succeeded() // then returns at once
+			}
+			return nil
+		})
+	if !errors.Is(res["parent"].Err, errLate) {
+		t.Errorf("parent: %+v, want its late error", res["parent"])
+	}
+	for _, k := range []string{"child", "grandchild"} {
+		if r := res[k]; r.Err != nil || r.Skipped {
+			t.Errorf("%s: %+v, want run and succeeded", k, r)
+		}
+	}
+}
