@@ -328,7 +328,7 @@ const abortDeadline = 10 * time.Second
 // leaves the lock behind: the next apply needs no `state unlock`.
 type interrupts struct {
 	errw   io.Writer
-	dryRun bool // holds no lock and writes no state: the notices say so
+	dryRun bool   // holds no lock and writes no state: the notices say so
 	cancel func() // the run's context
 	abort  func() // apply.Options.Abort
 	sigs   chan os.Signal
