@@ -62,7 +62,7 @@ update:
 FUZZTIME ?= 30s
 FUZZ_TARGETS := FuzzLoad:./internal/manifest FuzzExpand:./internal/manifest \
 	FuzzFastSpec:./internal/manifest \
-	FuzzReadPlanFile:./internal/view FuzzLoadStateFile:./internal/state \
+	FuzzReadPlanFile:./internal/planfile FuzzLoadStateFile:./internal/state \
 	FuzzPublishParser:./internal/emulator
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

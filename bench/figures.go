@@ -15,6 +15,7 @@ import (
 	"github.com/applinkctl/applinkctl/internal/client"
 	"github.com/applinkctl/applinkctl/internal/emulator"
 	"github.com/applinkctl/applinkctl/internal/live"
+	"github.com/applinkctl/applinkctl/internal/liveread"
 	"github.com/applinkctl/applinkctl/internal/plan"
 	"github.com/applinkctl/applinkctl/internal/secret"
 )
@@ -80,7 +81,7 @@ func applyFromEmpty(ctx context.Context, dir string, key []byte, s shape, par in
 	if err != nil {
 		return nil, err
 	}
-	w, err := live.Read(ctx, e.p, m, par)
+	w, links, err := liveread.Read(ctx, e.p, m, par)
 	if err != nil {
 		e.close()
 		return nil, err
@@ -92,7 +93,7 @@ func applyFromEmpty(ctx context.Context, dir string, key []byte, s shape, par in
 	}
 	before := e.p.Requests()
 	start := time.Now()
-	sum, err := apply.Apply(ctx, p, w, e.store, nopObserver{}, apply.Options{Parallelism: par, WaitForBrowser: true})
+	sum, err := apply.Apply(ctx, p, links, e.store, nopObserver{}, apply.Options{Parallelism: par, WaitForBrowser: true})
 	wall := time.Since(start)
 	if err != nil {
 		e.close()
@@ -226,7 +227,7 @@ func figure1and2(ctx context.Context, e *env, s shape, log func(string, ...any))
 	noop := func(par int) (time.Duration, map[string]int, error) {
 		e.srv.Emulator.ResetRequests()
 		start := time.Now()
-		w, err := live.Read(ctx, e.p, e.m, par)
+		w, _, err := liveread.Read(ctx, e.p, e.m, par)
 		if err != nil {
 			return 0, nil, err
 		}
@@ -427,7 +428,7 @@ func figure6(ctx context.Context, tmp string, key []byte, s shape, perMin, burst
 	defer e.close()
 	start := time.Now()
 	userErrors := 0
-	w, err := live.Read(ctx, e.p, m, 4)
+	w, links, err := liveread.Read(ctx, e.p, m, 4)
 	if err != nil {
 		return nil, fmt.Errorf("rate limit: read: %w", err)
 	}
@@ -435,7 +436,7 @@ func figure6(ctx context.Context, tmp string, key []byte, s shape, perMin, burst
 	if err != nil {
 		return nil, err
 	}
-	sum, err := apply.Apply(ctx, p, w, e.store, nopObserver{}, apply.Options{WaitForBrowser: true})
+	sum, err := apply.Apply(ctx, p, links, e.store, nopObserver{}, apply.Options{WaitForBrowser: true})
 	wall := time.Since(start)
 	if err != nil {
 		userErrors++

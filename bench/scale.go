@@ -16,7 +16,7 @@ import (
 
 	"github.com/applinkctl/applinkctl/internal/client"
 	"github.com/applinkctl/applinkctl/internal/emulator"
-	"github.com/applinkctl/applinkctl/internal/live"
+	"github.com/applinkctl/applinkctl/internal/liveread"
 	"github.com/applinkctl/applinkctl/internal/plan"
 	"github.com/applinkctl/applinkctl/internal/secret"
 	"github.com/applinkctl/applinkctl/internal/state"
@@ -71,7 +71,7 @@ func scaleChild(ctx context.Context, path string) error {
 	if err != nil {
 		return err
 	}
-	w, err := live.Read(ctx, p, m, 4)
+	w, _, err := liveread.Read(ctx, p, m, 4)
 	if err != nil {
 		return err
 	}

@@ -17,13 +17,13 @@ import (
 	"github.com/applinkctl/applinkctl/internal/addr"
 	"github.com/applinkctl/applinkctl/internal/client"
 	"github.com/applinkctl/applinkctl/internal/emulator"
-	"github.com/applinkctl/applinkctl/internal/live"
+	"github.com/applinkctl/applinkctl/internal/liveread"
 	"github.com/applinkctl/applinkctl/internal/manifest"
 	"github.com/applinkctl/applinkctl/internal/plan"
+	"github.com/applinkctl/applinkctl/internal/planfile"
 	"github.com/applinkctl/applinkctl/internal/secret"
 	"github.com/applinkctl/applinkctl/internal/state"
 	"github.com/applinkctl/applinkctl/internal/testkit"
-	"github.com/applinkctl/applinkctl/internal/view"
 )
 
 // These tests run `applinkctl apply` in process (run with captured
@@ -154,7 +154,7 @@ func (e *applyEnv) savePlan(opts plan.Options) string {
 	files := []string{filepath.Join(e.dir, "applink.yaml")}
 	m := testkit.LoadManifest(e.t, manifest.Options{}, files...)
 	p := testkit.Platform(e.t, e.srv)
-	w, err := live.Read(ctx, p, m, 4)
+	w, _, err := liveread.Read(ctx, p, m, 4)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func (e *applyEnv) savePlan(opts plan.Options) string {
 	pl.ManifestFiles = files
 	pl.Origin = plan.Origin{State: e.backend().Describe()}
 	path := filepath.Join(e.t.TempDir(), "plan.json")
-	if err := view.WritePlanFile(path, pl); err != nil {
+	if err := planfile.Write(path, pl); err != nil {
 		e.t.Fatal(err)
 	}
 	return path

@@ -10,6 +10,7 @@ import (
 	"github.com/applinkctl/applinkctl/internal/client"
 	"github.com/applinkctl/applinkctl/internal/export"
 	"github.com/applinkctl/applinkctl/internal/live"
+	"github.com/applinkctl/applinkctl/internal/liveread"
 	"github.com/applinkctl/applinkctl/internal/view"
 )
 
@@ -75,19 +76,19 @@ func runExport(ctx context.Context, opts exportOptions) error {
 	if opts.Parallelism < 1 {
 		return fmt.Errorf("export: --parallelism %d: want at least 1", opts.Parallelism)
 	}
-	refs := make([]live.AppRef, 0, len(opts.Apps))
+	refs := make([]liveread.AppRef, 0, len(opts.Apps))
 	for _, a := range opts.Apps {
 		if a = strings.TrimSpace(a); a == "" {
 			return fmt.Errorf("export: --app: empty app name")
 		}
-		refs = append(refs, live.AppRef{Name: a, Addon: opts.Addon})
+		refs = append(refs, liveread.AppRef{Name: a, Addon: opts.Addon})
 	}
 	p, stop, err := opts.Platform()
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
 	defer stop()
-	w, err := live.ReadApps(ctx, p, refs, opts.Parallelism)
+	w, err := liveread.ReadApps(ctx, p, refs, opts.Parallelism)
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}

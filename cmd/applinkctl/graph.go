@@ -9,6 +9,7 @@ import (
 	"github.com/applinkctl/applinkctl/internal/manifest"
 	"github.com/applinkctl/applinkctl/internal/pipeline"
 	"github.com/applinkctl/applinkctl/internal/plan"
+	"github.com/applinkctl/applinkctl/internal/planfile"
 	"github.com/applinkctl/applinkctl/internal/view"
 )
 
@@ -28,7 +29,8 @@ func graphCommand(io streams) *cli.Command {
 		UsageText: "applinkctl graph -f PATH... [--plan FILE] [--format dot|mermaid]\n" +
 			"applinkctl graph --plan FILE [--format dot|mermaid]\n\n" +
 			"Nodes are resource addresses grouped by app; an edge runs from each target and publication\n" +
-			"to its connection, which apply creates first and deletes last. With --plan (a file from\n" +
+			"to its connection, which apply creates first. When both are deleted, apply deletes the\n" +
+			"connection first and the API removes its children with it. With --plan (a file from\n" +
 			"`plan --out`) each node shows its planned action, and resources only the plan knows (deletes)\n" +
 			"appear too. Reads no live state: no network, no Heroku credentials.\n\n" +
 			"Examples:\n" +
@@ -67,7 +69,7 @@ func runGraph(opts graphOptions) error {
 		}
 	}
 	if opts.PlanFile != "" {
-		if p, err = view.ReadPlanFile(opts.PlanFile); err != nil {
+		if p, err = planfile.Read(opts.PlanFile); err != nil {
 			return fmt.Errorf("graph: %w", err)
 		}
 	}

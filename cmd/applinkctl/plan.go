@@ -9,6 +9,7 @@ import (
 	"github.com/applinkctl/applinkctl/internal/live"
 	"github.com/applinkctl/applinkctl/internal/pipeline"
 	"github.com/applinkctl/applinkctl/internal/plan"
+	"github.com/applinkctl/applinkctl/internal/planfile"
 	"github.com/applinkctl/applinkctl/internal/view"
 )
 
@@ -134,7 +135,7 @@ func runPlan(ctx context.Context, opts planOptions) error {
 	case opts.Out != "" && blocked:
 		fmt.Fprintf(io.Err, "Not saved to %s: apply refuses a plan with blocked changes.\n", opts.Out)
 	case opts.Out != "":
-		if err := view.WritePlanFile(opts.Out, p); err != nil {
+		if err := planfile.Write(opts.Out, p); err != nil {
 			return fmt.Errorf("plan: %w", err)
 		}
 		saved = opts.Out

@@ -14,7 +14,7 @@ import (
 	"github.com/applinkctl/applinkctl/internal/apply"
 	"github.com/applinkctl/applinkctl/internal/client"
 	"github.com/applinkctl/applinkctl/internal/emulator"
-	"github.com/applinkctl/applinkctl/internal/live"
+	"github.com/applinkctl/applinkctl/internal/liveread"
 	"github.com/applinkctl/applinkctl/internal/manifest"
 	"github.com/applinkctl/applinkctl/internal/plan"
 	"github.com/applinkctl/applinkctl/internal/state"
@@ -75,7 +75,7 @@ func (w *planWorld) applyAll(t *testing.T) {
 	ctx := context.Background()
 	m := testkit.LoadManifest(t, manifest.Options{}, w.manifest())
 	p := testkit.Platform(t, w.srv)
-	world, err := live.Read(ctx, p, m, 4)
+	world, links, err := liveread.Read(ctx, p, m, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func (w *planWorld) applyAll(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := apply.Apply(ctx, pl, world, st, planTestObserver{}, apply.Options{WaitForBrowser: true, Timeout: 20 * time.Second,
+	if _, err := apply.Apply(ctx, pl, links, st, planTestObserver{}, apply.Options{WaitForBrowser: true, Timeout: 20 * time.Second,
 		Poll: client.WaitOptions{Initial: time.Millisecond, Max: 20 * time.Millisecond}}); err != nil {
 		t.Fatal(err)
 	}

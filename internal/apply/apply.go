@@ -152,26 +152,27 @@ func joinFailures(fs []Failure) string {
 	return strings.Join(parts, "; ")
 }
 
-// Apply executes p against the world through the store. It never returns
-// before every started call has finished (bounded by Grace after ctx is
-// cancelled) and state is written.
+// Apply executes p through links, the AppLink API of each app by the
+// manifest's app name (as liveread.Read returns them), and records into
+// the store. It never returns before every started call has finished
+// (bounded by Grace after ctx is cancelled) and state is written.
 //
 // The error is nil when every change reached its goal; *BlockedError when
 // the plan was refused before starting; otherwise, in this order of
 // precedence, one matching ErrInterrupted (ctx was cancelled), a
 // *FailedError, or a *PendingError. The Summary is complete in every case.
-func Apply(ctx context.Context, p *plan.Plan, w *live.World, st *state.Store, obs Observer, opts Options) (Summary, error) {
-	links := func(app string) (linkAPI, error) {
-		if w == nil || w.Apps[app] == nil || w.Apps[app].Link == nil {
+func Apply(ctx context.Context, p *plan.Plan, links map[string]*client.AppLink, st *state.Store, obs Observer, opts Options) (Summary, error) {
+	linkOf := func(app string) (linkAPI, error) {
+		if links[app] == nil {
 			return nil, fmt.Errorf("app %s: no AppLink API was resolved for it", app)
 		}
-		return w.Apps[app].Link, nil
+		return links[app], nil
 	}
 	var rec recorder
 	if st != nil {
 		rec = st
 	}
-	return run(ctx, p, links, rec, obs, opts)
+	return run(ctx, p, linkOf, rec, obs, opts)
 }
 
 // recorder is the part of *state.Store the engine writes through; every
@@ -211,10 +212,9 @@ type engine struct {
 	lost    <-chan struct{}
 	lostErr func() error
 
-	byAddr   map[addr.Address]int // index into changes; read-only during the walk
-	changes  []*plan.Change
-	results  []result // index-addressed like changes: each node writes its own slot
-	deleting map[addr.Address]bool
+	byAddr  map[addr.Address]int // index into changes; read-only during the walk
+	changes []*plan.Change
+	results []result // index-addressed like changes: each node writes its own slot
 	// publishing holds, per Salesforce connection with a publication in
 	// the plan, the turn to publish to it (a channel of one): see
 	// publishTurn. Built before the walk, read-only during it.
@@ -268,13 +268,13 @@ func run(ctx context.Context, p *plan.Plan, links func(string) (linkAPI, error),
 	opts = opts.withDefaults()
 	start := opts.Now()
 	if p == nil {
-		return Summary{DryRun: opts.DryRun}, errors.New("apply: no plan")
+		return Summary{DryRun: opts.DryRun, Started: start, Ended: opts.Now()}, errors.New("apply: no plan")
 	}
 	if err := check(p); err != nil {
-		return Summary{DryRun: opts.DryRun}, err
+		return Summary{DryRun: opts.DryRun, Started: start, Ended: opts.Now()}, err
 	}
 	if rec == nil && !opts.DryRun {
-		return Summary{}, errors.New("apply: no state store")
+		return Summary{Started: start, Ended: opts.Now()}, errors.New("apply: no state store")
 	}
 
 	// A lost lock stops the run as an interrupt does: no new change
@@ -328,7 +328,6 @@ func run(ctx context.Context, p *plan.Plan, links func(string) (linkAPI, error),
 		byAddr:   make(map[addr.Address]int, len(p.Changes)),
 		changes:  p.Changes,
 		results:  make([]result, len(p.Changes)),
-		deleting: map[addr.Address]bool{},
 		lost:     lost,
 		lostErr:  lostErr,
 
@@ -339,9 +338,6 @@ func run(ctx context.Context, p *plan.Plan, links func(string) (linkAPI, error),
 	}
 	for i, c := range p.Changes {
 		e.byAddr[c.Address] = i
-		if c.Action == plan.Delete {
-			e.deleting[c.Address] = true
-		}
 		if c.Kind == addr.KindPublication && e.publishing[c.Address.Parent()] == nil {
 			e.publishing[c.Address.Parent()] = make(chan struct{}, 1)
 		}
@@ -349,12 +345,15 @@ func run(ctx context.Context, p *plan.Plan, links func(string) (linkAPI, error),
 
 	// Creates, replaces, republishes, adopts and waits first, parent before
 	// child; prunes only after all of them, so nothing is deleted while the
-	// run could still fail to build what replaces it.
-	e.walk(ctx, e.forwardGraph())
-	e.walk(ctx, e.deleteGraph())
+	// run could still fail to build what replaces it (see plan.Graphs).
+	gs := p.Graph()
+	e.walk(ctx, gs.Create)
+	e.walk(ctx, gs.Delete)
 
 	lockErr := e.lockLost()
-	s := e.summary(opts.Now().Sub(start), ctx.Err() != nil || lockErr != nil)
+	end := opts.Now()
+	s := e.summary(end.Sub(start), ctx.Err() != nil || lockErr != nil)
+	s.Started, s.Ended = start, end
 	e.obsMu.Lock()
 	if e.obs != nil {
 		e.obs.Done(s)

@@ -161,7 +161,7 @@ func TestCrashChild(t *testing.T) {
 			fmt.Fprintf(os.Stderr, "plan: %s %s %v (wait %v)\n", c.Action, c.Address, c.Reasons, c.Wait)
 		}
 	}
-	if _, err := apply.Apply(context.Background(), pr.plan, pr.world, pr.store, nil, opts()); err != nil {
+	if _, err := apply.Apply(context.Background(), pr.plan, pr.links, pr.store, nil, opts()); err != nil {
 		t.Fatal(err)
 	}
 }

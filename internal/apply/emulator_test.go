@@ -12,7 +12,7 @@ import (
 	"github.com/applinkctl/applinkctl/internal/apply"
 	"github.com/applinkctl/applinkctl/internal/client"
 	"github.com/applinkctl/applinkctl/internal/emulator"
-	"github.com/applinkctl/applinkctl/internal/live"
+	"github.com/applinkctl/applinkctl/internal/liveread"
 	"github.com/applinkctl/applinkctl/internal/manifest"
 	"github.com/applinkctl/applinkctl/internal/plan"
 	"github.com/applinkctl/applinkctl/internal/state"
@@ -70,7 +70,7 @@ func (e *env) manifest(body, dcLoginURL string) {
 // prepared is one planning pass, as `applinkctl plan` makes it.
 type prepared struct {
 	plan  *plan.Plan
-	world *live.World
+	links liveread.Links
 	store *state.Store
 }
 
@@ -81,7 +81,7 @@ func (e *env) prepare(opts plan.Options) *prepared {
 	if err != nil {
 		e.t.Fatalf("load: %v", err)
 	}
-	w, err := live.Read(ctx, e.plat, m, 4)
+	w, links, err := liveread.Read(ctx, e.plat, m, 4)
 	if err != nil {
 		e.t.Fatalf("live: %v", err)
 	}
@@ -98,7 +98,7 @@ func (e *env) prepare(opts plan.Options) *prepared {
 	if err != nil {
 		e.t.Fatalf("diff: %v", err)
 	}
-	return &prepared{plan: p, world: w, store: st}
+	return &prepared{plan: p, links: links, store: st}
 }
 
 func opts() apply.Options {
@@ -109,7 +109,7 @@ func opts() apply.Options {
 func (e *env) apply(ctx context.Context, po plan.Options, ao apply.Options) (apply.Summary, error) {
 	e.t.Helper()
 	pr := e.prepare(po)
-	return apply.Apply(ctx, pr.plan, pr.world, pr.store, nil, ao)
+	return apply.Apply(ctx, pr.plan, pr.links, pr.store, nil, ao)
 }
 
 // mutations counts the emulator's non-GET requests so far.
@@ -334,7 +334,7 @@ func TestInjectedFaultsConvergeWithoutDuplicates(t *testing.T) {
 		if perr != nil {
 			continue // a read failed under faults; plan again
 		}
-		s, err = apply.Apply(context.Background(), pr.plan, pr.world, pr.store, nil, opts())
+		s, err = apply.Apply(context.Background(), pr.plan, pr.links, pr.store, nil, opts())
 		if err == nil {
 			break
 		}
@@ -354,7 +354,7 @@ func (e *env) tryPrepare(opts plan.Options) (*prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	w, err := live.Read(ctx, e.plat, m, 4)
+	w, links, err := liveread.Read(ctx, e.plat, m, 4)
 	if err != nil {
 		return nil, err
 	}
@@ -371,5 +371,5 @@ func (e *env) tryPrepare(opts plan.Options) (*prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &prepared{plan: p, world: w, store: st}, nil
+	return &prepared{plan: p, links: links, store: st}, nil
 }

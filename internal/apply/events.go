@@ -41,8 +41,11 @@ type Summary struct {
 	Created, Replaced, Republished, Deleted, Adopted, Unchanged int
 	Failed, Skipped, Pending                                    int
 	Wall                                                        time.Duration
-	DryRun                                                      bool
-	Interrupted                                                 bool
+	// Started and Ended are when the run began and ended, by apply's
+	// clock (Options.Now); History records them.
+	Started, Ended time.Time
+	DryRun         bool
+	Interrupted    bool
 	// RootCauses are the failures that are not merely "skipped because a
 	// dependency failed"; only these make the final error.
 	RootCauses []Failure

@@ -89,23 +89,76 @@ func (t *task) forget() error {
 }
 
 // fresh is the record of the change's desired inputs as plan computes them,
-// so the next plan compares equal.
+// so the next plan compares equal, live as remoteID in status. The caller
+// sets its origin and phase; update stamps the time and the author.
 func (t *task) fresh(remoteID, status string) *state.Resource {
-	if t.c.Desired == nil && t.c.Bundle == nil {
-		return &state.Resource{Kind: t.c.Kind, RemoteID: remoteID, Status: status}
-	}
-	r := plan.RecordFor(t.c, remoteID, status)
-	if r == nil {
-		r = &state.Resource{}
-	}
-	cp := *r
-	cp.RemoteID, cp.Status = remoteID, status
+	r := inputsRecord(t.c)
+	r.RemoteID, r.Status = remoteID, status
 	// A publication's esr_name is recorded when it is not its client
 	// name, so the next plan finds it by it (plan's identity.go).
 	if t.c.Kind == addr.KindPublication && t.remoteName != t.c.Address.Parts().Name {
-		cp.RemoteName = t.remoteName
+		r.RemoteName = t.remoteName
 	}
-	return &cp
+	return r
+}
+
+// AppliedRecord is the state record apply writes once c reached its goal,
+// live as remoteID in status; old is the record state held before (nil for
+// none), which says how a resource neither created nor replaced by this
+// run came under management. It holds what later plans compare with and
+// never a secret (see inputsRecord). UpdatedAt and UpdatedBy are left to
+// the writer: apply stamps them with its clock (Options.Now) and
+// Options.Who. A delete has no record: nil.
+func AppliedRecord(c *plan.Change, remoteID, status string, old *state.Resource) *state.Resource {
+	if c == nil || c.Action == plan.Delete {
+		return nil
+	}
+	r := inputsRecord(c)
+	r.RemoteID, r.Status = remoteID, status
+	r.Origin = originFor(old, c.Action)
+	r.Phase = state.Applied
+	return r
+}
+
+// inputsRecord is a record of c's kind holding the desired inputs later
+// plans compare with: the inputs digest, login_url, client id, username,
+// key fingerprint and protect flag; for publications the spec, gzipped,
+// and the metadata digest. It holds no secret: a key appears only as its
+// fingerprint. A change without a desired resource (a delete, a noop of a
+// saved plan) records none.
+func inputsRecord(c *plan.Change) *state.Resource {
+	r := &state.Resource{Kind: c.Kind}
+	switch d := c.Desired.(type) {
+	case *manifest.Connection:
+		r.InputsDigest = plan.InputsDigest(d)
+		r.LoginURL = d.LoginURL
+		r.Protect = d.Protect
+		if d.JWT != nil {
+			r.ClientID, r.Username, r.KeyFingerprint = d.JWT.ClientID, d.JWT.Username, d.JWT.KeyFingerprint
+		}
+	case *manifest.Authorization:
+		r.InputsDigest = plan.InputsDigest(d)
+		r.LoginURL = d.LoginURL
+		r.Protect = d.Protect
+		if d.JWT != nil {
+			r.ClientID, r.Username, r.KeyFingerprint = d.JWT.ClientID, d.JWT.Username, d.JWT.KeyFingerprint
+		}
+	case *manifest.Target:
+		r.InputsDigest = plan.InputsDigest(d)
+	case *manifest.Publication:
+		b := c.Bundle
+		if b == nil {
+			var err error
+			if b, err = manifest.BuildBundle(d); err != nil {
+				return r // the digest stays empty: the next plan republishes
+			}
+		}
+		r.InputsDigest = b.Digest
+		r.SpecGzip = state.CompressSpec(b.Spec)
+		r.SpecName = b.SpecName
+		r.MetadataDigest = b.MetadataDigest
+	}
+	return r
 }
 
 // originFor says how a resource came under management: created by this
@@ -133,6 +186,7 @@ func (t *task) recordProtect() result {
 			// afresh like an adoption.
 			r := t.fresh(t.remoteID, t.status)
 			r.Origin = originFor(nil, t.c.Action)
+			r.Phase = state.Applied
 			return r
 		}
 		r := *old

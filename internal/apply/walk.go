@@ -9,52 +9,6 @@ import (
 	"github.com/applinkctl/applinkctl/internal/plan"
 )
 
-// forwardGraph holds every change but deletes, each depending on the
-// changes its plan entry names and on its parent connection: a target or
-// publication starts only once its connection is ready.
-func (e *engine) forwardGraph() *dag.Graph[addr.Address] {
-	g := dag.New[addr.Address]()
-	for _, c := range e.changes {
-		if c.Action == plan.Delete {
-			continue
-		}
-		g.AddNode(c.Address)
-	}
-	for _, c := range e.changes {
-		if c.Action == plan.Delete {
-			continue
-		}
-		deps := append([]addr.Address{}, c.DependsOn...)
-		if p := c.Address.Parent(); p != "" {
-			deps = append(deps, p)
-		}
-		for _, d := range deps {
-			if i, ok := e.byAddr[d]; ok && d != c.Address && e.changes[i].Action != plan.Delete {
-				g.AddEdge(c.Address, d)
-			}
-		}
-	}
-	return g
-}
-
-// deleteGraph holds the prunes. The API deletes a connection's targets and
-// publications with it and has no delete of its own for them, so a pruned
-// child does not run before its connection as in a generic teardown: it is
-// settled after its connection is gone, and skipped if that failed.
-func (e *engine) deleteGraph() *dag.Graph[addr.Address] {
-	g := dag.New[addr.Address]()
-	for _, c := range e.changes {
-		if c.Action != plan.Delete {
-			continue
-		}
-		g.AddNode(c.Address)
-		if p := c.Address.Parent(); p != "" && e.deleting[p] {
-			g.AddEdge(c.Address, p)
-		}
-	}
-	return g
-}
-
 // walk runs the changes of g in dependency order and records a result for
 // every one, including those it skipped. A change starts once the walk has
 // taken one of the engine's slots for it, the ready change heading the

@@ -1,6 +1,6 @@
 // Package dag is a small generic directed acyclic graph: the order in which
 // dependent work must run. It knows nothing of what its nodes are; callers
-// use it to order creates parent-first, deletes child-first, and to run
+// use it to order creates parent-first and deletes as their edges say, and to run
 // independent branches in parallel with a bound: Walk with a fixed limit,
 // or WalkWith with a priority among ready nodes and a Semaphore whose Slot
 // a node may give back while it waits. Both are the same walk.

@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/applinkctl/applinkctl/internal/addr"
-	"github.com/applinkctl/applinkctl/internal/client"
 	"github.com/applinkctl/applinkctl/internal/live"
 	"github.com/applinkctl/applinkctl/internal/manifest"
 	"gopkg.in/yaml.v3"
@@ -120,10 +119,10 @@ type renderer struct {
 func (r *renderer) app(a *live.App) *yaml.Node {
 	r.counts.Apps++
 	n := mapping()
-	if r.opts.PinAddon && a.Link != nil && a.Link.AddonName != "" {
-		v := scalar(lit(a.Link.AddonName))
-		if a.Link.Attachment != "" {
-			v.LineComment = "attached as " + a.Link.Attachment
+	if r.opts.PinAddon && a.AddonName != "" {
+		v := scalar(lit(a.AddonName))
+		if a.Attachment != "" {
+			v.LineComment = "attached as " + a.Attachment
 		}
 		n.Content = append(n.Content, key("addon"), v)
 	}
@@ -159,7 +158,7 @@ func (r *renderer) app(a *live.App) *yaml.Node {
 
 // connection renders one live connection, or nil for one whose org type is
 // unknown (it would not validate).
-func (r *renderer) connection(a *live.App, name string, c *client.Connection) (*yaml.Node, *yaml.Node) {
+func (r *renderer) connection(a *live.App, name string, c *live.Connection) (*yaml.Node, *yaml.Node) {
 	address := addr.Connection(a.Name, name)
 	typ, ok := orgType(c.Org.Type)
 	if !ok {
@@ -200,7 +199,7 @@ func (r *renderer) connection(a *live.App, name string, c *client.Connection) (*
 	return k, n
 }
 
-func (r *renderer) authorization(app, name string, au *client.Authorization) (*yaml.Node, *yaml.Node) {
+func (r *renderer) authorization(app, name string, au *live.Authorization) (*yaml.Node, *yaml.Node) {
 	address := addr.Authorization(app, name)
 	typ, ok := orgType(au.Org.Type)
 	if !ok {
@@ -308,9 +307,9 @@ func inferLoginURL(instanceURL string) string {
 	return ""
 }
 
-func (r *renderer) targets(app, conn string, ts []client.DataActionTarget) *yaml.Node {
+func (r *renderer) targets(app, conn string, ts []live.Target) *yaml.Node {
 	ts = slices.Clone(ts)
-	slices.SortFunc(ts, func(a, b client.DataActionTarget) int { return cmp.Compare(a.Label, b.Label) })
+	slices.SortFunc(ts, func(a, b live.Target) int { return cmp.Compare(a.Label, b.Label) })
 	n := mapping()
 	for _, t := range ts {
 		r.counts.Targets++
@@ -327,9 +326,9 @@ func (r *renderer) targets(app, conn string, ts []client.DataActionTarget) *yaml
 }
 
 // publications is the commented-out publications: block of a connection.
-func (r *renderer) publications(ps []client.Publication) string {
+func (r *renderer) publications(ps []live.Publication) string {
 	ps = slices.Clone(ps)
-	slices.SortFunc(ps, func(a, b client.Publication) int { return cmp.Compare(a.ESRName, b.ESRName) })
+	slices.SortFunc(ps, func(a, b live.Publication) int { return cmp.Compare(a.ESRName, b.ESRName) })
 	var b strings.Builder
 	b.WriteString("The API does not return published specs: uncomment each publication with the path\n" +
 		"of its OpenAPI spec to manage it. Until then the plan lists it as unmanaged and leaves it alone.\n" +
@@ -339,7 +338,7 @@ func (r *renderer) publications(ps []client.Publication) string {
 	for _, p := range ps {
 		r.counts.Publications++
 		fmt.Fprintf(&b, "  %s:", yamlKey(lit(p.ESRName)))
-		if when := p.LastModifiedAt.Time; !when.IsZero() || p.LastModifiedBy != "" {
+		if when := p.LastModifiedAt; !when.IsZero() || p.LastModifiedBy != "" {
 			b.WriteString("  # published")
 			if !when.IsZero() {
 				b.WriteString(" " + when.UTC().Format("2006-01-02"))
@@ -355,17 +354,17 @@ func (r *renderer) publications(ps []client.Publication) string {
 
 // Status predicates per kind (docs/api.md, "Answers applinkctl accepts").
 var (
-	connectionPending    = []string{client.StatusConnecting, client.StatusDisconnecting}
-	connectionBroken     = []string{client.StatusFailed, client.StatusDisconnected}
-	authorizationPending = []string{client.StatusAuthorizing}
-	authorizationBroken  = []string{client.StatusFailed, client.StatusDisconnected}
-	targetPending        = []string{client.StatusPending, client.StatusCreating, client.StatusGeneratingSigningKey}
-	targetBroken         = []string{client.StatusCreationFailed}
+	connectionPending    = []string{live.StatusConnecting, live.StatusDisconnecting}
+	connectionBroken     = []string{live.StatusFailed, live.StatusDisconnected}
+	authorizationPending = []string{live.StatusAuthorizing}
+	authorizationBroken  = []string{live.StatusFailed, live.StatusDisconnected}
+	targetPending        = []string{live.StatusPending, live.StatusCreating, live.StatusGeneratingSigningKey}
+	targetBroken         = []string{live.StatusCreationFailed}
 )
 
 // statusComment is the line comment of a resource that is not settled and
 // healthy, and records a note for it; "" otherwise.
-func (r *renderer) statusComment(a addr.Address, status string, e *client.ErrorInfo, pending, broken []string) string {
+func (r *renderer) statusComment(a addr.Address, status string, e *live.ErrorInfo, pending, broken []string) string {
 	switch {
 	case slices.Contains(broken, status):
 		s := "status: " + status
@@ -462,9 +461,9 @@ func tidy(b []byte) []byte {
 // orgType maps an API org type to the manifest's.
 func orgType(t string) (manifest.OrgType, bool) {
 	switch {
-	case strings.EqualFold(t, client.OrgTypeSalesforce):
+	case strings.EqualFold(t, live.OrgTypeSalesforce):
 		return manifest.Salesforce, true
-	case strings.EqualFold(t, client.OrgTypeDataCloud):
+	case strings.EqualFold(t, live.OrgTypeDataCloud):
 		return manifest.DataCloud, true
 	}
 	return "", false

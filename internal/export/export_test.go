@@ -18,6 +18,7 @@ import (
 	"github.com/applinkctl/applinkctl/internal/emulator"
 	"github.com/applinkctl/applinkctl/internal/export"
 	"github.com/applinkctl/applinkctl/internal/live"
+	"github.com/applinkctl/applinkctl/internal/liveread"
 	"github.com/applinkctl/applinkctl/internal/manifest"
 	"github.com/applinkctl/applinkctl/internal/plan"
 	"github.com/applinkctl/applinkctl/internal/secret"
@@ -145,9 +146,9 @@ func approve(t *testing.T, uri string) {
 	}
 }
 
-func (h *handMade) read(t *testing.T, refs ...live.AppRef) *live.World {
+func (h *handMade) read(t *testing.T, refs ...liveread.AppRef) *live.World {
 	t.Helper()
-	w, err := live.ReadApps(context.Background(), h.p, refs, 4)
+	w, err := liveread.ReadApps(context.Background(), h.p, refs, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +163,7 @@ func golden(t *testing.T, name string, got []byte) {
 
 func TestRoundTripAdoptsEverything(t *testing.T) {
 	h := newHandMade(t)
-	w := h.read(t, live.AppRef{Name: "acme-api", Addon: h.addon}, live.AppRef{Name: "billing", Addon: ""})
+	w := h.read(t, liveread.AppRef{Name: "acme-api", Addon: h.addon}, liveread.AppRef{Name: "billing", Addon: ""})
 	res, err := export.Render(w, export.Options{PinAddon: true})
 	if err != nil {
 		t.Fatal(err)
@@ -176,7 +177,7 @@ func TestRoundTripAdoptsEverything(t *testing.T) {
 	}
 	golden(t, "roundtrip.yaml", bytes.ReplaceAll(res.YAML, []byte(esrName), []byte("AcmeOrders")))
 
-	again, err := export.Render(h.read(t, live.AppRef{Name: "billing"}, live.AppRef{Name: "acme-api", Addon: h.addon}), export.Options{PinAddon: true})
+	again, err := export.Render(h.read(t, liveread.AppRef{Name: "billing"}, liveread.AppRef{Name: "acme-api", Addon: h.addon}), export.Options{PinAddon: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +227,7 @@ func TestRoundTripAdoptsEverything(t *testing.T) {
 		t.Errorf("loaded counts %+v", got)
 	}
 
-	world, err := live.Read(context.Background(), h.p, m, 4)
+	world, _, err := liveread.Read(context.Background(), h.p, m, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +255,7 @@ func TestRoundTripAdoptsEverything(t *testing.T) {
 
 func TestRenderWithoutAddonLeavesItOut(t *testing.T) {
 	h := newHandMade(t)
-	res, err := export.Render(h.read(t, live.AppRef{Name: "billing"}), export.Options{})
+	res, err := export.Render(h.read(t, liveread.AppRef{Name: "billing"}), export.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,22 +291,22 @@ func TestRenderOddLiveStates(t *testing.T) {
 	w := &live.World{Apps: map[string]*live.App{
 		"acme-api": {
 			Name: "acme-api",
-			Connections: map[string]*client.Connection{
-				"new_org": {ID: "c1", Status: client.StatusConnecting, ConnectionMethod: "JWT",
-					Org: client.Org{Type: client.OrgTypeSalesforce, ConnectionName: "new_org"}},
-				"broken_org": {ID: "c2", Status: client.StatusFailed, Error: &client.ErrorInfo{ID: "org_connection_failed", Message: "boom"},
-					Org: client.Org{Type: client.OrgTypeSalesforce, ConnectionName: "broken_org", InstanceURL: "https://acme--uat.sandbox.my.salesforce.com"}},
-				"weird_org": {ID: "c3", Status: client.StatusConnected, Org: client.Org{Type: "MarsOrg", ConnectionName: "weird_org"}},
-				"events_dc": {ID: "c4", Status: client.StatusConnected, Org: client.Org{Type: "DatacloudOrg", ConnectionName: "events_dc", InstanceURL: "https://x.c360a.salesforce.com"}},
+			Connections: map[string]*live.Connection{
+				"new_org": {ID: "c1", Status: live.StatusConnecting, ConnectionMethod: "JWT",
+					Org: live.Org{Type: live.OrgTypeSalesforce, ConnectionName: "new_org"}},
+				"broken_org": {ID: "c2", Status: live.StatusFailed, Error: &live.ErrorInfo{ID: "org_connection_failed", Message: "boom"},
+					Org: live.Org{Type: live.OrgTypeSalesforce, ConnectionName: "broken_org", InstanceURL: "https://acme--uat.sandbox.my.salesforce.com"}},
+				"weird_org": {ID: "c3", Status: live.StatusConnected, Org: live.Org{Type: "MarsOrg", ConnectionName: "weird_org"}},
+				"events_dc": {ID: "c4", Status: live.StatusConnected, Org: live.Org{Type: "DatacloudOrg", ConnectionName: "events_dc", InstanceURL: "https://x.c360a.salesforce.com"}},
 			},
-			Authorizations: map[string]*client.Authorization{
-				"new_org": {ID: "a1", Status: client.StatusAuthorized, ConnectionMethod: "JWT", Alias: "applink:new_org",
-					Org: client.Org{Type: client.OrgTypeSalesforce, DeveloperName: "new_org", Username: "u@acme.example", InstanceURL: "https://acme.my.salesforce.com"}},
+			Authorizations: map[string]*live.Authorization{
+				"new_org": {ID: "a1", Status: live.StatusAuthorized, ConnectionMethod: "JWT", Alias: "applink:new_org",
+					Org: live.Org{Type: live.OrgTypeSalesforce, DeveloperName: "new_org", Username: "u@acme.example", InstanceURL: "https://acme.my.salesforce.com"}},
 			},
-			Targets: map[string][]client.DataActionTarget{
+			Targets: map[string][]live.Target{
 				"events_dc": {
-					{Label: "Zeta", APIName: "Zeta", TargetEndpoint: "/z/${id}", Type: "webhook", Status: client.StatusCreating},
-					{Label: "Alpha", APIName: "Alpha", TargetEndpoint: "/a", Type: "webhook", Status: client.StatusCreationFailed},
+					{Label: "Zeta", APIName: "Zeta", TargetEndpoint: "/z/${id}", Type: "webhook", Status: live.StatusCreating},
+					{Label: "Alpha", APIName: "Alpha", TargetEndpoint: "/a", Type: "webhook", Status: live.StatusCreationFailed},
 				},
 			},
 		},
@@ -371,7 +372,7 @@ func TestExportNotesChildrenThatCouldNotBeListed(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	res, err := export.Render(h.read(t, live.AppRef{Name: "acme-api"}), export.Options{})
+	res, err := export.Render(h.read(t, liveread.AppRef{Name: "acme-api"}), export.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,10 +41,7 @@ func (w *World) Digest() string {
 			if a == nil {
 				continue
 			}
-			d := app{Name: name}
-			if a.Link != nil {
-				d.AppID, d.AddonID = a.Link.AppID, a.Link.AddonID
-			}
+			d := app{Name: name, AppID: a.AppID, AddonID: a.AddonID}
 			for _, n := range slices.Sorted(maps.Keys(a.Connections)) {
 				c := a.Connections[n]
 				e := ""

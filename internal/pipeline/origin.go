@@ -7,14 +7,14 @@ import (
 	"strings"
 
 	"github.com/applinkctl/applinkctl/internal/plan"
-	"github.com/applinkctl/applinkctl/internal/view"
+	"github.com/applinkctl/applinkctl/internal/planfile"
 )
 
 // ReadSaved reads the saved plan at path (from plan --out) for a run
 // against sandbox (the absolute sandbox directory, "" for the real API) and
 // refuses one made against another world, or naming no manifest.
 func ReadSaved(path, sandbox string) (*plan.Plan, error) {
-	saved, err := view.ReadPlanFile(path)
+	saved, err := planfile.Read(path)
 	if err != nil {
 		return nil, err
 	}

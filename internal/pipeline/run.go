@@ -9,6 +9,7 @@ import (
 
 	"github.com/applinkctl/applinkctl/internal/client"
 	"github.com/applinkctl/applinkctl/internal/live"
+	"github.com/applinkctl/applinkctl/internal/liveread"
 	"github.com/applinkctl/applinkctl/internal/manifest"
 	"github.com/applinkctl/applinkctl/internal/plan"
 	"github.com/applinkctl/applinkctl/internal/state"
@@ -70,11 +71,12 @@ type Inputs struct {
 // once done, on every path.
 type Run struct {
 	Manifest *manifest.Manifest
-	World    *live.World
+	World    *live.World // plain records; the clients that read it are links
 	// State is the state as loaded, under the lock when one is held.
 	State *state.State
 
 	in      Inputs
+	links   liveread.Links // the AppLink API of each app, for Apply
 	backend state.Backend
 	store   *state.Store
 	who     state.LockInfo // who runs this, whether or not the lock is taken
@@ -142,7 +144,7 @@ func Open(ctx context.Context, in Inputs) (w *Run, err error) {
 		return w, err
 	}
 	w.stop = closePlatform
-	if w.World, err = live.Read(ctx, p, m, in.Parallelism); err != nil {
+	if w.World, w.links, err = liveread.Read(ctx, p, m, in.Parallelism); err != nil {
 		return w, err
 	}
 	return w, nil

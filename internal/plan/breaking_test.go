@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/applinkctl/applinkctl/internal/addr"
-	"github.com/applinkctl/applinkctl/internal/client"
+	"github.com/applinkctl/applinkctl/internal/live"
 	"github.com/applinkctl/applinkctl/internal/manifest"
 	"github.com/applinkctl/applinkctl/internal/plan"
 	"github.com/applinkctl/applinkctl/internal/state"
@@ -19,7 +19,7 @@ func publishedPlan(t *testing.T, published, now string, opts plan.Options) (*pla
 	f := newFixture(t)
 	sf := f.sfConn("prod_org", nil)
 	pb := f.pub(sf, "AcmeAPI", published)
-	f.liveConn("prod_org", client.OrgTypeSalesforce, client.StatusConnected)
+	f.liveConn("prod_org", live.OrgTypeSalesforce, live.StatusConnected)
 	f.livePub("prod_org", "AcmeAPI")
 	f.applied(sf, sf.Address(), addr.KindConnection, plan.Create)
 	f.applied(pb, pb.Address(), addr.KindPublication, plan.Create)
@@ -64,7 +64,7 @@ func TestFirstPublishIsNotBreaking(t *testing.T) {
 	f := newFixture(t)
 	sf := f.sfConn("prod_org", nil)
 	pb := f.pub(sf, "AcmeAPI", specV1)
-	f.liveConn("prod_org", client.OrgTypeSalesforce, client.StatusConnected)
+	f.liveConn("prod_org", live.OrgTypeSalesforce, live.StatusConnected)
 	f.applied(sf, sf.Address(), addr.KindConnection, plan.Create)
 	p := f.diff(plan.Options{})
 	c := change(t, p, pb.Address())
@@ -80,7 +80,7 @@ func TestRepublishSameSpecIsNotBreaking(t *testing.T) {
 	f := newFixture(t)
 	sf := f.sfConn("prod_org", nil)
 	pb := f.pub(sf, "AcmeAPI", specV1)
-	f.liveConn("prod_org", client.OrgTypeSalesforce, client.StatusConnected)
+	f.liveConn("prod_org", live.OrgTypeSalesforce, live.StatusConnected)
 	f.livePub("prod_org", "AcmeAPI")
 	f.applied(sf, sf.Address(), addr.KindConnection, plan.Create)
 	f.applied(pb, pb.Address(), addr.KindPublication, plan.Create)
@@ -98,7 +98,7 @@ func TestUncomparableSpecCountsAsBreaking(t *testing.T) {
 	f := newFixture(t)
 	sf := f.sfConn("prod_org", nil)
 	pb := f.pub(sf, "AcmeAPI", specV2)
-	f.liveConn("prod_org", client.OrgTypeSalesforce, client.StatusConnected)
+	f.liveConn("prod_org", live.OrgTypeSalesforce, live.StatusConnected)
 	f.livePub("prod_org", "AcmeAPI")
 	f.applied(sf, sf.Address(), addr.KindConnection, plan.Create)
 	f.applied(pb, pb.Address(), addr.KindPublication, plan.Create)

@@ -11,7 +11,7 @@ import (
 	"github.com/applinkctl/applinkctl/internal/apply"
 	"github.com/applinkctl/applinkctl/internal/client"
 	"github.com/applinkctl/applinkctl/internal/emulator"
-	"github.com/applinkctl/applinkctl/internal/live"
+	"github.com/applinkctl/applinkctl/internal/liveread"
 	"github.com/applinkctl/applinkctl/internal/manifest"
 	"github.com/applinkctl/applinkctl/internal/plan"
 	"github.com/applinkctl/applinkctl/internal/state"
@@ -80,7 +80,7 @@ func newFleet(tb testing.TB, apps, dc, targets, pubs, auths int) *fleet {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	w, err := live.Read(ctx, f.p, m, 16)
+	w, links, err := liveread.Read(ctx, f.p, m, 16)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func newFleet(tb testing.TB, apps, dc, targets, pubs, auths int) *fleet {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if _, err := apply.Apply(ctx, pl, w, st, nopObserver{}, apply.Options{Parallelism: 16, WaitForBrowser: true, Timeout: time.Minute,
+	if _, err := apply.Apply(ctx, pl, links, st, nopObserver{}, apply.Options{Parallelism: 16, WaitForBrowser: true, Timeout: time.Minute,
 		Poll: client.WaitOptions{Initial: time.Millisecond, Max: 10 * time.Millisecond}}); err != nil {
 		tb.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func newFleet(tb testing.TB, apps, dc, targets, pubs, auths int) *fleet {
 func (f *fleet) plan(tb testing.TB) (*plan.Plan, map[string]int) {
 	tb.Helper()
 	f.srv.Emulator.ResetRequests()
-	w, err := live.Read(context.Background(), f.p, f.m, 8)
+	w, _, err := liveread.Read(context.Background(), f.p, f.m, 8)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -8,10 +8,9 @@ import (
 	"strings"
 
 	"github.com/applinkctl/applinkctl/internal/addr"
-	"github.com/applinkctl/applinkctl/internal/client"
 	"github.com/applinkctl/applinkctl/internal/live"
 	"github.com/applinkctl/applinkctl/internal/manifest"
-	"github.com/applinkctl/applinkctl/internal/state"
+	"github.com/applinkctl/applinkctl/internal/statedata"
 )
 
 // Diff compares the manifest m with the live world w and state s (nil means
@@ -25,7 +24,7 @@ import (
 // AllowEmpty, *SelectorError for a malformed --target or --replace pattern,
 // a --target matching nothing known or a --replace matching nothing
 // declared, and errors reading publication files.
-func Diff(m *manifest.Manifest, w *live.World, s *state.State, opts Options) (*Plan, error) {
+func Diff(m *manifest.Manifest, w *live.World, s *statedata.State, opts Options) (*Plan, error) {
 	d, err := newDiffer(m, w, s, opts)
 	if err != nil {
 		return nil, err
@@ -52,7 +51,7 @@ func Diff(m *manifest.Manifest, w *live.World, s *state.State, opts Options) (*P
 type differ struct {
 	m    *manifest.Manifest
 	w    *live.World
-	s    *state.State
+	s    *statedata.State
 	opts Options
 
 	replace  map[addr.Address]bool // declared addresses a --replace pattern selects
@@ -68,15 +67,15 @@ type differ struct {
 	findings map[addr.Address]Finding
 	// pubs is the live publication matched to each publication address,
 	// claimed the ones matched (identity.go).
-	pubs    map[addr.Address]*client.Publication
-	claimed map[*client.Publication]bool
+	pubs    map[addr.Address]*live.Publication
+	claimed map[*live.Publication]bool
 	// unknowns are the addresses whose live state is unknown (their
 	// connection's children could not be listed): drift reports them
 	// even where the plan assumes them unchanged.
 	unknowns map[addr.Address]bool
 }
 
-func newDiffer(m *manifest.Manifest, w *live.World, s *state.State, opts Options) (*differ, error) {
+func newDiffer(m *manifest.Manifest, w *live.World, s *statedata.State, opts Options) (*differ, error) {
 	if m == nil {
 		m = &manifest.Manifest{}
 	}
@@ -84,7 +83,7 @@ func newDiffer(m *manifest.Manifest, w *live.World, s *state.State, opts Options
 		w = &live.World{}
 	}
 	if s == nil {
-		s = &state.State{}
+		s = &statedata.State{}
 	}
 	d := &differ{
 		m: m, w: w, s: s, opts: opts,
@@ -346,7 +345,7 @@ func (d *differ) liveApp(app string) *live.App {
 	return &live.App{Name: app}
 }
 
-func (d *differ) record(a addr.Address) *state.Resource { return d.s.Resources[a] }
+func (d *differ) record(a addr.Address) *statedata.Resource { return d.s.Resources[a] }
 
 func (d *differ) add(c *Change) *Change {
 	d.changes[c.Address] = c
@@ -371,9 +370,9 @@ func (d *differ) fix(a addr.Address, o Options) {
 // orgType maps the API's org type to the manifest's.
 func orgType(t string) manifest.OrgType {
 	switch t {
-	case client.OrgTypeSalesforce:
+	case live.OrgTypeSalesforce:
 		return manifest.Salesforce
-	case client.OrgTypeDataCloud, "DatacloudOrg":
+	case live.OrgTypeDataCloud, "DatacloudOrg":
 		return manifest.DataCloud
 	}
 	return manifest.OrgType(strings.ToLower(t))
@@ -393,7 +392,7 @@ func normLoginURL(u string) string {
 	return strings.ToLower(u)
 }
 
-func failedReason(status string, e *client.ErrorInfo) string {
+func failedReason(status string, e *live.ErrorInfo) string {
 	if e != nil && e.ID != "" {
 		return fmt.Sprintf("status is %s (%s)", status, e.ID)
 	}

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/applinkctl/applinkctl/internal/addr"
-	"github.com/applinkctl/applinkctl/internal/client"
+	"github.com/applinkctl/applinkctl/internal/apply"
 	"github.com/applinkctl/applinkctl/internal/live"
 	"github.com/applinkctl/applinkctl/internal/manifest"
 	"github.com/applinkctl/applinkctl/internal/plan"
@@ -31,11 +31,11 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	app := &manifest.App{Name: "acme"}
-	la := &live.App{Name: "acme", Link: &client.AppLink{AppName: "acme", AppID: "app-uuid", AddonID: "addon-uuid"},
-		Connections:    map[string]*client.Connection{},
-		Authorizations: map[string]*client.Authorization{},
-		Targets:        map[string][]client.DataActionTarget{},
-		Publications:   map[string][]client.Publication{},
+	la := &live.App{Name: "acme", AppID: "app-uuid", AddonID: "addon-uuid",
+		Connections:    map[string]*live.Connection{},
+		Authorizations: map[string]*live.Authorization{},
+		Targets:        map[string][]live.Target{},
+		Publications:   map[string][]live.Publication{},
 	}
 	return &fixture{
 		t:   t,
@@ -107,26 +107,26 @@ func (f *fixture) auth(name string, j *manifest.JWT) *manifest.Authorization {
 	return a
 }
 
-func (f *fixture) liveConn(name, orgType, status string) *client.Connection {
-	c := &client.Connection{ID: "id-" + name, Status: status, Org: client.Org{ConnectionName: name, Type: orgType}}
+func (f *fixture) liveConn(name, orgType, status string) *live.Connection {
+	c := &live.Connection{ID: "id-" + name, Status: status, Org: live.Org{ConnectionName: name, Type: orgType}}
 	f.la.Connections[name] = c
-	// As live.Read does: the children of a settled connection are listed.
-	if status != client.StatusConnecting && status != client.StatusDisconnecting && status != client.StatusDisconnected {
-		if orgType == client.OrgTypeDataCloud {
-			f.la.Targets[name] = []client.DataActionTarget{}
+	// As liveread.Read does: the children of a settled connection are listed.
+	if status != live.StatusConnecting && status != live.StatusDisconnecting && status != live.StatusDisconnected {
+		if orgType == live.OrgTypeDataCloud {
+			f.la.Targets[name] = []live.Target{}
 		} else {
-			f.la.Publications[name] = []client.Publication{}
+			f.la.Publications[name] = []live.Publication{}
 		}
 	}
 	return c
 }
 
 func (f *fixture) liveTarget(conn, label, endpoint, status string) {
-	f.la.Targets[conn] = append(f.la.Targets[conn], client.DataActionTarget{ID: "t-" + label, Label: label, APIName: label, TargetEndpoint: endpoint, Type: "webhook", Status: status})
+	f.la.Targets[conn] = append(f.la.Targets[conn], live.Target{ID: "t-" + label, Label: label, APIName: label, TargetEndpoint: endpoint, Type: "webhook", Status: status})
 }
 
 func (f *fixture) livePub(conn, client_ string) {
-	f.la.Publications[conn] = append(f.la.Publications[conn], client.Publication{ESRName: client_, ESRID: "esr-" + client_, ConnectionName: conn})
+	f.la.Publications[conn] = append(f.la.Publications[conn], live.Publication{ESRName: client_, ESRID: "esr-" + client_, ConnectionName: conn})
 }
 
 // applied records desired as applied, as apply would after creating it.
@@ -139,7 +139,7 @@ func (f *fixture) applied(desired any, a addr.Address, k addr.Kind, action plan.
 		}
 		c.Bundle = b
 	}
-	f.s.Resources[a] = plan.RecordFor(c, "id", "connected")
+	f.s.Resources[a] = apply.AppliedRecord(c, "id", "connected", nil)
 }
 
 func (f *fixture) diff(opts plan.Options) *plan.Plan {
@@ -197,11 +197,14 @@ func TestEmptyWorldCreatesParentFirst(t *testing.T) {
 	if !p.HasChanges() || p.Counts()[plan.Create] != 5 {
 		t.Fatalf("counts %v", p.Counts())
 	}
-	g, err := p.Graph()
+	gs := p.Graph()
+	if gs.Delete.Len() != 0 {
+		t.Fatalf("deletes %v in a plan of creates", gs.Delete.Nodes())
+	}
+	order, err := gs.Create.TopoOrder()
 	if err != nil {
 		t.Fatal(err)
 	}
-	order, _ := g.TopoOrder()
 	tgt := slices.Index(order, addr.Target("acme", "events_dc", "Order_Events"))
 	conn := slices.Index(order, addr.Connection("acme", "events_dc"))
 	if conn < 0 || tgt < conn {
@@ -222,13 +225,13 @@ func TestInSyncIsNoop(t *testing.T) {
 	sf := f.sfConn("prod_org", jwt("u@acme.com", "sha256:k1"))
 	pb := f.pub(sf, "AcmeAPI", specV1)
 	au := f.auth("ci_auth", jwt("ci@acme.com", "sha256:k2"))
-	f.liveConn("events_dc", client.OrgTypeDataCloud, client.StatusConnected)
-	lc := f.liveConn("prod_org", client.OrgTypeSalesforce, client.StatusConnected)
+	f.liveConn("events_dc", live.OrgTypeDataCloud, live.StatusConnected)
+	lc := f.liveConn("prod_org", live.OrgTypeSalesforce, live.StatusConnected)
 	lc.Org.Username, lc.ConnectionMethod = "u@acme.com", "JWT"
-	f.liveTarget("events_dc", "Order_Events", "/hook", client.StatusCreated)
+	f.liveTarget("events_dc", "Order_Events", "/hook", live.StatusCreated)
 	f.livePub("prod_org", "AcmeAPI")
-	f.la.Authorizations["ci_auth"] = &client.Authorization{ID: "a1", Status: client.StatusAuthorized, Alias: "applink:ci_auth",
-		ConnectionMethod: "JWT", Org: client.Org{DeveloperName: "ci_auth", Type: client.OrgTypeSalesforce, Username: "ci@acme.com"}}
+	f.la.Authorizations["ci_auth"] = &live.Authorization{ID: "a1", Status: live.StatusAuthorized, Alias: "applink:ci_auth",
+		ConnectionMethod: "JWT", Org: live.Org{DeveloperName: "ci_auth", Type: live.OrgTypeSalesforce, Username: "ci@acme.com"}}
 	f.applied(dc, dc.Address(), addr.KindConnection, plan.Create)
 	f.applied(tg, tg.Address(), addr.KindTarget, plan.Create)
 	f.applied(sf, sf.Address(), addr.KindConnection, plan.Create)
@@ -266,11 +269,11 @@ func TestReplacementReasons(t *testing.T) {
 		{"key", func(f *fixture, c *manifest.Connection) { c.JWT.KeyFingerprint = "sha256:k9" }, "key fingerprint changed", plan.Pending},
 		{"username", func(f *fixture, c *manifest.Connection) { c.JWT.Username = "new@acme.com" }, "username changed (u@acme.com → new@acme.com)", plan.Pending},
 		{"type", func(f *fixture, c *manifest.Connection) {
-			f.la.Connections["prod_org"].Org.Type = client.OrgTypeDataCloud
+			f.la.Connections["prod_org"].Org.Type = live.OrgTypeDataCloud
 		}, "type changed (datacloud → salesforce)", plan.Changed},
 		{"failed", func(f *fixture, c *manifest.Connection) {
 			lc := f.la.Connections["prod_org"]
-			lc.Status, lc.Error = client.StatusFailed, &client.ErrorInfo{ID: "org_connection_failed"}
+			lc.Status, lc.Error = live.StatusFailed, &live.ErrorInfo{ID: "org_connection_failed"}
 		}, "status is failed (org_connection_failed)", plan.Changed},
 		{"method", func(f *fixture, c *manifest.Connection) { c.JWT = nil }, "connection method changed (JWT → OAuth)", plan.Pending},
 	}
@@ -278,7 +281,7 @@ func TestReplacementReasons(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
 			c := f.sfConn("prod_org", jwt("u@acme.com", "sha256:k1"))
-			lc := f.liveConn("prod_org", client.OrgTypeSalesforce, client.StatusConnected)
+			lc := f.liveConn("prod_org", live.OrgTypeSalesforce, live.StatusConnected)
 			lc.Org.Username, lc.ConnectionMethod = "u@acme.com", "JWT"
 			f.applied(c, c.Address(), addr.KindConnection, plan.Create)
 			tc.mutate(f, c)
@@ -299,7 +302,7 @@ func TestReplacementReasons(t *testing.T) {
 func TestLoginURLDefaultIsNotAChange(t *testing.T) {
 	f := newFixture(t)
 	c := f.sfConn("prod_org", nil)
-	f.liveConn("prod_org", client.OrgTypeSalesforce, client.StatusConnected)
+	f.liveConn("prod_org", live.OrgTypeSalesforce, live.StatusConnected)
 	f.applied(c, c.Address(), addr.KindConnection, plan.Create)
 	c.LoginURL = "https://login.salesforce.com/"
 	wantAction(t, change(t, f.diff(plan.Options{}), c.Address()), plan.Noop, "")
@@ -308,7 +311,7 @@ func TestLoginURLDefaultIsNotAChange(t *testing.T) {
 func TestPendingIsWaitedNotReplaced(t *testing.T) {
 	f := newFixture(t)
 	c := f.sfConn("prod_org", nil)
-	f.liveConn("prod_org", client.OrgTypeSalesforce, client.StatusConnecting)
+	f.liveConn("prod_org", live.OrgTypeSalesforce, live.StatusConnecting)
 	f.applied(c, c.Address(), addr.KindConnection, plan.Create)
 	ch := change(t, f.diff(plan.Options{}), c.Address())
 	wantAction(t, ch, plan.Noop, "status is connecting")
@@ -327,15 +330,12 @@ func TestIntentResumes(t *testing.T) {
 	a := f.sfConn("other", nil)
 	f.s.Resources[c.Address()] = &state.Resource{Kind: addr.KindConnection, Origin: state.Created, Phase: state.Intent, Operation: "create"}
 	f.s.Resources[a.Address()] = &state.Resource{Kind: addr.KindConnection, Origin: state.Created, Phase: state.Intent, Operation: "create"}
-	f.liveConn("prod_org", client.OrgTypeSalesforce, client.StatusConnecting)
+	f.liveConn("prod_org", live.OrgTypeSalesforce, live.StatusConnecting)
 	p := f.diff(plan.Options{})
 	ch := change(t, p, c.Address())
 	wantAction(t, ch, plan.Adopt, "an earlier run was interrupted during its create")
 	if !ch.Wait || !ch.Resumed {
 		t.Fatalf("intent with live resource: %+v", ch)
-	}
-	if r := plan.RecordFor(ch, "id", "connected"); r.Origin != state.Created {
-		t.Fatalf("resumed create recorded as %s", r.Origin)
 	}
 	wantAction(t, change(t, p, a.Address()), plan.Create, "interrupted")
 }
@@ -343,12 +343,9 @@ func TestIntentResumes(t *testing.T) {
 func TestAdoptLiveNotInState(t *testing.T) {
 	f := newFixture(t)
 	c := f.sfConn("prod_org", nil)
-	f.liveConn("prod_org", client.OrgTypeSalesforce, client.StatusConnected)
+	f.liveConn("prod_org", live.OrgTypeSalesforce, live.StatusConnected)
 	ch := change(t, f.diff(plan.Options{}), c.Address())
 	wantAction(t, ch, plan.Adopt, "not in state")
-	if r := plan.RecordFor(ch, "id-prod_org", "connected"); r.Origin != state.Adopted || r.InputsDigest == "" {
-		t.Fatalf("record %+v", r)
-	}
 }
 
 func TestMissingLiveIsRecreated(t *testing.T) {
@@ -372,9 +369,9 @@ func TestCascades(t *testing.T) {
 	t2 := f.target(dc, "New_Events", "/new")
 	sf := f.sfConn("prod_org", nil)
 	pb := f.pub(sf, "AcmeAPI", specV1)
-	f.liveConn("events_dc", client.OrgTypeDataCloud, client.StatusFailed)
-	f.liveConn("prod_org", client.OrgTypeSalesforce, client.StatusDisconnected)
-	f.liveTarget("events_dc", "Order_Events", "/hook", client.StatusCreated)
+	f.liveConn("events_dc", live.OrgTypeDataCloud, live.StatusFailed)
+	f.liveConn("prod_org", live.OrgTypeSalesforce, live.StatusDisconnected)
+	f.liveTarget("events_dc", "Order_Events", "/hook", live.StatusCreated)
 	f.livePub("prod_org", "AcmeAPI")
 	for _, x := range []struct {
 		d any
@@ -406,8 +403,8 @@ func TestTargetChangeBlockedUntilReplace(t *testing.T) {
 	f := newFixture(t)
 	dc := f.dcConn("events_dc")
 	tg := f.target(dc, "Order_Events", "/hook")
-	f.liveConn("events_dc", client.OrgTypeDataCloud, client.StatusConnected)
-	f.liveTarget("events_dc", "Order_Events", "/hook", client.StatusCreated)
+	f.liveConn("events_dc", live.OrgTypeDataCloud, live.StatusConnected)
+	f.liveTarget("events_dc", "Order_Events", "/hook", live.StatusCreated)
 	f.applied(dc, dc.Address(), addr.KindConnection, plan.Create)
 	f.applied(tg, tg.Address(), addr.KindTarget, plan.Create)
 	tg.TargetEndpoint = "/v2/hook"
@@ -435,7 +432,7 @@ func TestProtect(t *testing.T) {
 	f := newFixture(t)
 	c := f.sfConn("prod_org", nil)
 	c.Protect = true
-	f.liveConn("prod_org", client.OrgTypeSalesforce, client.StatusFailed)
+	f.liveConn("prod_org", live.OrgTypeSalesforce, live.StatusFailed)
 	f.applied(c, c.Address(), addr.KindConnection, plan.Create)
 	_, err := plan.Diff(f.m, f.w, f.s, plan.Options{})
 	var pe *plan.ProtectError
@@ -483,9 +480,9 @@ func TestProtectFlagDifferenceIsAStateOnlyNoop(t *testing.T) {
 	fresh := f.sfConn("fresh_org", nil)
 	fresh.Protect = true
 	for _, n := range []string{"prod_org", "other_org"} {
-		f.liveConn(n, client.OrgTypeSalesforce, client.StatusConnected)
+		f.liveConn(n, live.OrgTypeSalesforce, live.StatusConnected)
 	}
-	f.la.Authorizations["ci_auth"] = &client.Authorization{ID: "a1", Status: client.StatusAuthorized, Org: client.Org{DeveloperName: "ci_auth", Type: client.OrgTypeSalesforce}}
+	f.la.Authorizations["ci_auth"] = &live.Authorization{ID: "a1", Status: live.StatusAuthorized, Org: live.Org{DeveloperName: "ci_auth", Type: live.OrgTypeSalesforce}}
 	f.applied(c, c.Address(), addr.KindConnection, plan.Create)
 	f.applied(au, au.Address(), addr.KindAuthorization, plan.Create)
 	f.applied(other, other.Address(), addr.KindConnection, plan.Create)
@@ -519,14 +516,14 @@ func TestProtectFlagDifferenceIsAStateOnlyNoop(t *testing.T) {
 func TestPrune(t *testing.T) {
 	f := newFixture(t)
 	keep := f.sfConn("keep", nil)
-	f.liveConn("keep", client.OrgTypeSalesforce, client.StatusConnected)
+	f.liveConn("keep", live.OrgTypeSalesforce, live.StatusConnected)
 	f.applied(keep, keep.Address(), addr.KindConnection, plan.Create)
 	gone := &manifest.Connection{App: "acme", Name: "gone", Type: manifest.DataCloud}
-	f.liveConn("gone", client.OrgTypeDataCloud, client.StatusConnected)
-	f.liveTarget("gone", "T1", "/t", client.StatusCreated)
+	f.liveConn("gone", live.OrgTypeDataCloud, live.StatusConnected)
+	f.liveTarget("gone", "T1", "/t", live.StatusCreated)
 	f.applied(gone, gone.Address(), addr.KindConnection, plan.Create)
 	f.s.Resources[addr.Target("acme", "gone", "T1")] = &state.Resource{Kind: addr.KindTarget, Origin: state.Created, Phase: state.Applied}
-	f.liveConn("stranger", client.OrgTypeSalesforce, client.StatusConnected) // unmanaged
+	f.liveConn("stranger", live.OrgTypeSalesforce, live.StatusConnected) // unmanaged
 	f.s.Resources[addr.Connection("acme", "foreign")] = &state.Resource{Kind: addr.KindConnection, Origin: "imported"}
 
 	p := f.diff(plan.Options{})
@@ -555,18 +552,26 @@ func TestPrune(t *testing.T) {
 	if p.Change("acme/connection/stranger") != nil || p.Change("acme/connection/foreign") != nil {
 		t.Fatalf("pruned what state does not own: %v", addrs(p))
 	}
-	g, _ := p.Graph()
-	rev, _ := g.Reverse().TopoOrder()
-	if slices.Index(rev, tc.Address) > slices.Index(rev, gone.Address()) {
-		t.Fatalf("delete order %v", rev)
+	// The API deletes a connection's targets with it: apply settles a
+	// deleted target after its connection is gone, never before.
+	gs := p.Graph()
+	if gs.Create.Has(tc.Address) || gs.Create.Has(gone.Address()) {
+		t.Fatalf("deletes in the create order: %v", gs.Create.Nodes())
+	}
+	order, err := gs.Delete.TopoOrder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i, j := slices.Index(order, gone.Address()), slices.Index(order, tc.Address); i < 0 || j < i {
+		t.Fatalf("delete order %v: the connection must go before its target", order)
 	}
 }
 
 func TestPruneOrphanTargetBlocked(t *testing.T) {
 	f := newFixture(t)
 	dc := f.dcConn("events_dc")
-	f.liveConn("events_dc", client.OrgTypeDataCloud, client.StatusConnected)
-	f.liveTarget("events_dc", "Old", "/old", client.StatusCreated)
+	f.liveConn("events_dc", live.OrgTypeDataCloud, live.StatusConnected)
+	f.liveTarget("events_dc", "Old", "/old", live.StatusCreated)
 	f.applied(dc, dc.Address(), addr.KindConnection, plan.Create)
 	f.s.Resources[addr.Target("acme", "events_dc", "Old")] = &state.Resource{Kind: addr.KindTarget, Origin: state.Created, Phase: state.Applied}
 	c := change(t, f.diff(plan.Options{Prune: true}), addr.Target("acme", "events_dc", "Old"))
@@ -631,7 +636,7 @@ func TestSpecChangeShowsOperationsAndDiff(t *testing.T) {
 	f := newFixture(t)
 	sf := f.sfConn("prod_org", nil)
 	pb := f.pub(sf, "AcmeAPI", specV1)
-	f.liveConn("prod_org", client.OrgTypeSalesforce, client.StatusConnected)
+	f.liveConn("prod_org", live.OrgTypeSalesforce, live.StatusConnected)
 	f.livePub("prod_org", "AcmeAPI")
 	f.applied(sf, sf.Address(), addr.KindConnection, plan.Create)
 	f.applied(pb, pb.Address(), addr.KindPublication, plan.Create)
@@ -663,7 +668,7 @@ func TestSpecDiffTruncated(t *testing.T) {
 		big.WriteString("# line " + strings.Repeat("x", i%7) + "\n")
 	}
 	pb := f.pub(sf, "AcmeAPI", big.String())
-	f.liveConn("prod_org", client.OrgTypeSalesforce, client.StatusConnected)
+	f.liveConn("prod_org", live.OrgTypeSalesforce, live.StatusConnected)
 	f.livePub("prod_org", "AcmeAPI")
 	f.applied(sf, sf.Address(), addr.KindConnection, plan.Create)
 	f.applied(pb, pb.Address(), addr.KindPublication, plan.Create)
@@ -681,7 +686,7 @@ func TestPublicationMissingLiveOrNotInState(t *testing.T) {
 	f := newFixture(t)
 	sf := f.sfConn("prod_org", nil)
 	pb := f.pub(sf, "AcmeAPI", specV1)
-	f.liveConn("prod_org", client.OrgTypeSalesforce, client.StatusConnected)
+	f.liveConn("prod_org", live.OrgTypeSalesforce, live.StatusConnected)
 	f.applied(sf, sf.Address(), addr.KindConnection, plan.Create)
 	wantAction(t, change(t, f.diff(plan.Options{}), pb.Address()), plan.Create, "not published yet")
 	f.applied(pb, pb.Address(), addr.KindPublication, plan.Create)
@@ -708,15 +713,15 @@ func TestTargetPendingAndFailed(t *testing.T) {
 	f := newFixture(t)
 	dc := f.dcConn("events_dc")
 	tg := f.target(dc, "A", "/a")
-	f.liveConn("events_dc", client.OrgTypeDataCloud, client.StatusConnected)
-	f.liveTarget("events_dc", "A", "/a", client.StatusGeneratingSigningKey)
+	f.liveConn("events_dc", live.OrgTypeDataCloud, live.StatusConnected)
+	f.liveTarget("events_dc", "A", "/a", live.StatusGeneratingSigningKey)
 	f.applied(dc, dc.Address(), addr.KindConnection, plan.Create)
 	f.applied(tg, tg.Address(), addr.KindTarget, plan.Create)
 	c := change(t, f.diff(plan.Options{}), tg.Address())
 	if c.Action != plan.Noop || !c.Wait {
 		t.Fatalf("pending target %+v", c)
 	}
-	f.la.Targets["events_dc"][0].Status = client.StatusCreationFailed
+	f.la.Targets["events_dc"][0].Status = live.StatusCreationFailed
 	c = change(t, f.diff(plan.Options{}), tg.Address())
 	wantAction(t, c, plan.Replace, "status is creation_failed")
 	if c.Blocked == "" {
@@ -742,7 +747,7 @@ func TestCheckStale(t *testing.T) {
 	c.JWT.KeyFingerprint = "sha256:k2"
 	check("key of acme/connection/prod_org")
 	c.JWT.KeyFingerprint = "sha256:k1"
-	f.liveConn("prod_org", client.OrgTypeSalesforce, client.StatusConnecting)
+	f.liveConn("prod_org", live.OrgTypeSalesforce, live.StatusConnecting)
 	check("live state")
 	delete(f.la.Connections, "prod_org")
 	f.s.Serial++
@@ -785,7 +790,7 @@ func TestPublicationSettingsChange(t *testing.T) {
 	f := newFixture(t)
 	sf := f.sfConn("prod_org", nil)
 	pb := f.pub(sf, "AcmeAPI", specV1)
-	f.liveConn("prod_org", client.OrgTypeSalesforce, client.StatusConnected)
+	f.liveConn("prod_org", live.OrgTypeSalesforce, live.StatusConnected)
 	f.livePub("prod_org", "AcmeAPI")
 	f.applied(sf, sf.Address(), addr.KindConnection, plan.Create)
 	f.applied(pb, pb.Address(), addr.KindPublication, plan.Create)
@@ -803,9 +808,9 @@ func TestPublicationSettingsChange(t *testing.T) {
 func TestUnmanagedChildrenAndAuthorizations(t *testing.T) {
 	f := newFixture(t)
 	dc := f.dcConn("events_dc")
-	f.liveConn("events_dc", client.OrgTypeDataCloud, client.StatusConnected)
-	f.liveTarget("events_dc", "Stranger", "/x", client.StatusCreated)
-	f.la.Authorizations["someone"] = &client.Authorization{ID: "a", Status: client.StatusAuthorized, Org: client.Org{DeveloperName: "someone"}}
+	f.liveConn("events_dc", live.OrgTypeDataCloud, live.StatusConnected)
+	f.liveTarget("events_dc", "Stranger", "/x", live.StatusCreated)
+	f.la.Authorizations["someone"] = &live.Authorization{ID: "a", Status: live.StatusAuthorized, Org: live.Org{DeveloperName: "someone"}}
 	f.applied(dc, dc.Address(), addr.KindConnection, plan.Create)
 	p := f.diff(plan.Options{})
 	want := []addr.Address{"acme/authorization/someone", "acme/connection/events_dc/target/Stranger"}
@@ -823,12 +828,12 @@ func TestUnmanagedChildrenAndAuthorizations(t *testing.T) {
 func TestOddLiveNamesDoNotPanic(t *testing.T) {
 	f := newFixture(t)
 	dc := f.dcConn("events_dc")
-	f.liveConn("events_dc", client.OrgTypeDataCloud, client.StatusConnected)
-	f.liveConn("a/b", client.OrgTypeSalesforce, client.StatusConnected)
-	f.liveTarget("events_dc", "", "/x", client.StatusCreated)
-	f.liveTarget("events_dc", "x/y", "/x", client.StatusCreated)
-	f.la.Authorizations[""] = &client.Authorization{}
-	f.la.Publications["a/b"] = []client.Publication{{ESRName: "p/q"}}
+	f.liveConn("events_dc", live.OrgTypeDataCloud, live.StatusConnected)
+	f.liveConn("a/b", live.OrgTypeSalesforce, live.StatusConnected)
+	f.liveTarget("events_dc", "", "/x", live.StatusCreated)
+	f.liveTarget("events_dc", "x/y", "/x", live.StatusCreated)
+	f.la.Authorizations[""] = &live.Authorization{}
+	f.la.Publications["a/b"] = []live.Publication{{ESRName: "p/q"}}
 	f.applied(dc, dc.Address(), addr.KindConnection, plan.Create)
 	f.s.Resources["not an address"] = &state.Resource{Origin: state.Created}
 	p := f.diff(plan.Options{Prune: true, Targets: []string{"acme/connection/*"}})

@@ -7,7 +7,7 @@ import (
 	"github.com/applinkctl/applinkctl/internal/addr"
 	"github.com/applinkctl/applinkctl/internal/live"
 	"github.com/applinkctl/applinkctl/internal/manifest"
-	"github.com/applinkctl/applinkctl/internal/state"
+	"github.com/applinkctl/applinkctl/internal/statedata"
 )
 
 // FindingKind classifies a drift finding (docs/plan-format.md, "The drift
@@ -48,14 +48,14 @@ type Finding struct {
 // An ignore pattern that selects no known resource is a *SelectorError, as
 // a typo would otherwise hide nothing, silently. Protected resources and an
 // empty manifest are reported, not refused. Findings are sorted by address.
-func Drift(m *manifest.Manifest, w *live.World, s *state.State, ignore []string) ([]Finding, error) {
+func Drift(m *manifest.Manifest, w *live.World, s *statedata.State, ignore []string) ([]Finding, error) {
 	return DriftWith(m, w, s, ignore, nil)
 }
 
 // DriftWith is Drift whose findings name commands with stateArgs
 // (Options.StateArgs), so that they use the same state as the run that
 // prints them.
-func DriftWith(m *manifest.Manifest, w *live.World, s *state.State, ignore, stateArgs []string) ([]Finding, error) {
+func DriftWith(m *manifest.Manifest, w *live.World, s *statedata.State, ignore, stateArgs []string) ([]Finding, error) {
 	var patterns []addr.Pattern
 	for _, g := range ignore {
 		p, err := addr.ParsePattern(g)

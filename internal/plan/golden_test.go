@@ -23,6 +23,7 @@ import (
 	"github.com/applinkctl/applinkctl/internal/client"
 	"github.com/applinkctl/applinkctl/internal/emulator"
 	"github.com/applinkctl/applinkctl/internal/live"
+	"github.com/applinkctl/applinkctl/internal/liveread"
 	"github.com/applinkctl/applinkctl/internal/manifest"
 	"github.com/applinkctl/applinkctl/internal/plan"
 	"github.com/applinkctl/applinkctl/internal/state"
@@ -232,7 +233,7 @@ func (h *harness) apply(file string, opts plan.Options) {
 	ctx := context.Background()
 	m := h.load(file)
 	h.seedAll(m)
-	w, err := live.Read(ctx, h.p, m, 4)
+	w, links, err := liveread.Read(ctx, h.p, m, 4)
 	if err != nil {
 		h.t.Fatalf("apply %s: read: %v", file, err)
 	}
@@ -244,7 +245,7 @@ func (h *harness) apply(file string, opts plan.Options) {
 	if err != nil {
 		h.t.Fatalf("apply %s: plan: %v", file, err)
 	}
-	if _, err := apply.Apply(ctx, p, w, st, nopObserver{}, apply.Options{
+	if _, err := apply.Apply(ctx, p, links, st, nopObserver{}, apply.Options{
 		WaitForBrowser: true, Timeout: 20 * time.Second,
 		Poll: client.WaitOptions{Initial: time.Millisecond, Max: 20 * time.Millisecond},
 	}); err != nil {
@@ -306,7 +307,7 @@ func (h *harness) final() (*manifest.Manifest, *live.World, *state.State, error)
 	ctx := context.Background()
 	m := h.load("applink.yaml")
 	h.seedAll(m)
-	w, err := live.Read(ctx, h.p, m, 4)
+	w, _, err := liveread.Read(ctx, h.p, m, 4)
 	if err != nil {
 		return nil, nil, nil, err
 	}

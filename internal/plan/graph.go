@@ -1,6 +1,8 @@
 package plan
 
 import (
+	"slices"
+
 	"github.com/applinkctl/applinkctl/internal/addr"
 	"github.com/applinkctl/applinkctl/internal/dag"
 )
@@ -65,27 +67,70 @@ func (p *Plan) Change(a addr.Address) *Change {
 	return nil
 }
 
-// Graph is the dependency graph of the plan's changes: an edge from each
-// change to every change it depends on (a target or publication to its
-// connection), so TopoOrder runs creates, replaces and republishes parent
-// first; apply walks the Reverse for deletes. Every change is a node, noops
-// included, so a child can wait for a pending parent.
-func (p *Plan) Graph() (*dag.Graph[addr.Address], error) {
-	g := dag.New[addr.Address]()
-	in := map[addr.Address]bool{}
+// Graphs are the two dependency graphs apply walks, one after the other.
+// Edges point from a change to what must be settled first (dag.AddEdge's
+// direction); every change of the plan is a node of exactly one of them.
+type Graphs struct {
+	// Create holds every change but deletes (creates, replaces,
+	// republishes, adopts and noops, so a child can wait for a pending
+	// parent), each depending on the changes it names in DependsOn and on
+	// its parent connection when the plan holds them: a target or
+	// publication starts only once its connection is ready. Its
+	// topological order is parent first.
+	Create *dag.Graph[addr.Address]
+	// Delete holds the deletes, walked once every change of Create is
+	// settled, so nothing is deleted while the run could still fail to
+	// build what replaces it. The API deletes a connection's targets and
+	// publications with it and has no delete of its own for them, so a
+	// deleted child does not go before its connection as in a generic
+	// teardown: it depends on its connection when that is deleted too, is
+	// settled once the connection is gone, and is skipped if that failed.
+	Delete *dag.Graph[addr.Address]
+}
+
+// Graph builds the plan's dependency graphs, the order apply runs the
+// changes in. Neither is validated: apply's walk reports a cycle (which
+// only a hand-edited plan file could hold) on the changes in it, and a
+// caller that must refuse one calls Validate.
+func (p *Plan) Graph() Graphs {
+	byAddr := make(map[addr.Address]*Change, len(p.Changes))
 	for _, c := range p.Changes {
-		g.AddNode(c.Address)
-		in[c.Address] = true
+		if c != nil {
+			byAddr[c.Address] = c
+		}
+	}
+	deleted := func(a addr.Address) bool { c := byAddr[a]; return c != nil && c.Action == Delete }
+	gs := Graphs{Create: dag.New[addr.Address](), Delete: dag.New[addr.Address]()}
+	for _, c := range p.Changes {
+		if c == nil {
+			continue
+		}
+		if c.Action == Delete {
+			gs.Delete.AddNode(c.Address)
+		} else {
+			gs.Create.AddNode(c.Address)
+		}
 	}
 	for _, c := range p.Changes {
-		for _, d := range c.DependsOn {
-			if in[d] {
-				g.AddEdge(c.Address, d)
+		if c == nil {
+			continue
+		}
+		parent := c.Address.Parent()
+		if c.Action == Delete {
+			if parent != "" && deleted(parent) {
+				gs.Delete.AddEdge(c.Address, parent)
+			}
+			continue
+		}
+		deps := slices.Clone(c.DependsOn)
+		if parent != "" {
+			deps = append(deps, parent)
+		}
+		for _, d := range deps {
+			if byAddr[d] != nil && d != c.Address && !deleted(d) {
+				gs.Create.AddEdge(c.Address, d)
 			}
 		}
 	}
-	if err := g.Validate(); err != nil {
-		return nil, err
-	}
-	return g, nil
+	return gs
 }

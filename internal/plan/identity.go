@@ -4,7 +4,7 @@ import (
 	"slices"
 
 	"github.com/applinkctl/applinkctl/internal/addr"
-	"github.com/applinkctl/applinkctl/internal/client"
+	"github.com/applinkctl/applinkctl/internal/live"
 )
 
 // A publication is addressed by the client name it is published with, but
@@ -13,8 +13,8 @@ import (
 // to an address by what apply recorded of the registration its publish
 // made, never by assuming the two names equal:
 //
-//  1. the esr_id state records (state.Resource.RemoteID);
-//  2. the esr_name state records (state.Resource.RemoteName, kept when it
+//  1. the esr_id state records (statedata.Resource.RemoteID);
+//  2. the esr_name state records (statedata.Resource.RemoteName, kept when it
 //     is not the client name: republished by someone else, the id may
 //     change while the name stays);
 //  3. only then, for a publication state knows nothing of (adopted, or
@@ -29,8 +29,8 @@ import (
 // matchPublications fills d.pubs for every publication address the
 // manifest declares or state records.
 func (d *differ) matchPublications() {
-	d.pubs = map[addr.Address]*client.Publication{}
-	d.claimed = map[*client.Publication]bool{}
+	d.pubs = map[addr.Address]*live.Publication{}
+	d.claimed = map[*live.Publication]bool{}
 	var addrs []addr.Address
 	for a := range d.desired {
 		if p, err := addr.Parse(string(a)); err == nil && p.Kind == addr.KindPublication {

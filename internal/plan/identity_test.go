@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/applinkctl/applinkctl/internal/addr"
-	"github.com/applinkctl/applinkctl/internal/client"
+	"github.com/applinkctl/applinkctl/internal/live"
 	"github.com/applinkctl/applinkctl/internal/plan"
 )
 
@@ -31,7 +31,7 @@ func finding(t *testing.T, f *fixture, a addr.Address) plan.Finding {
 // it is created again, waiting for its name, never replaced; what it held
 // is created again with it.
 func TestDeletedButListedIsCreatedAgain(t *testing.T) {
-	for _, status := range []string{client.StatusDisconnecting, client.StatusDisconnected} {
+	for _, status := range []string{live.StatusDisconnecting, live.StatusDisconnected} {
 		t.Run(status, func(t *testing.T) {
 			f := newFixture(t)
 			sf := f.sfConn("prod_org", nil)
@@ -39,9 +39,9 @@ func TestDeletedButListedIsCreatedAgain(t *testing.T) {
 			dc := f.dcConn("events_dc")
 			tg := f.target(dc, "Order_Events", "/hook")
 			au := f.auth("ci_auth", nil)
-			f.liveConn("prod_org", client.OrgTypeSalesforce, status)
-			f.liveConn("events_dc", client.OrgTypeDataCloud, status)
-			f.la.Authorizations["ci_auth"] = &client.Authorization{ID: "id-ci_auth", Status: status, Org: client.Org{DeveloperName: "ci_auth", Type: client.OrgTypeSalesforce}}
+			f.liveConn("prod_org", live.OrgTypeSalesforce, status)
+			f.liveConn("events_dc", live.OrgTypeDataCloud, status)
+			f.la.Authorizations["ci_auth"] = &live.Authorization{ID: "id-ci_auth", Status: status, Org: live.Org{DeveloperName: "ci_auth", Type: live.OrgTypeSalesforce}}
 			for _, r := range []struct {
 				d any
 				a addr.Address
@@ -80,16 +80,16 @@ func TestDeletedButListedIsCreatedAgain(t *testing.T) {
 // (esr_id, then esr_name), and only failing that by an esr_name equal to
 // its client name; each registration goes to one address.
 func TestPublicationMatchedByRecordedIdentity(t *testing.T) {
-	setup := func(t *testing.T, live ...client.Publication) (*fixture, addr.Address) {
+	setup := func(t *testing.T, pubs ...live.Publication) (*fixture, addr.Address) {
 		f := newFixture(t)
 		sf := f.sfConn("prod_org", nil)
 		pb := f.pub(sf, "AcmeAPI", specV1)
-		f.liveConn("prod_org", client.OrgTypeSalesforce, client.StatusConnected)
+		f.liveConn("prod_org", live.OrgTypeSalesforce, live.StatusConnected)
 		f.applied(sf, sf.Address(), addr.KindConnection, plan.Create)
 		f.applied(pb, pb.Address(), addr.KindPublication, plan.Create)
 		r := f.s.Resources[pb.Address()]
 		r.RemoteID, r.RemoteName = "esr-1", "AcmeAPI_k3x9q"
-		f.la.Publications["prod_org"] = live
+		f.la.Publications["prod_org"] = pubs
 		return f, pb.Address()
 	}
 	unmanaged := func(p *plan.Plan) []string {
@@ -100,7 +100,7 @@ func TestPublicationMatchedByRecordedIdentity(t *testing.T) {
 		return out
 	}
 	t.Run("by recorded id", func(t *testing.T) {
-		f, a := setup(t, client.Publication{ESRID: "esr-1", ESRName: "AcmeAPI_k3x9q"}, client.Publication{ESRID: "esr-2", ESRName: "AcmeAPI"})
+		f, a := setup(t, live.Publication{ESRID: "esr-1", ESRName: "AcmeAPI_k3x9q"}, live.Publication{ESRID: "esr-2", ESRName: "AcmeAPI"})
 		p := f.diff(plan.Options{})
 		c := change(t, p, a)
 		if c.Action != plan.Noop || c.RemoteID != "esr-1" || c.Before.Attrs["esr_name"] != "AcmeAPI_k3x9q" {
@@ -112,20 +112,20 @@ func TestPublicationMatchedByRecordedIdentity(t *testing.T) {
 		}
 	})
 	t.Run("by recorded name once the id changed", func(t *testing.T) {
-		f, a := setup(t, client.Publication{ESRID: "esr-7", ESRName: "AcmeAPI_k3x9q"})
+		f, a := setup(t, live.Publication{ESRID: "esr-7", ESRName: "AcmeAPI_k3x9q"})
 		p := f.diff(plan.Options{})
 		if c := change(t, p, a); c.Action != plan.Noop || c.RemoteID != "esr-7" || len(p.Unmanaged) != 0 {
 			t.Errorf("change %+v, unmanaged %v", c, p.Unmanaged)
 		}
 	})
 	t.Run("by client name when nothing recorded matches", func(t *testing.T) {
-		f, a := setup(t, client.Publication{ESRID: "esr-9", ESRName: "AcmeAPI"})
+		f, a := setup(t, live.Publication{ESRID: "esr-9", ESRName: "AcmeAPI"})
 		if c := change(t, f.diff(plan.Options{}), a); c.Action != plan.Noop || c.RemoteID != "esr-9" {
 			t.Errorf("change %+v", c)
 		}
 	})
 	t.Run("gone", func(t *testing.T) {
-		f, a := setup(t, client.Publication{ESRID: "esr-3", ESRName: "Other"})
+		f, a := setup(t, live.Publication{ESRID: "esr-3", ESRName: "Other"})
 		p := f.diff(plan.Options{})
 		wantAction(t, change(t, p, a), plan.Republish, "deleted out of band")
 		if got := unmanaged(p); !slices.Equal(got, []string{"acme/connection/prod_org/publication/Other"}) {
@@ -142,9 +142,9 @@ func TestPublicationNeverSeenWithAnotherName(t *testing.T) {
 	f := newFixture(t)
 	sf := f.sfConn("prod_org", nil)
 	pb := f.pub(sf, "AcmeAPI", specV1)
-	f.liveConn("prod_org", client.OrgTypeSalesforce, client.StatusConnected)
+	f.liveConn("prod_org", live.OrgTypeSalesforce, live.StatusConnected)
 	f.applied(sf, sf.Address(), addr.KindConnection, plan.Create)
-	f.la.Publications["prod_org"] = []client.Publication{{ESRID: "esr-1", ESRName: "AcmeAPI_k3x9q"}}
+	f.la.Publications["prod_org"] = []live.Publication{{ESRID: "esr-1", ESRName: "AcmeAPI_k3x9q"}}
 	p := f.diff(plan.Options{})
 	wantAction(t, change(t, p, pb.Address()), plan.Create, "not published yet")
 	if len(p.Unmanaged) != 1 || p.Unmanaged[0] != addr.Publication("acme", "prod_org", "AcmeAPI_k3x9q") {
@@ -158,11 +158,11 @@ func TestPruneFindsAPublicationByItsRecordedIdentity(t *testing.T) {
 	f := newFixture(t)
 	sf := f.sfConn("prod_org", nil)
 	pb := f.pub(sf, "AcmeAPI", specV1)
-	f.liveConn("prod_org", client.OrgTypeSalesforce, client.StatusConnected)
+	f.liveConn("prod_org", live.OrgTypeSalesforce, live.StatusConnected)
 	f.applied(sf, sf.Address(), addr.KindConnection, plan.Create)
 	f.applied(pb, pb.Address(), addr.KindPublication, plan.Create)
 	f.s.Resources[pb.Address()].RemoteID = "esr-1"
-	f.la.Publications["prod_org"] = []client.Publication{{ESRID: "esr-1", ESRName: "AcmeAPI_k3x9q"}}
+	f.la.Publications["prod_org"] = []live.Publication{{ESRID: "esr-1", ESRName: "AcmeAPI_k3x9q"}}
 	sf.Publications = nil
 	p := f.diff(plan.Options{Prune: true})
 	c := change(t, p, pb.Address())
@@ -186,8 +186,8 @@ func TestUnlistedChildrenAreUnknown(t *testing.T) {
 		nt := f.target(dc, "New_Events", "/new")
 		sf := f.sfConn("prod_org", nil)
 		pb := f.pub(sf, "AcmeAPI", specV1)
-		f.liveConn("events_dc", client.OrgTypeDataCloud, status)
-		f.liveConn("prod_org", client.OrgTypeSalesforce, status)
+		f.liveConn("events_dc", live.OrgTypeDataCloud, status)
+		f.liveConn("prod_org", live.OrgTypeSalesforce, status)
 		delete(f.la.Targets, "events_dc")
 		delete(f.la.Publications, "prod_org")
 		f.la.Unlisted = map[string]string{"events_dc": why, "prod_org": whyPubs}
@@ -201,7 +201,7 @@ func TestUnlistedChildrenAreUnknown(t *testing.T) {
 		return f, tg.Address(), nt.Address(), pb.Address()
 	}
 	t.Run("failed connection", func(t *testing.T) {
-		f, tg, nt, pb := build(t, client.StatusFailed)
+		f, tg, nt, pb := build(t, live.StatusFailed)
 		p := f.diff(plan.Options{})
 		for _, a := range []addr.Address{tg, nt} {
 			c := change(t, p, a)
@@ -216,7 +216,7 @@ func TestUnlistedChildrenAreUnknown(t *testing.T) {
 		}
 	})
 	t.Run("healthy connection", func(t *testing.T) {
-		f, tg, nt, pb := build(t, client.StatusConnected)
+		f, tg, nt, pb := build(t, live.StatusConnected)
 		p := f.diff(plan.Options{})
 		c := change(t, p, tg)
 		wantAction(t, c, plan.Noop, "unknown: "+why)
@@ -236,7 +236,7 @@ func TestUnlistedChildrenAreUnknown(t *testing.T) {
 		}
 	})
 	t.Run("prune", func(t *testing.T) {
-		f, tg, _, _ := build(t, client.StatusConnected)
+		f, tg, _, _ := build(t, live.StatusConnected)
 		f.app.Connections[0].Targets = f.app.Connections[0].Targets[1:]
 		c := change(t, f.diff(plan.Options{Prune: true}), tg)
 		if c.Action != plan.Delete || c.Blocked == "" || !strings.Contains(strings.Join(c.Reasons, "|"), "unknown: ") {
@@ -250,10 +250,10 @@ func TestUnlistedChildrenAreUnknown(t *testing.T) {
 func TestDeletedButListedIsNotUnmanaged(t *testing.T) {
 	f := newFixture(t)
 	f.auth("ci_auth", nil)
-	f.liveConn("gone_org", client.OrgTypeSalesforce, client.StatusDisconnected)
-	f.liveConn("going_org", client.OrgTypeSalesforce, client.StatusDisconnecting)
-	f.liveConn("other_org", client.OrgTypeSalesforce, client.StatusConnected)
-	f.la.Authorizations["old_auth"] = &client.Authorization{ID: "a1", Status: client.StatusDisconnected, Org: client.Org{DeveloperName: "old_auth"}}
+	f.liveConn("gone_org", live.OrgTypeSalesforce, live.StatusDisconnected)
+	f.liveConn("going_org", live.OrgTypeSalesforce, live.StatusDisconnecting)
+	f.liveConn("other_org", live.OrgTypeSalesforce, live.StatusConnected)
+	f.la.Authorizations["old_auth"] = &live.Authorization{ID: "a1", Status: live.StatusDisconnected, Org: live.Org{DeveloperName: "old_auth"}}
 	p := f.diff(plan.Options{})
 	if len(p.Unmanaged) != 1 || p.Unmanaged[0] != addr.Connection("acme", "other_org") {
 		t.Errorf("unmanaged %v, want other_org only", p.Unmanaged)

@@ -66,7 +66,7 @@ type Change struct {
 	// RemoteID is the live id when one is known.
 	RemoteID string
 	// DependsOn lists the addresses that must be ready before this change
-	// runs (a child's connection); deletes run in the reverse order.
+	// runs (a child's connection); Plan.Graph orders the changes by it.
 	DependsOn []addr.Address
 
 	Before *Snapshot

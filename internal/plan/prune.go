@@ -13,7 +13,7 @@ import (
 
 	"github.com/applinkctl/applinkctl/internal/addr"
 	"github.com/applinkctl/applinkctl/internal/manifest"
-	"github.com/applinkctl/applinkctl/internal/state"
+	"github.com/applinkctl/applinkctl/internal/statedata"
 )
 
 // publication plans one declared publication. What was published cannot be
@@ -58,7 +58,7 @@ func (d *differ) publication(dp *manifest.Publication, parent *Change) error {
 		}
 	}
 	if sr != nil && len(sr.SpecGzip) > 0 {
-		if old, err := state.DecompressSpec(sr.SpecGzip); err == nil {
+		if old, err := statedata.DecompressSpec(sr.SpecGzip); err == nil {
 			c.Spec = diffSpecs(old, b.Spec, b.SpecName)
 			if c.Spec != nil {
 				c.Spec.File = dp.SpecFile
@@ -85,7 +85,7 @@ func (d *differ) publication(dp *manifest.Publication, parent *Change) error {
 		c.Reasons = []string{"published again to its connection, created again"}
 		if sr == nil {
 			c.Action = Create
-		} else if sr.Phase == state.Applied {
+		} else if sr.Phase == statedata.Applied {
 			d.find(a, Missing, "its connection was deleted out of band")
 		}
 	case why != "" && lp == nil:
@@ -93,7 +93,7 @@ func (d *differ) publication(dp *manifest.Publication, parent *Change) error {
 		// published is unknown. Recorded, it is assumed to be (publishing
 		// again blindly would hide the refusal); not recorded, it is
 		// published, which replaces any registration of the client name.
-		if sr != nil && sr.Phase == state.Applied {
+		if sr != nil && sr.Phase == statedata.Applied {
 			c.Action = Noop
 			c.Reasons = nil
 		} else {
@@ -101,13 +101,13 @@ func (d *differ) publication(dp *manifest.Publication, parent *Change) error {
 			c.Reasons = []string{"not published yet"}
 		}
 		d.unknown(c, why)
-	case lp == nil && sr != nil && sr.Phase == state.Applied && parent.Before != nil && !d.listedPubs(dp):
+	case lp == nil && sr != nil && sr.Phase == statedata.Applied && parent.Before != nil && !d.listedPubs(dp):
 		// The connection exists but its publications could not be listed
 		// (it is still connecting): nothing is known against the record.
 		c.Action, c.Wait = Noop, true
 		c.Reasons = []string{"its connection is " + parent.Before.Attrs["status"] + ": checked once it is connected"}
 		d.find(a, Pending, "its connection is %s", parent.Before.Attrs["status"])
-	case lp == nil && (sr == nil || sr.Phase == state.Intent):
+	case lp == nil && (sr == nil || sr.Phase == statedata.Intent):
 		c.Action = Create
 		d.createReasons(c, sr)
 		c.Reasons = []string{"not published yet"}
@@ -129,7 +129,7 @@ func (d *differ) publication(dp *manifest.Publication, parent *Change) error {
 	case d.replace[a]:
 		c.Action = Republish
 		c.Reasons = []string{"republish requested with --replace"}
-	case sr.Phase != state.Applied && sr.Phase != "":
+	case sr.Phase != statedata.Applied && sr.Phase != "":
 		c.Action, c.Resumed = Republish, true
 		c.Reasons = []string{fmt.Sprintf("an earlier run left it %s", sr.Phase)}
 		d.find(a, Pending, "an earlier run left it %s", sr.Phase)
@@ -149,11 +149,11 @@ func (d *differ) listedPubs(dp *manifest.Publication) bool {
 }
 
 // bundleReasons says which part of a publication's upload changed.
-func bundleReasons(sr *state.Resource, b *manifest.Bundle, sc *SpecChange) []string {
+func bundleReasons(sr *statedata.Resource, b *manifest.Bundle, sc *SpecChange) []string {
 	var out []string
 	specSame := false
 	if len(sr.SpecGzip) > 0 {
-		if old, err := state.DecompressSpec(sr.SpecGzip); err == nil && string(old) == string(b.Spec) {
+		if old, err := statedata.DecompressSpec(sr.SpecGzip); err == nil && string(old) == string(b.Spec) {
 			specSame = true
 		}
 	}
@@ -184,7 +184,7 @@ func (d *differ) prune() {
 	var orphans []addr.Address
 	for _, a := range d.stateAddresses() {
 		r := d.s.Resources[a]
-		if d.desired[a] || r == nil || (r.Origin != state.Created && r.Origin != state.Adopted) {
+		if d.desired[a] || r == nil || (r.Origin != statedata.Created && r.Origin != statedata.Adopted) {
 			continue
 		}
 		orphans = append(orphans, a)

@@ -4,16 +4,16 @@ import (
 	"fmt"
 
 	"github.com/applinkctl/applinkctl/internal/addr"
-	"github.com/applinkctl/applinkctl/internal/client"
+	"github.com/applinkctl/applinkctl/internal/live"
 	"github.com/applinkctl/applinkctl/internal/manifest"
-	"github.com/applinkctl/applinkctl/internal/state"
+	"github.com/applinkctl/applinkctl/internal/statedata"
 )
 
 // orgLive is what the API returns of a connection or an authorization, in
 // one shape so the two share their rules.
 type orgLive struct {
 	id, status string
-	err        *client.ErrorInfo
+	err        *live.ErrorInfo
 	typ        manifest.OrgType
 	username   string
 	method     string // JWT | OAuth | ""
@@ -46,7 +46,7 @@ func (w orgWant) snapshot() *Snapshot {
 
 // beforeSnapshot is what exists: live values, completed from state where the
 // API returns nothing (login_url, client id, key fingerprint).
-func beforeSnapshot(lv *orgLive, sr *state.Resource) *Snapshot {
+func beforeSnapshot(lv *orgLive, sr *statedata.Resource) *Snapshot {
 	s := &Snapshot{Attrs: map[string]string{}}
 	if lv != nil {
 		put(s, "id", lv.id)
@@ -84,12 +84,12 @@ type orgStatus struct {
 
 var (
 	connStatus = orgStatus{
-		pending: func(s string) bool { return s == client.StatusConnecting },
-		broken:  func(s string) bool { return s == client.StatusFailed },
+		pending: func(s string) bool { return s == live.StatusConnecting },
+		broken:  func(s string) bool { return s == live.StatusFailed },
 	}
 	authStatus = orgStatus{
-		pending: func(s string) bool { return s == client.StatusAuthorizing },
-		broken:  func(s string) bool { return s == client.StatusFailed },
+		pending: func(s string) bool { return s == live.StatusAuthorizing },
+		broken:  func(s string) bool { return s == live.StatusFailed },
 	}
 )
 
@@ -99,12 +99,12 @@ var (
 // as good as absent: it is created again (once its name is free), not
 // replaced, and it fails nothing.
 func deleted(status string) bool {
-	return status == client.StatusDisconnecting || status == client.StatusDisconnected
+	return status == live.StatusDisconnecting || status == live.StatusDisconnected
 }
 
 // decideOrg applies the replace rules (docs/design.md, "Plan rules") to a
 // connection or authorization.
-func (d *differ) decideOrg(c *Change, lv *orgLive, sr *state.Resource, want orgWant, st orgStatus) {
+func (d *differ) decideOrg(c *Change, lv *orgLive, sr *statedata.Resource, want orgWant, st orgStatus) {
 	c.After = want.snapshot()
 	if lv == nil || deleted(lv.status) {
 		c.Action = Create
@@ -118,7 +118,7 @@ func (d *differ) decideOrg(c *Change, lv *orgLive, sr *state.Resource, want orgW
 			switch {
 			case sr == nil:
 				d.find(c.Address, Pending, "declared but not created yet (a deleted one, %s, still holds the name)", lv.status)
-			case sr.Phase != state.Applied && sr.Phase != "":
+			case sr.Phase != statedata.Applied && sr.Phase != "":
 				c.Resumed = true
 				d.find(c.Address, Pending, "%s", unfinished(sr))
 			default:
@@ -202,7 +202,7 @@ func (d *differ) decideOrg(c *Change, lv *orgLive, sr *state.Resource, want orgW
 
 // settled decides a live resource whose inputs match: noop, adopt, or a
 // wait on a pending status or an earlier run's unfinished record.
-func (d *differ) settled(c *Change, sr *state.Resource, status string, pending bool) {
+func (d *differ) settled(c *Change, sr *statedata.Resource, status string, pending bool) {
 	c.Wait = pending
 	switch {
 	case sr == nil:
@@ -213,7 +213,7 @@ func (d *differ) settled(c *Change, sr *state.Resource, status string, pending b
 			c.Reasons = []string{"exists live but not in state: recorded without changes"}
 		}
 		d.find(c.Address, Pending, "exists live but not in state: the next apply adopts it")
-	case sr.Phase != state.Applied && sr.Phase != "":
+	case sr.Phase != statedata.Applied && sr.Phase != "":
 		c.Action, c.Resumed = Adopt, true
 		c.Reasons = []string{fmt.Sprintf("%s; it exists live (%s): recorded", unfinished(sr), status)}
 		if pending {
@@ -230,12 +230,12 @@ func (d *differ) settled(c *Change, sr *state.Resource, status string, pending b
 }
 
 // createReasons explains a create of something not live.
-func (d *differ) createReasons(c *Change, sr *state.Resource) {
+func (d *differ) createReasons(c *Change, sr *statedata.Resource) {
 	switch {
 	case sr == nil:
 		c.Reasons = []string{"does not exist live"}
 		d.find(c.Address, Pending, "declared but not created yet")
-	case sr.Phase == state.Intent:
+	case sr.Phase == statedata.Intent:
 		c.Resumed = true
 		c.Reasons = []string{fmt.Sprintf("an earlier run was interrupted before its %s took effect: not found live", opOr(sr.Operation, "create"))}
 		d.find(c.Address, Pending, "an earlier run was interrupted before its %s took effect", opOr(sr.Operation, "create"))
@@ -246,8 +246,8 @@ func (d *differ) createReasons(c *Change, sr *state.Resource) {
 }
 
 // unfinished says what an earlier run left in state.
-func unfinished(sr *state.Resource) string {
-	if sr.Phase == state.Pending {
+func unfinished(sr *statedata.Resource) string {
+	if sr.Phase == statedata.Pending {
 		return "an earlier run stopped waiting for it"
 	}
 	return fmt.Sprintf("an earlier run was interrupted during its %s", opOr(sr.Operation, "change"))
@@ -286,7 +286,7 @@ func (d *differ) connection(dc *manifest.Connection) *Change {
 // markProtect marks a noop whose record holds another protect flag than
 // the manifest declares, for apply to record the declared one (see
 // Change.StateOnly). Every other action records it anyway.
-func markProtect(c *Change, sr *state.Resource, protect bool) {
+func markProtect(c *Change, sr *statedata.Resource, protect bool) {
 	if c.Action == Noop && sr != nil && sr.Protect != protect {
 		c.StateOnly = true
 	}
@@ -328,7 +328,7 @@ func (d *differ) target(dt *manifest.Target, parent *Change) {
 	c := d.add(&Change{Address: a, Kind: addr.KindTarget, Desired: dt, DependsOn: []addr.Address{parent.Address}})
 	c.After = targetSnapshot(dt.Label, dt.APIName, dt.TargetEndpoint, dt.Type)
 	sr := d.record(a)
-	var lt *client.DataActionTarget
+	var lt *live.Target
 	for i, t := range d.liveApp(dt.App).Targets[dt.Connection] {
 		if t.Label == dt.Label {
 			lt = &d.liveApp(dt.App).Targets[dt.Connection][i]
@@ -378,7 +378,7 @@ func (d *differ) target(dt *manifest.Target, parent *Change) {
 	}
 	if lt == nil {
 		c.Action = Create
-		if parent.Action == Create && sr != nil && sr.Phase == state.Applied {
+		if parent.Action == Create && sr != nil && sr.Phase == statedata.Applied {
 			c.Reasons = []string{"its connection is created again"}
 			d.find(a, Missing, "recorded in state but not found live (deleted out of band)")
 			return
@@ -398,7 +398,7 @@ func (d *differ) target(dt *manifest.Target, parent *Change) {
 		cmpField("type", lt.Type, dt.Type)
 	}
 	fieldsDiffer := len(reasons) > 0
-	if lt.Status == client.StatusCreationFailed {
+	if lt.Status == live.StatusCreationFailed {
 		reasons = append(reasons, "status is "+lt.Status)
 	}
 	if d.replace[a] {
@@ -409,7 +409,7 @@ func (d *differ) target(dt *manifest.Target, parent *Change) {
 		c.Blocked = fmt.Sprintf("a data action target cannot be changed alone (the API has no target delete): run with --replace %s to recreate the connection and all its targets", parent.Address)
 		c.Unblock = []addr.Address{parent.Address}
 		switch {
-		case lt.Status == client.StatusCreationFailed:
+		case lt.Status == live.StatusCreationFailed:
 			d.find(a, Changed, "status is %s", lt.Status)
 		case fieldsDiffer && sr != nil && sr.InputsDigest == InputsDigest(dt):
 			d.find(a, Changed, "%s", reasons[0])
@@ -419,7 +419,7 @@ func (d *differ) target(dt *manifest.Target, parent *Change) {
 		d.fix(a, Options{Replace: []string{string(parent.Address)}})
 		return
 	}
-	pending := lt.Status != "" && !client.TargetTerminal(lt.Status)
+	pending := lt.Status != "" && !live.TargetTerminal(lt.Status)
 	d.settled(c, sr, lt.Status, pending)
 }
 

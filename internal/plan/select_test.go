@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/applinkctl/applinkctl/internal/addr"
-	"github.com/applinkctl/applinkctl/internal/client"
+	"github.com/applinkctl/applinkctl/internal/live"
 	"github.com/applinkctl/applinkctl/internal/plan"
 	"github.com/applinkctl/applinkctl/internal/state"
 )
@@ -108,9 +108,9 @@ func TestReplacePatterns(t *testing.T) {
 	dc := f.dcConn("events_dc")
 	sf := f.sfConn("prod_org", nil)
 	au := f.auth("ci_auth", nil)
-	f.liveConn("events_dc", client.OrgTypeDataCloud, client.StatusConnected)
-	f.liveConn("prod_org", client.OrgTypeSalesforce, client.StatusConnected)
-	f.la.Authorizations["ci_auth"] = &client.Authorization{ID: "a", Status: client.StatusAuthorized, Org: client.Org{DeveloperName: "ci_auth"}}
+	f.liveConn("events_dc", live.OrgTypeDataCloud, live.StatusConnected)
+	f.liveConn("prod_org", live.OrgTypeSalesforce, live.StatusConnected)
+	f.la.Authorizations["ci_auth"] = &live.Authorization{ID: "a", Status: live.StatusAuthorized, Org: live.Org{DeveloperName: "ci_auth"}}
 	f.applied(dc, dc.Address(), addr.KindConnection, plan.Create)
 	f.applied(sf, sf.Address(), addr.KindConnection, plan.Create)
 	f.applied(au, au.Address(), addr.KindAuthorization, plan.Create)
@@ -131,8 +131,8 @@ func TestReplacePatterns(t *testing.T) {
 func TestUndeclaredWithoutPrune(t *testing.T) {
 	f := newFixture(t)
 	dc := f.dcConn("events_dc")
-	f.liveConn("events_dc", client.OrgTypeDataCloud, client.StatusConnected)
-	f.liveTarget("events_dc", "Old", "/old", client.StatusCreated)
+	f.liveConn("events_dc", live.OrgTypeDataCloud, live.StatusConnected)
+	f.liveTarget("events_dc", "Old", "/old", live.StatusCreated)
 	f.applied(dc, dc.Address(), addr.KindConnection, plan.Create)
 	old := addr.Target("acme", "events_dc", "Old")
 	f.s.Resources[old] = &state.Resource{Kind: addr.KindTarget, Origin: state.Created, Phase: state.Applied}
@@ -197,8 +197,8 @@ func TestBlockedTargetNamesItsWayOut(t *testing.T) {
 	f := newFixture(t)
 	dc := f.dcConn("events_dc")
 	tg := f.target(dc, "Order_Events", "/hook")
-	f.liveConn("events_dc", client.OrgTypeDataCloud, client.StatusConnected)
-	f.liveTarget("events_dc", "Order_Events", "/hook", client.StatusCreated)
+	f.liveConn("events_dc", live.OrgTypeDataCloud, live.StatusConnected)
+	f.liveTarget("events_dc", "Order_Events", "/hook", live.StatusCreated)
 	f.applied(dc, dc.Address(), addr.KindConnection, plan.Create)
 	f.applied(tg, tg.Address(), addr.KindTarget, plan.Create)
 	tg.TargetEndpoint = "/v2/hook"

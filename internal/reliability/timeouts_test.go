@@ -13,7 +13,7 @@ import (
 
 	"github.com/applinkctl/applinkctl/internal/client"
 	"github.com/applinkctl/applinkctl/internal/emulator"
-	"github.com/applinkctl/applinkctl/internal/live"
+	"github.com/applinkctl/applinkctl/internal/liveread"
 	"github.com/applinkctl/applinkctl/internal/manifest"
 	"github.com/applinkctl/applinkctl/internal/secret"
 	"github.com/applinkctl/applinkctl/internal/testkit"
@@ -114,7 +114,7 @@ func TestServerNeverAnswers(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	start := time.Now()
-	_, err = live.Read(ctx, plat, m, 4)
+	_, _, err = liveread.Read(ctx, plat, m, 4)
 	took := time.Since(start)
 	if err == nil {
 		t.Fatal("a read from a server that never answers succeeded")

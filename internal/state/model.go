@@ -1,84 +1,43 @@
 package state
 
-import (
-	"time"
+import "github.com/applinkctl/applinkctl/internal/statedata"
 
-	"github.com/applinkctl/applinkctl/internal/addr"
-)
+// The records of state are plain data of their own package, statedata, so
+// that the planner can read them without importing the backends; these
+// aliases keep them under the names the rest of the code uses.
 
 // Version is the state format this build writes. A state of a newer version
 // is refused, never rewritten.
-const Version = 1
+const Version = statedata.Version
 
-// State is applinkctl's record of what it manages (docs/state.md). It holds no
-// secret: keys appear only as fingerprints.
-type State struct {
-	Version   int                        `json:"version"`
-	Serial    int64                      `json:"serial"` // incremented on every write; compare-and-swap token
-	Lineage   string                     `json:"lineage"`
-	Resources map[addr.Address]*Resource `json:"resources"`
-}
+// State is applinkctl's record of what it manages; see statedata.State.
+type State = statedata.State
 
 // Origin says how a resource came under management.
-type Origin string
+type Origin = statedata.Origin
 
 // Origins of managed resources.
 const (
-	Created Origin = "created" // applinkctl created it
-	Adopted Origin = "adopted" // it existed live and applinkctl recorded it
+	Created = statedata.Created // applinkctl created it
+	Adopted = statedata.Adopted // it existed live and applinkctl recorded it
 )
 
 // Phase says whether a resource record is settled or an intent of a mutating
 // call that may or may not have reached the server.
-type Phase string
+type Phase = statedata.Phase
 
-// Phases of a resource record.
+// Phases of a resource record; see statedata.Applied and the others.
 const (
-	// Applied: the call's outcome is known and recorded.
-	Applied Phase = "applied"
-	// Intent: a mutating call (Operation) was about to be made. The next run
-	// looks the resource up by name to learn what happened.
-	Intent Phase = "intent"
-	// Pending: the call was accepted but the resource had not reached a
-	// terminal status when the run ended; the next run resumes waiting.
-	Pending Phase = "pending"
+	Applied = statedata.Applied
+	Intent  = statedata.Intent
+	Pending = statedata.Pending
 )
 
-// Resource is the record of one address.
-type Resource struct {
-	Kind      addr.Kind `json:"kind"`
-	RemoteID  string    `json:"remote_id,omitempty"`
-	Origin    Origin    `json:"origin"`
-	Phase     Phase     `json:"phase"`
-	Operation string    `json:"operation,omitempty"` // for intents: create, delete, replace, republish
-	Status    string    `json:"status,omitempty"`    // last status seen live
+// Resource is the record of one address; see statedata.Resource.
+type Resource = statedata.Resource
 
-	// InputsDigest is the fingerprint of the applied inputs: type, login_url,
-	// JWT client id and username, key fingerprint, target fields or the
-	// publication bundle. A change of it against the manifest drives replace
-	// or republish.
-	InputsDigest   string `json:"inputs_digest,omitempty"`
-	KeyFingerprint string `json:"key_fingerprint,omitempty"` // SHA-256 of the public key, never the key
-	LoginURL       string `json:"login_url,omitempty"`
-	ClientID       string `json:"client_id,omitempty"`
-	Username       string `json:"username,omitempty"`
-	// Protect mirrors the manifest's protect: true when the resource was
-	// last applied, so that prune refuses to delete a protected resource
-	// even after its declaration is gone from the manifest.
-	Protect bool `json:"protect,omitempty"`
+// CompressSpec gzips a published spec for Resource.SpecGzip, deterministically.
+func CompressSpec(b []byte) []byte { return statedata.CompressSpec(b) }
 
-	// Publications only.
-	//
-	// RemoteName is the esr_name of the registration the last publish made
-	// when it is not the client name (the address's name): a live
-	// publication is matched by RemoteID (its esr_id), else by this name,
-	// else by the client name, never by assuming esr_name and client name
-	// equal.
-	RemoteName     string `json:"remote_name,omitempty"`
-	SpecGzip       []byte `json:"spec_gzip,omitempty"`       // last published spec, gzip
-	SpecName       string `json:"spec_name,omitempty"`       // api-spec.json or api-spec.yaml
-	MetadataDigest string `json:"metadata_digest,omitempty"` // digest of the metadata files
-
-	UpdatedAt time.Time `json:"updated_at"`
-	UpdatedBy string    `json:"updated_by,omitempty"`
-}
+// DecompressSpec reverses CompressSpec, refusing output over 64 MiB.
+func DecompressSpec(b []byte) ([]byte, error) { return statedata.DecompressSpec(b) }

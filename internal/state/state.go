@@ -2,20 +2,14 @@ package state
 
 import (
 	"bytes"
-	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/applinkctl/applinkctl/internal/addr"
 )
-
-// maxSpecBytes caps a decompressed spec so a corrupt or hostile state cannot
-// exhaust memory; AppLink itself refuses specs far smaller than this.
-const maxSpecBytes = 64 << 20
 
 // VersionError is returned when stored state was written by a newer
 // applinkctl. Such state is never rewritten: an older build would drop what
@@ -106,68 +100,4 @@ func encode(s *State) ([]byte, error) {
 		return nil, fmt.Errorf("state: encode: %w", err)
 	}
 	return append(b, '\n'), nil
-}
-
-// Digest is a stable hash of the state content, serial and lineage
-// included. A saved plan records it; apply refuses the plan when the state
-// it loads has another digest, because the plan was computed from a record
-// that no longer holds.
-func (s *State) Digest() string {
-	c := s.Clone()
-	b, err := json.Marshal(c)
-	if err != nil { // only unencodable values fail, and State has none
-		return "sha256:invalid"
-	}
-	sum := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(sum[:])
-}
-
-// Clone is a deep copy, so a snapshot handed to a planner cannot be changed
-// by the apply goroutines updating the live record. A nil Resources map
-// becomes an empty one.
-func (s *State) Clone() *State {
-	if s == nil {
-		return nil
-	}
-	c := *s
-	c.Resources = make(map[addr.Address]*Resource, len(s.Resources))
-	for a, r := range s.Resources {
-		if r == nil {
-			continue
-		}
-		rc := *r
-		if r.SpecGzip != nil {
-			rc.SpecGzip = append([]byte(nil), r.SpecGzip...)
-		}
-		c.Resources[a] = &rc
-	}
-	return &c
-}
-
-// CompressSpec gzips a published spec for Resource.SpecGzip. The output is
-// deterministic (no name or time in the header) so equal specs give equal
-// state and equal digests.
-func CompressSpec(b []byte) []byte {
-	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression) // the level is valid
-	_, _ = zw.Write(b)                                       // writes to a bytes.Buffer do not fail
-	_ = zw.Close()
-	return buf.Bytes()
-}
-
-// DecompressSpec reverses CompressSpec, refusing output over 64 MiB.
-func DecompressSpec(b []byte) ([]byte, error) {
-	zr, err := gzip.NewReader(bytes.NewReader(b))
-	if err != nil {
-		return nil, fmt.Errorf("state: spec: %w", err)
-	}
-	defer zr.Close()
-	out, err := io.ReadAll(io.LimitReader(zr, maxSpecBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("state: spec: %w", err)
-	}
-	if len(out) > maxSpecBytes {
-		return nil, fmt.Errorf("state: spec: larger than %d bytes decompressed", maxSpecBytes)
-	}
-	return out, nil
 }

@@ -112,12 +112,3 @@ func breakingWire(s *plan.SpecChange) []jsonBreaking {
 	}
 	return out
 }
-
-// breakingFromWire reads the breaking changes of a saved plan back; their
-// file is the spec's, the same for all.
-func breakingFromWire(s *plan.SpecChange, bs []jsonBreaking) {
-	for _, b := range bs {
-		s.File = b.File
-		s.Breaking = append(s.Breaking, specdiff.Change{ID: b.ID, Operation: b.Operation, Message: b.Message, Line: b.Line, Column: b.Column})
-	}
-}

@@ -4,7 +4,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"strings"
 	"testing"
 )
@@ -51,33 +50,5 @@ func TestWireFieldsDocumented(t *testing.T) {
 		if !strings.Contains(string(doc), "`"+name+"`") {
 			t.Errorf("JSON field %q is not documented in %s", name, docPath)
 		}
-	}
-}
-
-// TestDocExampleIsAPlan checks that the documented plan example is one this
-// package reads, so the example cannot rot either.
-func TestDocExampleIsAPlan(t *testing.T) {
-	doc, err := os.ReadFile(docPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile("(?s)### Example\n\n```json\n(.*?)```").FindSubmatch(doc)
-	if m == nil {
-		t.Fatal("no plan example found")
-	}
-	p, err := decodePlan(m[1])
-	if err != nil {
-		t.Fatalf("documented example: %v", err)
-	}
-	if len(p.Changes) != 3 || p.Changes[2].Spec == nil || p.Changes[2].CausedBy == "" {
-		t.Errorf("documented example decoded to %+v", p)
-	}
-	// The example is in canonical form: re-encoding gives the same bytes.
-	b, err := marshalPlan(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(b) != string(m[1]) {
-		t.Errorf("documented example is not what applinkctl writes:\n%s", b)
 	}
 }

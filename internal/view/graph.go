@@ -48,20 +48,40 @@ func DependencyGraph(m *manifest.Manifest, p *plan.Plan) (*dag.Graph[addr.Addres
 		}
 	}
 	if p != nil {
-		for _, c := range p.Changes {
-			if c == nil {
-				continue
-			}
-			g.AddNode(c.Address)
-			for _, d := range c.DependsOn {
-				g.AddEdge(c.Address, d)
-			}
-		}
+		merge(g, planGraph(p))
 	}
 	if err := g.Validate(); err != nil {
 		return nil, fmt.Errorf("dependency graph: %w", err)
 	}
 	return g, nil
+}
+
+// planGraph is the plan's two graphs (see plan.Graphs) drawn as one: the
+// create order's nodes and edges, the delete order's, and an edge from each
+// deleted child to a connection that stays or is replaced. apply satisfies
+// that last edge by walking the deletes only once the create order is
+// settled; drawn, every child points at its connection whatever its action.
+func planGraph(p *plan.Plan) *dag.Graph[addr.Address] {
+	gs := p.Graph()
+	g := dag.New[addr.Address]()
+	merge(g, gs.Create)
+	merge(g, gs.Delete)
+	for _, n := range gs.Delete.Nodes() {
+		if parent := n.Parent(); parent != "" && gs.Create.Has(parent) {
+			g.AddEdge(n, parent)
+		}
+	}
+	return g
+}
+
+// merge adds the nodes and edges of src to dst.
+func merge(dst, src *dag.Graph[addr.Address]) {
+	for _, n := range src.Nodes() {
+		dst.AddNode(n)
+		for _, d := range src.Deps(n) {
+			dst.AddEdge(n, d)
+		}
+	}
 }
 
 // PlanLabels maps each change of p to the word its graph node shows: the
@@ -271,12 +291,13 @@ func changesGraph(p *plan.Plan) (*dag.Graph[addr.Address], map[addr.Address]stri
 	if len(shownChanges) < 2 {
 		return nil, nil
 	}
+	all := planGraph(p)
 	g := dag.New[addr.Address]()
 	labels := map[addr.Address]string{}
 	for _, c := range shownChanges {
 		g.AddNode(c.Address)
 		labels[c.Address] = graphLabel(c)
-		for _, d := range c.DependsOn {
+		for _, d := range all.Deps(c.Address) {
 			g.AddEdge(c.Address, d)
 			if dc, ok := byAddr[d]; ok {
 				labels[d] = graphLabel(dc)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/applinkctl/applinkctl/internal/addr"
 	"github.com/applinkctl/applinkctl/internal/plan"
+	"github.com/applinkctl/applinkctl/internal/planfile"
 	"github.com/applinkctl/applinkctl/internal/view"
 )
 
@@ -111,10 +112,10 @@ func TestUndeclaredInJSONAndPlanFile(t *testing.T) {
 		t.Error("an empty undeclared is written")
 	}
 	path := filepath.Join(t.TempDir(), "plan.json")
-	if err := view.WritePlanFile(path, p); err != nil {
+	if err := planfile.Write(path, p); err != nil {
 		t.Fatal(err)
 	}
-	got, err := view.ReadPlanFile(path)
+	got, err := planfile.Read(path)
 	if err != nil {
 		t.Fatal(err)
 	}

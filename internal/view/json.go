@@ -14,12 +14,14 @@ import (
 )
 
 // The JSON plan is its own wire format (documented field by field in
-// docs/plan-format.md) so that scripts parsing `plan --format json` and
-// saved plan files never depend on the shape of the Go domain types. Every
+// docs/plan-format.md) so that scripts parsing `plan --format json` never
+// depend on the shape of the Go domain types. A saved plan file is
+// internal/planfile's, of its own versioned structs; its version 1 is these
+// bytes, which planfile's tests hold it to. Every
 // field is always present (empty lists as [], absent snapshots as null) so
 // consumers need no existence checks.
 
-// jsonPlan is the top-level plan document; it is also the saved plan file.
+// jsonPlan is the top-level plan document.
 type jsonPlan struct {
 	FormatVersion string           `json:"format_version"`
 	HasChanges    bool             `json:"has_changes"`
@@ -221,7 +223,7 @@ func marshalIndent(v any) ([]byte, error) {
 }
 
 // kindOf is the change's kind, taken from its address when the planner left
-// it unset, so a saved plan always passes ReadPlanFile's consistency check.
+// it unset, so the kind always agrees with the address.
 func kindOf(c *plan.Change) addr.Kind {
 	if c.Kind != "" {
 		return c.Kind

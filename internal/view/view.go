@@ -28,7 +28,7 @@ const (
 )
 
 // FormatVersion is the version of every JSON document this package writes
-// (plans, saved plans, drift reports, apply events). It changes only when a
+// (plans, drift reports, apply events). It changes only when a
 // field is removed or changes meaning; adding a field keeps it.
 const FormatVersion = "1"
 

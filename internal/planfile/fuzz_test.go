@@ -1,4 +1,4 @@
-package view_test
+package planfile_test
 
 import (
 	"bytes"
@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/applinkctl/applinkctl/internal/view"
+	"github.com/applinkctl/applinkctl/internal/planfile"
 )
 
 // FuzzReadPlanFile feeds arbitrary bytes to ReadPlanFile as a saved plan
@@ -17,7 +17,8 @@ import (
 // ErrPlanFileVersion, and a plan it accepts must survive a write and a
 // second read unchanged.
 func FuzzReadPlanFile(f *testing.F) {
-	seeds, _ := filepath.Glob("testdata/*/plan.json")
+	// The JSON plans of internal/view's goldens are plan files of version 1.
+	seeds, _ := filepath.Glob("../view/testdata/*/plan.json")
 	for _, s := range seeds {
 		if b, err := os.ReadFile(s); err == nil {
 			f.Add(b)
@@ -38,9 +39,9 @@ func FuzzReadPlanFile(f *testing.F) {
 		if err := os.WriteFile(in, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		p, err := view.ReadPlanFile(in)
+		p, err := planfile.Read(in)
 		if err != nil {
-			if !errors.Is(err, view.ErrPlanFileCorrupt) && !errors.Is(err, view.ErrPlanFileVersion) {
+			if !errors.Is(err, planfile.ErrCorrupt) && !errors.Is(err, planfile.ErrVersion) {
 				t.Fatalf("refusal %q wraps neither ErrPlanFileCorrupt nor ErrPlanFileVersion", err)
 			}
 			if p != nil {
@@ -51,15 +52,15 @@ func FuzzReadPlanFile(f *testing.F) {
 		if p == nil {
 			t.Fatal("nil plan without error")
 		}
-		if err := view.WritePlanFile(out, p); err != nil {
+		if err := planfile.Write(out, p); err != nil {
 			t.Fatalf("an accepted plan cannot be written back: %v", err)
 		}
 		first, _ := os.ReadFile(out)
-		p2, err := view.ReadPlanFile(out)
+		p2, err := planfile.Read(out)
 		if err != nil {
 			t.Fatalf("a plan written by WritePlanFile is refused: %v", err)
 		}
-		if err := view.WritePlanFile(out, p2); err != nil {
+		if err := planfile.Write(out, p2); err != nil {
 			t.Fatal(err)
 		}
 		second, _ := os.ReadFile(out)

@@ -1,4 +1,4 @@
-package view_test
+package planfile_test
 
 import (
 	"errors"
@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/applinkctl/applinkctl/internal/plan"
+	"github.com/applinkctl/applinkctl/internal/planfile"
+	"github.com/applinkctl/applinkctl/internal/testkit"
 	"github.com/applinkctl/applinkctl/internal/view"
 )
 
@@ -24,7 +26,7 @@ func readWithin(t *testing.T, path string) (*plan.Plan, error) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		p, err := view.ReadPlanFile(path)
+		p, err := planfile.Read(path)
 		done <- result{p, err}
 	}()
 	select {
@@ -59,8 +61,8 @@ func TestReadPlanFileQuotesNothingOfANonPlan(t *testing.T) {
 	if err := os.WriteFile(path, []byte("root:$6$SecretSalt$SecretHash:19000:0:99999:7:::\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, err := view.ReadPlanFile(path)
-	if !errors.Is(err, view.ErrPlanFileCorrupt) {
+	_, err := planfile.Read(path)
+	if !errors.Is(err, planfile.ErrCorrupt) {
 		t.Errorf("err = %v, want ErrPlanFileCorrupt", err)
 	}
 	// The decoder would say "invalid character 'r'": not even a byte.
@@ -72,7 +74,7 @@ func TestReadPlanFileQuotesNothingOfANonPlan(t *testing.T) {
 // planNaming writes a valid plan whose manifest_files is files.
 func planNaming(t *testing.T, files ...string) string {
 	t.Helper()
-	valid := string(render(t, noopPlan(), "json", view.Options{}))
+	valid := string(render(t, testkit.NoopPlan(), "json", view.Options{}))
 	list := `"manifest_files": [` + "\n"
 	for i, f := range files {
 		if i > 0 {
@@ -133,8 +135,8 @@ func TestReadPlanFileRefusesManifestsOutsideTheWorkingDirectory(t *testing.T) {
 		{"out.yaml", "manifest_files[0] out.yaml is a symbolic link to " + target + ", outside the working directory: a saved plan may name only manifests inside the working directory", false},
 		{"up/outside.yaml", "manifest_files[0] up/outside.yaml is a symbolic link to " + target + ", outside the working directory", false},
 	} {
-		_, err := view.ReadPlanFile(planNaming(t, tc.file))
-		if err == nil || !strings.Contains(err.Error(), tc.want) || errors.Is(err, view.ErrPlanFileCorrupt) != tc.corrupt {
+		_, err := planfile.Read(planNaming(t, tc.file))
+		if err == nil || !strings.Contains(err.Error(), tc.want) || errors.Is(err, planfile.ErrCorrupt) != tc.corrupt {
 			t.Errorf("%q: %v\nwant %q (corrupt %v)", tc.file, err, tc.want, tc.corrupt)
 		}
 		if err != nil && strings.Contains(err.Error(), "root:") {
@@ -142,7 +144,7 @@ func TestReadPlanFileRefusesManifestsOutsideTheWorkingDirectory(t *testing.T) {
 		}
 	}
 	for _, ok := range [][]string{{"applink.yaml"}, {"in.yaml", "infra/applink.yaml"}, {"missing.yaml"}} {
-		p, err := view.ReadPlanFile(planNaming(t, ok...))
+		p, err := planfile.Read(planNaming(t, ok...))
 		if err != nil || len(p.ManifestFiles) != len(ok) {
 			t.Errorf("%v: %v", ok, err)
 		}
@@ -153,12 +155,12 @@ func TestWritePlanFileStoresManifestsRelative(t *testing.T) {
 	wd, outside := inTempWorkdir(t)
 	path := filepath.Join(t.TempDir(), "plan.json")
 
-	p := noopPlan()
+	p := testkit.NoopPlan()
 	p.ManifestFiles = []string{filepath.Join(wd, "applink.yaml"), filepath.Join(wd, "infra", "applink.yaml")}
-	if err := view.WritePlanFile(path, p); err != nil {
+	if err := planfile.Write(path, p); err != nil {
 		t.Fatal(err)
 	}
-	got, err := view.ReadPlanFile(path)
+	got, err := planfile.Read(path)
 	if err != nil || strings.Join(got.ManifestFiles, " ") != "applink.yaml infra/applink.yaml" {
 		t.Fatalf("manifest_files = %v, %v: want relative paths", got, err)
 	}
@@ -170,7 +172,7 @@ func TestWritePlanFileStoresManifestsRelative(t *testing.T) {
 		filepath.Join(wd, "up", "x.ya"): "manifest up/x.ya is a symbolic link to ",
 	} {
 		p.ManifestFiles = []string{file}
-		err := view.WritePlanFile(path, p)
+		err := planfile.Write(path, p)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v, want %q", file, err, want)
 		}

@@ -1,4 +1,4 @@
-package view_test
+package planfile_test
 
 import (
 	"errors"
@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/applinkctl/applinkctl/internal/plan"
+	"github.com/applinkctl/applinkctl/internal/planfile"
+	"github.com/applinkctl/applinkctl/internal/testkit"
 	"github.com/applinkctl/applinkctl/internal/view"
 )
 
@@ -19,17 +21,17 @@ func TestPlanFileKeepsItsOrigin(t *testing.T) {
 		{State: "postgres://db.example:5432/ci?schema=applinkctl&workspace=infra-3fa2b1c0"},
 		{}, // a plan not made by the CLI says nothing
 	} {
-		p := fullPlan()
+		p := testkit.FullPlan()
 		p.Origin = o
 		path := filepath.Join(t.TempDir(), "plan.json")
-		if err := view.WritePlanFile(path, p); err != nil {
+		if err := planfile.Write(path, p); err != nil {
 			t.Fatal(err)
 		}
 		raw, _ := os.ReadFile(path)
 		if !strings.Contains(string(raw), `"made_against": `) {
 			t.Errorf("plan file has no made_against:\n%s", raw)
 		}
-		got, err := view.ReadPlanFile(path)
+		got, err := planfile.Read(path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -37,7 +39,7 @@ func TestPlanFileKeepsItsOrigin(t *testing.T) {
 			t.Errorf("origin = %+v, want %+v", got.Origin, o)
 		}
 	}
-	p := fullPlan()
+	p := testkit.FullPlan()
 	p.Origin = plan.Origin{Sandbox: "/sb", State: "file:///sb/state.json"}
 	out := string(render(t, p, "json", view.Options{}))
 	if !strings.Contains(out, `"made_against": {
@@ -50,10 +52,10 @@ func TestPlanFileKeepsItsOrigin(t *testing.T) {
 }
 
 func TestPlanFileRefusesAnInconsistentOrigin(t *testing.T) {
-	p := fullPlan()
+	p := testkit.FullPlan()
 	p.Origin = plan.Origin{Sandbox: "/sb", State: "file:///sb/state.json"}
 	path := filepath.Join(t.TempDir(), "plan.json")
-	if err := view.WritePlanFile(path, p); err != nil {
+	if err := planfile.Write(path, p); err != nil {
 		t.Fatal(err)
 	}
 	raw, _ := os.ReadFile(path)
@@ -64,7 +66,7 @@ func TestPlanFileRefusesAnInconsistentOrigin(t *testing.T) {
 	if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := view.ReadPlanFile(path); !errors.Is(err, view.ErrPlanFileCorrupt) || !strings.Contains(err.Error(), "made_against") {
+	if _, err := planfile.Read(path); !errors.Is(err, planfile.ErrCorrupt) || !strings.Contains(err.Error(), "made_against") {
 		t.Errorf("ReadPlanFile = %v, want a corrupt made_against", err)
 	}
 }

@@ -1,4 +1,4 @@
-package live_test
+package liveread_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/applinkctl/applinkctl/internal/client"
 	"github.com/applinkctl/applinkctl/internal/emulator"
 	"github.com/applinkctl/applinkctl/internal/live"
+	"github.com/applinkctl/applinkctl/internal/liveread"
 	"github.com/applinkctl/applinkctl/internal/manifest"
 	"github.com/applinkctl/applinkctl/internal/secret"
 	"github.com/applinkctl/applinkctl/internal/testkit"
@@ -75,13 +76,13 @@ func TestReadListsDeclaredConnectionsChildren(t *testing.T) {
 	}
 
 	m := manifestOf(&manifest.App{Name: "acme-api", Connections: []*manifest.Connection{{App: "acme-api", Name: "events_dc", Type: manifest.DataCloud}}})
-	w, err := live.Read(ctx, p, m, 2)
+	w, links, err := liveread.Read(ctx, p, m, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	a := w.Apps["acme-api"]
-	if a == nil || a.Link == nil || a.Link.AppID == "" {
-		t.Fatalf("app %+v", a)
+	if a == nil || a.AppID == "" || links["acme-api"] == nil || links["acme-api"].AppID != a.AppID || links["acme-api"].AddonID != a.AddonID {
+		t.Fatalf("app %+v, links %v", a, links)
 	}
 	if len(a.Connections) != 2 || a.Authorizations["ci_auth"] == nil {
 		t.Fatalf("connections %v, authorizations %v", a.Connections, a.Authorizations)
@@ -93,7 +94,7 @@ func TestReadListsDeclaredConnectionsChildren(t *testing.T) {
 		t.Fatal("listed the children of an undeclared connection")
 	}
 
-	all, err := live.ReadApps(ctx, p, []live.AppRef{{Name: "acme-api"}}, 2)
+	all, err := liveread.ReadApps(ctx, p, []liveread.AppRef{{Name: "acme-api"}}, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,14 +103,14 @@ func TestReadListsDeclaredConnectionsChildren(t *testing.T) {
 	}
 
 	// Digest: stable for the same world, different once it changes.
-	again, _ := live.Read(ctx, p, m, 2)
+	again, _, _ := liveread.Read(ctx, p, m, 2)
 	if w.Digest() != again.Digest() || !strings.HasPrefix(w.Digest(), "sha256:") {
 		t.Fatal("digest of the same world differs")
 	}
 	if err := link.DeleteAuthorization(ctx, "ci_auth"); err != nil {
 		t.Fatal(err)
 	}
-	changed, _ := live.Read(ctx, p, m, 2)
+	changed, _, _ := liveread.Read(ctx, p, m, 2)
 	if changed.Digest() == w.Digest() {
 		t.Fatal("digest did not change with the world")
 	}
@@ -129,7 +130,7 @@ func TestReadErrorsNameTheAppAndTheFix(t *testing.T) {
 		{"two-addons", "nope", []string{"two-addons", "nope"}},
 		{"no-addon", "", []string{"no-addon"}},
 	} {
-		_, err := live.Read(ctx, p, manifestOf(&manifest.App{Name: tc.app, Addon: tc.addon}), 2)
+		_, _, err := liveread.Read(ctx, p, manifestOf(&manifest.App{Name: tc.app, Addon: tc.addon}), 2)
 		if err == nil {
 			t.Fatalf("%s: no error", tc.app)
 		}
@@ -140,18 +141,18 @@ func TestReadErrorsNameTheAppAndTheFix(t *testing.T) {
 		}
 	}
 	// Every app's error is reported, not only the first.
-	_, err := live.Read(ctx, p, manifestOf(&manifest.App{Name: "missing-app"}, &manifest.App{Name: "no-addon"}), 2)
+	_, _, err := liveread.Read(ctx, p, manifestOf(&manifest.App{Name: "missing-app"}, &manifest.App{Name: "no-addon"}), 2)
 	if err == nil || !strings.Contains(err.Error(), "missing-app") || !strings.Contains(err.Error(), "no-addon") {
 		t.Fatalf("joined errors: %v", err)
 	}
 	// The chosen add-on of two works.
-	w, err := live.Read(ctx, p, manifestOf(&manifest.App{Name: "two-addons", Addon: "heroku-applink-two-addons-00002"}), 2)
-	if err != nil || w.Apps["two-addons"].Link.AddonName != "heroku-applink-two-addons-00002" {
+	w, _, err := liveread.Read(ctx, p, manifestOf(&manifest.App{Name: "two-addons", Addon: "heroku-applink-two-addons-00002"}), 2)
+	if err != nil || w.Apps["two-addons"].AddonName != "heroku-applink-two-addons-00002" {
 		t.Fatalf("chosen add-on: %v", err)
 	}
 	// A bad API key is an error naming the app.
 	bad, _ := client.New(client.Config{BaseURL: srv.URL, APIKey: secret.New("wrong")})
-	if _, err := live.Read(ctx, bad, manifestOf(&manifest.App{Name: "two-addons"}), 2); err == nil || !strings.Contains(err.Error(), "two-addons") {
+	if _, _, err := liveread.Read(ctx, bad, manifestOf(&manifest.App{Name: "two-addons"}), 2); err == nil || !strings.Contains(err.Error(), "two-addons") {
 		t.Fatalf("bad key: %v", err)
 	}
 }
@@ -161,7 +162,7 @@ func TestReadCancelled(t *testing.T) {
 	testkit.SeedApp(t, srv, "acme-api", 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := live.Read(ctx, p, manifestOf(&manifest.App{Name: "acme-api"}), 2); !errors.Is(err, context.Canceled) {
+	if _, _, err := liveread.Read(ctx, p, manifestOf(&manifest.App{Name: "acme-api"}), 2); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -218,7 +219,7 @@ func TestReadConcurrency(t *testing.T) {
 			testkit.SeedApp(t, srv, name, 1)
 			apps = append(apps, &manifest.App{Name: name})
 		}
-		w, err := live.Read(t.Context(), p, manifestOf(apps...), tc.concurrency)
+		w, _, err := liveread.Read(t.Context(), p, manifestOf(apps...), tc.concurrency)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -274,7 +275,7 @@ func TestReadRecordsRefusedChildListsAsUnlisted(t *testing.T) {
 		}
 		m := manifestOf(&manifest.App{Name: "acme-api", Connections: []*manifest.Connection{
 			{App: "acme-api", Name: "events_dc", Type: manifest.DataCloud}, {App: "acme-api", Name: "prod_org", Type: manifest.Salesforce}}})
-		w, err := live.Read(ctx, p, m, 4)
+		w, _, err := liveread.Read(ctx, p, m, 4)
 		if err != nil {
 			t.Fatalf("refused %t: %v", refused, err)
 		}
@@ -299,7 +300,7 @@ func TestReadRecordsRefusedChildListsAsUnlisted(t *testing.T) {
 				t.Errorf("unlisted[%s] = %q, want %q…", conn, got, prefix)
 			}
 		}
-		again, err := live.Read(ctx, p, m, 4)
+		again, _, err := liveread.Read(ctx, p, m, 4)
 		if err != nil || again.Digest() != w.Digest() {
 			t.Errorf("the same refusal reads differently: %v", err)
 		}

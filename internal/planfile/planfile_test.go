@@ -1,4 +1,4 @@
-package view_test
+package planfile_test
 
 import (
 	"bytes"
@@ -11,15 +11,17 @@ import (
 
 	"github.com/applinkctl/applinkctl/internal/manifest"
 	"github.com/applinkctl/applinkctl/internal/plan"
+	"github.com/applinkctl/applinkctl/internal/planfile"
 	"github.com/applinkctl/applinkctl/internal/secret"
+	"github.com/applinkctl/applinkctl/internal/testkit"
 	"github.com/applinkctl/applinkctl/internal/view"
 )
 
 func TestPlanFileRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "plan.json")
-	want := fullPlan()
-	if err := view.WritePlanFile(path, want); err != nil {
+	want := testkit.FullPlan()
+	if err := planfile.Write(path, want); err != nil {
 		t.Fatal(err)
 	}
 	fi, err := os.Stat(path)
@@ -29,7 +31,7 @@ func TestPlanFileRoundTrip(t *testing.T) {
 	if fi.Mode().Perm() != 0o600 {
 		t.Errorf("plan file mode = %v, want 0600", fi.Mode().Perm())
 	}
-	got, err := view.ReadPlanFile(path)
+	got, err := planfile.Read(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +75,7 @@ func TestPlanFileRoundTrip(t *testing.T) {
 func TestPlanFileHoldsNoSecret(t *testing.T) {
 	const key = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC-very-secret\n-----END PRIVATE KEY-----\n"
 	const zip = "PK\x03\x04zip-bytes-with-secret-token"
-	p := fullPlan()
+	p := testkit.FullPlan()
 	for _, c := range p.Changes {
 		if c.Address == "acme-api/connection/prod_org" {
 			c.Desired = &manifest.Connection{App: "acme-api", Name: "prod_org", Type: manifest.Salesforce,
@@ -85,7 +87,7 @@ func TestPlanFileHoldsNoSecret(t *testing.T) {
 		}
 	}
 	path := filepath.Join(t.TempDir(), "plan.json")
-	if err := view.WritePlanFile(path, p); err != nil {
+	if err := planfile.Write(path, p); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(path)
@@ -97,7 +99,7 @@ func TestPlanFileHoldsNoSecret(t *testing.T) {
 			t.Errorf("plan file contains %q", s)
 		}
 	}
-	got, err := view.ReadPlanFile(path)
+	got, err := planfile.Read(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,10 +115,10 @@ func TestPlanFileOverwritesAtomically(t *testing.T) {
 	if err := os.WriteFile(path, []byte("old"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := view.WritePlanFile(path, noopPlan()); err != nil {
+	if err := planfile.Write(path, testkit.NoopPlan()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := view.ReadPlanFile(path); err != nil {
+	if _, err := planfile.Read(path); err != nil {
 		t.Fatalf("reading the overwritten plan: %v", err)
 	}
 	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
@@ -125,33 +127,33 @@ func TestPlanFileOverwritesAtomically(t *testing.T) {
 }
 
 func TestWritePlanFileErrors(t *testing.T) {
-	if err := view.WritePlanFile(filepath.Join(t.TempDir(), "no", "such", "dir", "p.json"), noopPlan()); err == nil ||
+	if err := planfile.Write(filepath.Join(t.TempDir(), "no", "such", "dir", "p.json"), testkit.NoopPlan()); err == nil ||
 		!strings.HasPrefix(err.Error(), "plan file ") {
 		t.Errorf("write into a missing directory = %v", err)
 	}
-	if err := view.WritePlanFile(filepath.Join(t.TempDir(), "p.json"), nil); err == nil {
+	if err := planfile.Write(filepath.Join(t.TempDir(), "p.json"), nil); err == nil {
 		t.Error("writing a nil plan succeeded")
 	}
 }
 
 func TestReadPlanFileRefuses(t *testing.T) {
-	valid := string(render(t, fullPlan(), "json", view.Options{}))
+	valid := string(render(t, testkit.FullPlan(), "json", view.Options{}))
 	cases := []struct {
 		name, content string
 		want          error
 		msg           string
 	}{
-		{"newer version", strings.Replace(valid, `"format_version": "1"`, `"format_version": "2"`, 1), view.ErrPlanFileVersion, `"2"`},
-		{"not json", "plan: yes\n", view.ErrPlanFileCorrupt, "not a JSON plan"},
-		{"truncated", valid[:len(valid)/2], view.ErrPlanFileCorrupt, "corrupt plan file"},
-		{"no version", `{"changes": []}`, view.ErrPlanFileCorrupt, "no format_version"},
-		{"empty", "", view.ErrPlanFileCorrupt, "not a JSON plan"},
-		{"bad address", strings.Replace(valid, `"address": "acme-api/connection/prod_org"`, `"address": "acme-api/conn/prod_org"`, 1), view.ErrPlanFileCorrupt, "changes["},
-		{"unknown action", strings.Replace(valid, `"action": "adopt"`, `"action": "explode"`, 1), view.ErrPlanFileCorrupt, `unknown action "explode"`},
-		{"kind mismatch", strings.Replace(valid, `"kind": "authorization"`, `"kind": "target"`, 1), view.ErrPlanFileCorrupt, "does not match"},
-		{"wrong type", strings.Replace(valid, `"wait": false`, `"wait": "no"`, 1), view.ErrPlanFileCorrupt, "corrupt plan file"},
-		{"bad unmanaged", strings.Replace(valid, `"acme-web/authorization/manual"`, `"nonsense"`, 1), view.ErrPlanFileCorrupt, "unmanaged[1]"},
-		{"bad key address", strings.Replace(valid, `"acme-api/connection/prod_org": "sha256:1111"`, `"x": "sha256:1111"`, 1), view.ErrPlanFileCorrupt, "fingerprints.keys"},
+		{"newer version", strings.Replace(valid, `"format_version": "1"`, `"format_version": "2"`, 1), planfile.ErrVersion, `"2"`},
+		{"not json", "plan: yes\n", planfile.ErrCorrupt, "not a JSON plan"},
+		{"truncated", valid[:len(valid)/2], planfile.ErrCorrupt, "corrupt plan file"},
+		{"no version", `{"changes": []}`, planfile.ErrCorrupt, "no format_version"},
+		{"empty", "", planfile.ErrCorrupt, "not a JSON plan"},
+		{"bad address", strings.Replace(valid, `"address": "acme-api/connection/prod_org"`, `"address": "acme-api/conn/prod_org"`, 1), planfile.ErrCorrupt, "changes["},
+		{"unknown action", strings.Replace(valid, `"action": "adopt"`, `"action": "explode"`, 1), planfile.ErrCorrupt, `unknown action "explode"`},
+		{"kind mismatch", strings.Replace(valid, `"kind": "authorization"`, `"kind": "target"`, 1), planfile.ErrCorrupt, "does not match"},
+		{"wrong type", strings.Replace(valid, `"wait": false`, `"wait": "no"`, 1), planfile.ErrCorrupt, "corrupt plan file"},
+		{"bad unmanaged", strings.Replace(valid, `"acme-web/authorization/manual"`, `"nonsense"`, 1), planfile.ErrCorrupt, "unmanaged[1]"},
+		{"bad key address", strings.Replace(valid, `"acme-api/connection/prod_org": "sha256:1111"`, `"x": "sha256:1111"`, 1), planfile.ErrCorrupt, "fingerprints.keys"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -162,7 +164,7 @@ func TestReadPlanFileRefuses(t *testing.T) {
 			if err := os.WriteFile(path, []byte(tc.content), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			p, err := view.ReadPlanFile(path)
+			p, err := planfile.Read(path)
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("ReadPlanFile = %v, %v; want error wrapping %v", p, err, tc.want)
 			}
@@ -171,23 +173,34 @@ func TestReadPlanFileRefuses(t *testing.T) {
 			}
 		})
 	}
-	if _, err := view.ReadPlanFile(filepath.Join(t.TempDir(), "missing.json")); !errors.Is(err, os.ErrNotExist) {
+	if _, err := planfile.Read(filepath.Join(t.TempDir(), "missing.json")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: %v, want os.ErrNotExist", err)
 	}
 }
 
 func TestPlanFileFillsMissingKind(t *testing.T) {
-	p := noopPlan()
+	p := testkit.NoopPlan()
 	p.Changes[0].Kind = ""
 	path := filepath.Join(t.TempDir(), "plan.json")
-	if err := view.WritePlanFile(path, p); err != nil {
+	if err := planfile.Write(path, p); err != nil {
 		t.Fatal(err)
 	}
-	got, err := view.ReadPlanFile(path)
+	got, err := planfile.Read(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got.Changes[0].Kind != "connection" {
 		t.Errorf("kind = %q, want connection", got.Changes[0].Kind)
 	}
+}
+
+// render is p as `plan --format FORMAT` prints it; a saved plan of format
+// version 1 is the JSON one, byte for byte.
+func render(t *testing.T, p *plan.Plan, format string, opts view.Options) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := view.RenderPlan(&buf, p, format, opts); err != nil {
+		t.Fatalf("RenderPlan(%s): %v", format, err)
+	}
+	return buf.Bytes()
 }

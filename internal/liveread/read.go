@@ -1,4 +1,14 @@
-package live
+// Package liveread reads what exists in Heroku AppLink for the apps of a
+// manifest into a live.World: one add-on per app, its connections and
+// authorizations, the targets of each Data Cloud connection and the
+// publications of each Salesforce connection. It uses list routes only,
+// never one GET per resource, so that a plan of a hundred apps stays inside
+// the Platform API's hourly budget, and runs every call under one
+// concurrency bound.
+//
+// The World is plain records; the AppLink clients resolved on the way are
+// returned beside it (Links), for apply to write through.
+package liveread
 
 import (
 	"cmp"
@@ -11,9 +21,14 @@ import (
 
 	"github.com/applinkctl/applinkctl/internal/addr"
 	"github.com/applinkctl/applinkctl/internal/client"
+	"github.com/applinkctl/applinkctl/internal/live"
 	"github.com/applinkctl/applinkctl/internal/manifest"
 	"golang.org/x/sync/errgroup"
 )
+
+// Links are the resolved AppLink APIs of the apps read, by the manifest's
+// app name: apply writes through them.
+type Links map[string]*client.AppLink
 
 // AppRef names an app to read and, optionally, which of its AppLink
 // add-ons ("" = its only one).
@@ -22,21 +37,12 @@ type AppRef struct {
 	Addon string
 }
 
-// DefaultReadConcurrency is how many read calls Read keeps in flight at
-// most unless told otherwise: reads change nothing, cost one
-// rate-limit token each however many run at once (and the client paces
-// itself by RateLimit-Remaining), and a plan of 20 apps needs about 60 at
-// once to take no more round trips than its dependencies do (docs/performance.md,
-// figure 2). A resolution counts as one call; it sends at most three
-// requests at once.
-const DefaultReadConcurrency = 64
-
 // readConcurrency is the bound on read calls in flight: the caller's, or
-// DefaultReadConcurrency when it gives none (< 1). A user who must spare a
+// live.DefaultReadConcurrency when it gives none (< 1). A user who must spare a
 // shared rate limit can still go lower.
 func readConcurrency(concurrency int) int {
 	if concurrency < 1 {
-		return DefaultReadConcurrency
+		return live.DefaultReadConcurrency
 	}
 	return concurrency
 }
@@ -46,12 +52,13 @@ func readConcurrency(concurrency int) int {
 // Cloud connection and the publications of each Salesforce connection that
 // the manifest declares. Each app runs as its own pipeline (resolve, then
 // its two lists, then its children), so a slow app holds up no other; at
-// most concurrency calls (DefaultReadConcurrency when < 1) are in flight
+// most concurrency calls (live.DefaultReadConcurrency when < 1) are in flight
 // at once. Children of connections the manifest does not declare are not
 // read: those connections are reported as unmanaged as a whole. Errors
 // name the app and, where one exists, the fix (such as the addon: field);
-// every app's error is reported, not just the first.
-func Read(ctx context.Context, p *client.Platform, m *manifest.Manifest, concurrency int) (*World, error) {
+// every app's error is reported, not just the first. Beside the world it
+// returns the AppLink API each app was resolved to.
+func Read(ctx context.Context, p *client.Platform, m *manifest.Manifest, concurrency int) (*live.World, Links, error) {
 	refs := make([]AppRef, 0, len(m.Apps))
 	declared := map[string]map[string]bool{} // app → connection names
 	for _, a := range m.Apps {
@@ -65,16 +72,18 @@ func Read(ctx context.Context, p *client.Platform, m *manifest.Manifest, concurr
 }
 
 // ReadApps is Read for apps named without a manifest (export): it lists the
-// children of every connection.
-func ReadApps(ctx context.Context, p *client.Platform, apps []AppRef, parallelism int) (*World, error) {
-	return read(ctx, p, apps, parallelism, func(string, string) bool { return true })
+// children of every connection, and keeps no client: export writes nothing.
+func ReadApps(ctx context.Context, p *client.Platform, apps []AppRef, parallelism int) (*live.World, error) {
+	w, _, err := read(ctx, p, apps, parallelism, func(string, string) bool { return true })
+	return w, err
 }
 
 // appRead is what one app's pipeline found: the app, or the error of the
 // first stage that failed (errors of one stage are reported before those
 // of the next, as the stages happen in that order for every app).
 type appRead struct {
-	app                 *App
+	app                 *live.App
+	link                *client.AppLink
 	resolveErr          error
 	listErrs, childErrs []error
 }
@@ -83,7 +92,7 @@ type appRead struct {
 // call taking a slot of a semaphore of the same size. Each pipeline writes
 // only its own appRead, so no locking is needed; the result is built in
 // app order, so it does not depend on which pipeline finished first.
-func read(ctx context.Context, p *client.Platform, refs []AppRef, parallelism int, wantChildren func(app, conn string) bool) (*World, error) {
+func read(ctx context.Context, p *client.Platform, refs []AppRef, parallelism int, wantChildren func(app, conn string) bool) (*live.World, Links, error) {
 	limit := readConcurrency(parallelism)
 	refs = slices.Clone(refs)
 	slices.SortFunc(refs, func(a, b AppRef) int { return cmp.Compare(a.Name, b.Name) })
@@ -95,7 +104,7 @@ func read(ctx context.Context, p *client.Platform, refs []AppRef, parallelism in
 		out[i] = r.app(ctx, refs[i])
 	})
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var resolveErrs, listErrs, childErrs []error
 	for _, o := range out {
@@ -105,14 +114,16 @@ func read(ctx context.Context, p *client.Platform, refs []AppRef, parallelism in
 	}
 	for _, errs := range [][]error{resolveErrs, listErrs, childErrs} {
 		if err := joinErrors(errs); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	w := &World{Apps: make(map[string]*App, len(out))}
+	w := &live.World{Apps: make(map[string]*live.App, len(out))}
+	links := make(Links, len(out))
 	for _, o := range out {
 		w.Apps[o.app.Name] = o.app
+		links[o.app.Name] = o.link
 	}
-	return w, nil
+	return w, links, nil
 }
 
 // reader is one Read: the slots bound the calls in flight across all the
@@ -147,13 +158,16 @@ func (r *reader) app(ctx context.Context, ref AppRef) appRead {
 	}); err != nil {
 		return appRead{resolveErr: resolveError(ref.Name, err)}
 	}
-	a := &App{
+	a := &live.App{
 		Name:           ref.Name,
-		Link:           link,
-		Connections:    map[string]*client.Connection{},
-		Authorizations: map[string]*client.Authorization{},
-		Targets:        map[string][]client.DataActionTarget{},
-		Publications:   map[string][]client.Publication{},
+		AppID:          link.AppID,
+		AddonID:        link.AddonID,
+		AddonName:      link.AddonName,
+		Attachment:     link.Attachment,
+		Connections:    map[string]*live.Connection{},
+		Authorizations: map[string]*live.Authorization{},
+		Targets:        map[string][]live.Target{},
+		Publications:   map[string][]live.Publication{},
 		Unlisted:       map[string]string{},
 	}
 
@@ -174,7 +188,7 @@ func (r *reader) app(ctx context.Context, ref AppRef) appRead {
 		}
 	})
 	if joinErrors(listErrs) != nil || ctx.Err() != nil {
-		return appRead{app: a, listErrs: listErrs}
+		return appRead{app: a, link: link, listErrs: listErrs}
 	}
 
 	var jobs []*client.Connection
@@ -184,7 +198,7 @@ func (r *reader) app(ctx context.Context, ref AppRef) appRead {
 		if name == "" {
 			continue // not addressable; a server never sends this
 		}
-		a.Connections[name] = c
+		a.Connections[name] = connectionOf(c)
 		if r.wantChildren(a.Name, name) && hasChildren(c) {
 			jobs = append(jobs, c)
 		}
@@ -192,7 +206,7 @@ func (r *reader) app(ctx context.Context, ref AppRef) appRead {
 	for j := range auths {
 		au := &auths[j]
 		if au.Org.DeveloperName != "" {
-			a.Authorizations[au.Org.DeveloperName] = au
+			a.Authorizations[au.Org.DeveloperName] = authorizationOf(au)
 		}
 	}
 
@@ -227,12 +241,12 @@ func (r *reader) app(ctx context.Context, ref AppRef) appRead {
 		case unlisted[i] != "":
 			a.Unlisted[name] = unlisted[i]
 		case c.Org.Type == client.OrgTypeDataCloud:
-			a.Targets[name] = nonNil(targets[i])
+			a.Targets[name] = targetsOf(targets[i])
 		default:
-			a.Publications[name] = nonNil(pubs[i])
+			a.Publications[name] = publicationsOf(pubs[i])
 		}
 	}
-	return appRead{app: a, childErrs: childErrs}
+	return appRead{app: a, link: link, childErrs: childErrs}
 }
 
 // refusal is how an API's refusal to list a connection's children reads
@@ -311,9 +325,47 @@ func joinErrors(errs []error) error {
 	return errors.Join(out...)
 }
 
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
+// The records of the world are copied from the wire types of the client,
+// so that the world holds no client type.
+
+func orgOf(o client.Org) live.Org {
+	return live.Org{ID: o.ID, InstanceURL: o.InstanceURL, Type: o.Type, ConnectionName: o.ConnectionName,
+		DeveloperName: o.DeveloperName, Username: o.Username}
+}
+
+func errorOf(e *client.ErrorInfo) *live.ErrorInfo {
+	if e == nil {
+		return nil
 	}
-	return s
+	return &live.ErrorInfo{ID: e.ID, Message: e.Message}
+}
+
+func connectionOf(c *client.Connection) *live.Connection {
+	return &live.Connection{ID: c.ID, Status: c.Status, Org: orgOf(c.Org), Alias: c.Alias,
+		ConnectionMethod: c.ConnectionMethod, Error: errorOf(c.Error)}
+}
+
+func authorizationOf(a *client.Authorization) *live.Authorization {
+	return &live.Authorization{ID: a.ID, Status: a.Status, Org: orgOf(a.Org), Alias: a.Alias,
+		ConnectionMethod: a.ConnectionMethod, Error: errorOf(a.Error)}
+}
+
+// targetsOf copies a list; none listed is an empty list, not nil.
+func targetsOf(ts []client.DataActionTarget) []live.Target {
+	out := make([]live.Target, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, live.Target{ID: t.ID, APIName: t.APIName, Label: t.Label, Status: t.Status,
+			TargetEndpoint: t.TargetEndpoint, Type: t.Type})
+	}
+	return out
+}
+
+// publicationsOf copies a list; none listed is an empty list, not nil.
+func publicationsOf(ps []client.Publication) []live.Publication {
+	out := make([]live.Publication, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, live.Publication{ConnectionName: p.ConnectionName, OrgID: p.OrgID, ESRID: p.ESRID,
+			ESRName: p.ESRName, LastModifiedAt: p.LastModifiedAt.Time, LastModifiedBy: p.LastModifiedBy})
+	}
+	return out
 }

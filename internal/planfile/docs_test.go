@@ -1,0 +1,80 @@
+package planfile
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// docPath documents the JSON plan, which a saved plan of version 1 is.
+var docPath = filepath.Join("..", "..", "docs", "plan-format.md")
+
+// jsonFields collects the JSON names of t's fields, recursively.
+func jsonFields(t reflect.Type, seen map[reflect.Type]bool, out map[string]bool) {
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Map {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct || seen[t] {
+		return
+	}
+	seen[t] = true
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" || name == "-" {
+			continue
+		}
+		out[name] = true
+		jsonFields(f.Type, seen, out)
+	}
+}
+
+// TestV1FieldsDocumented fails when a saved plan holds a field that
+// docs/plan-format.md does not name.
+func TestV1FieldsDocumented(t *testing.T) {
+	doc, err := os.ReadFile(docPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := map[string]bool{}
+	jsonFields(reflect.TypeOf(v1Plan{}), map[reflect.Type]bool{}, fields)
+	if len(fields) < 30 {
+		t.Fatalf("found only %d fields; is the reflection broken?", len(fields))
+	}
+	for name := range fields {
+		if !strings.Contains(string(doc), "`"+name+"`") {
+			t.Errorf("plan file field %q is not documented in %s", name, docPath)
+		}
+	}
+}
+
+// TestDocExampleIsAPlan checks that the documented plan example is a plan
+// file this package reads, so the example cannot rot either.
+func TestDocExampleIsAPlan(t *testing.T) {
+	doc, err := os.ReadFile(docPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)### Example\n\n```json\n(.*?)```").FindSubmatch(doc)
+	if m == nil {
+		t.Fatal("no plan example found")
+	}
+	p, err := decode(m[1])
+	if err != nil {
+		t.Fatalf("documented example: %v", err)
+	}
+	if len(p.Changes) != 3 || p.Changes[2].Spec == nil || p.Changes[2].CausedBy == "" {
+		t.Errorf("documented example decoded to %+v", p)
+	}
+	// The example is in canonical form: re-encoding gives the same bytes.
+	b, err := marshalIndent(encodeV1(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != string(m[1]) {
+		t.Errorf("documented example is not what applinkctl writes:\n%s", b)
+	}
+}
