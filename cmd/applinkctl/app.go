@@ -72,6 +72,10 @@ func run(args []string, io streams) int {
 	// it on stderr rather than waiting in silence.
 	ctx = state.WithLockWaitOutput(ctx, io.Err)
 	app := newApp(io)
+	// A shell completing a resource address gets those recorded in state.
+	if completeAddresses(ctx, app, args, os.LookupEnv, io.Out) {
+		return exitOK
+	}
 	args, err := reorderArgs(app, args)
 	if err == nil {
 		err = app.RunContext(ctx, args)

@@ -142,7 +142,7 @@ func runApply(ctx context.Context, o applyOptions) (err error) {
 	defer cancel()
 	abort, stopAbort := context.WithCancel(context.Background())
 	defer stopAbort()
-	sigs := watchInterrupts(ios.Err, cancel, stopAbort)
+	sigs := watchInterrupts(ios.Err, cancel, stopAbort, o.DryRun)
 	defer sigs.stop()
 
 	var saved *plan.Plan
@@ -328,6 +328,7 @@ const abortDeadline = 10 * time.Second
 // leaves the lock behind: the next apply needs no `state unlock`.
 type interrupts struct {
 	errw   io.Writer
+	dryRun bool   // holds no lock and writes no state: the notices say so
 	cancel func() // the run's context
 	abort  func() // apply.Options.Abort
 	sigs   chan os.Signal
@@ -340,8 +341,8 @@ type interrupts struct {
 }
 
 // watchInterrupts starts handling the signals; stop ends it.
-func watchInterrupts(errw io.Writer, cancel, abort func()) *interrupts {
-	h := &interrupts{errw: errw, cancel: cancel, abort: abort, sigs: make(chan os.Signal, 3), done: make(chan struct{})}
+func watchInterrupts(errw io.Writer, cancel, abort func(), dryRun bool) *interrupts {
+	h := &interrupts{errw: errw, dryRun: dryRun, cancel: cancel, abort: abort, sigs: make(chan os.Signal, 3), done: make(chan struct{})}
 	signal.Notify(h.sigs, os.Interrupt, syscall.SIGTERM)
 	go h.loop()
 	return h
@@ -357,15 +358,27 @@ func (h *interrupts) loop() {
 			seen++
 			switch seen {
 			case 1:
-				fmt.Fprintln(h.errw, "\nInterrupted: finishing in-flight calls, then saving state and releasing the lock; interrupt again to stop waiting for them.")
+				if h.dryRun {
+					fmt.Fprintln(h.errw, "\nInterrupted: stopping the dry run (it holds no lock and writes no state); interrupt again to stop waiting for the reads in flight.")
+				} else {
+					fmt.Fprintln(h.errw, "\nInterrupted: finishing in-flight calls, then saving state and releasing the lock; interrupt again to stop waiting for them.")
+				}
 				h.cancel()
 			case 2:
-				fmt.Fprintln(h.errw, "Aborting: in-flight calls are abandoned; saving what is known and releasing the lock (interrupt again to exit at once).")
+				if h.dryRun {
+					fmt.Fprintln(h.errw, "Aborting: the reads in flight are abandoned (interrupt again to exit at once).")
+				} else {
+					fmt.Fprintln(h.errw, "Aborting: in-flight calls are abandoned; saving what is known and releasing the lock (interrupt again to exit at once).")
+				}
 				h.cancel()
 				h.abort()
 				h.mu.Lock()
 				if !h.stopped {
-					h.timer = time.AfterFunc(abortDeadline, func() { h.exit("state was not saved within " + abortDeadline.String()) })
+					why := "state was not saved within " + abortDeadline.String()
+					if h.dryRun {
+						why = "the dry run did not stop within " + abortDeadline.String()
+					}
+					h.timer = time.AfterFunc(abortDeadline, func() { h.exit(why) })
 				}
 				h.mu.Unlock()
 			default:
@@ -392,7 +405,11 @@ func (h *interrupts) exit(why string) {
 			os.Exit(exitInterrupted)
 		}
 	}
-	fmt.Fprintf(h.errw, "Exiting (%s); the lock is released. State holds every intent: run apply again to converge.\n", why)
+	if h.dryRun {
+		fmt.Fprintf(h.errw, "Exiting (%s); the dry run changed nothing.\n", why)
+	} else {
+		fmt.Fprintf(h.errw, "Exiting (%s); the lock is released. State holds every intent: run apply again to converge.\n", why)
+	}
 	os.Exit(exitInterrupted)
 }
 

@@ -1,11 +1,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/applinkctl/applinkctl/internal/state"
 )
 
 // The bash and zsh scripts ask applinkctl itself what may follow the words
@@ -64,6 +68,22 @@ else
 fi
 `
 
+// fishAddresses completes resource addresses in fish, which urfave/cli's
+// generated script knows nothing of: like bash and zsh, it asks applinkctl
+// itself with the words typed so far (see completeAddresses).
+const fishAddresses = `
+# Resource addresses recorded in the selected state: asked of applinkctl
+# with the words typed so far, which are passed as arguments, never evaluated.
+function __fish_applinkctl_addresses
+    set -l words (commandline -opc)
+    command $words --generate-bash-completion 2>/dev/null
+end
+complete -c applinkctl -n '__fish_seen_subcommand_from show unprotect' -f -a '(__fish_applinkctl_addresses)'
+complete -c applinkctl -n '__fish_seen_subcommand_from plan apply' -l target -x -a '(__fish_applinkctl_addresses)'
+complete -c applinkctl -n '__fish_seen_subcommand_from plan apply' -l replace -x -a '(__fish_applinkctl_addresses)'
+complete -c applinkctl -n '__fish_seen_subcommand_from drift' -l ignore -x -a '(__fish_applinkctl_addresses)'
+`
+
 // completionShells are the shells `applinkctl completion` writes for.
 var completionShells = []string{"bash", "fish", "zsh"}
 
@@ -107,7 +127,7 @@ func completionScript(app *cli.App, shell string) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("completion: fish: %w", err)
 		}
-		return s, nil
+		return s + fishAddresses, nil
 	}
 	return "", fmt.Errorf("completion: unknown shell %q: want one of %s", shell, strings.Join(completionShells, ", "))
 }
@@ -169,4 +189,127 @@ func withoutFlags(commands []*cli.Command, drop map[string]bool) []*cli.Command 
 		out = append(out, &cc)
 	}
 	return out
+}
+
+// addressCompletions are the places where a word is a resource address
+// (or a pattern of them) that shell completion offers from state: the
+// value of these flags of these commands, and the ADDRESS argument of
+// these state subcommands.
+var (
+	addressFlags = map[string][]string{"plan": {"target", "replace"}, "apply": {"target", "replace"}, "drift": {"ignore"}}
+	addressArgs  = map[string]bool{"state show": true, "state unprotect": true}
+)
+
+// completeAddresses answers a shell's completion request (args ending in
+// --generate-bash-completion) when the word being completed is a resource
+// address: it prints, one a line, the addresses recorded in the state the
+// command would use, selected by the same -f, --state, --workspace and
+// --sandbox (and APPLINKCTL_STATE, APPLINKCTL_WORKSPACE), and reports
+// true. It takes no lock, writes nothing and makes no network call: a
+// Postgres state offers nothing. Any error offers nothing, silently: a
+// completion must never print an error into the command line. Other
+// requests are left to urfave/cli (false).
+func completeAddresses(ctx context.Context, app *cli.App, args []string, lookup func(string) (string, bool), out io.Writer) bool {
+	if len(args) < 2 || args[len(args)-1] != completionFlag {
+		return false
+	}
+	words := args[1 : len(args)-1]
+	flags, subs := app.Flags, app.Commands
+	var path []string
+	vals := map[string][]string{}
+	pending := ""
+	positional := 0
+	for i := 0; i < len(words); i++ {
+		a := words[i]
+		if a == "--" {
+			return false
+		}
+		pending = ""
+		if len(a) > 1 && a[0] == '-' {
+			name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+			f := flagNamed(flags, name)
+			if f == nil {
+				continue
+			}
+			canon := f.Names()[0]
+			if takesValue(f) && !hasVal {
+				if i+1 == len(words) {
+					pending = canon
+					continue
+				}
+				i++
+				val = words[i]
+			}
+			vals[canon] = append(vals[canon], val)
+			continue
+		}
+		if len(subs) > 0 && positional == 0 {
+			if sub := findCommand(subs, a); sub != nil {
+				path = append(path, sub.Name)
+				flags, subs = sub.Flags, sub.Subcommands
+				continue
+			}
+		}
+		positional++
+	}
+	cmd := strings.Join(path, " ")
+	switch {
+	case pending != "" && slices.Contains(addressFlags[cmd], pending):
+	case pending == "" && addressArgs[cmd] && positional == 0:
+	default:
+		return false
+	}
+	for _, a := range recordedAddresses(ctx, vals, lookup) {
+		fmt.Fprintln(out, a)
+	}
+	return true
+}
+
+// recordedAddresses are the addresses in the state that the flag values
+// vals select, sorted; none on any error or for a Postgres state.
+func recordedAddresses(ctx context.Context, vals map[string][]string, lookup func(string) (string, bool)) []string {
+	last := func(name, env string) string {
+		if v := vals[name]; len(v) > 0 {
+			return v[len(v)-1]
+		}
+		v, _ := lookup(env)
+		return v
+	}
+	f := &factory{State: last("state", "APPLINKCTL_STATE"), Workspace: last("workspace", "APPLINKCTL_WORKSPACE")}
+	if v := vals["sandbox"]; len(v) > 0 {
+		sb := &optionalString{def: ".applinkctl/sandbox"}
+		if err := sb.Set(v[len(v)-1]); err == nil && sb.set {
+			f.Sandbox = sb.value
+		}
+	}
+	files := vals["file"]
+	url, err := f.StateURL(files)
+	if err != nil || strings.HasPrefix(url, "postgres") {
+		return nil
+	}
+	b, err := state.Open(ctx, url, state.OpenOptions{ManifestFiles: files, Workspace: f.Workspace})
+	if err != nil {
+		return nil
+	}
+	defer b.Close()
+	s, err := b.Load(ctx)
+	if err != nil {
+		return nil
+	}
+	out := make([]string, 0, len(s.Resources))
+	for a := range s.Resources {
+		out = append(out, string(a))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// flagNamed is the flag of flags named or aliased name, or nil.
+func flagNamed(flags []cli.Flag, name string) cli.Flag {
+	for _, f := range flags {
+		if slices.Contains(f.Names(), name) {
+			return f
+		}
+	}
+	return nil
 }

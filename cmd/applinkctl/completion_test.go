@@ -48,7 +48,8 @@ func TestCompletionScripts(t *testing.T) {
 	for shell, want := range map[string][]string{
 		"bash": {"complete -o bashdefault -o default -F _applinkctl_completion applinkctl", "--generate-bash-completion"},
 		"zsh":  {"#compdef applinkctl", "--generate-bash-completion"},
-		"fish": {"complete -c applinkctl", "__fish_seen_subcommand_from graph", "-l detailed-exitcode"},
+		"fish": {"complete -c applinkctl", "__fish_seen_subcommand_from graph", "-l detailed-exitcode",
+			"command $words --generate-bash-completion", "-l target -x -a '(__fish_applinkctl_addresses)'", "-l ignore -x -a '(__fish_applinkctl_addresses)'"},
 	} {
 		t.Run(shell, func(t *testing.T) {
 			out, stderr, code := runOut(t, "completion", shell)

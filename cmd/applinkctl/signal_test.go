@@ -240,3 +240,90 @@ func TestSecondSignalStillReleasesTheLock(t *testing.T) {
 		})
 	}
 }
+
+// heldGets holds every GET until the client gives up, so that a run is
+// reading the live world when the signal comes.
+type heldGets struct {
+	next    http.Handler
+	arrived chan struct{}
+}
+
+func (h *heldGets) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		h.next.ServeHTTP(w, r)
+		return
+	}
+	select {
+	case h.arrived <- struct{}{}:
+	default:
+	}
+	<-r.Context().Done()
+}
+
+// TestInterruptedDryRunSaysWhatItDoes: Ctrl-C during apply --dry-run says
+// it stops a run that holds no lock and writes no state, not that it is
+// saving state and releasing a lock; and it leaves neither behind.
+func TestInterruptedDryRunSaysWhatItDoes(t *testing.T) {
+	bin, err := exec.LookPath("applinkctl")
+	if err != nil {
+		t.Fatalf("testscript.Main installs applinkctl on $PATH: %v", err)
+	}
+	em, err := emulator.New(emulator.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := &heldGets{next: em, arrived: make(chan struct{}, 1)}
+	srv := httptest.NewServer(held)
+	defer srv.Close()
+	em.SetBaseURL(srv.URL)
+	if _, err := em.SeedApp("sig-app", 1); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	testkit.WriteFile(t, dir, "keys/server.key", testkit.RSAKeyPEM(t, 2048, 0))
+	testkit.WriteFile(t, dir, "applink.yaml", signalManifest)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "apply", "-f", "applink.yaml", "--dry-run")
+	cmd.Dir = dir
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "NO_COLOR=1",
+		"HEROKU_API_URL=" + srv.URL, "HEROKU_API_KEY=" + em.APIKey()}
+	cmd.WaitDelay = 5 * time.Second
+	var stdout, stderr syncBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	diag := func() string { return "stdout:\n" + stdout.String() + "\nstderr:\n" + stderr.String() }
+	select {
+	case <-held.arrived:
+	case err := <-exited:
+		t.Fatalf("the dry run ended before reading: %v\n%s", err, diag())
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("the dry run never read the live world\n%s", diag())
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	var ee *exec.ExitError
+	select {
+	case err := <-exited:
+		if !errors.As(err, &ee) || ee.ExitCode() != exitInterrupted {
+			t.Fatalf("exit: %v, want code %d\n%s", err, exitInterrupted, diag())
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("the dry run did not stop after the signal\n%s", diag())
+	}
+	errs := stderr.String()
+	if !strings.Contains(errs, "Interrupted: stopping the dry run (it holds no lock and writes no state)") {
+		t.Errorf("no dry-run notice\n%s", diag())
+	}
+	if strings.Contains(errs, "lock") && strings.Contains(errs, "releasing") || strings.Contains(errs, "saving") {
+		t.Errorf("the notice speaks of saving state or releasing a lock\n%s", diag())
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".applinkctl")); err == nil {
+		t.Errorf("the dry run left %s behind", filepath.Join(dir, ".applinkctl"))
+	}
+}

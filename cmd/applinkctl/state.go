@@ -20,10 +20,16 @@ type stateOptions struct {
 	URL       string
 	Files     []string
 	Workspace string
+	// StateArgs are the words that select this state on a command line
+	// (-f, --sandbox, --state, --workspace), for the commands errors
+	// print (state unlock).
+	StateArgs []string
+	// IgnoreMigrated opens a state marked as migrated (state migrate only).
+	IgnoreMigrated bool
 }
 
 func (o stateOptions) open(ctx context.Context) (state.Backend, error) {
-	return state.Open(ctx, o.URL, state.OpenOptions{ManifestFiles: o.Files, Workspace: o.Workspace})
+	return state.Open(ctx, o.URL, state.OpenOptions{ManifestFiles: o.Files, Workspace: o.Workspace, IgnoreMigrated: o.IgnoreMigrated})
 }
 
 // stateOptionsFrom locates the state of a state subcommand; under
@@ -35,6 +41,7 @@ func stateOptionsFrom(c *cli.Context, f *factory) (stateOptions, error) {
 		URL:       url,
 		Files:     files,
 		Workspace: f.Workspace,
+		StateArgs: stateArgs(f.Invocation("", files)),
 	}, err
 }
 
@@ -174,21 +181,33 @@ func stateCommand(io streams) *cli.Command {
 			},
 			{
 				Name:  "migrate",
-				Usage: "copy the state and its history to another backend, verifying the copy",
-				UsageText: "applinkctl state migrate --to URL [-f PATH…] [--state URL] [--workspace NAME]\n\n" +
-					"Copies the state and its history from the current backend to --to, under both locks,\n" +
-					"and verifies the copy by digest. The old state is left as it was: point --state (or\n" +
-					"APPLINKCTL_STATE) at the new one from then on.\n\n" +
+				Usage: "move the state and its history to another backend, verifying the copy, and mark the old state as migrated",
+				UsageText: "applinkctl state migrate --to URL [-f PATH…] [--state URL] [--workspace NAME]\n" +
+					"applinkctl state migrate --undo --to URL [-f PATH…] [--state URL] [--workspace NAME]\n\n" +
+					"Copies the state and its history from the current backend to --to, under both locks, and\n" +
+					"verifies the copy by digest. Once the copy is verified, and only then, the old state is\n" +
+					"marked as migrated, with the new location: from then on every command that uses it (plan,\n" +
+					"apply, drift, state …) fails and names the new state, so point --state (or APPLINKCTL_STATE)\n" +
+					"at the new one. Run again, it says where the state already went.\n\n" +
+					"--undo makes the old state usable again: it removes the marker, provided that --to is where\n" +
+					"the state went and that nothing has changed there since (an apply since makes the new state\n" +
+					"the current one, and undo is refused). The copy at --to is left as it is: remove it, or stop\n" +
+					"using it.\n\n" +
 					"Examples:\n" +
 					"   applinkctl state migrate -f applink.yaml --to postgres://applinkctl@db/applinkctl?workspace=prod\n" +
-					"   applinkctl state migrate -f applink.yaml --to file://infra/state.json",
+					"   applinkctl state migrate -f applink.yaml --to file://infra/state.json\n" +
+					"   applinkctl state migrate -f applink.yaml --to file://infra/state.json --undo",
 				Flags: append(locate(),
 					&cli.StringFlag{Name: "to", Required: true, Usage: "destination backend `URL` (file://PATH or postgres://…)"},
+					&cli.BoolFlag{Name: "undo", Usage: "make the migrated state usable again (the new state at --to must be unchanged since)"},
 				),
 				Action: func(c *cli.Context) error {
 					o, err := stateOptionsFrom(c, newFactory(c, io))
 					if err != nil {
 						return err
+					}
+					if c.Bool("undo") {
+						return runStateMigrateUndo(c.Context, o, c.String("to"), io.Out)
 					}
 					return runStateMigrate(c.Context, o, c.String("to"), io.Out)
 				},
@@ -270,7 +289,7 @@ func runStateUnprotect(ctx context.Context, o stateOptions, address string, lock
 		lock := state.NewLockInfo("state unprotect")
 		release, err := b.Lock(ctx, lock, lockTimeout)
 		if err != nil {
-			return err
+			return state.WithStateArgs(err, o.StateArgs)
 		}
 		defer func() {
 			if rerr := release(); rerr != nil && err == nil {
@@ -325,7 +344,11 @@ func runStateHistory(ctx context.Context, o stateOptions, limit int, format stri
 	})
 }
 
-func runStateMigrate(ctx context.Context, o stateOptions, to string, out io.Writer) error {
+// migrateEnds opens the source (whatever its migration marker says) and
+// the destination of state migrate and runs fn on them. A lock error names
+// the unlock command of the state it is about.
+func migrateEnds(ctx context.Context, o stateOptions, to string, fn func(from, dst state.Backend) error) error {
+	o.IgnoreMigrated = true
 	return withBackend(ctx, o, func(from state.Backend) error {
 		dst, err := state.Open(ctx, to, state.OpenOptions{ManifestFiles: o.Files, Workspace: o.Workspace})
 		if err != nil {
@@ -335,18 +358,57 @@ func runStateMigrate(ctx context.Context, o stateOptions, to string, out io.Writ
 		if dst.Describe() == from.Describe() {
 			return fmt.Errorf("state migrate: source and destination are both %s", from.Describe())
 		}
+		err = fn(from, dst)
+		var le *state.LockedError
+		if errors.As(err, &le) {
+			args := o.StateArgs
+			if le.Where == dst.Describe() {
+				// The URL may carry a password: it is masked.
+				args = []string{view.ShellQuote("--state=" + maskPassword(to))}
+				if o.Workspace != "" {
+					args = append(args, view.ShellQuote("--workspace="+o.Workspace))
+				}
+			}
+			err = state.WithStateArgs(err, args)
+		}
+		return err
+	})
+}
+
+func runStateMigrate(ctx context.Context, o stateOptions, to string, out io.Writer) error {
+	return migrateEnds(ctx, o, to, func(from, dst state.Backend) error {
 		res, err := state.Migrate(ctx, from, dst)
 		if err != nil {
 			return err
 		}
-		if res.Unchanged {
-			_, err = fmt.Fprintf(out, "%s already holds this state (serial %d, %s); nothing copied\n", dst.Describe(), res.Serial, res.Digest)
-			return err
-		}
 		// The destination is named by Describe, never by the URL given,
 		// which may carry a password.
-		_, err = fmt.Fprintf(out, "migrated state serial %d (%d resources) and %d history records from %s to %s; verified %s\n",
-			res.Serial, res.Resources, res.History, from.Describe(), dst.Describe(), res.Digest)
+		switch {
+		case res.Already != nil:
+			_, err = fmt.Fprintf(out, "%s was already migrated to %s (serial %d, %s); nothing to do: use --state %s from now on\n",
+				from.Describe(), res.Already.To, res.Already.Serial, res.Already.At.Format(time.RFC3339), view.ShellQuote(res.Already.To))
+		case res.Unchanged:
+			_, err = fmt.Fprintf(out, "%s already holds this state (serial %d, %s); nothing copied; %s is marked as migrated there\n",
+				dst.Describe(), res.Serial, res.Digest, from.Describe())
+		default:
+			_, err = fmt.Fprintf(out, "migrated state serial %d (%d resources) and %d history records from %s to %s; verified %s\n"+
+				"%s is marked as migrated: use --state %s from now on (undo: applinkctl state migrate --undo)\n",
+				res.Serial, res.Resources, res.History, from.Describe(), dst.Describe(), res.Digest, from.Describe(), view.ShellQuote(dst.Describe()))
+		}
+		return err
+	})
+}
+
+// runStateMigrateUndo removes the migration marker of the state o selects,
+// when to is where it went and unchanged since.
+func runStateMigrateUndo(ctx context.Context, o stateOptions, to string, out io.Writer) error {
+	return migrateEnds(ctx, o, to, func(from, dst state.Backend) error {
+		m, err := state.UndoMigration(ctx, from, dst)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(out, "%s is usable again (serial %d, as migrated); the copy at %s was left as it is: remove it, or stop using it\n",
+			from.Describe(), m.Serial, m.To)
 		return err
 	})
 }

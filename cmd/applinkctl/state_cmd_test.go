@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -207,16 +209,21 @@ func TestStateMigrate(t *testing.T) {
 	src := seedState(t, dir)
 	want, _ := src.Load(context.Background())
 	dst := filepath.Join(t.TempDir(), "copy", "state.json")
+	raw, err := os.ReadFile(filepath.Join(dir, ".applinkctl", "state.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.WriteFile(t, dir, ".applinkctl/state.json.orig", string(raw)) // the old state is refused once migrated
 	out, errOut, code := runOut(t, "state", "migrate", "-f", dir, "--to", "file://"+dst)
 	if code != 0 || !strings.Contains(out, "migrated state serial 1 (2 resources) and 2 history records") || !strings.Contains(out, want.Digest()) {
 		t.Fatalf("migrate: exit %d: %s%s", code, out, errOut)
 	}
 	out, _, code = runOut(t, "state", "migrate", "-f", dir, "--to", "file://"+dst)
-	if code != 0 || !strings.Contains(out, "nothing copied") {
+	if code != 0 || !strings.Contains(out, "was already migrated to file://"+filepath.ToSlash(dst)) {
 		t.Fatalf("second migrate: exit %d: %s", code, out)
 	}
 	listed, _, _ := runOut(t, "state", "list", "--state", dst)
-	orig, _, _ := runOut(t, "state", "list", "-f", dir)
+	orig, _, _ := runOut(t, "state", "list", "--state", filepath.Join(dir, ".applinkctl", "state.json.orig"))
 	if listed != orig {
 		t.Fatalf("migrated list differs:\n%s\nvs\n%s", listed, orig)
 	}
@@ -240,11 +247,11 @@ func TestStatePostgres(t *testing.T) {
 	seedState(t, dir)
 	pg := dsn + "&workspace=shop"
 
+	fileList, _, _ := runOut(t, "state", "list", "-f", dir)
 	out, errOut, code := runOut(t, "state", "migrate", "-f", dir, "--to", pg)
 	if code != 0 || !strings.Contains(out, "to postgres://127.0.0.1:") || !strings.Contains(out, "workspace=shop") {
 		t.Fatalf("migrate to postgres: exit %d: %s%s", code, out, errOut)
 	}
-	fileList, _, _ := runOut(t, "state", "list", "-f", dir)
 	pgList, errOut, code := runOut(t, "state", "list", "--state", dsn, "--workspace", "shop")
 	if code != 0 || pgList != fileList {
 		t.Fatalf("list from postgres: exit %d: %s\n%s\nwant\n%s", code, errOut, pgList, fileList)
@@ -354,5 +361,78 @@ func TestStateUnprotectPostgres(t *testing.T) {
 	out, _, _ = runOut(t, "state", "list", "--state", dsn, "--workspace", "other")
 	if !strings.HasPrefix(out, "no resources in state postgres://") {
 		t.Fatalf("other workspace: %s", out)
+	}
+}
+
+// TestStateMigrateMarkerPostgres migrates file → Postgres → file through
+// the CLI: each old state is refused once migrated, naming the new one
+// without the password of its URL; a rerun says where it went; --undo
+// brings the Postgres workspace back while the file copy is unchanged.
+func TestStateMigrateMarkerPostgres(t *testing.T) {
+	dsn := pgtest.Start(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The test cluster trusts loopback, so any password gets in: it must
+	// never be printed.
+	u.User = url.UserPassword(u.User.Username(), "s3cret-pw")
+	pg := u.String() + "&workspace=shop"
+	dir := t.TempDir()
+	seedState(t, dir)
+	noSecret := func(what, text string) {
+		t.Helper()
+		if strings.Contains(text, "s3cret-pw") {
+			t.Fatalf("%s prints the password:\n%s", what, text)
+		}
+	}
+
+	// file → Postgres.
+	out, errOut, code := runOut(t, "state", "migrate", "-f", dir, "--to", pg)
+	noSecret("migrate", out+errOut)
+	if code != 0 || !strings.Contains(out, "is marked as migrated") {
+		t.Fatalf("migrate to postgres: exit %d: %s%s", code, out, errOut)
+	}
+	_, errOut, code = runOut(t, "state", "list", "-f", dir)
+	noSecret("list of the old state", errOut)
+	if code != 1 || !regexp.MustCompile(`was migrated to postgres://127\.0\.0\.1:\d+/\S+\?schema=applinkctl&workspace=shop on `).MatchString(errOut) {
+		t.Fatalf("list of the migrated file state: exit %d: %s", code, errOut)
+	}
+	out, errOut, code = runOut(t, "state", "migrate", "-f", dir, "--to", pg)
+	noSecret("second migrate", out+errOut)
+	if code != 0 || !strings.Contains(out, "was already migrated to postgres://") {
+		t.Fatalf("second migrate: exit %d: %s%s", code, out, errOut)
+	}
+
+	// Postgres → file.
+	back := filepath.Join(t.TempDir(), "back", "state.json")
+	out, errOut, code = runOut(t, "state", "migrate", "--state", pg, "--to", "file://"+back)
+	noSecret("migrate back", out+errOut)
+	if code != 0 || !strings.Contains(out, "to file://"+filepath.ToSlash(back)) {
+		t.Fatalf("migrate postgres to file: exit %d: %s%s", code, out, errOut)
+	}
+	for _, args := range [][]string{
+		{"state", "list", "--state", pg},
+		{"state", "history", "--state", pg},
+		{"state", "show", "--state", pg, "acme-api/connection/prod"},
+		{"state", "unprotect", "--state", pg, "acme-api/connection/prod"},
+	} {
+		_, errOut, code = runOut(t, args...)
+		noSecret(strings.Join(args[:2], " "), errOut)
+		if code != 1 || !strings.Contains(errOut, "workspace=shop was migrated to file://"+filepath.ToSlash(back)) {
+			t.Fatalf("%v: exit %d: %s", args, code, errOut)
+		}
+	}
+	// Another workspace of the same database is not affected.
+	if _, errOut, code = runOut(t, "state", "list", "--state", dsn, "--workspace", "other"); code != 0 {
+		t.Fatalf("other workspace: exit %d: %s", code, errOut)
+	}
+	out, errOut, code = runOut(t, "state", "migrate", "--state", pg, "--to", "file://"+back, "--undo")
+	noSecret("undo", out+errOut)
+	if code != 0 || !strings.Contains(out, "workspace=shop is usable again") {
+		t.Fatalf("undo: exit %d: %s%s", code, out, errOut)
+	}
+	if out, errOut, code = runOut(t, "state", "list", "--state", pg); code != 0 || !strings.Contains(out, "acme-api/connection/prod") {
+		t.Fatalf("list after undo: exit %d: %s%s", code, out, errOut)
 	}
 }

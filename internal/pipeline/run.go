@@ -119,7 +119,8 @@ func Open(ctx context.Context, in Inputs) (w *Run, err error) {
 	if in.Lock {
 		release, err := backend.Lock(ctx, w.who, in.LockTimeout)
 		if err != nil {
-			return w, err
+			// Its unlock command selects this run's state, as typed.
+			return w, state.WithStateArgs(err, in.StateArgs)
 		}
 		var once sync.Once
 		var rerr error

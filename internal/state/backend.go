@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"os/user"
@@ -150,6 +151,32 @@ func (l LockInfo) holder() string {
 type LockedError struct {
 	Holder LockInfo
 	Stale  bool
+	// Where is the locked state as Describe names it.
+	Where string
+	// StateArgs are the words, each quoted for a POSIX shell, that select
+	// this state on a command line (-f PATH, --sandbox, --state,
+	// --workspace): the unlock command printed carries them, so that run
+	// as printed it breaks this lock and not the default state's. The
+	// backend cannot know them; the command that took the lock sets them
+	// (WithStateArgs).
+	StateArgs []string
+}
+
+// UnlockCommand is the command that breaks this lock as a person types it.
+func (e *LockedError) UnlockCommand() string {
+	words := append([]string{"applinkctl", "state", "unlock"}, e.StateArgs...)
+	return strings.Join(append(words, e.Holder.ID), " ")
+}
+
+// WithStateArgs returns err with args (LockedError.StateArgs) set on the
+// *LockedError it wraps, if any, so its unlock command selects the same
+// state; any other error is returned as it is.
+func WithStateArgs(err error, args []string) error {
+	var le *LockedError
+	if errors.As(err, &le) {
+		le.StateArgs = args
+	}
+	return err
 }
 
 // holderText names the holder for messages, or says it has not recorded
@@ -166,10 +193,10 @@ func (e *LockedError) Error() string {
 		return "state is locked by another run that has not recorded itself yet; try again shortly"
 	}
 	if e.Stale {
-		return fmt.Sprintf("state is locked by %s, which is no longer running (stale lock); break it with: applinkctl state unlock %s",
-			e.Holder.holder(), e.Holder.ID)
+		return fmt.Sprintf("state is locked by %s, which is no longer running (stale lock); break it with: %s",
+			e.Holder.holder(), e.UnlockCommand())
 	}
-	return fmt.Sprintf("state is locked by %s; if that run is gone: applinkctl state unlock %s", e.Holder.holder(), e.Holder.ID)
+	return fmt.Sprintf("state is locked by %s; if that run is gone: %s", e.Holder.holder(), e.UnlockCommand())
 }
 
 // HistoryRecord is one entry of the state history (statedata.HistoryRecord).
@@ -191,6 +218,11 @@ type OpenOptions struct {
 	Workspace string
 	// LookupEnv reads DATABASE_URL for a bare "postgres"; os.LookupEnv when nil.
 	LookupEnv func(string) (string, bool)
+	// IgnoreMigrated opens a state that `state migrate` marked as moved
+	// elsewhere (see Migration), which is otherwise a *MigratedError at
+	// Open, Lock and Save. Only state migrate itself sets it, to say where
+	// the state went or to undo the migration.
+	IgnoreMigrated bool
 }
 
 // manifestDir is where the default state file lives.
@@ -215,13 +247,27 @@ func (o OpenOptions) manifestDir() string {
 //	postgres://…, postgresql://… PostgreSQL (pgx URL; ?schema= and ?workspace= are applinkctl's)
 //	postgres                    PostgreSQL at $DATABASE_URL (Heroku Postgres sets it)
 func Open(ctx context.Context, url string, opts OpenOptions) (Backend, error) {
+	b, err := open(ctx, url, opts)
+	if err != nil {
+		return nil, err
+	}
+	if !opts.IgnoreMigrated {
+		if err := checkMigrated(ctx, b); err != nil {
+			_ = b.Close()
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+func open(ctx context.Context, url string, opts OpenOptions) (Backend, error) {
 	lookup := opts.LookupEnv
 	if lookup == nil {
 		lookup = os.LookupEnv
 	}
 	switch {
 	case url == "":
-		return openFile(filepath.Join(opts.manifestDir(), ".applinkctl", "state.json"))
+		return openFile(filepath.Join(opts.manifestDir(), ".applinkctl", "state.json"), opts.IgnoreMigrated)
 	case url == "postgres" || url == "postgresql":
 		dsn, ok := lookup("DATABASE_URL")
 		if !ok || dsn == "" {
@@ -235,11 +281,11 @@ func Open(ctx context.Context, url string, opts OpenOptions) (Backend, error) {
 		if p == "" {
 			return nil, fmt.Errorf("state backend %q: no path", url)
 		}
-		return openFile(p)
+		return openFile(p, opts.IgnoreMigrated)
 	case strings.Contains(url, "://"):
 		return nil, fmt.Errorf("state backend %q: unsupported scheme; use file://PATH or postgres://…", url)
 	default:
-		return openFile(url)
+		return openFile(url, opts.IgnoreMigrated)
 	}
 }
 

@@ -821,3 +821,62 @@ func TestConformanceReleasedLockWritesUnlocked(t *testing.T) {
 		}
 	})
 }
+
+// TestConformanceMigratedMarker: once Migrate has verified the copy, the
+// source is marked: a fresh Open, a Lock and a Save of a backend opened
+// before the migration all fail with a *MigratedError naming the new
+// state; another state of the same place is not affected; a rerun of
+// Migrate reports it already done; UndoMigration clears the marker.
+func TestConformanceMigratedMarker(t *testing.T) {
+	eachBackend(t, func(t *testing.T, k backendKind) {
+		ctx := context.Background()
+		url := k.newURL(t)
+		before := open(t, url, state.OpenOptions{}) // opened before the migration
+		s := load(t, before)
+		a, r := sampleResource(1)
+		s.Resources[a] = r
+		if err := before.Save(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		src := open(t, url, state.OpenOptions{IgnoreMigrated: true})
+		dst := open(t, "file://"+filepath.Join(t.TempDir(), "new", "state.json"), state.OpenOptions{})
+		if _, err := state.Migrate(ctx, src, dst); err != nil {
+			t.Fatal(err)
+		}
+		isMigrated := func(what string, err error) {
+			t.Helper()
+			var me *state.MigratedError
+			if !errors.As(err, &me) || me.Migration.To != dst.Describe() || me.Migration.Digest != s.Digest() ||
+				!strings.Contains(err.Error(), "was migrated to "+dst.Describe()) {
+				t.Fatalf("%s = %v, want a *MigratedError naming %s", what, err, dst.Describe())
+			}
+		}
+		_, err := state.Open(ctx, url, state.OpenOptions{})
+		isMigrated("open", err)
+		_, err = before.Lock(ctx, state.NewLockInfo("apply"), 0)
+		isMigrated("lock", err)
+		isMigrated("save", before.Save(ctx, s))
+		// The failed Lock released what it took: the source is free.
+		if release, err := src.Lock(ctx, state.NewLockInfo("test"), 0); err != nil {
+			t.Fatalf("lock after a refused lock: %v", err)
+		} else if err := release(); err != nil {
+			t.Fatal(err)
+		}
+		if k.name == "postgres" {
+			other := strings.Replace(url, "workspace=conformance", "workspace=other", 1)
+			if _, err := state.Open(ctx, other, state.OpenOptions{}); err != nil {
+				t.Fatalf("another workspace: %v", err)
+			}
+		}
+		res, err := state.Migrate(ctx, src, dst)
+		if err != nil || res.Already == nil || res.Already.To != dst.Describe() {
+			t.Fatalf("rerun = %+v, %v", res, err)
+		}
+		if _, err := state.UndoMigration(ctx, src, dst); err != nil {
+			t.Fatal(err)
+		}
+		if got := load(t, open(t, url, state.OpenOptions{})); got.Digest() != s.Digest() {
+			t.Fatalf("after undo: %+v", got)
+		}
+	})
+}

@@ -31,6 +31,9 @@ type fileBackend struct {
 	path    string // absolute
 	lock    string
 	history string
+	marker  string // STATE.migrated: the migration marker (see Migration)
+
+	ignoreMigrated bool // OpenOptions.IgnoreMigrated
 
 	mu   sync.Mutex // guards held
 	held *fileLock  // the lock held, or lost (kept so writes stay refused)
@@ -44,7 +47,7 @@ type fileLock struct {
 	id string
 }
 
-func openFile(p string) (*fileBackend, error) {
+func openFile(p string, ignoreMigrated bool) (*fileBackend, error) {
 	abs, err := filepath.Abs(p)
 	if err != nil {
 		return nil, fmt.Errorf("state file %s: %w", p, err)
@@ -53,7 +56,9 @@ func openFile(p string) (*fileBackend, error) {
 		path:    abs,
 		lock:    abs + ".lock",
 		history: strings.TrimSuffix(abs, ".json") + ".history.jsonl", // state.json → state.history.jsonl
+		marker:  abs + ".migrated",
 
+		ignoreMigrated: ignoreMigrated,
 	}, nil
 }
 
@@ -214,6 +219,13 @@ func (f *fileBackend) writeLocked(ctx context.Context, decide func() (*State, er
 	if err := f.fence(); err != nil {
 		return err
 	}
+	if !f.ignoreMigrated {
+		// Under the flock: a migration marks the state while holding the
+		// lock, and a writer that opened the state before it finds out here.
+		if err := checkMigrated(ctx, f); err != nil {
+			return err
+		}
+	}
 	if err := linkAt(f.path, "state file"); err != nil {
 		return fmt.Errorf("state %s: %w", f.Describe(), err) // rename would replace the link, not what it names
 	}
@@ -272,10 +284,70 @@ func (f *fileBackend) Lock(ctx context.Context, info LockInfo, wait time.Duratio
 	go l.beat(func() *LockLostError { return f.heartbeat(l) })
 	var once sync.Once
 	var relErr error
-	return func() error {
+	release := func() error {
 		once.Do(func() { relErr = f.unlock(l) })
 		return relErr
-	}, nil
+	}
+	if !f.ignoreMigrated {
+		// A run that waited for the lock while state migrate held it
+		// finds the state moved away.
+		if err := checkMigrated(ctx, f); err != nil {
+			return nil, errors.Join(err, release())
+		}
+	}
+	return release, nil
+}
+
+// migrated reads the marker file, if any.
+func (f *fileBackend) migrated(ctx context.Context) (*Migration, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	fh, err := openNoFollow(f.marker, os.O_RDONLY, 0, "migration marker")
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("state %s: %w", f.Describe(), err)
+	}
+	defer fh.Close()
+	b, err := readLimited(fh, 64<<10)
+	if err != nil {
+		return nil, fmt.Errorf("state %s: migration marker %s: %w", f.Describe(), f.marker, err)
+	}
+	var m Migration
+	if err := json.Unmarshal(b, &m); err != nil || m.To == "" {
+		// Unreadable, it still says the state moved: refuse rather than
+		// use a state someone marked.
+		return nil, fmt.Errorf("state %s: migration marker %s is unreadable; the state was migrated elsewhere: remove the marker only if it was not (applinkctl state migrate --help)", f.Describe(), f.marker)
+	}
+	return &m, nil
+}
+
+// markMigrated writes the marker file atomically.
+func (f *fileBackend) markMigrated(ctx context.Context, m Migration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return fmt.Errorf("state %s: migration marker: %w", f.Describe(), err)
+	}
+	if err := fsutil.WriteFileAtomic(f.marker, append(b, '\n'), 0o600); err != nil {
+		return fmt.Errorf("state %s: migration marker: %w", f.Describe(), err)
+	}
+	return nil
+}
+
+// clearMigrated removes the marker file.
+func (f *fileBackend) clearMigrated(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := os.Remove(f.marker); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("state %s: migration marker: %w", f.Describe(), err)
+	}
+	return nil
 }
 
 // unlock stops the heartbeat and removes the lock file, unless it is no
@@ -315,7 +387,10 @@ func pollLock(ctx context.Context, what string, wait time.Duration, try func() (
 	for {
 		release, err := try()
 		var le *LockedError
-		if err == nil || !errors.As(err, &le) || le.Stale || !time.Now().Before(deadline) {
+		if errors.As(err, &le) {
+			le.Where = what
+		}
+		if err == nil || le == nil || le.Stale || !time.Now().Before(deadline) {
 			return release, err
 		}
 		if now := time.Now(); out != nil && !now.Before(nextNotice) {

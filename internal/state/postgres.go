@@ -57,6 +57,13 @@ var migrations = []string{
 		workspace text PRIMARY KEY,
 		token     bigint NOT NULL
 	);`,
+	// 3: migration markers. A workspace whose state `state migrate` moved
+	// elsewhere has a row saying where; it is refused until the row goes.
+	`CREATE TABLE {S}.migrated (
+		workspace   text PRIMARY KEY,
+		record      jsonb NOT NULL,
+		migrated_at timestamptz NOT NULL DEFAULT now()
+	);`,
 }
 
 // sessionSettings keep the server's idle_session_timeout from ending
@@ -84,6 +91,8 @@ type pgBackend struct {
 	workspace string
 	describe  string
 	key       int64 // advisory lock key
+
+	ignoreMigrated bool // OpenOptions.IgnoreMigrated
 
 	mu   sync.Mutex // guards conn and held
 	conn *pgx.Conn  // data connection, reopened after a loss
@@ -139,7 +148,8 @@ func openPostgres(ctx context.Context, raw string, opts OpenOptions) (*pgBackend
 	sum := sha256.Sum256([]byte("applinkctl-lock\x00" + schema + "\x00" + ws))
 	b := &pgBackend{
 		cfg: cfg, schema: schema, workspace: ws, describe: desc,
-		key: int64(binary.BigEndian.Uint64(sum[:8])),
+		key:            int64(binary.BigEndian.Uint64(sum[:8])),
+		ignoreMigrated: opts.IgnoreMigrated,
 	}
 	if err := b.withConn(ctx, "open", b.migrate); err != nil {
 		_ = b.Close()
@@ -172,7 +182,8 @@ func (b *pgBackend) withConn(ctx context.Context, op string, fn func(context.Con
 		var ce *ConflictError
 		var ve *VersionError
 		var co *CorruptError
-		if errors.As(err, &ce) || errors.As(err, &ve) || errors.As(err, &co) {
+		var me *MigratedError
+		if errors.As(err, &ce) || errors.As(err, &ve) || errors.As(err, &co) || errors.As(err, &me) {
 			return err
 		}
 		if b.conn.IsClosed() {
@@ -264,6 +275,18 @@ func (b *pgBackend) Save(ctx context.Context, s *State) error {
 		return err
 	}
 	if err := b.write(ctx, "save", func(ctx context.Context, tx pgx.Tx) error {
+		if !b.ignoreMigrated {
+			// In the write's transaction: a migration marks the state while
+			// holding the lock, and a writer that opened the state before it
+			// finds out here.
+			m, err := b.migratedQ(ctx, tx)
+			if err != nil {
+				return err
+			}
+			if m != nil {
+				return &MigratedError{Where: b.describe, Migration: *m}
+			}
+		}
 		return b.saveTx(ctx, tx, s.Serial, next, body)
 	}); err != nil {
 		return err
@@ -380,7 +403,10 @@ func (b *pgBackend) fenced(ctx context.Context, l *pgLock, op string, fn func(co
 	var ve *VersionError
 	var co *CorruptError
 	var le *LockLostError
+	var me *MigratedError
 	switch {
+	case errors.As(err, &me):
+		return err
 	case errors.As(err, &le):
 		return l.markLost(le)
 	case l.conn.IsClosed():
@@ -505,10 +531,69 @@ func (b *pgBackend) Lock(ctx context.Context, info LockInfo, wait time.Duration)
 	go l.beat(func() *LockLostError { return b.heartbeat(l) })
 	var once sync.Once
 	var relErr error
-	return func() error {
+	release := func() error {
 		once.Do(func() { relErr = b.unlock(l) })
 		return relErr
-	}, nil
+	}
+	if !b.ignoreMigrated {
+		// A run that waited for the lock while state migrate held it
+		// finds the workspace moved away.
+		if err := checkMigrated(ctx, b); err != nil {
+			return nil, errors.Join(err, release())
+		}
+	}
+	return release, nil
+}
+
+// querier is what migratedQ reads through: a connection or a transaction.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// migratedQ reads the workspace's migration marker through q.
+func (b *pgBackend) migratedQ(ctx context.Context, q querier) (*Migration, error) {
+	var raw string
+	err := q.QueryRow(ctx, `SELECT record::text FROM `+b.table("migrated")+` WHERE workspace = $1`, b.workspace).Scan(&raw)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var m Migration
+	if err := json.Unmarshal([]byte(raw), &m); err != nil || m.To == "" {
+		return nil, fmt.Errorf("state %s: the migration marker of workspace %s is unreadable; the state was migrated elsewhere", b.describe, b.workspace)
+	}
+	return &m, nil
+}
+
+func (b *pgBackend) migrated(ctx context.Context) (*Migration, error) {
+	var m *Migration
+	err := b.withConn(ctx, "read migration marker", func(ctx context.Context, c *pgx.Conn) error {
+		var err error
+		m, err = b.migratedQ(ctx, c)
+		return err
+	})
+	return m, err
+}
+
+func (b *pgBackend) markMigrated(ctx context.Context, m Migration) error {
+	rec, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("state %s: migration marker: %w", b.describe, err)
+	}
+	return b.withConn(ctx, "write migration marker", func(ctx context.Context, c *pgx.Conn) error {
+		_, err := c.Exec(ctx, `INSERT INTO `+b.table("migrated")+` (workspace, record, migrated_at) VALUES ($1, $2::jsonb, now())
+			ON CONFLICT (workspace) DO UPDATE SET record = excluded.record, migrated_at = excluded.migrated_at`, b.workspace, string(rec))
+		return err
+	})
+}
+
+func (b *pgBackend) clearMigrated(ctx context.Context) error {
+	return b.withConn(ctx, "remove migration marker", func(ctx context.Context, c *pgx.Conn) error {
+		_, err := c.Exec(ctx, `DELETE FROM `+b.table("migrated")+` WHERE workspace = $1`, b.workspace)
+		return err
+	})
 }
 
 // dropLease forgets l after its release unless it was lost: a run that

@@ -36,7 +36,7 @@ func TestPostgresCreatesSchemaOnEmptyDatabase(t *testing.T) {
 	open(t, dsn, state.OpenOptions{}) // a second open finds the tables ready
 	c := pgConn(t, dsn)
 	var v int
-	if err := c.QueryRow(ctx, `SELECT version FROM custom_s.schema_version`).Scan(&v); err != nil || v != 2 {
+	if err := c.QueryRow(ctx, `SELECT version FROM custom_s.schema_version`).Scan(&v); err != nil || v != 3 {
 		t.Fatalf("schema_version = %d, %v", v, err)
 	}
 	s := load(t, b)
@@ -187,7 +187,7 @@ func TestPostgresStaleLockInfoIsReplaced(t *testing.T) {
 
 func TestMigrateFileToPostgresToFile(t *testing.T) {
 	ctx := context.Background()
-	src := open(t, "file://"+t.TempDir()+"/state.json", state.OpenOptions{})
+	src := open(t, "file://"+t.TempDir()+"/state.json", state.OpenOptions{IgnoreMigrated: true})
 	s := load(t, src)
 	for i := range 3 {
 		a, r := sampleResource(i)
@@ -204,7 +204,7 @@ func TestMigrateFileToPostgresToFile(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	pg := open(t, pgtest.Start(t)+"&workspace=migrated", state.OpenOptions{})
+	pg := open(t, pgtest.Start(t)+"&workspace=migrated", state.OpenOptions{IgnoreMigrated: true})
 	res, err := state.Migrate(ctx, src, pg)
 	if err != nil {
 		t.Fatal(err)
@@ -215,8 +215,8 @@ func TestMigrateFileToPostgresToFile(t *testing.T) {
 	if got := load(t, pg); got.Digest() != s.Digest() {
 		t.Fatal("postgres copy differs")
 	}
-	if res, err := state.Migrate(ctx, src, pg); err != nil || !res.Unchanged {
-		t.Fatalf("rerun = %+v, %v; want unchanged", res, err)
+	if res, err := state.Migrate(ctx, src, pg); err != nil || res.Already == nil || res.Already.To != pg.Describe() {
+		t.Fatalf("rerun = %+v, %v; want already migrated", res, err)
 	}
 	back := open(t, "file://"+t.TempDir()+"/back/state.json", state.OpenOptions{})
 	res, err = state.Migrate(ctx, pg, back)
@@ -236,7 +236,11 @@ func TestMigrateFileToPostgresToFile(t *testing.T) {
 	if err := back.Save(ctx, got); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := state.Migrate(ctx, src, back); err == nil || !strings.Contains(err.Error(), "refusing to overwrite") {
+	other := open(t, "file://"+t.TempDir()+"/other.json", state.OpenOptions{IgnoreMigrated: true})
+	if err := other.Save(ctx, load(t, other)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := state.Migrate(ctx, other, back); err == nil || !strings.Contains(err.Error(), "refusing to overwrite") {
 		t.Fatalf("migrate onto a different state = %v", err)
 	}
 }
