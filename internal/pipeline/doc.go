@@ -16,5 +16,5 @@
 //	r, err := pipeline.Open(ctx, pipeline.Inputs{Files: files, Lock: true, ...})
 //	defer r.Close()             // releases the lock, on every path
 //	p, err := r.Plan(opts)      // or r.Replan(saved), r.Drift(ctx, ignore)
-//	summary, err := r.Apply(ctx, p, observer, apply.Options{...})
+//	summary, err := r.Apply(ctx, p, observer, pipeline.ApplyOptions{...})
 package pipeline
