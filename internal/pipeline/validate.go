@@ -141,3 +141,7 @@ func GraphInputs(files []string, planFile string, r Reporter) (*manifest.Manifes
 	}
 	return m, p, nil
 }
+
+// Schema is the JSON Schema (draft 2020-12) that Validate checks every
+// manifest file against.
+func Schema() []byte { return manifest.Schema() }
