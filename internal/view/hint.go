@@ -116,7 +116,7 @@ func BlockedError(p *plan.Plan, in Invocation) error {
 	if lines == nil {
 		return nil
 	}
-	msg := fmt.Sprintf("the plan has %d %s, which apply refuses:\n  %s", len(lines), plural(len(lines), "blocked change", "blocked changes"), strings.Join(lines, "\n  "))
+	msg := fmt.Sprintf("the plan has %s, which apply refuses:\n  %s", plural(len(lines), "blocked change", "blocked changes"), strings.Join(lines, "\n  "))
 	if cmd := UnblockCommand(p, in); cmd != "" {
 		msg += "\nto unblock it, run: " + cmd
 	}
