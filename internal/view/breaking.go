@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/applinkctl/applinkctl/internal/fsutil"
 	"github.com/applinkctl/applinkctl/internal/ghactions"
 	"github.com/applinkctl/applinkctl/internal/plan"
 	"github.com/applinkctl/applinkctl/internal/specdiff"
@@ -48,7 +49,7 @@ func shownSpec(file string) string {
 	if file == "" {
 		return ""
 	}
-	return relativeToWorkdir([]string{file})[0]
+	return fsutil.RelativeToWorkdir([]string{file})[0]
 }
 
 // specPos is "FILE:LINE" of a breaking change, the file as a reviewer finds

@@ -127,7 +127,7 @@ func BlockedError(p *plan.Plan, in Invocation) error {
 // changes (the same options plus the --replace that unblocks each), or ""
 // when p has none or one of them has no such way out.
 func UnblockCommand(p *plan.Plan, in Invocation) string {
-	if countPlan(p).Blocked == 0 {
+	if p.Counts().Blocked == 0 {
 		return ""
 	}
 	o, ok := plan.Unblocked(p.Options, p.Changes)
