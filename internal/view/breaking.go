@@ -94,22 +94,3 @@ func AnnotateBreaking(w io.Writer, p *plan.Plan, level string) {
 		}
 	}
 }
-
-// jsonBreaking is one breaking change of a spec on the wire.
-type jsonBreaking struct {
-	ID        string `json:"id"`
-	Operation string `json:"operation"`
-	Message   string `json:"message"`
-	File      string `json:"file"`
-	Line      int    `json:"line"`
-	Column    int    `json:"column"`
-}
-
-func breakingWire(s *plan.SpecChange) []jsonBreaking {
-	out := make([]jsonBreaking, 0, len(s.Breaking))
-	for _, c := range s.Breaking {
-		out = append(out, jsonBreaking{ID: c.ID, Operation: c.Operation, Message: c.Message,
-			File: shownSpec(s.File), Line: c.Line, Column: c.Column})
-	}
-	return out
-}
