@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -171,36 +170,18 @@ func (s *Server) Close() error {
 // or not at all: into a temporary file beside it (created 0600: the API
 // key is in it), synced, then renamed over path, so a script polling for
 // path never reads half of it.
-func writeEnvFile(path string, env [][2]string, quote func(string) string) (err error) {
+func writeEnvFile(path string, env [][2]string, quote func(string) string) error {
 	var b strings.Builder
 	b.WriteString("# written by applinkctl emulator; removed when it stops\n")
 	for _, kv := range env {
 		fmt.Fprintf(&b, "export %s=%s\n", kv[0], quote(kv[1]))
 	}
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
+	// Written whole or not at all (0600: it holds the emulator's API key),
+	// so a script polling for the file never reads half of it.
+	if err := fsutil.WriteFileAtomic(path, []byte(b.String()), 0o600); err != nil {
 		return fmt.Errorf("emulator: --env-file %s: %w", path, err)
 	}
-	defer func() {
-		if err != nil {
-			_ = os.Remove(tmp.Name())
-			err = fmt.Errorf("emulator: --env-file %s: %w", path, err)
-		}
-	}()
-	if _, err = tmp.WriteString(b.String()); err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return nil
 }
 
 // parseLatency reads "50ms", "50ms±10ms" or "50ms+-10ms".
