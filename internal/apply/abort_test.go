@@ -21,6 +21,8 @@ func TestAbortEndsTheGraceAtOnce(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			h := newHarness(t)
 			h.link.postDelay = time.Hour
+			posting := make(chan struct{})
+			h.link.inPost = func() { close(posting) }
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			abort, stop := context.WithCancel(context.Background())
@@ -39,13 +41,12 @@ func TestAbortEndsTheGraceAtOnce(t *testing.T) {
 				_, s, err := h.apply(ctx, opts, jwtConn("prod_org"))
 				done <- outcome{s, err}
 			}()
-			// The POST is in flight once its intent is recorded.
-			deadline := time.Now().Add(time.Minute)
-			for r := h.record(conn); r == nil || r.Phase != state.Intent; r = h.record(conn) {
-				if time.Now().After(deadline) {
-					t.Fatal("the create intent was never recorded")
-				}
-				time.Sleep(5 * time.Millisecond)
+			// Interrupt once the POST is in flight: its intent being
+			// recorded is not enough, the run may not have sent it yet.
+			select {
+			case <-posting:
+			case <-time.After(time.Minute):
+				t.Fatal("the create was never posted")
 			}
 			first, second := cancel, stop
 			if abortFirst {
