@@ -8,9 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"syscall"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -90,15 +88,10 @@ func rssRun(ctx context.Context, argv []string) error {
 	if err != nil {
 		return fmt.Errorf("%w: %s", err, tail(out.String(), 2000))
 	}
-	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	if !ok {
-		return fmt.Errorf("no rusage on %s", runtime.GOOS)
+	rss, cpu, err := childUsage(cmd.ProcessState)
+	if err != nil {
+		return err
 	}
-	rss := float64(ru.Maxrss) * 1024 // kilobytes on Linux
-	if runtime.GOOS == "darwin" {
-		rss = float64(ru.Maxrss) // bytes on macOS
-	}
-	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	return json.NewEncoder(os.Stdout).Encode(bigRun{Seconds: wall.Seconds(), CPUSeconds: cpu.Seconds(), PeakMB: rss / (1 << 20)})
 }
 

@@ -11,7 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/applinkctl/applinkctl/internal/state"
+	"github.com/applinkctl/applinkctl/internal/pipeline"
 )
 
 // streams are the command's standard streams, injected so tests capture them.
@@ -70,7 +70,7 @@ func run(args []string, io streams) int {
 	defer stop()
 	// A command waiting for the state lock (--lock-timeout) says who holds
 	// it on stderr rather than waiting in silence.
-	ctx = state.WithLockWaitOutput(ctx, io.Err)
+	ctx = pipeline.WithLockWaitOutput(ctx, io.Err)
 	app := newApp(io)
 	// A shell completing a resource address gets those recorded in state.
 	if completeAddresses(ctx, app, args, os.LookupEnv, io.Out) {

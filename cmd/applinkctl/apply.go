@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"os/signal"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -18,10 +16,8 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
-	"github.com/applinkctl/applinkctl/internal/apply"
 	"github.com/applinkctl/applinkctl/internal/pipeline"
-	"github.com/applinkctl/applinkctl/internal/plan"
-	"github.com/applinkctl/applinkctl/internal/state"
+	"github.com/applinkctl/applinkctl/internal/pipeline/ghreport"
 	"github.com/applinkctl/applinkctl/internal/view"
 )
 
@@ -32,7 +28,7 @@ type applyOptions struct {
 
 	Files       []string // -f: plan now, show it, confirm
 	PlanFile    string   // or a saved plan, executed exactly after the staleness check
-	Plan        plan.Options
+	Plan        pipeline.PlanOptions
 	DryRun      bool
 	AutoApprove bool
 	Parallelism int
@@ -43,7 +39,7 @@ type applyOptions struct {
 	WaitForBrowser bool
 	OpenBrowser    bool
 	Format         string // text | json
-	GitHub         gitHub
+	GitHub         ghreport.Reporter
 }
 
 func applyCommand(io streams) *cli.Command {
@@ -69,8 +65,8 @@ func applyCommand(io streams) *cli.Command {
 			&cli.BoolFlag{Name: "allow-empty", Usage: "allow --prune with a manifest that declares nothing"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "walk the plan, read and decide everything, but send no write and change no state"},
 			&cli.BoolFlag{Name: "auto-approve", Usage: "apply without asking for confirmation"},
-			&cli.IntFlag{Name: "parallelism", Value: apply.DefaultParallelism, Usage: "at most `N` mutating API calls in flight at once (waits for resources to settle do not count)"},
-			&cli.DurationFlag{Name: "timeout", Value: apply.DefaultTimeout, Usage: "how long (`DURATION`, e.g. 10m or 90s) to wait for each resource to be ready"},
+			&cli.IntFlag{Name: "parallelism", Value: pipeline.DefaultApplyParallelism, Usage: "at most `N` mutating API calls in flight at once (waits for resources to settle do not count)"},
+			&cli.DurationFlag{Name: "timeout", Value: pipeline.DefaultApplyTimeout, Usage: "how long (`DURATION`, e.g. 10m or 90s) to wait for each resource to be ready"},
 			&cli.DurationFlag{Name: "lock-timeout", Value: 0, Usage: "how long (`DURATION`, e.g. 30s) to wait for the state lock, saying who holds it meanwhile (0: fail at once)"},
 			&cli.StringSliceFlag{Name: "target", Usage: "only resources matching `PATTERN` (as plan --target) and what they depend on; repeatable"},
 			&cli.StringSliceFlag{Name: "replace", Usage: "force the replacement of the declared resources matching `PATTERN`; repeatable"},
@@ -88,7 +84,7 @@ func applyCommand(io streams) *cli.Command {
 				IO:             io,
 				World:          world,
 				Files:          c.StringSlice("file"),
-				Plan:           plan.Options{Prune: c.Bool("prune"), AllowEmpty: c.Bool("allow-empty"), Targets: c.StringSlice("target"), Replace: c.StringSlice("replace")},
+				Plan:           pipeline.PlanOptions{Prune: c.Bool("prune"), AllowEmpty: c.Bool("allow-empty"), Targets: c.StringSlice("target"), Replace: c.StringSlice("replace")},
 				DryRun:         c.Bool("dry-run"),
 				AutoApprove:    c.Bool("auto-approve"),
 				Parallelism:    c.Int("parallelism"),
@@ -97,7 +93,7 @@ func applyCommand(io streams) *cli.Command {
 				WaitForBrowser: c.Bool("wait-for-browser") || f.Sandbox != "",
 				OpenBrowser:    c.Bool("open-browser"),
 				Format:         c.String("format"),
-				GitHub:         newGitHub(io.Err),
+				GitHub:         ghreport.New(io.Err),
 			}
 			switch args := c.Args().Slice(); {
 			case len(args) > 1:
@@ -145,15 +141,15 @@ func runApply(ctx context.Context, o applyOptions) (err error) {
 	sigs := watchInterrupts(ios.Err, cancel, stopAbort, o.DryRun)
 	defer sigs.stop()
 
-	var saved *plan.Plan
 	files := o.Files
-	if o.PlanFile != "" {
-		if saved, err = pipeline.ReadSaved(o.PlanFile, o.World.Sandbox); err != nil {
-			return err
-		}
+	saved, err := pipeline.ReadSaved(o.PlanFile, o.World.Sandbox) // nil without a PLANFILE
+	if err != nil {
+		return err
+	}
+	if saved != nil {
 		files = saved.ManifestFiles
 	}
-	in, err := o.World.inputs(files, 0, o.GitHub.reporter(ios.Err)) // reads run at the read bound, not --parallelism
+	in, err := o.World.inputs(files, 0, o.GitHub.View(ios.Err)) // reads run at the read bound, not --parallelism
 	if err != nil {
 		return err
 	}
@@ -170,17 +166,12 @@ func runApply(ctx context.Context, o applyOptions) (err error) {
 		}
 	}()
 	inv := o.World.Invocation("apply", files)
-	var p *plan.Plan
-	if saved != nil {
-		if p, err = w.Replan(saved); err != nil {
-			var stale *plan.StaleError
-			if !errors.As(err, &stale) {
-				return err
-			}
-			return fmt.Errorf("%w\nto make it again, run: %s --out %s", err, inv.Command("plan", saved.Options), view.ShellQuote(o.PlanFile))
+	p, err := w.PlanOrReplan(saved, o.Plan)
+	if err != nil {
+		if saved == nil || !pipeline.IsStale(err) {
+			return err
 		}
-	} else if p, err = w.Plan(o.Plan); err != nil {
-		return err
+		return fmt.Errorf("%w\nto make it again, run: %s --out %s", err, inv.Command("plan", saved.Options), view.ShellQuote(o.PlanFile))
 	}
 
 	color := view.ColorEnabled(ios.Out, o.World.NoColor)
@@ -193,15 +184,15 @@ func runApply(ctx context.Context, o applyOptions) (err error) {
 				return err
 			}
 		} else {
-			apply.Observer(view.NewJSONEvents(ios.Out)).Done(apply.Summary{Unchanged: len(p.Changes), DryRun: o.DryRun})
+			view.NewJSONEvents(ios.Out).Done(pipeline.NothingToApply(p, o.DryRun))
 		}
 		return nil
 	}
-	if blockedChanges(p) != nil {
+	if blocked := view.BlockedError(p, inv); blocked != nil {
 		if format == view.FormatText {
 			_ = view.RenderPlan(ios.Out, p, view.FormatText, view.Options{Color: color, Invocation: inv})
 		}
-		return fmt.Errorf("apply: %w", blockedError(p, inv))
+		return fmt.Errorf("apply: %w", blocked)
 	}
 	// Only waiting on resources an earlier run left pending changes
 	// nothing: no question then.
@@ -224,17 +215,15 @@ func runApply(ctx context.Context, o applyOptions) (err error) {
 	}
 
 	interactive := isTTY(ios.In) && isTTY(rawErr)
-	var obs apply.Observer
-	if format == view.FormatJSON {
-		obs = view.NewJSONEvents(ios.Out)
-	} else {
+	obs := view.NewJSONEvents(ios.Out)
+	if format != view.FormatJSON {
 		obs = view.NewProgress(ios.Err, view.IsTerminal(rawErr), view.Options{Color: view.ColorEnabled(rawErr, o.World.NoColor)})
 	}
 	if o.OpenBrowser && interactive {
-		obs = browserOpener{Observer: obs, ctx: ctx}
+		obs = pipeline.OpenBrowsers(ctx, obs)
 	}
 
-	summary, applyErr := w.Apply(ctx, p, obs, apply.Options{
+	summary, applyErr := w.Apply(ctx, p, obs, pipeline.ApplyOptions{
 		Parallelism:    o.Parallelism,
 		Timeout:        o.Timeout,
 		DryRun:         o.DryRun,
@@ -242,7 +231,7 @@ func runApply(ctx context.Context, o applyOptions) (err error) {
 		Interactive:    interactive,
 		Abort:          abort,
 	})
-	if err := o.GitHub.apply(summary); err != nil {
+	if err := o.GitHub.Apply(summary); err != nil {
 		fmt.Fprintf(ios.Err, "warning: %v\n", err)
 	}
 	return applyExit(applyErr)
@@ -250,37 +239,19 @@ func runApply(ctx context.Context, o applyOptions) (err error) {
 
 // applyExit maps the engine's outcome to the exit codes of docs/apply.md.
 // The observer already printed the details, so most carry no message.
-func applyExit(err error) error {
-	var blocked *apply.BlockedError
-	var failed *apply.FailedError
-	var pending *apply.PendingError
-	var lost *state.LockLostError
-	switch {
-	case err == nil:
+func applyExit(applyErr error) error {
+	outcome, err := pipeline.ApplyOutcome(applyErr)
+	switch outcome {
+	case pipeline.Done:
 		return nil
-	case errors.Is(err, apply.ErrLockLost) && errors.As(err, &lost):
-		return withExitCode(exitError, fmt.Errorf("apply stopped: %w; another run may hold the lock now. This run started nothing once it knew, "+
-			"let the calls in flight finish and wrote no state after the loss: run apply again (once the other run is done) to resume from the intents in state", lost))
-	case errors.Is(err, apply.ErrInterrupted):
-		return withExitCode(exitInterrupted, errors.New("apply interrupted: what finished is recorded in state; run apply again to finish"))
-	case errors.As(err, &failed):
-		return withExitCode(exitError, fmt.Errorf("apply failed: %d change(s) failed", len(failed.RootCauses)))
-	case errors.As(err, &pending):
-		return withExitCode(exitPending, nil)
-	case errors.As(err, &blocked):
-		return err
+	case pipeline.Failed:
+		return withExitCode(exitError, err)
+	case pipeline.Interrupted:
+		return withExitCode(exitInterrupted, err)
+	case pipeline.Pending:
+		return withExitCode(exitPending, err)
 	}
 	return err
-}
-
-func blockedChanges(p *plan.Plan) []string {
-	var out []string
-	for _, c := range p.Changes {
-		if c.Blocked != "" {
-			out = append(out, string(c.Address)+": "+c.Blocked)
-		}
-	}
-	return out
 }
 
 // errNoTerminal refuses an unconfirmed apply where nobody can answer.
@@ -445,28 +416,4 @@ func (l *lockedWriter) Write(b []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(b)
-}
-
-// browserOpener opens each OAuth redirect URI in the person's browser.
-type browserOpener struct {
-	apply.Observer
-	ctx context.Context
-}
-
-func (b browserOpener) Event(ev apply.Event) {
-	b.Observer.Event(ev)
-	if ev.Type != apply.EventWaitingOnBrowser || ev.RedirectURI == "" || ev.DryRun {
-		return
-	}
-	name, args := "xdg-open", []string{ev.RedirectURI}
-	switch runtime.GOOS {
-	case "darwin":
-		name = "open"
-	case "windows":
-		name, args = "rundll32", []string{"url.dll,FileProtocolHandler", ev.RedirectURI}
-	}
-	cmd := exec.CommandContext(b.ctx, name, args...)
-	if err := cmd.Start(); err == nil {
-		go func() { _ = cmd.Wait() }() // reaped when the opener exits; bounded by ctx
-	}
 }

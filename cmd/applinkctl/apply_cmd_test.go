@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -436,7 +435,9 @@ func TestApplyInterruptedSavesStateReleasesLockExits130(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		if running {
-			_ = syscall.Kill(os.Getpid(), syscall.SIGINT)
+			if self, err := os.FindProcess(os.Getpid()); err == nil {
+				_ = self.Signal(os.Interrupt)
+			}
 		}
 	}()
 	out, errs, code := e.apply("--auto-approve", "--timeout", "2m")

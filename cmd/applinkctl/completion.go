@@ -9,7 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/applinkctl/applinkctl/internal/state"
+	"github.com/applinkctl/applinkctl/internal/pipeline/stateops"
 )
 
 // The bash and zsh scripts ask applinkctl itself what may follow the words
@@ -284,24 +284,10 @@ func recordedAddresses(ctx context.Context, vals map[string][]string, lookup fun
 	}
 	files := vals["file"]
 	url, err := f.StateURL(files)
-	if err != nil || strings.HasPrefix(url, "postgres") {
-		return nil
-	}
-	b, err := state.Open(ctx, url, state.OpenOptions{ManifestFiles: files, Workspace: f.Workspace})
 	if err != nil {
 		return nil
 	}
-	defer b.Close()
-	s, err := b.Load(ctx)
-	if err != nil {
-		return nil
-	}
-	out := make([]string, 0, len(s.Resources))
-	for a := range s.Resources {
-		out = append(out, string(a))
-	}
-	slices.Sort(out)
-	return out
+	return stateops.Addresses(ctx, stateops.Locator{URL: url, Files: files, Workspace: f.Workspace})
 }
 
 // flagNamed is the flag of flags named or aliased name, or nil.

@@ -6,8 +6,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/applinkctl/applinkctl/internal/live"
 	"github.com/applinkctl/applinkctl/internal/pipeline"
+	"github.com/applinkctl/applinkctl/internal/pipeline/ghreport"
 	"github.com/applinkctl/applinkctl/internal/view"
 )
 
@@ -19,7 +19,7 @@ type driftOptions struct {
 	Parallelism int
 	Format      string
 	Ignore      []string
-	GitHub      gitHub
+	GitHub      ghreport.Reporter
 }
 
 func driftCommand(io streams) *cli.Command {
@@ -45,7 +45,7 @@ func driftCommand(io streams) *cli.Command {
 			&cli.StringSliceFlag{Name: "file", Aliases: []string{"f"}, Usage: "manifest `PATH` (file or directory); repeatable", Required: true},
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "output `FORMAT`: text, json or markdown"},
 			&cli.StringSliceFlag{Name: "ignore", Usage: "drop findings whose address matches `PATTERN` (as plan --target); repeatable"},
-			&cli.IntFlag{Name: "parallelism", Value: live.DefaultReadConcurrency, Usage: "at most `N` read calls at once (reads change nothing; lower it to spare a rate limit shared with other tools)"},
+			&cli.IntFlag{Name: "parallelism", Value: pipeline.DefaultReadParallelism, Usage: "at most `N` read calls at once (reads change nothing; lower it to spare a rate limit shared with other tools)"},
 		},
 		Action: func(c *cli.Context) error {
 			world, err := newFactory(c, io).World()
@@ -59,7 +59,7 @@ func driftCommand(io streams) *cli.Command {
 				Parallelism: c.Int("parallelism"),
 				Format:      c.String("format"),
 				Ignore:      c.StringSlice("ignore"),
-				GitHub:      newGitHub(io.Err),
+				GitHub:      ghreport.New(io.Err),
 			})
 		},
 	}
@@ -73,7 +73,7 @@ func runDrift(ctx context.Context, opts driftOptions) error {
 	if err != nil {
 		return fmt.Errorf("drift: %w", err)
 	}
-	in, err := opts.World.inputs(opts.Files, opts.Parallelism, opts.GitHub.reporter(io.Err))
+	in, err := opts.World.inputs(opts.Files, opts.Parallelism, opts.GitHub.View(io.Err))
 	if err != nil {
 		return fmt.Errorf("drift: %w", err)
 	}
@@ -92,7 +92,7 @@ func runDrift(ctx context.Context, opts driftOptions) error {
 	if err := view.RenderDrift(io.Out, findings, format, vo); err != nil {
 		return fmt.Errorf("drift: %w", err)
 	}
-	if err := opts.GitHub.drift(findings, inv); err != nil {
+	if err := opts.GitHub.Drift(findings, inv); err != nil {
 		return fmt.Errorf("drift: %w", err)
 	}
 	if len(findings) > 0 {

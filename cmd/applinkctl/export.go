@@ -3,14 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/applinkctl/applinkctl/internal/client"
-	"github.com/applinkctl/applinkctl/internal/export"
-	"github.com/applinkctl/applinkctl/internal/live"
-	"github.com/applinkctl/applinkctl/internal/liveread"
+	"github.com/applinkctl/applinkctl/internal/pipeline"
 	"github.com/applinkctl/applinkctl/internal/view"
 )
 
@@ -19,7 +15,7 @@ type exportOptions struct {
 	IO streams
 	// Platform opens the client to read with: export only reads, so in
 	// the sandbox too it asks for no app to be created.
-	Platform    func() (*client.Platform, func(), error)
+	Platform    pipeline.Opener
 	Apps        []string
 	Addon       string // --addon: for every app; "" = each app's only AppLink add-on
 	OutDir      string // -o: write OutDir/applink.yaml; "" = stdout
@@ -46,16 +42,13 @@ func exportCommand(io streams) *cli.Command {
 			&cli.StringFlag{Name: "addon", Usage: "AppLink add-on `NAME` or id (for an app with several); written as addon:"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write `DIR`/applink.yaml instead of printing to stdout"},
 			&cli.BoolFlag{Name: "force", Usage: "overwrite an existing DIR/applink.yaml"},
-			&cli.IntFlag{Name: "parallelism", Value: live.DefaultReadConcurrency, Usage: "at most `N` read calls at once (reads change nothing; lower it to spare a rate limit shared with other tools)"},
+			&cli.IntFlag{Name: "parallelism", Value: pipeline.DefaultReadParallelism, Usage: "at most `N` read calls at once (reads change nothing; lower it to spare a rate limit shared with other tools)"},
 		},
 		Action: func(c *cli.Context) error {
 			f := newFactory(c, io)
 			return runExport(c.Context, exportOptions{
-				IO: io,
-				Platform: func() (*client.Platform, func(), error) {
-					p, _, stop, err := f.OpenPlatform(nil)
-					return p, stop, err
-				},
+				IO:          io,
+				Platform:    f.Opener(),
 				Apps:        c.StringSlice("app"),
 				Addon:       c.String("addon"),
 				OutDir:      c.String("output"),
@@ -76,23 +69,7 @@ func runExport(ctx context.Context, opts exportOptions) error {
 	if opts.Parallelism < 1 {
 		return fmt.Errorf("export: --parallelism %d: want at least 1", opts.Parallelism)
 	}
-	refs := make([]liveread.AppRef, 0, len(opts.Apps))
-	for _, a := range opts.Apps {
-		if a = strings.TrimSpace(a); a == "" {
-			return fmt.Errorf("export: --app: empty app name")
-		}
-		refs = append(refs, liveread.AppRef{Name: a, Addon: opts.Addon})
-	}
-	p, stop, err := opts.Platform()
-	if err != nil {
-		return fmt.Errorf("export: %w", err)
-	}
-	defer stop()
-	w, err := liveread.ReadApps(ctx, p, refs, opts.Parallelism)
-	if err != nil {
-		return fmt.Errorf("export: %w", err)
-	}
-	res, err := export.Render(w, export.Options{PinAddon: opts.Addon != ""})
+	res, err := pipeline.Export(ctx, pipeline.ExportOptions{Apps: opts.Apps, Addon: opts.Addon, Parallelism: opts.Parallelism, Platform: opts.Platform})
 	if err != nil {
 		return err
 	}
@@ -102,7 +79,7 @@ func runExport(ctx context.Context, opts exportOptions) error {
 			return fmt.Errorf("export: %w", err)
 		}
 	} else {
-		if dest, err = export.WriteFile(opts.OutDir, res.YAML, opts.Force); err != nil {
+		if dest, err = pipeline.WriteExport(opts.OutDir, res.YAML, opts.Force); err != nil {
 			return err
 		}
 	}

@@ -182,6 +182,17 @@ func (f *factory) OpenPlatform(apps []string) (*client.Platform, *emulator.Serve
 
 func firstOf(a, _ string) string { return a }
 
+// EmulatorURL starts the sandbox's emulator, as OpenPlatform does, and
+// returns its base URL and its stop func (validate --preflight with
+// --sandbox tries every key against its token endpoint).
+func (f *factory) EmulatorURL() (string, func(), error) {
+	_, srv, stop, err := f.OpenPlatform(nil)
+	if err != nil {
+		return "", nil, err
+	}
+	return srv.URL, stop, nil
+}
+
 // Logger is the stderr logger of --log-level (debug, info, warn, error;
 // default warn). An unknown level logs at warn and says so, rather than
 // failing a command over its logging; it is made when a command first

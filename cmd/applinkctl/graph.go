@@ -6,17 +6,15 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/applinkctl/applinkctl/internal/manifest"
 	"github.com/applinkctl/applinkctl/internal/pipeline"
-	"github.com/applinkctl/applinkctl/internal/plan"
-	"github.com/applinkctl/applinkctl/internal/planfile"
+	"github.com/applinkctl/applinkctl/internal/pipeline/ghreport"
 	"github.com/applinkctl/applinkctl/internal/view"
 )
 
 // graphOptions are the inputs of one graph run.
 type graphOptions struct {
 	IO       streams
-	GitHub   gitHub
+	GitHub   ghreport.Reporter
 	Files    []string // -f: the resources the manifest declares
 	PlanFile string   // --plan: a saved plan whose actions label the nodes
 	Format   string   // dot or mermaid
@@ -45,7 +43,7 @@ func graphCommand(io streams) *cli.Command {
 			if c.NArg() > 0 {
 				return fmt.Errorf("graph: unexpected argument %q (manifests go after -f)", c.Args().First())
 			}
-			return runGraph(graphOptions{IO: io, GitHub: newGitHub(io.Err), Files: c.StringSlice("file"), PlanFile: c.String("plan"), Format: c.String("format")})
+			return runGraph(graphOptions{IO: io, GitHub: ghreport.New(io.Err), Files: c.StringSlice("file"), PlanFile: c.String("plan"), Format: c.String("format")})
 		},
 	}
 }
@@ -59,19 +57,9 @@ func runGraph(opts graphOptions) error {
 	if len(opts.Files) == 0 && opts.PlanFile == "" {
 		return errors.New("graph: want -f PATH… (the manifest), --plan FILE (a saved plan), or both")
 	}
-	var (
-		m *manifest.Manifest
-		p *plan.Plan
-	)
-	if len(opts.Files) > 0 {
-		if m, err = pipeline.LoadManifest(opts.Files, opts.GitHub.reporter(opts.IO.Err)); err != nil {
-			return fmt.Errorf("graph: %w", err)
-		}
-	}
-	if opts.PlanFile != "" {
-		if p, err = planfile.Read(opts.PlanFile); err != nil {
-			return fmt.Errorf("graph: %w", err)
-		}
+	m, p, err := pipeline.GraphInputs(opts.Files, opts.PlanFile, opts.GitHub.View(opts.IO.Err))
+	if err != nil {
+		return fmt.Errorf("graph: %w", err)
 	}
 	g, err := view.DependencyGraph(m, p)
 	if err != nil {

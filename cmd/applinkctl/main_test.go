@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 
 	"github.com/applinkctl/applinkctl/internal/emulator"
 	"github.com/applinkctl/applinkctl/internal/safehttp"
+	"github.com/applinkctl/applinkctl/internal/testkit"
 )
 
 var update = flag.Bool("update", false, "rewrite the cmp files of testdata/script/*.txtar")
@@ -117,7 +117,7 @@ func mkfifoCmd(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("usage: mkfifo PATH...")
 	}
 	for _, a := range args {
-		ts.Check(syscall.Mkfifo(ts.MkAbs(a), 0o600))
+		ts.Check(testkit.MakeFifo(ts.MkAbs(a)))
 	}
 }
 

@@ -6,10 +6,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/applinkctl/applinkctl/internal/live"
 	"github.com/applinkctl/applinkctl/internal/pipeline"
-	"github.com/applinkctl/applinkctl/internal/plan"
-	"github.com/applinkctl/applinkctl/internal/planfile"
+	"github.com/applinkctl/applinkctl/internal/pipeline/ghreport"
 	"github.com/applinkctl/applinkctl/internal/view"
 )
 
@@ -19,14 +17,14 @@ type planOptions struct {
 	World worldOptions
 
 	Files            []string
-	Plan             plan.Options // --prune, --allow-empty, --target, --replace
-	Parallelism      int          // bound on concurrent read calls
-	Format           string       // text, json or markdown
-	Out              string       // --out FILE: save the plan for apply FILE
-	MaxBytes         int          // markdown cap
-	DetailedExitCode bool         // exit 2 when the plan has changes
-	FailOnBreaking   bool         // exit 1 when a publication change breaks its callers
-	GitHub           gitHub       // step summary, outputs and annotations under Actions
+	Plan             pipeline.PlanOptions // --prune, --allow-empty, --target, --replace
+	Parallelism      int                  // bound on concurrent read calls
+	Format           string               // text, json or markdown
+	Out              string               // --out FILE: save the plan for apply FILE
+	MaxBytes         int                  // markdown cap
+	DetailedExitCode bool                 // exit 2 when the plan has changes
+	FailOnBreaking   bool                 // exit 1 when a publication change breaks its callers
+	GitHub           ghreport.Reporter    // step summary, outputs and annotations under Actions
 }
 
 func planCommand(io streams) *cli.Command {
@@ -70,7 +68,7 @@ func planCommand(io streams) *cli.Command {
 			&cli.BoolFlag{Name: "fail-on-breaking", Usage: "exit 1 when a republished spec breaks existing callers of the API (after printing the plan)"},
 			&cli.StringSliceFlag{Name: "target", Usage: "plan only resources matching `PATTERN` (an address, a prefix, * or **) and what they depend on; repeatable"},
 			&cli.StringSliceFlag{Name: "replace", Usage: "force the replacement of the declared resources matching `PATTERN` (e.g. to re-run a JWT flow); repeatable"},
-			&cli.IntFlag{Name: "parallelism", Value: live.DefaultReadConcurrency, Usage: "at most `N` read calls at once (reads change nothing; lower it to spare a rate limit shared with other tools)"},
+			&cli.IntFlag{Name: "parallelism", Value: pipeline.DefaultReadParallelism, Usage: "at most `N` read calls at once (reads change nothing; lower it to spare a rate limit shared with other tools)"},
 		},
 		Action: func(c *cli.Context) error {
 			f := newFactory(c, io)
@@ -82,7 +80,7 @@ func planCommand(io streams) *cli.Command {
 				IO:    io,
 				World: world,
 				Files: c.StringSlice("file"),
-				Plan: plan.Options{
+				Plan: pipeline.PlanOptions{
 					Prune:      c.Bool("prune"),
 					AllowEmpty: c.Bool("allow-empty"),
 					Targets:    c.StringSlice("target"),
@@ -94,7 +92,7 @@ func planCommand(io streams) *cli.Command {
 				MaxBytes:         c.Int("max-bytes"),
 				DetailedExitCode: c.Bool("detailed-exitcode"),
 				FailOnBreaking:   c.Bool("fail-on-breaking"),
-				GitHub:           newGitHub(io.Err),
+				GitHub:           ghreport.New(io.Err),
 			})
 		},
 	}
@@ -111,7 +109,7 @@ func runPlan(ctx context.Context, opts planOptions) error {
 	if err != nil {
 		return fmt.Errorf("plan: %w", err)
 	}
-	in, err := opts.World.inputs(opts.Files, opts.Parallelism, opts.GitHub.reporter(io.Err))
+	in, err := opts.World.inputs(opts.Files, opts.Parallelism, opts.GitHub.View(io.Err))
 	if err != nil {
 		return fmt.Errorf("plan: %w", err)
 	}
@@ -129,28 +127,28 @@ func runPlan(ctx context.Context, opts planOptions) error {
 	if err := view.RenderPlan(io.Out, p, format, vo); err != nil {
 		return fmt.Errorf("plan: %w", err)
 	}
-	blocked := blockedChanges(p) != nil
+	blocked := view.BlockedError(p, inv)
 	saved := ""
 	switch {
-	case opts.Out != "" && blocked:
+	case opts.Out != "" && blocked != nil:
 		fmt.Fprintf(io.Err, "Not saved to %s: apply refuses a plan with blocked changes.\n", opts.Out)
 	case opts.Out != "":
-		if err := planfile.Write(opts.Out, p); err != nil {
+		if err := pipeline.WriteSaved(opts.Out, p); err != nil {
 			return fmt.Errorf("plan: %w", err)
 		}
 		saved = opts.Out
-		apply := view.Invocation{Flags: inv.Flags}.Command("apply", plan.Options{}) + " " + view.ShellQuote(opts.Out)
+		apply := view.Invocation{Flags: inv.Flags}.BareCommand("apply") + " " + view.ShellQuote(opts.Out)
 		fmt.Fprintf(io.Err, "Saved the plan to %s; run `%s` to apply exactly it.\n", opts.Out, apply)
 	}
-	if err := opts.GitHub.plan(p, vo, saved, opts.FailOnBreaking); err != nil {
+	if err := opts.GitHub.Plan(p, vo, saved, opts.FailOnBreaking); err != nil {
 		return fmt.Errorf("plan: %w", err)
 	}
 	if n := len(p.BreakingChanges()); opts.FailOnBreaking && n > 0 {
 		return fmt.Errorf("plan: %d %s existing callers (--fail-on-breaking); see ⚠ breaking above",
 			n, plural(n, "publication change breaks", "publication changes break"))
 	}
-	if blocked {
-		return fmt.Errorf("plan: %w", blockedError(p, inv))
+	if blocked != nil {
+		return fmt.Errorf("plan: %w", blocked)
 	}
 	if opts.DetailedExitCode && p.HasChanges() {
 		return withExitCode(exitChanges, nil)

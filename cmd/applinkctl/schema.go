@@ -3,7 +3,7 @@ package main
 import (
 	"github.com/urfave/cli/v2"
 
-	"github.com/applinkctl/applinkctl/internal/manifest"
+	"github.com/applinkctl/applinkctl/internal/pipeline"
 )
 
 func schemaCommand(io streams) *cli.Command {
@@ -18,7 +18,7 @@ func schemaCommand(io streams) *cli.Command {
 			"   applinkctl schema\n" +
 			"   applinkctl schema > applink.schema.json",
 		Action: func(c *cli.Context) error {
-			_, err := io.Out.Write(manifest.Schema())
+			_, err := io.Out.Write(pipeline.Schema())
 			return err
 		},
 	}

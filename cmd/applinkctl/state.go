@@ -9,39 +9,28 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/applinkctl/applinkctl/internal/addr"
-	"github.com/applinkctl/applinkctl/internal/state"
+	"github.com/applinkctl/applinkctl/internal/pipeline/stateops"
 	"github.com/applinkctl/applinkctl/internal/view"
 )
 
-// stateOptions locate one state backend: --state (global), -f and
-// --workspace, shared by every state subcommand.
-type stateOptions struct {
-	URL       string
-	Files     []string
-	Workspace string
-	// StateArgs are the words that select this state on a command line
-	// (-f, --sandbox, --state, --workspace), for the commands errors
-	// print (state unlock).
-	StateArgs []string
-	// IgnoreMigrated opens a state marked as migrated (state migrate only).
-	IgnoreMigrated bool
-}
-
-func (o stateOptions) open(ctx context.Context) (state.Backend, error) {
-	return state.Open(ctx, o.URL, state.OpenOptions{ManifestFiles: o.Files, Workspace: o.Workspace, IgnoreMigrated: o.IgnoreMigrated})
-}
-
 // stateOptionsFrom locates the state of a state subcommand; under
-// --sandbox it is the sandbox's own (see stateURL).
-func stateOptionsFrom(c *cli.Context, f *factory) (stateOptions, error) {
+// --sandbox it is the sandbox's own (see factory.StateURL).
+func stateOptionsFrom(c *cli.Context, f *factory) (stateops.Locator, error) {
 	files := c.StringSlice("file")
 	url, err := f.StateURL(files)
-	return stateOptions{
+	return stateops.Locator{
 		URL:       url,
 		Files:     files,
 		Workspace: f.Workspace,
 		StateArgs: stateArgs(f.Invocation("", files)),
+		// The URL may carry a password: it is masked.
+		DestStateArgs: func(to string) []string {
+			args := []string{view.ShellQuote("--state=" + maskPassword(to))}
+			if f.Workspace != "" {
+				args = append(args, view.ShellQuote("--workspace="+f.Workspace))
+			}
+			return args
+		},
 	}, err
 }
 
@@ -216,118 +205,54 @@ func stateCommand(io streams) *cli.Command {
 	}
 }
 
-// withBackend opens the backend, runs fn and closes it.
-func withBackend(ctx context.Context, o stateOptions, fn func(state.Backend) error) error {
-	b, err := o.open(ctx)
+func runStateList(ctx context.Context, o stateops.Locator, out io.Writer) error {
+	describe, s, err := stateops.List(ctx, o)
 	if err != nil {
 		return err
 	}
-	return errors.Join(fn(b), b.Close())
+	return view.RenderStateList(out, describe, s)
 }
 
-func runStateList(ctx context.Context, o stateOptions, out io.Writer) error {
-	return withBackend(ctx, o, func(b state.Backend) error {
-		s, err := b.Load(ctx)
-		if err != nil {
-			return err
-		}
-		return view.RenderStateList(out, b.Describe(), s)
-	})
-}
-
-func runStateShow(ctx context.Context, o stateOptions, address string, out io.Writer) error {
-	if _, err := addr.Parse(address); err != nil {
-		return fmt.Errorf("state show: %w", err)
-	}
-	return withBackend(ctx, o, func(b state.Backend) error {
-		s, err := b.Load(ctx)
-		if err != nil {
-			return err
-		}
-		r, ok := s.Resources[addr.Address(address)]
-		if !ok {
-			return fmt.Errorf("state show: %s is not in state %s (%d resources; see applinkctl state list)", address, b.Describe(), len(s.Resources))
-		}
-		return view.RenderStateRecord(out, address, r)
-	})
-}
-
-func runStateUnlock(ctx context.Context, o stateOptions, id string, out io.Writer) error {
-	return withBackend(ctx, o, func(b state.Backend) error {
-		// A symbolic link where the lock file goes is no lock any run
-		// made: it goes whatever the id, and what it names stays.
-		if c, ok := b.(state.LockLinkClearer); ok {
-			link, err := c.ClearLockLink(ctx)
-			if err != nil {
-				return err
-			}
-			if link != nil {
-				target := link.Target
-				if target == "" {
-					target = "-"
-				}
-				_, err = fmt.Fprintf(out, "removed %s, a symbolic link to %s and not a lock; the file it names was left alone\n", link.Path, target)
-				return err
-			}
-		}
-		if err := b.ForceUnlock(ctx, id); err != nil {
-			return err
-		}
-		_, err := fmt.Fprintf(out, "released lock %s on %s\n", id, b.Describe())
+func runStateShow(ctx context.Context, o stateops.Locator, address string, out io.Writer) error {
+	r, err := stateops.Show(ctx, o, address)
+	if err != nil {
 		return err
-	})
+	}
+	return view.RenderStateRecord(out, address, r)
+}
+
+func runStateUnlock(ctx context.Context, o stateops.Locator, id string, out io.Writer) error {
+	u, err := stateops.Unlock(ctx, o, id)
+	if err != nil {
+		return err
+	}
+	if u.LinkPath != "" {
+		// A symbolic link where the lock file goes is no lock any run
+		// made: it went whatever the id, and what it names stays.
+		_, err = fmt.Fprintf(out, "removed %s, a symbolic link to %s and not a lock; the file it names was left alone\n", u.LinkPath, u.LinkTarget)
+		return err
+	}
+	_, err = fmt.Fprintf(out, "released lock %s on %s\n", id, u.Describe)
+	return err
 }
 
 // runStateUnprotect clears the protect flag of one resource's record,
 // under the state lock, and records that in the history. A record already
 // unprotected is left alone.
-func runStateUnprotect(ctx context.Context, o stateOptions, address string, lockTimeout time.Duration, out io.Writer) error {
-	if _, err := addr.Parse(address); err != nil {
-		return fmt.Errorf("state unprotect: %w", err)
-	}
-	return withBackend(ctx, o, func(b state.Backend) (err error) {
-		lock := state.NewLockInfo("state unprotect")
-		release, err := b.Lock(ctx, lock, lockTimeout)
-		if err != nil {
-			return state.WithStateArgs(err, o.StateArgs)
-		}
-		defer func() {
-			if rerr := release(); rerr != nil && err == nil {
-				err = fmt.Errorf("state %s: release lock: %w", b.Describe(), rerr)
-			}
-		}()
-		started := time.Now().UTC()
-		s, err := b.Load(ctx)
-		if err != nil {
-			return err
-		}
-		r, ok := s.Resources[addr.Address(address)]
-		if !ok {
-			return fmt.Errorf("state unprotect: %s is not in state %s (%d resources; see applinkctl state list)", address, b.Describe(), len(s.Resources))
-		}
-		if !r.Protect {
-			_, err := fmt.Fprintf(out, "%s is not protected in state %s; nothing to do\n", address, b.Describe())
-			return err
-		}
-		r.Protect = false
-		r.UpdatedAt, r.UpdatedBy = started, lock.Who
-		if err := b.Save(ctx, s); err != nil {
-			return err
-		}
-		rec := state.HistoryRecord{
-			Workspace: o.Workspace, Started: started, Ended: time.Now().UTC(),
-			Who: lock.Who, Host: lock.Host, CIRunURL: lock.CIRunURL,
-			Operation: "state unprotect " + address, Summary: map[string]int{"unprotected": 1}, Outcome: "success",
-		}
-		if err := b.AppendHistory(ctx, rec); err != nil {
-			return fmt.Errorf("released %s, but: %w", address, err)
-		}
-		_, err = fmt.Fprintf(out, "%s is no longer protected in state %s; the next apply --prune deletes it if the manifest no longer declares it\n", address, b.Describe())
+func runStateUnprotect(ctx context.Context, o stateops.Locator, address string, lockTimeout time.Duration, out io.Writer) error {
+	u, err := stateops.Unprotect(ctx, o, address, lockTimeout)
+	if err != nil {
 		return err
-	})
+	}
+	if !u.WasProtected {
+		_, err = fmt.Fprintf(out, "%s is not protected in state %s; nothing to do\n", address, u.Describe)
+		return err
+	}
+	_, err = fmt.Fprintf(out, "%s is no longer protected in state %s; the next apply --prune deletes it if the manifest no longer declares it\n", address, u.Describe)
+	return err
 }
 
-func runStateHistory(ctx context.Context, o stateOptions, limit int, format string, out io.Writer) error {
+func runStateHistory(ctx context.Context, o stateops.Locator, limit int, format string, out io.Writer) error {
 	format, err := view.ParseFormat(format, view.FormatText, view.FormatJSON)
 	if err != nil {
 		return fmt.Errorf("state history: %w", err)
@@ -335,80 +260,44 @@ func runStateHistory(ctx context.Context, o stateOptions, limit int, format stri
 	if limit < 0 {
 		return fmt.Errorf("state history: --limit %d: want 0 (all) or more", limit)
 	}
-	return withBackend(ctx, o, func(b state.Backend) error {
-		recs, err := b.History(ctx, limit)
-		if err != nil {
-			return err
-		}
-		return view.RenderHistory(out, b.Describe(), recs, format)
-	})
+	describe, recs, err := stateops.History(ctx, o, limit)
+	if err != nil {
+		return err
+	}
+	return view.RenderHistory(out, describe, recs, format)
 }
 
-// migrateEnds opens the source (whatever its migration marker says) and
-// the destination of state migrate and runs fn on them. A lock error names
-// the unlock command of the state it is about.
-func migrateEnds(ctx context.Context, o stateOptions, to string, fn func(from, dst state.Backend) error) error {
-	o.IgnoreMigrated = true
-	return withBackend(ctx, o, func(from state.Backend) error {
-		dst, err := state.Open(ctx, to, state.OpenOptions{ManifestFiles: o.Files, Workspace: o.Workspace})
-		if err != nil {
-			return err
-		}
-		defer dst.Close()
-		if dst.Describe() == from.Describe() {
-			return fmt.Errorf("state migrate: source and destination are both %s", from.Describe())
-		}
-		err = fn(from, dst)
-		var le *state.LockedError
-		if errors.As(err, &le) {
-			args := o.StateArgs
-			if le.Where == dst.Describe() {
-				// The URL may carry a password: it is masked.
-				args = []string{view.ShellQuote("--state=" + maskPassword(to))}
-				if o.Workspace != "" {
-					args = append(args, view.ShellQuote("--workspace="+o.Workspace))
-				}
-			}
-			err = state.WithStateArgs(err, args)
-		}
+func runStateMigrate(ctx context.Context, o stateops.Locator, to string, out io.Writer) error {
+	m, err := stateops.Migrate(ctx, o, to)
+	if err != nil {
 		return err
-	})
-}
-
-func runStateMigrate(ctx context.Context, o stateOptions, to string, out io.Writer) error {
-	return migrateEnds(ctx, o, to, func(from, dst state.Backend) error {
-		res, err := state.Migrate(ctx, from, dst)
-		if err != nil {
-			return err
-		}
-		// The destination is named by Describe, never by the URL given,
-		// which may carry a password.
-		switch {
-		case res.Already != nil:
-			_, err = fmt.Fprintf(out, "%s was already migrated to %s (serial %d, %s); nothing to do: use --state %s from now on\n",
-				from.Describe(), res.Already.To, res.Already.Serial, res.Already.At.Format(time.RFC3339), view.ShellQuote(res.Already.To))
-		case res.Unchanged:
-			_, err = fmt.Fprintf(out, "%s already holds this state (serial %d, %s); nothing copied; %s is marked as migrated there\n",
-				dst.Describe(), res.Serial, res.Digest, from.Describe())
-		default:
-			_, err = fmt.Fprintf(out, "migrated state serial %d (%d resources) and %d history records from %s to %s; verified %s\n"+
-				"%s is marked as migrated: use --state %s from now on (undo: applinkctl state migrate --undo)\n",
-				res.Serial, res.Resources, res.History, from.Describe(), dst.Describe(), res.Digest, from.Describe(), view.ShellQuote(dst.Describe()))
-		}
-		return err
-	})
+	}
+	// The destination is named by Describe, never by the URL given,
+	// which may carry a password.
+	res := m.Result
+	switch {
+	case res.Already != nil:
+		_, err = fmt.Fprintf(out, "%s was already migrated to %s (serial %d, %s); nothing to do: use --state %s from now on\n",
+			m.From, res.Already.To, res.Already.Serial, res.Already.At.Format(time.RFC3339), view.ShellQuote(res.Already.To))
+	case res.Unchanged:
+		_, err = fmt.Fprintf(out, "%s already holds this state (serial %d, %s); nothing copied; %s is marked as migrated there\n",
+			m.To, res.Serial, res.Digest, m.From)
+	default:
+		_, err = fmt.Fprintf(out, "migrated state serial %d (%d resources) and %d history records from %s to %s; verified %s\n"+
+			"%s is marked as migrated: use --state %s from now on (undo: applinkctl state migrate --undo)\n",
+			res.Serial, res.Resources, res.History, m.From, m.To, res.Digest, m.From, view.ShellQuote(m.To))
+	}
+	return err
 }
 
 // runStateMigrateUndo removes the migration marker of the state o selects,
 // when to is where it went and unchanged since.
-func runStateMigrateUndo(ctx context.Context, o stateOptions, to string, out io.Writer) error {
-	return migrateEnds(ctx, o, to, func(from, dst state.Backend) error {
-		m, err := state.UndoMigration(ctx, from, dst)
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(out, "%s is usable again (serial %d, as migrated); the copy at %s was left as it is: remove it, or stop using it\n",
-			from.Describe(), m.Serial, m.To)
+func runStateMigrateUndo(ctx context.Context, o stateops.Locator, to string, out io.Writer) error {
+	u, err := stateops.UndoMigration(ctx, o, to)
+	if err != nil {
 		return err
-	})
+	}
+	_, err = fmt.Fprintf(out, "%s is usable again (serial %d, as migrated); the copy at %s was left as it is: remove it, or stop using it\n",
+		u.From, u.Migration.Serial, u.Migration.To)
+	return err
 }

@@ -1,13 +1,13 @@
 package main
 
 import (
-	"errors"
+	"context"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/applinkctl/applinkctl/internal/manifest"
 	"github.com/applinkctl/applinkctl/internal/pipeline"
+	"github.com/applinkctl/applinkctl/internal/pipeline/ghreport"
 	"github.com/applinkctl/applinkctl/internal/view"
 )
 
@@ -15,11 +15,11 @@ import (
 type validateOptions struct {
 	IO     streams
 	Files  []string
-	Format string // text or json
-	GitHub gitHub // also print annotations under GitHub Actions
+	Format string            // text or json
+	GitHub ghreport.Reporter // also print annotations under GitHub Actions
 	// Preflight, set by --preflight, runs after a successful validation
 	// (see preflight.go).
-	Preflight func(m *manifest.Manifest) error
+	Preflight *preflightOptions
 }
 
 func validateCommand(io streams) *cli.Command {
@@ -48,16 +48,14 @@ func validateCommand(io streams) *cli.Command {
 				IO:     io,
 				Files:  c.StringSlice("file"),
 				Format: c.String("format"),
-				GitHub: newGitHub(io.Err),
+				GitHub: ghreport.New(io.Err),
 			}
 			pre, err := preflightOptionsFrom(c, newFactory(c, io), opts.Format)
 			if err != nil {
 				return err
 			}
-			if pre != nil {
-				opts.Preflight = func(m *manifest.Manifest) error { return runPreflight(c.Context, *pre, m) }
-			}
-			return runValidate(opts)
+			opts.Preflight = pre
+			return runValidate(c.Context, opts)
 		},
 	}
 }
@@ -65,36 +63,35 @@ func validateCommand(io streams) *cli.Command {
 // runValidate loads the manifest and prints every problem: as text, errors
 // on stdout and warnings on stderr, then a count of what it declares; as
 // json, the array of problems. Exit 1 when any is an error.
-func runValidate(opts validateOptions) error {
+func runValidate(ctx context.Context, opts validateOptions) error {
 	io := opts.IO
 	format, err := view.ParseFormat(opts.Format, view.FormatText, view.FormatJSON)
 	if err != nil {
 		return fmt.Errorf("validate: %w", err)
 	}
-	m, problems, err := manifest.Load(opts.Files, manifest.Options{})
-	if err != nil && !errors.Is(err, manifest.ErrInvalid) {
+	v, err := pipeline.Validate(opts.Files)
+	if err != nil {
 		return fmt.Errorf("validate: %w", err)
 	}
 	// On stderr, which the runner reads for workflow commands too, so
 	// that stdout stays the report (--format json parses).
-	opts.GitHub.problems(problems)
-	if err := view.RenderProblems(io.Out, io.Err, problems, format); err != nil {
+	opts.GitHub.Problems(v.Problems)
+	if err := view.RenderProblems(io.Out, io.Err, v.Problems, format); err != nil {
 		return fmt.Errorf("validate: %w", err)
 	}
-	if err != nil {
+	if v.Invalid {
 		if format == view.FormatJSON {
 			return withExitCode(exitError, nil)
 		}
-		nerr := pipeline.ErrorCount(problems)
-		return withExitCode(exitError, fmt.Errorf("validate: %d %s", nerr, plural(nerr, "problem", "problems")))
+		return withExitCode(exitError, fmt.Errorf("validate: %d %s", v.Errors, plural(v.Errors, "problem", "problems")))
 	}
 	if format == view.FormatText {
-		if err := view.RenderValid(io.Out, m); err != nil {
+		if err := view.RenderValid(io.Out, v.Manifest); err != nil {
 			return err
 		}
 	}
 	if opts.Preflight != nil {
-		return opts.Preflight(m)
+		return runPreflight(ctx, *opts.Preflight, v)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package apply
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,8 +22,9 @@ func TestAbortEndsTheGraceAtOnce(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			h := newHarness(t)
 			h.link.postDelay = time.Hour
-			posting := make(chan struct{})
-			h.link.inPost = func() { close(posting) }
+			inPost := make(chan struct{})
+			var once sync.Once
+			h.link.inPost = func() { once.Do(func() { close(inPost) }) }
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			abort, stop := context.WithCancel(context.Background())
@@ -41,12 +43,16 @@ func TestAbortEndsTheGraceAtOnce(t *testing.T) {
 				_, s, err := h.apply(ctx, opts, jwtConn("prod_org"))
 				done <- outcome{s, err}
 			}()
-			// Interrupt once the POST is in flight: its intent being
-			// recorded is not enough, the run may not have sent it yet.
+			// Wait for the POST itself: a recorded intent alone does not
+			// mean the call has started (the change may still be waiting
+			// for a slot, and is then interrupted before its create).
 			select {
-			case <-posting:
+			case <-inPost:
 			case <-time.After(time.Minute):
-				t.Fatal("the create was never posted")
+				t.Fatal("the create's POST never started")
+			}
+			if r := h.record(conn); r == nil || r.Phase != state.Intent {
+				t.Fatalf("state = %+v at the POST, want the create intent recorded first", r)
 			}
 			first, second := cancel, stop
 			if abortFirst {

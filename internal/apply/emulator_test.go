@@ -272,7 +272,7 @@ func TestDryRunSendsNoWrite(t *testing.T) {
 	if n := e.mutations(); n != 0 {
 		t.Errorf("dry run sent %d writes: %v", n, e.srv.Emulator.Requests())
 	}
-	if p := e.prepare(plan.Options{}).plan; p.Counts()[plan.Create] != 6 {
+	if p := e.prepare(plan.Options{}).plan; p.Counts().Create != 6 {
 		t.Errorf("dry run changed something: %v", p.Counts())
 	}
 }

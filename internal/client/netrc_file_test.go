@@ -2,11 +2,11 @@ package client_test
 
 import (
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/applinkctl/applinkctl/internal/client"
+	"github.com/applinkctl/applinkctl/internal/testkit"
 )
 
 // TestConfigFromEnvRefusesANetrcPipe: a ~/.netrc that is a named pipe with
@@ -14,9 +14,7 @@ import (
 func TestConfigFromEnvRefusesANetrcPipe(t *testing.T) {
 	home := t.TempDir()
 	netrc := filepath.Join(home, ".netrc")
-	if err := syscall.Mkfifo(netrc, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testkit.Mkfifo(t, netrc)
 	done := make(chan error, 1)
 	go func() {
 		_, err := client.ConfigFromEnv(env(nil), home)

@@ -7,11 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/applinkctl/applinkctl/internal/fsutil"
+	"github.com/applinkctl/applinkctl/internal/testkit"
 )
 
 // within runs f and fails the test if it has not returned after a
@@ -37,13 +37,6 @@ func within[T any](t *testing.T, f func() (T, error)) (T, error) {
 	}
 }
 
-func mkfifo(t *testing.T, path string) {
-	t.Helper()
-	if err := syscall.Mkfifo(path, 0o600); err != nil {
-		t.Fatalf("mkfifo: %v", err)
-	}
-}
-
 func write(t *testing.T, path, body string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -57,7 +50,7 @@ func write(t *testing.T, path, body string) {
 func TestReadFileRefusesWhatIsNotARegularFile(t *testing.T) {
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "pipe.yaml")
-	mkfifo(t, fifo)
+	testkit.Mkfifo(t, fifo)
 	sock := filepath.Join(dir, "s.sock")
 	l, err := net.Listen("unix", sock)
 	if err != nil {
@@ -165,7 +158,7 @@ func TestReadFileInSymlinks(t *testing.T) {
 
 func TestReadFileInFIFO(t *testing.T) {
 	dir := t.TempDir()
-	mkfifo(t, filepath.Join(dir, "connectedapp-meta.xml"))
+	testkit.Mkfifo(t, filepath.Join(dir, "connectedapp-meta.xml"))
 	_, err := within(t, func() ([]byte, error) { return fsutil.ReadFileIn(dir, "connectedapp-meta.xml", 1<<20) })
 	if err == nil || err.Error() != "is a named pipe, not a regular file" {
 		t.Errorf("err = %v", err)

@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -38,14 +37,6 @@ func pubDir(t *testing.T) string {
 		"api/meta/permissionset-meta.xml": "<PermissionSet/>",
 	})
 	return dir
-}
-
-func mkfifo(t *testing.T, path string) {
-	t.Helper()
-	_ = os.Remove(path)
-	if err := syscall.Mkfifo(path, 0o600); err != nil {
-		t.Fatalf("mkfifo: %v", err)
-	}
 }
 
 // loadWithin runs Load in a goroutine and fails the test if it has not
@@ -93,23 +84,23 @@ func TestLoadRefusesNamedPipesAtOnce(t *testing.T) {
 		want  string
 	}{
 		{"-f file", func(t *testing.T, dir string) []string {
-			mkfifo(t, filepath.Join(dir, "pipe.yaml"))
+			testkit.Mkfifo(t, filepath.Join(dir, "pipe.yaml"))
 			return []string{filepath.Join(dir, "pipe.yaml")}
 		}, "pipe.yaml: is a named pipe, not a regular file\n"},
 		{"in -f directory", func(t *testing.T, dir string) []string {
-			mkfifo(t, filepath.Join(dir, "zz.yaml"))
+			testkit.Mkfifo(t, filepath.Join(dir, "zz.yaml"))
 			return []string{dir}
 		}, "zz.yaml: is a named pipe, not a regular file\n"},
 		{"private_key_file", func(t *testing.T, dir string) []string {
-			mkfifo(t, filepath.Join(dir, "keys", "server.key"))
+			testkit.Mkfifo(t, filepath.Join(dir, "keys", "server.key"))
 			return []string{dir}
 		}, "applink.yaml:7:60: apps.acme-api.connections.prod_org.jwt.private_key_file: private key keys/server.key is a named pipe, not a regular file\n"},
 		{"spec", func(t *testing.T, dir string) []string {
-			mkfifo(t, filepath.Join(dir, "api", "openapi.yaml"))
+			testkit.Mkfifo(t, filepath.Join(dir, "api", "openapi.yaml"))
 			return []string{dir}
 		}, "applink.yaml:10:19: apps.acme-api.connections.prod_org.publications.AcmeOrders.spec: spec api/openapi.yaml is a named pipe, not a regular file\n"},
 		{"metadata_dir file", func(t *testing.T, dir string) []string {
-			mkfifo(t, filepath.Join(dir, "api", "meta", "connectedapp-meta.xml"))
+			testkit.Mkfifo(t, filepath.Join(dir, "api", "meta", "connectedapp-meta.xml"))
 			return []string{dir}
 		}, "applink.yaml:11:27: apps.acme-api.connections.prod_org.publications.AcmeOrders.metadata_dir: metadata_dir api/meta: connectedapp-meta.xml is a named pipe, not a regular file\n"},
 	} {

@@ -18,12 +18,9 @@ const historyTimeout = 30 * time.Second
 // dry run, appends the run to the state history: who, where, the commit
 // (GITHUB_SHA), a hash of the plan, the counts and the outcome. A history
 // that cannot be written is a Reporter warning, not a failure: the state
-// itself is written by then. opts.Who is filled in when empty.
-func (w *Run) Apply(ctx context.Context, p *plan.Plan, obs apply.Observer, opts apply.Options) (apply.Summary, error) {
-	if opts.Who == "" {
-		opts.Who = w.who.Who
-	}
-	summary, applyErr := apply.Apply(ctx, p, w.links, w.store, obs, opts)
+// itself is written by then.
+func (w *Run) Apply(ctx context.Context, p *plan.Plan, obs apply.Observer, opts ApplyOptions) (apply.Summary, error) {
+	summary, applyErr := apply.Apply(ctx, p, w.links, w.store, obs, opts.engineOptions(w.who.Who))
 	if opts.DryRun {
 		return summary, applyErr
 	}

@@ -13,8 +13,16 @@
 // implements, and the platform client comes from an Opener, which the
 // command's flag factory provides.
 //
+// It is also the API the commands speak for the rest of their work, so that
+// cmd/applinkctl imports no engine package (cmd/applinkctl/imports_test.go):
+// its own PlanOptions and ApplyOptions, the saved plan (ReadSaved,
+// WriteSaved), how an apply ended (ApplyOutcome), and the flows of validate
+// and --preflight, graph and export. The state subcommands are in
+// pipeline/stateops, the reports to GitHub Actions in pipeline/ghreport and
+// applinkctl emulator in pipeline/emuserve.
+//
 //	r, err := pipeline.Open(ctx, pipeline.Inputs{Files: files, Lock: true, ...})
 //	defer r.Close()             // releases the lock, on every path
 //	p, err := r.Plan(opts)      // or r.Replan(saved), r.Drift(ctx, ignore)
-//	summary, err := r.Apply(ctx, p, observer, apply.Options{...})
+//	summary, err := r.Apply(ctx, p, observer, pipeline.ApplyOptions{...})
 package pipeline

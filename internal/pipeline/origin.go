@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,8 +13,12 @@ import (
 
 // ReadSaved reads the saved plan at path (from plan --out) for a run
 // against sandbox (the absolute sandbox directory, "" for the real API) and
-// refuses one made against another world, or naming no manifest.
+// refuses one made against another world, or naming no manifest. An empty
+// path names no saved plan: nil, nil.
 func ReadSaved(path, sandbox string) (*plan.Plan, error) {
+	if path == "" {
+		return nil, nil
+	}
 	saved, err := planfile.Read(path)
 	if err != nil {
 		return nil, err
@@ -25,6 +30,20 @@ func ReadSaved(path, sandbox string) (*plan.Plan, error) {
 		return nil, fmt.Errorf("plan file %s: names no manifest file", path)
 	}
 	return saved, nil
+}
+
+// ReadPlanFile reads the saved plan at path as it is, for a command that
+// only shows it (graph --plan): no origin check.
+func ReadPlanFile(path string) (*plan.Plan, error) { return planfile.Read(path) }
+
+// WriteSaved saves p to path (plan --out) for apply PLANFILE, atomically.
+func WriteSaved(path string, p *plan.Plan) error { return planfile.Write(path, p) }
+
+// IsStale reports whether err refuses a saved plan because something it saw
+// has changed since (Replan's *plan.StaleError): making it again helps.
+func IsStale(err error) bool {
+	var stale *plan.StaleError
+	return errors.As(err, &stale)
 }
 
 // CheckOrigin refuses a saved plan made against another world than this

@@ -191,7 +191,21 @@ func (w *Run) Origin() plan.Origin {
 }
 
 // Plan diffs manifest, live world and state with opts.
-func (w *Run) Plan(opts plan.Options) (*plan.Plan, error) {
+func (w *Run) Plan(opts PlanOptions) (*plan.Plan, error) {
+	return w.diff(opts.diffOptions())
+}
+
+// PlanOrReplan is Replan(saved) when saved is not nil, else Plan(opts):
+// apply's plan, from a saved plan or made now.
+func (w *Run) PlanOrReplan(saved *plan.Plan, opts PlanOptions) (*plan.Plan, error) {
+	if saved != nil {
+		return w.Replan(saved)
+	}
+	return w.Plan(opts)
+}
+
+// diff is Plan with the options as plan.Diff takes them.
+func (w *Run) diff(opts plan.Options) (*plan.Plan, error) {
 	opts.StateArgs = w.in.StateArgs
 	p, err := plan.Diff(w.Manifest, w.World, w.State, opts)
 	if err != nil {
@@ -206,7 +220,7 @@ func (w *Run) Plan(opts plan.Options) (*plan.Plan, error) {
 // anything it saw has changed since. The fresh plan is what apply runs:
 // it carries the live ids a saved plan may lack.
 func (w *Run) Replan(saved *plan.Plan) (*plan.Plan, error) {
-	p, err := w.Plan(saved.Options)
+	p, err := w.diff(saved.Options)
 	if err != nil {
 		return nil, err
 	}

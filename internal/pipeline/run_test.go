@@ -237,14 +237,14 @@ func TestPlanApplyRecordsHistoryAndReleases(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := r.Plan(plan.Options{})
+	p, err := r.Plan(pipeline.PlanOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !p.HasChanges() || p.Origin.State == "" {
 		t.Fatalf("plan has no changes or no origin: %+v", p)
 	}
-	s, err := r.Apply(ctx, p, quiet{}, apply.Options{Parallelism: 2, Timeout: time.Minute, WaitForBrowser: true})
+	s, err := r.Apply(ctx, p, quiet{}, pipeline.ApplyOptions{Parallelism: 2, Timeout: time.Minute, WaitForBrowser: true})
 	if err != nil || s.Created != 1 {
 		t.Fatalf("Apply = %+v, %v", s, err)
 	}
@@ -280,7 +280,7 @@ func TestPlanApplyRecordsHistoryAndReleases(t *testing.T) {
 	if _, err := r.Replan(p); !errors.As(err, &stale) {
 		t.Errorf("Replan of an applied plan = %v; want *plan.StaleError", err)
 	}
-	again, err := r.Plan(plan.Options{})
+	again, err := r.Plan(pipeline.PlanOptions{})
 	if err != nil || again.HasChanges() {
 		t.Errorf("second plan: changes %v, %v", again != nil && again.HasChanges(), err)
 	}

@@ -194,7 +194,7 @@ func TestEmptyWorldCreatesParentFirst(t *testing.T) {
 			t.Errorf("%s: no reasons", c.Address)
 		}
 	}
-	if !p.HasChanges() || p.Counts()[plan.Create] != 5 {
+	if !p.HasChanges() || p.Counts().Create != 5 {
 		t.Fatalf("counts %v", p.Counts())
 	}
 	gs := p.Graph()

@@ -48,13 +48,58 @@ func (p *Plan) RecordsState() bool {
 	return false
 }
 
-// Counts is the number of changes per action, noop included.
-func (p *Plan) Counts() map[Action]int {
-	out := map[Action]int{}
+// Counts are the totals of a plan's summary: each change counted once,
+// under its action (noop included), and apart from that the changes apply
+// waits for first and the blocked ones, which also have an action.
+type Counts struct {
+	Create, Replace, Republish, Delete, Adopt, Noop, Wait, Blocked int
+}
+
+// Actionable reports whether the counts show anything for apply to do: an
+// action other than noop, or a resource to wait for. The views' summaries
+// and has_changes use it; a blocked change is counted under its action.
+func (n Counts) Actionable() bool {
+	return n.Create+n.Replace+n.Republish+n.Delete+n.Adopt+n.Wait > 0
+}
+
+// Counts totals the plan's changes (see Counts).
+func (p *Plan) Counts() Counts {
+	var n Counts
 	for _, c := range p.Changes {
-		out[c.Action]++
+		switch c.Action {
+		case Create:
+			n.Create++
+		case Replace:
+			n.Replace++
+		case Republish:
+			n.Republish++
+		case Delete:
+			n.Delete++
+		case Adopt:
+			n.Adopt++
+		case Noop:
+			n.Noop++
+		}
+		if c.Wait {
+			n.Wait++
+		}
+		if c.Blocked != "" {
+			n.Blocked++
+		}
 	}
-	return out
+	return n
+}
+
+// ResourceKind is the change's kind, taken from its address when the
+// planner left it unset, so the kind always agrees with the address.
+func (c *Change) ResourceKind() addr.Kind {
+	if c.Kind != "" {
+		return c.Kind
+	}
+	if p, err := addr.Parse(string(c.Address)); err == nil {
+		return p.Kind
+	}
+	return ""
 }
 
 // Change finds the change of an address, or nil.

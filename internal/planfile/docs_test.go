@@ -3,34 +3,15 @@ package planfile
 import (
 	"os"
 	"path/filepath"
-	"reflect"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/applinkctl/applinkctl/internal/testkit"
 )
 
 // docPath documents the JSON plan, which a saved plan of version 1 is.
 var docPath = filepath.Join("..", "..", "docs", "plan-format.md")
-
-// jsonFields collects the JSON names of t's fields, recursively.
-func jsonFields(t reflect.Type, seen map[reflect.Type]bool, out map[string]bool) {
-	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Map {
-		t = t.Elem()
-	}
-	if t.Kind() != reflect.Struct || seen[t] {
-		return
-	}
-	seen[t] = true
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "" || name == "-" {
-			continue
-		}
-		out[name] = true
-		jsonFields(f.Type, seen, out)
-	}
-}
 
 // TestV1FieldsDocumented fails when a saved plan holds a field that
 // docs/plan-format.md does not name.
@@ -39,8 +20,7 @@ func TestV1FieldsDocumented(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fields := map[string]bool{}
-	jsonFields(reflect.TypeOf(v1Plan{}), map[reflect.Type]bool{}, fields)
+	fields := testkit.JSONFields(v1Plan{})
 	if len(fields) < 30 {
 		t.Fatalf("found only %d fields; is the reflection broken?", len(fields))
 	}

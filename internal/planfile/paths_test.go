@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -41,9 +40,7 @@ func readWithin(t *testing.T, path string) (*plan.Plan, error) {
 func TestReadPlanFileRefusesWhatIsNotARegularFile(t *testing.T) {
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "plan.json")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testkit.Mkfifo(t, fifo)
 	for path, want := range map[string]string{
 		fifo:       "is a named pipe, not a regular file",
 		dir:        "is a directory, not a regular file",

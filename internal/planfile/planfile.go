@@ -13,7 +13,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/applinkctl/applinkctl/internal/fsutil"
@@ -47,55 +46,26 @@ func Write(path string, p *plan.Plan) error {
 	if p == nil {
 		return fmt.Errorf("plan file %s: no plan to write", path)
 	}
-	for _, f := range relativeToWorkdir(p.ManifestFiles) {
+	for _, f := range fsutil.RelativeToWorkdir(p.ManifestFiles) {
 		if err := checkManifestFile(f); err != nil {
 			return fmt.Errorf("plan file %s: manifest %s %w: run plan from a directory that holds every manifest, since apply reads a saved plan's manifests relative to its working directory", path, f, err)
 		}
 	}
-	b, err := marshalIndent(encodeV1(p))
+	b, err := Marshal(p)
 	if err != nil {
 		return fmt.Errorf("plan file %s: %w", path, err)
 	}
-	if err := writeAtomic(path, b); err != nil {
+	if err := fsutil.WriteFileAtomic(path, b, 0o600); err != nil {
 		return fmt.Errorf("plan file %s: %w", path, err)
 	}
 	return nil
 }
 
-func writeAtomic(path string, b []byte) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("create temp file: %w", err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(tmp)
-		}
-	}()
-	if err = f.Chmod(0o600); err != nil {
-		return fmt.Errorf("chmod: %w", err)
-	}
-	if _, err = f.Write(b); err != nil {
-		return fmt.Errorf("write: %w", err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("sync: %w", err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("close: %w", err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("rename: %w", err)
-	}
-	// Persist the rename itself; best effort where directories cannot be synced.
-	if d, derr := os.Open(dir); derr == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
-	return nil
+// Marshal is p in format version 1: what Write saves and what
+// `plan --format json` prints, indented, with a trailing newline and
+// without HTML escaping (diffs hold < and > that should stay readable).
+func Marshal(p *plan.Plan) ([]byte, error) {
+	return marshalIndent(encodeV1(p))
 }
 
 // Read loads a plan saved by Write. Desired and Bundle of

@@ -2,12 +2,11 @@ package planfile
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 
 	"github.com/applinkctl/applinkctl/internal/addr"
+	"github.com/applinkctl/applinkctl/internal/fsutil"
 	"github.com/applinkctl/applinkctl/internal/plan"
 	"github.com/applinkctl/applinkctl/internal/specdiff"
 )
@@ -111,32 +110,10 @@ func originV1(o plan.Origin) *v1Origin {
 	return &v1Origin{Sandbox: o.Sandbox != "", SandboxDir: o.Sandbox, State: o.State}
 }
 
-// countPlan is the per-action totals of a plan.
-func countPlan(p *plan.Plan) v1Summary {
-	var n v1Summary
-	for _, c := range p.Changes {
-		switch c.Action {
-		case plan.Create:
-			n.Create++
-		case plan.Replace:
-			n.Replace++
-		case plan.Republish:
-			n.Republish++
-		case plan.Delete:
-			n.Delete++
-		case plan.Adopt:
-			n.Adopt++
-		case plan.Noop:
-			n.Noop++
-		}
-		if c.Wait {
-			n.Wait++
-		}
-		if c.Blocked != "" {
-			n.Blocked++
-		}
-	}
-	return n
+// summaryV1 is the plan's counts on the wire.
+func summaryV1(n plan.Counts) v1Summary {
+	return v1Summary{Create: n.Create, Replace: n.Replace, Republish: n.Republish, Delete: n.Delete,
+		Adopt: n.Adopt, Noop: n.Noop, Wait: n.Wait, Blocked: n.Blocked}
 }
 
 // sortedChanges is the changes of p by address, then action.
@@ -168,7 +145,7 @@ func breakingV1(s *plan.SpecChange) []v1Breaking {
 	out := make([]v1Breaking, 0, len(s.Breaking))
 	file := ""
 	if s.File != "" {
-		file = relativeToWorkdir([]string{s.File})[0]
+		file = fsutil.RelativeToWorkdir([]string{s.File})[0]
 	}
 	for _, c := range s.Breaking {
 		out = append(out, v1Breaking{ID: c.ID, Operation: c.Operation, Message: c.Message,
@@ -227,11 +204,11 @@ func attrs(s *plan.Snapshot) map[string]string {
 // encodeV1 converts a plan to format version 1, sorting everything that
 // has no inherent order.
 func encodeV1(p *plan.Plan) v1Plan {
-	n := countPlan(p)
+	n := p.Counts()
 	w := v1Plan{
 		FormatVersion: FormatVersion,
-		HasChanges:    n.Create+n.Replace+n.Republish+n.Delete+n.Adopt+n.Wait > 0,
-		Summary:       n,
+		HasChanges:    n.Actionable(),
+		Summary:       summaryV1(n),
 		Options: v1Options{
 			Prune:      p.Options.Prune,
 			AllowEmpty: p.Options.AllowEmpty,
@@ -239,7 +216,7 @@ func encodeV1(p *plan.Plan) v1Plan {
 			Replace:    nonNil(sortedCopy(p.Options.Replace)),
 		},
 		// Load order matters to the manifest merge; keep it.
-		ManifestFiles: nonNil(relativeToWorkdir(p.ManifestFiles)),
+		ManifestFiles: nonNil(fsutil.RelativeToWorkdir(p.ManifestFiles)),
 		Fingerprints: v1Fingerprints{
 			Live:  p.Fingerprints.Live,
 			State: p.Fingerprints.State,
@@ -257,7 +234,7 @@ func encodeV1(p *plan.Plan) v1Plan {
 	for _, c := range sortedChanges(p) {
 		jc := v1Change{
 			Address:   string(c.Address),
-			Kind:      string(kindOf(c)),
+			Kind:      string(c.ResourceKind()),
 			Action:    string(c.Action),
 			Reasons:   nonNil(append([]string(nil), c.Reasons...)),
 			CausedBy:  string(c.CausedBy),
@@ -284,36 +261,6 @@ func encodeV1(p *plan.Plan) v1Plan {
 		w.Changes = append(w.Changes, jc)
 	}
 	return w
-}
-
-// kindOf is the change's kind, taken from its address when the planner left
-// it unset, so a saved plan always passes Read's consistency check.
-func kindOf(c *plan.Change) addr.Kind {
-	if c.Kind != "" {
-		return c.Kind
-	}
-	if p, err := addr.Parse(string(c.Address)); err == nil {
-		return p.Kind
-	}
-	return ""
-}
-
-// relativeToWorkdir writes manifest paths under the working directory
-// relative to it, so a plan saved on one CI runner applies on another whose
-// checkout sits elsewhere, and plans carry no home-directory paths.
-func relativeToWorkdir(files []string) []string {
-	out := make([]string, len(files))
-	wd, err := os.Getwd()
-	for i, f := range files {
-		out[i] = f
-		if err != nil || !filepath.IsAbs(f) {
-			continue
-		}
-		if r, rerr := filepath.Rel(wd, f); rerr == nil && r != ".." && !strings.HasPrefix(r, ".."+string(filepath.Separator)) {
-			out[i] = filepath.ToSlash(r)
-		}
-	}
-	return out
 }
 
 var validActions = map[plan.Action]bool{

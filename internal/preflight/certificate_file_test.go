@@ -4,7 +4,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,9 +17,7 @@ import (
 func TestLoadCertificateRefusesWhatIsNotARegularFile(t *testing.T) {
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "cert.pem")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testkit.Mkfifo(t, fifo)
 	big := testkit.WriteFile(t, dir, "big.pem", strings.Repeat("x", 2<<20))
 	for path, want := range map[string]string{
 		fifo:       "certificate " + fifo + ": is a named pipe, not a regular file",

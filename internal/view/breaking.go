@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/applinkctl/applinkctl/internal/fsutil"
 	"github.com/applinkctl/applinkctl/internal/ghactions"
 	"github.com/applinkctl/applinkctl/internal/plan"
 	"github.com/applinkctl/applinkctl/internal/specdiff"
@@ -48,7 +49,7 @@ func shownSpec(file string) string {
 	if file == "" {
 		return ""
 	}
-	return relativeToWorkdir([]string{file})[0]
+	return fsutil.RelativeToWorkdir([]string{file})[0]
 }
 
 // specPos is "FILE:LINE" of a breaking change, the file as a reviewer finds
@@ -92,23 +93,4 @@ func AnnotateBreaking(w io.Writer, p *plan.Plan, level string) {
 				fmt.Sprintf("applinkctl plan: %s: breaking change for callers: %s", c.Address, b))
 		}
 	}
-}
-
-// jsonBreaking is one breaking change of a spec on the wire.
-type jsonBreaking struct {
-	ID        string `json:"id"`
-	Operation string `json:"operation"`
-	Message   string `json:"message"`
-	File      string `json:"file"`
-	Line      int    `json:"line"`
-	Column    int    `json:"column"`
-}
-
-func breakingWire(s *plan.SpecChange) []jsonBreaking {
-	out := make([]jsonBreaking, 0, len(s.Breaking))
-	for _, c := range s.Breaking {
-		out = append(out, jsonBreaking{ID: c.ID, Operation: c.Operation, Message: c.Message,
-			File: shownSpec(s.File), Line: c.Line, Column: c.Column})
-	}
-	return out
 }

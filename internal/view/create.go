@@ -36,7 +36,7 @@ func createAttrs(c *plan.Change) []createAttr {
 			out = append(out, createAttr{Name: name, Value: fmt.Sprintf("%q", v)})
 		}
 	}
-	switch kindOf(c) {
+	switch c.ResourceKind() {
 	case addr.KindConnection, addr.KindAuthorization:
 		str("type")
 		if _, ok := a["login_url"]; ok {

@@ -1,6 +1,7 @@
 package view
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -28,6 +29,10 @@ type Invocation struct {
 func (in Invocation) Command(verb string, o plan.Options) string {
 	return in.StepCommand(plan.Step{Verb: verb, Options: o})
 }
+
+// BareCommand is the command line of verb with no plan option (apply
+// PLANFILE takes none).
+func (in Invocation) BareCommand(verb string) string { return in.Command(verb, plan.Options{}) }
 
 // StepCommand is the command line of one step of a drift repair: its verb,
 // the -f paths and global flags of the invocation (export, which reads no
@@ -98,11 +103,31 @@ func (in Invocation) forPlan(p *plan.Plan) Invocation {
 	return in
 }
 
+// BlockedError is the error of a plan apply refuses because of its blocked
+// changes, nil when p has none: each with why, and the command that makes
+// the plan again without them when flags can.
+func BlockedError(p *plan.Plan, in Invocation) error {
+	var lines []string
+	for _, c := range p.Changes {
+		if c.Blocked != "" {
+			lines = append(lines, string(c.Address)+": "+c.Blocked)
+		}
+	}
+	if lines == nil {
+		return nil
+	}
+	msg := fmt.Sprintf("the plan has %s, which apply refuses:\n  %s", plural(len(lines), "blocked change", "blocked changes"), strings.Join(lines, "\n  "))
+	if cmd := UnblockCommand(p, in); cmd != "" {
+		msg += "\nto unblock it, run: " + cmd
+	}
+	return errors.New(msg)
+}
+
 // UnblockCommand is the command that makes p again without its blocked
 // changes (the same options plus the --replace that unblocks each), or ""
 // when p has none or one of them has no such way out.
 func UnblockCommand(p *plan.Plan, in Invocation) string {
-	if countPlan(p).Blocked == 0 {
+	if p.Counts().Blocked == 0 {
 		return ""
 	}
 	o, ok := plan.Unblocked(p.Options, p.Changes)

@@ -25,7 +25,7 @@ const mdDetailsClose = "</details>\n\n"
 // of counts, then one collapsed block per app. Output is capped at
 // opts.MaxBytes on a chunk boundary with a visible note of what was cut.
 func planMarkdown(p *plan.Plan, opts Options) string {
-	n := countPlan(p)
+	n := p.Counts()
 	var head strings.Builder
 	head.WriteString("## applinkctl plan\n\n")
 	summary, undeclared := planSummary(p, n)

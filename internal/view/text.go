@@ -12,7 +12,7 @@ import (
 // cascades nested beneath their cause; then what is left alone.
 func planText(p *plan.Plan, opts Options) string {
 	var b strings.Builder
-	n := countPlan(p)
+	n := p.Counts()
 	summary, undeclared := planSummary(p, n)
 	b.WriteString(paint(opts.Color, ansiBold, summary) + "\n")
 	if l := blockedLine(n); l != "" {

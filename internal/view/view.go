@@ -10,9 +10,11 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/term"
+
 	"github.com/applinkctl/applinkctl/internal/addr"
 	"github.com/applinkctl/applinkctl/internal/plan"
-	"golang.org/x/term"
+	"github.com/applinkctl/applinkctl/internal/planfile"
 )
 
 // DefaultMaxBytes caps Markdown output when Options.MaxBytes is zero: GitHub
@@ -178,44 +180,6 @@ func shown(c *plan.Change) bool {
 	return c.Action != plan.Noop || c.Wait
 }
 
-// counts are the per-action totals of a plan.
-type counts struct {
-	Create, Replace, Republish, Delete, Adopt, Noop, Wait, Blocked int
-}
-
-func countPlan(p *plan.Plan) counts {
-	var n counts
-	for _, c := range p.Changes {
-		switch c.Action {
-		case plan.Create:
-			n.Create++
-		case plan.Replace:
-			n.Replace++
-		case plan.Republish:
-			n.Republish++
-		case plan.Delete:
-			n.Delete++
-		case plan.Adopt:
-			n.Adopt++
-		case plan.Noop:
-			n.Noop++
-		}
-		if c.Wait {
-			n.Wait++
-		}
-		if c.Blocked != "" {
-			n.Blocked++
-		}
-	}
-	return n
-}
-
-// hasChanges reports whether applying the plan would do anything: an action
-// other than noop, or a pending resource to wait on.
-func (n counts) hasChanges() bool {
-	return n.Create+n.Replace+n.Republish+n.Delete+n.Adopt+n.Wait > 0
-}
-
 // summaryLine is the first line of the text and Markdown plans. It counts
 // each resource once, under its action, as the JSON summary does; waiting
 // is not an action but something apply does first, to a resource of any
@@ -223,8 +187,8 @@ func (n counts) hasChanges() bool {
 // nothing else to do, so it gets a sentence of its own rather than a count
 // that would add up with the actions ("7 to adopt, 1 to wait for" read as
 // 8 resources where there were 7).
-func summaryLine(n counts) string {
-	if !n.hasChanges() {
+func summaryLine(n plan.Counts) string {
+	if !n.Actionable() {
 		return "No changes. Live state matches the manifest."
 	}
 	s := fmt.Sprintf("Plan: %d to create, %d to replace, %d to republish, %d to delete, %d to adopt.",
@@ -239,16 +203,16 @@ func summaryLine(n counts) string {
 // print under it. A plan that changes nothing but leaves undeclared
 // resources says so in the summary itself: "live state matches the
 // manifest" would not be true.
-func planSummary(p *plan.Plan, n counts) (summary, undeclared string) {
+func planSummary(p *plan.Plan, n plan.Counts) (summary, undeclared string) {
 	u := undeclaredLine(p)
-	if !n.hasChanges() && u != "" {
+	if !n.Actionable() && u != "" {
 		return "No changes. " + u, ""
 	}
 	return summaryLine(n), u
 }
 
 // blockedLine explains, under the summary, that apply will refuse the plan.
-func blockedLine(n counts) string {
+func blockedLine(n plan.Counts) string {
 	if n.Blocked == 0 {
 		return ""
 	}
@@ -467,7 +431,7 @@ func RenderPlan(w io.Writer, p *plan.Plan, format string, opts Options) error {
 	case FormatText, "":
 		b = []byte(planText(p, opts))
 	case FormatJSON:
-		b, err = marshalPlan(p)
+		b, err = planfile.Marshal(p)
 	case FormatMarkdown:
 		b = []byte(planMarkdown(p, opts))
 	default:

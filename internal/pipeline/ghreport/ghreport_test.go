@@ -1,4 +1,4 @@
-package main
+package ghreport
 
 import (
 	"bytes"
@@ -23,7 +23,7 @@ func TestApplyReportsToGitHub(t *testing.T) {
 		RootCauses:   []apply.Failure{{Address: addr.Connection("acme-api", "prod_org"), Message: "status is failed (authentication_failed)"}},
 		StillPending: []apply.Failure{{Address: addr.Target("acme-api", "events_dc", "Order_Events"), RemoteID: "t-1", Status: "creating"}},
 	}
-	if err := (gitHub{on: true, errw: &errOut}).apply(s); err != nil {
+	if err := (Reporter{on: true, errw: &errOut}).Apply(s); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{

@@ -1,4 +1,8 @@
-package main
+// Package ghreport is the one place that reports to GitHub Actions
+// (docs/plan-format.md): annotations on stderr, which the runner reads for
+// workflow commands, the step summary and the step outputs. It decides what
+// each command reports there; view renders it.
+package ghreport
 
 import (
 	"bytes"
@@ -14,20 +18,18 @@ import (
 	"github.com/applinkctl/applinkctl/internal/view"
 )
 
-// gitHub is the one place that reports to GitHub Actions (docs/plan-format.md):
-// annotations on stderr, which the runner reads for workflow commands, the
-// step summary and the step outputs. Outside Actions (GITHUB_ACTIONS unset)
-// every method does nothing.
-type gitHub struct {
+// Reporter reports a command's results to GitHub Actions. Outside Actions
+// (GITHUB_ACTIONS unset) every method does nothing.
+type Reporter struct {
 	on   bool
 	errw io.Writer
 }
 
-// newGitHub reports to errw when the process runs under GitHub Actions.
-func newGitHub(errw io.Writer) gitHub { return gitHub{on: ghactions.Enabled(), errw: errw} }
+// New reports to errw when the process runs under GitHub Actions.
+func New(errw io.Writer) Reporter { return Reporter{on: ghactions.Enabled(), errw: errw} }
 
-// problems annotates each manifest problem at its file, line and column.
-func (g gitHub) problems(problems []manifest.Problem) {
+// Problems annotates each manifest problem at its file, line and column.
+func (g Reporter) Problems(problems []manifest.Problem) {
 	if !g.on {
 		return
 	}
@@ -40,11 +42,11 @@ func (g gitHub) problems(problems []manifest.Problem) {
 	}
 }
 
-// plan appends the Markdown plan to the step summary, sets the step outputs
+// Plan appends the Markdown plan to the step summary, sets the step outputs
 // the action (action.yml) and later steps branch on (has_changes, and
 // plan_file: saved, "" when none was saved), and annotates each breaking
 // publication change, as an error under --fail-on-breaking.
-func (g gitHub) plan(p *plan.Plan, vo view.Options, saved string, failOnBreaking bool) error {
+func (g Reporter) Plan(p *plan.Plan, vo view.Options, saved string, failOnBreaking bool) error {
 	if !g.on {
 		return nil
 	}
@@ -69,8 +71,8 @@ func (g gitHub) plan(p *plan.Plan, vo view.Options, saved string, failOnBreaking
 	return nil
 }
 
-// drift appends the Markdown drift report to the step summary.
-func (g gitHub) drift(findings []plan.Finding, inv view.Invocation) error {
+// Drift appends the Markdown drift report to the step summary.
+func (g Reporter) Drift(findings []plan.Finding, inv view.Invocation) error {
 	if !g.on {
 		return nil
 	}
@@ -81,9 +83,9 @@ func (g gitHub) drift(findings []plan.Finding, inv view.Invocation) error {
 	return ghactions.AppendStepSummary(md.String())
 }
 
-// apply annotates the run with each root-cause failure and each resource
+// Apply annotates the run with each root-cause failure and each resource
 // left pending, and appends the summary to the step summary.
-func (g gitHub) apply(s apply.Summary) error {
+func (g Reporter) Apply(s apply.Summary) error {
 	if !g.on {
 		return nil
 	}
@@ -100,8 +102,8 @@ func (g gitHub) apply(s apply.Summary) error {
 	return ghactions.AppendStepSummary(md.String())
 }
 
-// reporter is the workflow's Reporter of a command: problems and warnings
-// on stderr, problems also as annotations.
-func (g gitHub) reporter(errw io.Writer) view.Reporter {
-	return view.Reporter{Err: errw, Also: g.problems}
+// View is the pipeline.Reporter of a command: problems and warnings on
+// errw, problems also as annotations.
+func (g Reporter) View(errw io.Writer) view.Reporter {
+	return view.Reporter{Err: errw, Also: g.Problems}
 }
