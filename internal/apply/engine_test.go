@@ -786,3 +786,45 @@ func TestStateOnlyNoopRecordsProtectWithoutACall(t *testing.T) {
 		t.Errorf("API calls = %v, want none", h.link.calls)
 	}
 }
+
+// pendingFailing is a recorder whose save of a pending record fails, as a
+// full disk would.
+type pendingFailing struct{ st *state.Store }
+
+var errDiskFull = errors.New("disk full")
+
+func (p pendingFailing) Update(ctx context.Context, fn func(*state.State) error) error {
+	probe := p.st.Snapshot()
+	if err := fn(probe); err != nil {
+		return err
+	}
+	for _, r := range probe.Resources {
+		if r.Phase == state.Pending {
+			return errDiskFull
+		}
+	}
+	return p.st.Update(ctx, fn)
+}
+
+// TestPendingRecordSavedBesideTheWaitStillGatesTheChange checks the
+// pending record of an accepted create, saved while the change already
+// polls: when that save fails the change fails with its error, its
+// dependent does not start, no applied record follows it, and Apply
+// returns only once the write is over.
+func TestPendingRecordSavedBesideTheWaitStillGatesTheChange(t *testing.T) {
+	h := newHarness(t)
+	h.link.pendingReads = 2
+	conn, pub := jwtConn("prod_org"), publication("prod_org", "AcmeAPI")
+	links := func(string) (linkAPI, error) { return h.link, nil }
+	s, err := run(context.Background(), &plan.Plan{Changes: []*plan.Change{conn, pub}}, links, pendingFailing{h.store}, &recorded{}, fastOpts())
+	var fe *FailedError
+	if !errors.As(err, &fe) || len(fe.RootCauses) != 1 || fe.RootCauses[0].Address != conn.Address || !strings.Contains(fe.RootCauses[0].Message, "disk full") {
+		t.Fatalf("err = %v, want the connection failed by its pending record's save", err)
+	}
+	if s.Skipped != 1 || h.link.calls["POST publication"] != 0 {
+		t.Fatalf("summary %+v, %d publication posts: the dependent of a change whose write failed must not start", s, h.link.calls["POST publication"])
+	}
+	if r := h.record(conn.Address); r == nil || r.Phase != state.Intent {
+		t.Fatalf("record = %+v, want the intent alone (no applied record after the failed pending one)", r)
+	}
+}

@@ -3,6 +3,7 @@ package apply
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/applinkctl/applinkctl/internal/addr"
 	"github.com/applinkctl/applinkctl/internal/manifest"
@@ -20,6 +21,10 @@ import (
 // its next call (see hold). A file state's save rewrites and fsyncs the
 // whole state, one save at a time: tens of milliseconds on a busy disk,
 // during which a change holding its slot left one request fewer in flight.
+//
+// A write of the change still being saved in the background (see
+// saveAhead) is waited for first: the change's writes land in the order it
+// made them, and its error is this one's.
 func (t *task) update(fn func(s *state.State, old *state.Resource) *state.Resource) error {
 	if t.e.opts.DryRun {
 		return nil
@@ -27,6 +32,45 @@ func (t *task) update(fn func(s *state.State, old *state.Resource) *state.Resour
 	if t.e.opts.yieldsWhileWaiting() && t.slot != nil {
 		t.slot.Release()
 	}
+	if err := t.joinWrite(); err != nil {
+		return err
+	}
+	return t.write(fn)
+}
+
+// saveAhead starts the state write fn in the background, for a write the
+// change's next step need not wait for: the pending record of an accepted
+// create, which only tells a later run to wait on the id rather than look
+// the name up, while the next step only reads (polls). The change's next
+// write, or its end, waits for it (see joinWrite). fn must not read the
+// task, which goes on meanwhile: it captures what it records.
+func (t *task) saveAhead(fn func(s *state.State, old *state.Resource) *state.Resource) {
+	if t.e.opts.DryRun {
+		return
+	}
+	t.inputsOnce()
+	done := make(chan error, 1)
+	go func() { done <- t.write(fn) }()
+	t.ahead = done
+}
+
+// joinWrite waits for the write saveAhead started, if any, and returns its
+// error.
+func (t *task) joinWrite() error {
+	if t.ahead == nil {
+		return nil
+	}
+	err := <-t.ahead
+	t.ahead = nil
+	return err
+}
+
+// write saves fn's change to the change's record. It touches neither the
+// slot nor the task's progress, so saveAhead may run it beside the change.
+func (t *task) write(fn func(s *state.State, old *state.Resource) *state.Resource) error {
+	// Built here, not in fn: fn runs while the store saves no other
+	// change, and a publication's record gzips its spec.
+	t.inputsOnce()
 	ctx, cancel := context.WithTimeout(t.e.writeCtx, stateWriteTimeout)
 	defer cancel()
 	a := t.c.Address
@@ -81,8 +125,16 @@ func (t *task) pending() error {
 
 // record writes the resource's record in phase ph with the applied inputs.
 func (t *task) record(ph state.Phase) error {
-	return t.update(func(_ *state.State, old *state.Resource) *state.Resource {
-		r := t.fresh(t.remoteID, t.status)
+	return t.update(t.recordFn(ph))
+}
+
+// recordFn is the write of the resource's record in phase ph, with the
+// id, status and name the change holds now: it reads nothing of the task
+// later, so it may be saved while the change goes on (see saveAhead).
+func (t *task) recordFn(ph state.Phase) func(*state.State, *state.Resource) *state.Resource {
+	id, status, name := t.remoteID, t.status, t.remoteName
+	return func(_ *state.State, old *state.Resource) *state.Resource {
+		r := t.freshAs(id, status, name)
 		r.Origin = originFor(old, t.c.Action)
 		r.Phase = ph
 		r.Operation = ""
@@ -90,7 +142,7 @@ func (t *task) record(ph state.Phase) error {
 			r.Operation = old.Operation
 		}
 		return r
-	})
+	}
 }
 
 // forget removes the resource's record: it is gone.
@@ -102,14 +154,31 @@ func (t *task) forget() error {
 // so the next plan compares equal, live as remoteID in status. The caller
 // sets its origin and phase; update stamps the time and the author.
 func (t *task) fresh(remoteID, status string) *state.Resource {
-	r := inputsRecord(t.c)
+	return t.freshAs(remoteID, status, t.remoteName)
+}
+
+// freshAs is fresh with the API's name of the resource given.
+func (t *task) freshAs(remoteID, status, remoteName string) *state.Resource {
+	cp := *t.inputsOnce()
+	r := &cp
+	r.SpecGzip = slices.Clone(r.SpecGzip)
 	r.RemoteID, r.Status = remoteID, status
 	// A publication's esr_name is recorded when it is not its client
 	// name, so the next plan finds it by it (plan's identity.go).
-	if t.c.Kind == addr.KindPublication && t.remoteName != t.c.Address.Parts().Name {
-		r.RemoteName = t.remoteName
+	if t.c.Kind == addr.KindPublication && remoteName != t.c.Address.Parts().Name {
+		r.RemoteName = remoteName
 	}
 	return r
+}
+
+// inputsOnce is inputsRecord of the change, built on its first use and
+// kept: the inputs do not change during the run, and every record of the
+// change (intent, pending, applied) starts from them.
+func (t *task) inputsOnce() *state.Resource {
+	if t.inputs == nil {
+		t.inputs = inputsRecord(t.c)
+	}
+	return t.inputs
 }
 
 // AppliedRecord is the state record apply writes once c reached its goal,

@@ -41,6 +41,11 @@ type task struct {
 	// deleted is set once this run sent the resource's delete: a name
 	// then still held is waited for, not deleted again.
 	deleted bool
+	// inputs is the change's inputsRecord, built once (see inputsOnce).
+	inputs *state.Resource
+	// ahead is the outcome of a state write saved while the change goes
+	// on (see saveAhead); nil when none is outstanding.
+	ahead chan error
 }
 
 // do applies one change and reports how it ended. It emits the change's
@@ -52,6 +57,10 @@ func (e *engine) do(ctx context.Context, c *plan.Change, s *dag.Slot) result {
 	}
 	now := e.opts.Now()
 	t := &task{e: e, c: c, slot: s, start: now, deadline: now.Add(e.opts.Timeout), remoteID: c.RemoteID}
+	// No write outlives its change: Apply returns once state is written.
+	// A change that ended without writing again already failed or is
+	// pending, whatever that write's outcome.
+	defer func() { _ = t.joinWrite() }()
 	if c.Before != nil {
 		t.status = c.Before.Attrs["status"]
 	}
@@ -455,10 +464,11 @@ func (t *task) afterPost(ctx context.Context, o *ops, p probe) result {
 	t.remoteID, t.status, t.remoteName = p.id, p.status, firstNonEmpty(p.name, t.remoteName)
 	if o.terminal != nil && !o.terminal(p.status) {
 		// Accepted but not settled: a run killed from here on resumes
-		// waiting on this id instead of creating it again.
-		if err := t.pending(); err != nil {
-			return t.fail(err)
-		}
+		// waiting on this id instead of creating it again. The wait that
+		// follows only reads, so it starts while the record is saved; the
+		// change's next write (its applied record, before its dependents
+		// start) waits for this one, and fails with it.
+		t.saveAhead(t.recordFn(state.Pending))
 	}
 	return t.await(ctx, o, p)
 }
@@ -731,6 +741,12 @@ func (t *task) skip(msg string, interrupted bool) result {
 // this record rather than after it, one state save fewer on each link of
 // a chain of creates.
 func (t *task) applied(msg string) result {
+	// Its pending record, if still being saved, must be saved before a
+	// dependent's intent is: a dependent of a change whose write failed
+	// does not start.
+	if err := t.joinWrite(); err != nil {
+		return t.fail(err)
+	}
 	t.slot.Succeeded()
 	if err := t.record(state.Applied); err != nil {
 		return t.fail(err)

@@ -15,9 +15,10 @@ type WaitOptions struct {
 	OnStatus              func(status string)
 }
 
-// Wait polls fetch until terminal(status(v)) holds: at once, then after each
-// poll it sleeps max(Initial, WaitFraction of the time waited so far),
-// capped at Max. AppLink reports asynchronous work in the resource's status,
+// Wait polls fetch until terminal(status(v)) holds: at once, then each poll
+// starts max(Initial, WaitFraction of the time waited so far), capped at
+// Max, after the start of the one before (at once when that one took
+// longer). AppLink reports asynchronous work in the resource's status,
 // not as an HTTP error (docs/api.md, "Answers applinkctl accepts"). Sleeping a
 // fraction of the time already waited bounds how late readiness is seen to that
 // fraction plus Initial (doubling would let it be as late as the whole time
@@ -47,6 +48,7 @@ func Wait[T any](ctx context.Context, fetch func(context.Context) (T, error), st
 		started bool
 	)
 	for {
+		polled := time.Now()
 		v, err := fetch(ctx)
 		if err != nil {
 			return last, err
@@ -64,7 +66,11 @@ func Wait[T any](ctx context.Context, fetch func(context.Context) (T, error), st
 		if !now.Before(deadline) {
 			return v, &TimeoutError{LastStatus: st, Waited: now.Sub(start)}
 		}
-		d := min(nextInterval(now.Sub(start), opts), deadline.Sub(now))
+		// The interval runs from the poll's start, not its answer: a
+		// round trip spent on the poll is not added to every interval,
+		// so readiness is seen at most an interval (not an interval and
+		// a round trip) late, whatever the latency.
+		d := min(polled.Add(nextInterval(now.Sub(start), opts)).Sub(now), deadline.Sub(now))
 		if err := sleep(ctx, d); err != nil {
 			return v, err
 		}

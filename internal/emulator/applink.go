@@ -341,7 +341,7 @@ func checkNew(w http.ResponseWriter, what, name, loginURL string, taken bool) bo
 
 // newJWTGrant validates a JWT create body and runs the grant; false means
 // the request was answered.
-func (e *Emulator) newJWTGrant(w http.ResponseWriter, what, name string, body *jwtCreate, taken bool) (*grant, bool) {
+func (e *Emulator) newJWTGrant(w http.ResponseWriter, what, name string, body *jwtCreate, taken bool, signed *jwtAssertion) (*grant, bool) {
 	if !checkNew(w, what, name, body.LoginURL, taken) {
 		return nil, false
 	}
@@ -354,9 +354,8 @@ func (e *Emulator) newJWTGrant(w http.ResponseWriter, what, name string, body *j
 			return nil, false
 		}
 	}
-	key, err := parsePrivateKey(body.PrivateKey)
-	if err != nil {
-		writeError(w, http.StatusUnprocessableEntity, "validation_failed", "Invalid JWT private key: "+err.Error()+".")
+	if signed.keyErr != nil {
+		writeError(w, http.StatusUnprocessableEntity, "validation_failed", "Invalid JWT private key: "+signed.keyErr.Error()+".")
 		return nil, false
 	}
 	now := e.now()
@@ -364,6 +363,6 @@ func (e *Emulator) newJWTGrant(w http.ResponseWriter, what, name string, body *j
 		ID: newUUID(), Name: name, Method: methodJWT, LoginURL: body.LoginURL, ClientID: body.ClientID,
 		Username: body.Username, Alias: body.Alias, CreatedAt: now, ModifiedAt: now,
 	}
-	g.Error = e.jwtGrant(body.ClientID, body.Username, body.LoginURL, key)
+	g.Error = e.jwtGrant(body.ClientID, body.Username, signed)
 	return g, true
 }

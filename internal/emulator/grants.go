@@ -198,8 +198,9 @@ func (k *grantKind[T, W]) createJWT(e *Emulator) http.HandlerFunc {
 			return
 		}
 		name := k.nameOf(body.createNames)
+		signed := e.signJWT(&body)
 		e.underAddon(w, r, func(a *app, ad *addon, base string) {
-			g, ok := e.newJWTGrant(w, k.what, name, &body, k.find(ad, name, false) != nil)
+			g, ok := e.newJWTGrant(w, k.what, name, &body, k.find(ad, name, false) != nil, signed)
 			if !ok {
 				return
 			}

@@ -95,27 +95,49 @@ func publicKeyPEM(k *rsa.PublicKey) string {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
 }
 
-// jwtGrant runs the JWT bearer flow the AppLink server runs on a JWT
-// create: trust the key on first use for an unknown client id, sign an
-// assertion with it and present it to the token endpoint. A rejection is
-// the resource's authentication_failed error. Callers hold e.mu.
-func (e *Emulator) jwtGrant(clientID, username, loginURL string, key *rsa.PrivateKey) *apiError {
-	if _, ok := e.w.ConnectedApps[clientID]; !ok {
-		e.w.ConnectedApps[clientID] = &connectedApp{ClientID: clientID, PublicKeyPEM: publicKeyPEM(&key.PublicKey)}
+// jwtAssertion is the private key of a JWT create and the JWT bearer
+// assertion the AppLink server signs with it (see signJWT).
+type jwtAssertion struct {
+	key       *rsa.PrivateKey
+	keyErr    error // the key does not parse
+	loginURL  string
+	assertion string
+	signErr   error
+}
+
+// signJWT parses the key of a JWT create and signs the assertion of its
+// grant. It takes no lock: an RSA signature takes milliseconds, and made
+// under e.mu it held up every other request meanwhile, which a server
+// answering many clients does not do.
+func (e *Emulator) signJWT(body *jwtCreate) *jwtAssertion {
+	a := &jwtAssertion{loginURL: body.LoginURL}
+	if a.loginURL == "" {
+		a.loginURL = defaultLoginURL
 	}
-	if loginURL == "" {
-		loginURL = defaultLoginURL
+	if a.key, a.keyErr = parsePrivateKey(body.PrivateKey); a.keyErr != nil {
+		return a
 	}
-	now := e.now()
 	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.RegisteredClaims{
-		Issuer: clientID, Subject: username, Audience: jwt.ClaimStrings{loginURL},
-		ExpiresAt: jwt.NewNumericDate(now.Add(3 * time.Minute)),
+		Issuer: body.ClientID, Subject: body.Username, Audience: jwt.ClaimStrings{a.loginURL},
+		ExpiresAt: jwt.NewNumericDate(e.now().Add(3 * time.Minute)),
 	})
-	assertion, err := tok.SignedString(key)
-	if err != nil {
+	a.assertion, a.signErr = tok.SignedString(a.key)
+	return a
+}
+
+// jwtGrant runs the JWT bearer flow the AppLink server runs on a JWT
+// create: trust the key on first use for an unknown client id, and present
+// the assertion signed with it (signJWT) to the token endpoint. A
+// rejection is the resource's authentication_failed error. Callers hold
+// e.mu.
+func (e *Emulator) jwtGrant(clientID, username string, signed *jwtAssertion) *apiError {
+	if _, ok := e.w.ConnectedApps[clientID]; !ok {
+		e.w.ConnectedApps[clientID] = &connectedApp{ClientID: clientID, PublicKeyPEM: publicKeyPEM(&signed.key.PublicKey)}
+	}
+	if signed.signErr != nil {
 		return &apiError{ID: "authentication_failed", Message: "could not sign the JWT assertion"}
 	}
-	if _, sfe := e.verifyAssertion(assertion, loginURL); sfe != nil {
+	if _, sfe := e.verifyAssertion(signed.assertion, signed.loginURL); sfe != nil {
 		return &apiError{ID: "authentication_failed", Message: "JWT bearer grant for " + username + " failed: " + sfe.String()}
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -212,6 +213,59 @@ func TestConformanceCompareAndSwapConflict(t *testing.T) {
 		got := load(t, b2)
 		if _, ok := got.Resources[a]; !ok || len(got.Resources) != 1 {
 			t.Fatalf("the conflicting save overwrote the first: %v", got.Resources)
+		}
+	})
+}
+
+// TestConformanceConflictAfterOwnSave checks the compare-and-swap of a
+// backend whose own save was the last it saw: another writer's save since
+// (or a state put back by hand) must still be found, however the backend
+// remembers what it wrote.
+func TestConformanceConflictAfterOwnSave(t *testing.T) {
+	eachBackend(t, func(t *testing.T, k backendKind) {
+		ctx := context.Background()
+		url := k.newURL(t)
+		b1, b2 := open(t, url, state.OpenOptions{}), open(t, url, state.OpenOptions{})
+		s1 := load(t, b1)
+		a, r := sampleResource(1)
+		s1.Resources[a] = r
+		if err := b1.Save(ctx, s1); err != nil {
+			t.Fatal(err)
+		}
+		// The other writer saves on top of b1's save.
+		s2 := load(t, b2)
+		a2, r2 := sampleResource(2)
+		s2.Resources[a2] = r2
+		if err := b2.Save(ctx, s2); err != nil || s2.Serial != 2 {
+			t.Fatalf("second writer: serial %d, %v", s2.Serial, err)
+		}
+		stale := s1.Clone()
+		delete(stale.Resources, a)
+		err := b1.Save(ctx, stale)
+		var ce *state.ConflictError
+		if !errors.As(err, &ce) || ce.Expected != 1 || ce.Found != 2 {
+			t.Fatalf("save over another writer's = %v, want *ConflictError 1 vs 2", err)
+		}
+		if got := load(t, b1); got.Serial != 2 || len(got.Resources) != 2 {
+			t.Fatalf("the stale save overwrote the other writer's: serial %d, %v", got.Serial, got.Resources)
+		}
+		// b1 saves again on what is stored, then b2 goes back to its own
+		// save (serial 2) as a restore would: b1's serial 3 is stale too.
+		cur := load(t, b1)
+		cur.Resources[a] = r
+		if err := b1.Save(ctx, cur); err != nil || cur.Serial != 3 {
+			t.Fatalf("save on the stored state: serial %d, %v", cur.Serial, err)
+		}
+		if k.name != "file" {
+			return // a Postgres state keeps its serial in a column of its own
+		}
+		body, err := json.Marshal(s2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k.store(t, url, string(body))
+		if err := b1.Save(ctx, cur); !errors.As(err, &ce) || ce.Expected != 3 || ce.Found != 2 {
+			t.Fatalf("save over a state put back by hand = %v, want *ConflictError 3 vs 2", err)
 		}
 	})
 }

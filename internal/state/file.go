@@ -35,8 +35,20 @@ type fileBackend struct {
 
 	ignoreMigrated bool // OpenOptions.IgnoreMigrated
 
-	mu   sync.Mutex // guards held
+	mu   sync.Mutex // guards held and saved
 	held *fileLock  // the lock held, or lost (kept so writes stay refused)
+	// saved is what this backend's last Save wrote: while the file holds
+	// exactly these bytes, its serial and lineage are known without
+	// decoding it again (see storedSerial).
+	saved savedFile
+}
+
+// savedFile is the content of a state file and the serial and lineage
+// it encodes.
+type savedFile struct {
+	b       []byte
+	serial  int64
+	lineage string
 }
 
 // fileLock is a held lock file: the open file carrying the flock, the
@@ -156,9 +168,22 @@ func (f *fileBackend) Load(ctx context.Context) (*State, error) {
 }
 
 func (f *fileBackend) read() (*State, error) {
+	b, err := f.readBytes()
+	if err != nil {
+		return nil, err
+	}
+	if b == nil {
+		return newEmpty(f.Describe()), nil
+	}
+	return decode(f.Describe(), b)
+}
+
+// readBytes is the state file's content; nil, without error, when there
+// is no file.
+func (f *fileBackend) readBytes() ([]byte, error) {
 	fh, err := openNoFollow(f.path, os.O_RDONLY, 0, "state file")
 	if errors.Is(err, fs.ErrNotExist) {
-		return newEmpty(f.Describe()), nil
+		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("state %s: %w", f.Describe(), err)
@@ -168,7 +193,37 @@ func (f *fileBackend) read() (*State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("state %s: %w", f.Describe(), err)
 	}
-	return decode(f.Describe(), b)
+	if b == nil {
+		b = []byte{} // an empty file is a file, and corrupt
+	}
+	return b, nil
+}
+
+// storedSerial is the serial and lineage of the stored state, for Save's
+// compare-and-swap. The file is read whole every time; it is decoded only
+// when it differs, byte for byte, from what this backend last saved: a
+// run's saves follow one another with nothing between them, and decoding
+// the whole state for each would take most of a save's time. Any other
+// content (another writer's save, an edit, a restore) is decoded, so the
+// check is the same as decoding every time.
+func (f *fileBackend) storedSerial() (int64, string, error) {
+	b, err := f.readBytes()
+	if err != nil {
+		return 0, "", err
+	}
+	f.mu.Lock()
+	saved := f.saved
+	f.mu.Unlock()
+	if b != nil && saved.b != nil && bytes.Equal(b, saved.b) {
+		return saved.serial, saved.lineage, nil
+	}
+	cur := newEmpty(f.Describe())
+	if b != nil {
+		if cur, err = decode(f.Describe(), b); err != nil {
+			return 0, "", err
+		}
+	}
+	return cur.Serial, cur.Lineage, nil
 }
 
 // Save writes atomically: a temporary file in the same directory, fsync,
@@ -177,70 +232,81 @@ func (f *fileBackend) read() (*State, error) {
 // serial check.
 func (f *fileBackend) Save(ctx context.Context, s *State) error {
 	var next *State
-	err := f.writeLocked(ctx, func() (*State, error) {
-		cur, err := f.read()
+	written, err := f.writeLocked(ctx, func() (*State, error) {
+		serial, lineage, err := f.storedSerial()
 		if err != nil {
 			return nil, err
 		}
-		if cur.Serial != s.Serial {
-			return nil, &ConflictError{Where: f.Describe(), Expected: s.Serial, Found: cur.Serial}
+		if serial != s.Serial {
+			return nil, &ConflictError{Where: f.Describe(), Expected: s.Serial, Found: serial}
 		}
 		next = s.Clone()
 		next.Version = Version
 		if next.Lineage == "" {
-			next.Lineage = cur.Lineage
+			next.Lineage = lineage
 		}
 		next.Serial = s.Serial + 1
 		return next, nil
 	})
 	if err != nil {
+		f.forgetSaved() // whatever the file holds now is decoded next time
 		return err
 	}
+	f.mu.Lock()
+	f.saved = savedFile{b: written, serial: next.Serial, lineage: next.Lineage}
+	f.mu.Unlock()
 	s.Version, s.Lineage, s.Serial = next.Version, next.Lineage, next.Serial
 	return nil
+}
+
+func (f *fileBackend) forgetSaved() {
+	f.mu.Lock()
+	f.saved = savedFile{}
+	f.mu.Unlock()
 }
 
 // writeLocked writes the state that decide returns, atomically, with the
 // decision and the write under an flock of the state's directory, so no
 // other writer can act between them.
-func (f *fileBackend) writeLocked(ctx context.Context, decide func() (*State, error)) error {
+// It returns the bytes written.
+func (f *fileBackend) writeLocked(ctx context.Context, decide func() (*State, error)) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	dir := filepath.Dir(f.path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("state %s: %w", f.Describe(), err)
+		return nil, fmt.Errorf("state %s: %w", f.Describe(), err)
 	}
 	unlock, err := flockDir(dir)
 	if err != nil {
-		return fmt.Errorf("state %s: %w", f.Describe(), err)
+		return nil, fmt.Errorf("state %s: %w", f.Describe(), err)
 	}
 	defer unlock()
 	if err := f.fence(); err != nil {
-		return err
+		return nil, err
 	}
 	if !f.ignoreMigrated {
 		// Under the flock: a migration marks the state while holding the
 		// lock, and a writer that opened the state before it finds out here.
 		if err := checkMigrated(ctx, f); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if err := linkAt(f.path, "state file"); err != nil {
-		return fmt.Errorf("state %s: %w", f.Describe(), err) // rename would replace the link, not what it names
+		return nil, fmt.Errorf("state %s: %w", f.Describe(), err) // rename would replace the link, not what it names
 	}
 	s, err := decide()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	b, err := encode(s)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := fsutil.WriteFileAtomic(f.path, b, 0o600); err != nil {
-		return fmt.Errorf("state %s: %w", f.Describe(), err)
+		return nil, fmt.Errorf("state %s: %w", f.Describe(), err)
 	}
-	return nil
+	return b, nil
 }
 
 // emptyLockGrace is how long an empty, unheld lock file may be a creator
@@ -642,10 +708,11 @@ func (f *fileBackend) History(ctx context.Context, limit int) ([]HistoryRecord, 
 // importState writes s exactly (serial and lineage kept) into an empty
 // backend; migrate uses it so the copy has the source's digest.
 func (f *fileBackend) importState(ctx context.Context, s *State) error {
-	return f.writeLocked(ctx, func() (*State, error) {
+	_, err := f.writeLocked(ctx, func() (*State, error) {
 		if _, err := os.Lstat(f.path); err == nil {
 			return nil, fmt.Errorf("state %s: already holds a state; refusing to overwrite it", f.Describe())
 		}
 		return s, nil
 	})
+	return err
 }
