@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -63,6 +64,16 @@ func exitCode(err error) int {
 	return exitError
 }
 
+// interruptedMessage is the last line of a run stopped by a signal: where
+// it was stopped, without the "context canceled" that only says how.
+func interruptedMessage(err error) string {
+	where := strings.TrimSuffix(err.Error(), ": "+context.Canceled.Error())
+	if where == context.Canceled.Error() || where == "" {
+		return "interrupted"
+	}
+	return "interrupted: stopped in " + where
+}
+
 // run is the whole program: it builds the command tree, runs it and maps the
 // outcome to an exit code. It never panics on input and never calls os.Exit.
 func run(args []string, io streams) int {
@@ -82,7 +93,12 @@ func run(args []string, io streams) int {
 	}
 	if err != nil {
 		var ec *exitCodeError
-		if !errors.As(err, &ec) || ec.err != nil {
+		switch {
+		case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+			// Stopped by Ctrl-C or SIGTERM: say so, not "context canceled",
+			// which reads like a fault; the command has said what it saved.
+			fmt.Fprintln(io.Err, interruptedMessage(err))
+		case !errors.As(err, &ec) || ec.err != nil:
 			fmt.Fprintf(io.Err, "error: %v\n", err)
 		}
 	}

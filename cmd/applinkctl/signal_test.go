@@ -320,6 +320,9 @@ func TestInterruptedDryRunSaysWhatItDoes(t *testing.T) {
 	if !strings.Contains(errs, "Interrupted: stopping the dry run (it holds no lock and writes no state)") {
 		t.Errorf("no dry-run notice\n%s", diag())
 	}
+	if strings.Contains(errs, "context canceled") || !strings.Contains(errs, "\ninterrupted") {
+		t.Errorf("the run does not end by saying it was interrupted (or says context canceled)\n%s", diag())
+	}
 	if strings.Contains(errs, "lock") && strings.Contains(errs, "releasing") || strings.Contains(errs, "saving") {
 		t.Errorf("the notice speaks of saving state or releasing a lock\n%s", diag())
 	}
