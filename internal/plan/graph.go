@@ -2,6 +2,7 @@ package plan
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/applinkctl/applinkctl/internal/addr"
 	"github.com/applinkctl/applinkctl/internal/dag"
@@ -100,6 +101,25 @@ func (c *Change) ResourceKind() addr.Kind {
 		return p.Kind
 	}
 	return ""
+}
+
+// SortedChanges returns the plan's changes ordered by address (then
+// action, for the impossible-but-harmless duplicate), the order every view
+// and the saved plan list them in, never mutating the plan.
+func (p *Plan) SortedChanges() []*Change {
+	out := make([]*Change, 0, len(p.Changes))
+	for _, c := range p.Changes {
+		if c != nil {
+			out = append(out, c)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b *Change) int {
+		if a.Address != b.Address {
+			return strings.Compare(string(a.Address), string(b.Address))
+		}
+		return strings.Compare(string(a.Action), string(b.Action))
+	})
+	return out
 }
 
 // Change finds the change of an address, or nil.

@@ -116,23 +116,6 @@ func summaryV1(n plan.Counts) v1Summary {
 		Adopt: n.Adopt, Noop: n.Noop, Wait: n.Wait, Blocked: n.Blocked}
 }
 
-// sortedChanges is the changes of p by address, then action.
-func sortedChanges(p *plan.Plan) []*plan.Change {
-	out := make([]*plan.Change, 0, len(p.Changes))
-	for _, c := range p.Changes {
-		if c != nil {
-			out = append(out, c)
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Address != out[j].Address {
-			return out[i].Address < out[j].Address
-		}
-		return out[i].Action < out[j].Action
-	})
-	return out
-}
-
 func sortedCopy(s []string) []string {
 	out := append([]string(nil), s...)
 	sort.Strings(out)
@@ -231,7 +214,7 @@ func encodeV1(p *plan.Plan) v1Plan {
 		w.Undeclared = append(w.Undeclared, string(c.Address))
 	}
 	sort.Strings(w.Undeclared)
-	for _, c := range sortedChanges(p) {
+	for _, c := range p.SortedChanges() {
 		jc := v1Change{
 			Address:   string(c.Address),
 			Kind:      string(c.ResourceKind()),

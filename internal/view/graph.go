@@ -282,7 +282,7 @@ func RenderMermaid(g *dag.Graph[addr.Address], labels map[addr.Address]string) s
 func changesGraph(p *plan.Plan) (*dag.Graph[addr.Address], map[addr.Address]string) {
 	byAddr := map[addr.Address]*plan.Change{}
 	var shownChanges []*plan.Change
-	for _, c := range sortedChanges(p) {
+	for _, c := range p.SortedChanges() {
 		byAddr[c.Address] = c
 		if shown(c) {
 			shownChanges = append(shownChanges, c)

@@ -222,24 +222,6 @@ func blockedLine(n plan.Counts) string {
 	return fmt.Sprintf("%d changes are blocked; apply refuses this plan until they are resolved.", n.Blocked)
 }
 
-// sortedChanges returns the plan's changes ordered by address (then action,
-// for the impossible-but-harmless duplicate), never mutating the plan.
-func sortedChanges(p *plan.Plan) []*plan.Change {
-	out := make([]*plan.Change, 0, len(p.Changes))
-	for _, c := range p.Changes {
-		if c != nil {
-			out = append(out, c)
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Address != out[j].Address {
-			return out[i].Address < out[j].Address
-		}
-		return out[i].Action < out[j].Action
-	})
-	return out
-}
-
 // appOf is the app of an address, tolerating a malformed one (which only a
 // hand-edited plan file could hold) instead of panicking.
 func appOf(a addr.Address) string {
@@ -269,7 +251,7 @@ type appGroup struct {
 // cascaded change nests beneath its cause when the cause is itself shown in
 // the same plan; otherwise it stands alone and says what caused it.
 func groupByApp(p *plan.Plan) []*appGroup {
-	changes := sortedChanges(p)
+	changes := p.SortedChanges()
 	present := map[addr.Address]bool{}
 	actions := map[addr.Address]plan.Action{}
 	for _, c := range changes {
