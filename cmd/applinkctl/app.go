@@ -94,9 +94,12 @@ func run(args []string, io streams) int {
 	if err != nil {
 		var ec *exitCodeError
 		switch {
-		case errors.Is(err, context.Canceled) && ctx.Err() != nil:
-			// Stopped by Ctrl-C or SIGTERM: say so, not "context canceled",
-			// which reads like a fault; the command has said what it saved.
+		case errors.Is(err, context.Canceled):
+			// Stopped by Ctrl-C or SIGTERM (the only cancellation that
+			// reaches here, exit 130 as exitCode says; apply's own signal
+			// handler may have cancelled before ctx is): say so, not
+			// "context canceled", which reads like a fault; the command
+			// has said what it saved.
 			fmt.Fprintln(io.Err, interruptedMessage(err))
 		case !errors.As(err, &ec) || ec.err != nil:
 			fmt.Fprintf(io.Err, "error: %v\n", err)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -320,7 +321,7 @@ func TestInterruptedDryRunSaysWhatItDoes(t *testing.T) {
 	if !strings.Contains(errs, "Interrupted: stopping the dry run (it holds no lock and writes no state)") {
 		t.Errorf("no dry-run notice\n%s", diag())
 	}
-	if strings.Contains(errs, "context canceled") || !strings.Contains(errs, "\ninterrupted") {
+	if strings.Contains(errs, "context canceled") || !regexp.MustCompile(`(?m)^interrupted`).MatchString(errs) {
 		t.Errorf("the run does not end by saying it was interrupted (or says context canceled)\n%s", diag())
 	}
 	if strings.Contains(errs, "lock") && strings.Contains(errs, "releasing") || strings.Contains(errs, "saving") {
