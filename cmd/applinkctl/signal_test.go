@@ -133,16 +133,9 @@ func TestSecondSignalStillReleasesTheLock(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			dir := t.TempDir()
-			testkit.WriteFile(t, dir, "keys/server.key", testkit.RSAKeyPEM(t, 2048, 0))
-			testkit.WriteFile(t, dir, "applink.yaml", signalManifest)
+			dir := signalDir(t)
 			command := func(ctx context.Context, args ...string) *exec.Cmd {
-				cmd := exec.CommandContext(ctx, bin, args...)
-				cmd.Dir = dir
-				cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "NO_COLOR=1",
-					"HEROKU_API_URL=" + srv.URL, "HEROKU_API_KEY=" + em.APIKey()}
-				cmd.WaitDelay = 5 * time.Second
-				return cmd
+				return signalCommand(ctx, bin, dir, srv.URL, em.APIKey(), args...)
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 			defer cancel()
@@ -150,13 +143,7 @@ func TestSecondSignalStillReleasesTheLock(t *testing.T) {
 
 			cmd := command(ctx, applyArgs...)
 			var stdout, stderr syncBuffer
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			exited := make(chan error, 1)
-			go func() { exited <- cmd.Wait() }()
-			diag := func() string { return "stdout:\n" + stdout.String() + "\nstderr:\n" + stderr.String() }
+			exited, diag := startSignalRun(t, cmd, &stdout, &stderr)
 
 			// A call in flight and a resource waited on.
 			select {
@@ -242,6 +229,39 @@ func TestSecondSignalStillReleasesTheLock(t *testing.T) {
 	}
 }
 
+// signalDir is a directory with the signal tests' manifest and its key.
+func signalDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	testkit.WriteFile(t, dir, "keys/server.key", testkit.RSAKeyPEM(t, 2048, 0))
+	testkit.WriteFile(t, dir, "applink.yaml", signalManifest)
+	return dir
+}
+
+// signalCommand is applinkctl run as its own process in dir, against the
+// API at apiURL and nothing else of the test's environment.
+func signalCommand(ctx context.Context, bin, dir, apiURL, apiKey string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Dir = dir
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "NO_COLOR=1",
+		"HEROKU_API_URL=" + apiURL, "HEROKU_API_KEY=" + apiKey}
+	cmd.WaitDelay = 5 * time.Second
+	return cmd
+}
+
+// startSignalRun starts cmd with its output in stdout and stderr; the
+// channel gets its exit, and diag shows its output for a failure message.
+func startSignalRun(t *testing.T, cmd *exec.Cmd, stdout, stderr *syncBuffer) (exited <-chan error, diag func() string) {
+	t.Helper()
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	return done, func() string { return "stdout:\n" + stdout.String() + "\nstderr:\n" + stderr.String() }
+}
+
 // heldGets holds every GET until the client gives up, so that a run is
 // reading the live world when the signal comes.
 type heldGets struct {
@@ -280,24 +300,12 @@ func TestInterruptedDryRunSaysWhatItDoes(t *testing.T) {
 	if _, err := em.SeedApp("sig-app", 1); err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	testkit.WriteFile(t, dir, "keys/server.key", testkit.RSAKeyPEM(t, 2048, 0))
-	testkit.WriteFile(t, dir, "applink.yaml", signalManifest)
+	dir := signalDir(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "apply", "-f", "applink.yaml", "--dry-run")
-	cmd.Dir = dir
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "NO_COLOR=1",
-		"HEROKU_API_URL=" + srv.URL, "HEROKU_API_KEY=" + em.APIKey()}
-	cmd.WaitDelay = 5 * time.Second
+	cmd := signalCommand(ctx, bin, dir, srv.URL, em.APIKey(), "apply", "-f", "applink.yaml", "--dry-run")
 	var stdout, stderr syncBuffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	diag := func() string { return "stdout:\n" + stdout.String() + "\nstderr:\n" + stderr.String() }
+	exited, diag := startSignalRun(t, cmd, &stdout, &stderr)
 	select {
 	case <-held.arrived:
 	case err := <-exited:
