@@ -228,6 +228,10 @@ func TestReadsDuringApply(t *testing.T) {
 		_ = cmd.Wait()
 		t.Fatalf("apply never started a change:\n%s\n%s", so.String(), se.String())
 	}
+	// The apply cannot end before they return (its clock moves on only
+	// after): a read that waited for the lock would wait until f.run's
+	// bound kills it (exit -1), and one refused would say "locked", so the
+	// checks below need no wall-time bound, which a loaded machine breaks.
 	plan := f.run("plan", "-f", ".", "--detailed-exitcode", "--format", "json")
 	drift := f.run("drift", "-f", ".", "--format", "json")
 	clock.Advance(time.Hour) // now the apply may finish
@@ -240,9 +244,6 @@ func TestReadsDuringApply(t *testing.T) {
 	for _, r := range []result{plan, drift} {
 		if r.code != 2 || strings.Contains(r.stderr, "locked") {
 			t.Errorf("during an apply, want exit 2 (changes still to make) and no lock:\n%s", r)
-		}
-		if r.took > 10*time.Second {
-			t.Errorf("%s waited %v: it must not wait for the lock", r.args[0], r.took)
 		}
 		var doc map[string]any
 		if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
