@@ -64,7 +64,19 @@ func reorderLevel(path string, flags []cli.Flag, subs []*cli.Command, args []str
 			continue
 		}
 		if len(subs) > 0 && len(pos) == 0 {
-			if a == "help" {
+			if a == "help" || a == "h" {
+				if i+1 < len(args) && findCommand(subs, args[i+1]) != nil {
+					// `help CMD…` shows what `CMD… --help` does:
+					// urfave/cli's help command leaves out the
+					// subcommands and flags of a command that has
+					// subcommands (`help state`).
+					words := append(append([]string{}, args[i+1:]...), "--help")
+					rest, err := reorderLevel(path, flags, subs, words)
+					if err != nil {
+						return nil, err
+					}
+					return append(fl, rest...), nil
+				}
 				// urfave/cli's own help command: passed on as typed.
 				return append(fl, args[i:]...), nil
 			}
