@@ -81,6 +81,17 @@ func (s *Semaphore) wait(priority int) *waiter {
 	return w
 }
 
+// try takes a slot if one is free and nobody waits for one.
+func (s *Semaphore) try() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.free > 0 && len(s.waiting) == 0 {
+		s.free--
+		return true
+	}
+	return false
+}
+
 // cancel withdraws w; granted reports that the slot was granted first, and
 // is then the caller's to use or release.
 func (s *Semaphore) cancel(w *waiter) (granted bool) {
@@ -114,6 +125,9 @@ type Slot struct {
 	sem      *Semaphore
 	priority int // its node's, for taking it back
 	held     bool
+	// queued is the request Queue made, which the next Acquire waits
+	// for; nil when none is outstanding.
+	queued *waiter
 	// succeeded tells the walk the node succeeded early (see Succeeded);
 	// nil outside a walk.
 	succeeded func()
@@ -138,7 +152,11 @@ func (s *Slot) Acquire(ctx context.Context) error {
 	if s == nil || s.sem == nil || s.held {
 		return nil
 	}
-	w := s.sem.wait(s.priority)
+	w := s.queued
+	if w == nil {
+		w = s.sem.wait(s.priority)
+	}
+	s.queued = nil
 	select {
 	case <-w.ready:
 		s.held = true
@@ -154,11 +172,45 @@ func (s *Slot) Acquire(ctx context.Context) error {
 // Release gives the slot back if it is held; releasing twice is harmless,
 // so every path out of a wait can release without bookkeeping.
 func (s *Slot) Release() {
-	if s == nil || s.sem == nil || !s.held {
+	if s == nil || s.sem == nil {
+		return
+	}
+	if w := s.queued; w != nil {
+		s.queued = nil
+		if s.sem.cancel(w) {
+			s.sem.release()
+		}
+	}
+	if !s.held {
 		return
 	}
 	s.sem.release()
 	s.held = false
+}
+
+// Queue asks for the slot now, without waiting for it: the next Acquire
+// waits for this request instead of making its own. A node that gave its
+// slot back for work of its own, such as a save that other nodes' saves
+// join, queues when that work is done, so when several such nodes finish
+// together they queue in the order of the Queue calls, by priority, and
+// not in the order their goroutines happen to wake in. A granted request
+// holds a slot until Acquire takes it or Release withdraws it; Queue does
+// nothing while the slot is held or already queued. Queue may be called
+// from another goroutine than the slot's user while that user waits on
+// it (for example inside the work it gave the slot back for).
+func (s *Slot) Queue() {
+	if s == nil || s.sem == nil || s.held || s.queued != nil {
+		return
+	}
+	s.queued = s.sem.wait(s.priority)
+}
+
+// Priority is the priority the slot's node queues with.
+func (s *Slot) Priority() int {
+	if s == nil {
+		return 0
+	}
+	return s.priority
 }
 
 // Held reports whether the slot is currently taken.

@@ -58,6 +58,13 @@ type WalkOptions[K cmp.Ordered] struct {
 	// Slots bounds how many nodes hold a slot at once: a node starts only
 	// once the walk took a slot for it. Nil bounds nothing.
 	Slots *Semaphore
+	// StartUnheld starts a ready node at once even when no slot is free:
+	// its fn gets its Slot released and takes it (Queue, Acquire) before
+	// the work the slots bound. It is for nodes that begin with work the
+	// bound does not cover, such as a state write, which they can then do
+	// while the slots are busy instead of after one was freed. A node
+	// still gets a free slot held when one is free and nobody waits.
+	StartUnheld bool
 }
 
 // WalkWith is Walk with a priority among ready nodes and a Semaphore in
@@ -181,6 +188,8 @@ func WalkWith[K cmp.Ordered](ctx context.Context, g *Graph[K], opts WalkOptions[
 			s := &Slot{sem: opts.Slots, priority: ready.peekRank()}
 			if opts.Slots != nil && spare {
 				spare, s.held = false, true
+			} else if opts.Slots != nil && opts.StartUnheld {
+				s.held = opts.Slots.try()
 			} else if opts.Slots != nil {
 				w := opts.Slots.wait(s.priority)
 				select {

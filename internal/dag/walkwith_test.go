@@ -407,3 +407,105 @@ func TestSucceededStartsDependentsEarly(t *testing.T) {
 		}
 	}
 }
+
+// TestSlotQueueTakesSlotsInQueueOrder checks Slot.Queue: slots queued while
+// both are free are granted in the order of the Queue calls, whichever
+// node calls Acquire first; a later Acquire waits for its own request; and
+// Release withdraws a granted request nobody took, freeing its slot.
+func TestSlotQueueTakesSlotsInQueueOrder(t *testing.T) {
+	g := dag.New[string]()
+	for _, k := range []string{"a", "b", "c"} {
+		g.AddNode(k)
+	}
+	type started struct {
+		k string
+		s *dag.Slot
+	}
+	starts := make(chan started, 3)
+	run := map[string]chan struct{}{"a": make(chan struct{}), "b": make(chan struct{}), "c": make(chan struct{})}
+	firstTry, secondTry := make(chan error, 1), make(chan error, 1)
+	node := func(ctx context.Context, k string, s *dag.Slot) error {
+		s.Release()
+		starts <- started{k, s}
+		<-run[k]
+		switch k {
+		case "a":
+			s.Release() // never takes the slot its request was granted
+			return nil
+		case "b":
+			short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+			err := s.Acquire(short)
+			cancel()
+			firstTry <- err
+			long, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			err = s.Acquire(long)
+			secondTry <- err
+			return err
+		}
+		return s.Acquire(ctx)
+	}
+	walked := make(chan map[string]dag.WalkResult[string], 1)
+	go func() {
+		walked <- dag.WalkWith(context.Background(), g, dag.WalkOptions[string]{Slots: dag.NewSemaphore(2)}, node)
+	}()
+	slots := map[string]*dag.Slot{}
+	for range 3 {
+		st := <-starts
+		slots[st.k] = st.s
+	}
+	slots["c"].Queue()
+	slots["a"].Queue()
+	slots["b"].Queue()
+	close(run["b"])
+	if err := <-firstTry; !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("b's Acquire with both slots granted to the requests queued before it = %v, want it to wait", err)
+	}
+	close(run["a"]) // its withdrawn request frees a slot for b, c still holding the other
+	if err := <-secondTry; err != nil {
+		t.Errorf("b's Acquire once a withdrew its granted request = %v, want the slot", err)
+	}
+	close(run["c"])
+	for k, r := range <-walked {
+		if r.Err != nil || r.Skipped {
+			t.Errorf("%s: %+v", k, r)
+		}
+	}
+}
+
+// TestWalkWithStartUnheldStartsWhileTheSlotsAreBusy checks StartUnheld: a
+// ready node starts while another holds the only slot, its Slot released,
+// and takes the slot once it is free; a node that finds a slot free gets
+// it held.
+func TestWalkWithStartUnheldStartsWhileTheSlotsAreBusy(t *testing.T) {
+	g := dag.New[string]()
+	g.AddNode("a")
+	g.AddNode("b")
+	bStarted := make(chan bool, 1)
+	res := dag.WalkWith(context.Background(), g, dag.WalkOptions[string]{Slots: dag.NewSemaphore(1), StartUnheld: true},
+		func(ctx context.Context, k string, s *dag.Slot) error {
+			switch k {
+			case "a":
+				if !s.Held() {
+					return errors.New("a started without the free slot")
+				}
+				select {
+				case held := <-bStarted:
+					if held {
+						return errors.New("b started holding the slot a holds")
+					}
+				case <-time.After(10 * time.Second):
+					return errors.New("b did not start while a held the only slot")
+				}
+			case "b":
+				bStarted <- s.Held()
+				return s.Acquire(ctx) // granted once a is done
+			}
+			return nil
+		})
+	for _, k := range []string{"a", "b"} {
+		if r := res[k]; r.Err != nil || r.Skipped {
+			t.Errorf("%s: %+v", k, r)
+		}
+	}
+}
