@@ -13,6 +13,24 @@ import (
 type WaitOptions struct {
 	Initial, Max, Timeout time.Duration
 	OnStatus              func(status string)
+	// Ahead, if set, may bring polls forward (see Ahead).
+	Ahead Ahead
+}
+
+// Ahead lets a caller that waits for many resources of one kind poll each
+// when the others were seen to be ready, instead of on the schedule alone.
+// Wait tells it the outcome of every poll, and asks it before each sleep
+// when to poll next. It can only bring a poll forward: Wait never polls
+// later than its own schedule, so the bound on how late readiness is seen
+// holds whatever it answers.
+type Ahead interface {
+	// Polled reports a poll sent at (since the wait began) and whether it
+	// found the resource terminal.
+	Polled(at time.Duration, terminal bool)
+	// Next is when to poll next, since the wait began, given the last
+	// poll's time and the time Wait's own schedule chose; an answer
+	// outside (last, scheduled) is ignored.
+	Next(last, scheduled time.Duration) time.Duration
 }
 
 // Wait polls fetch until terminal(status(v)) holds: at once, then each poll
@@ -59,7 +77,11 @@ func Wait[T any](ctx context.Context, fetch func(context.Context) (T, error), st
 			opts.OnStatus(st)
 		}
 		started, lastSt = true, st
-		if terminal(st) {
+		done := terminal(st)
+		if opts.Ahead != nil {
+			opts.Ahead.Polled(polled.Sub(start), done)
+		}
+		if done {
 			return v, nil
 		}
 		now := time.Now()
@@ -70,7 +92,14 @@ func Wait[T any](ctx context.Context, fetch func(context.Context) (T, error), st
 		// round trip spent on the poll is not added to every interval,
 		// so readiness is seen at most an interval (not an interval and
 		// a round trip) late, whatever the latency.
-		d := min(polled.Add(nextInterval(now.Sub(start), opts)).Sub(now), deadline.Sub(now))
+		next := polled.Add(nextInterval(now.Sub(start), opts))
+		if opts.Ahead != nil {
+			last, scheduled := polled.Sub(start), next.Sub(start)
+			if at := opts.Ahead.Next(last, scheduled); at > last && at < scheduled {
+				next = start.Add(at)
+			}
+		}
+		d := min(next.Sub(now), deadline.Sub(now))
 		if err := sleep(ctx, d); err != nil {
 			return v, err
 		}

@@ -170,3 +170,66 @@ func TestTerminalStatuses(t *testing.T) {
 		t.Error("StatusFailedFinal")
 	}
 }
+
+// ahead is a client.Ahead that answers next and records what Wait tells it.
+type ahead struct {
+	next   func(last, scheduled time.Duration) time.Duration
+	polled []bool // each poll's terminal, in order
+	asked  int
+}
+
+func (a *ahead) Polled(_ time.Duration, terminal bool) { a.polled = append(a.polled, terminal) }
+func (a *ahead) Next(last, scheduled time.Duration) time.Duration {
+	a.asked++
+	return a.next(last, scheduled)
+}
+
+// TestWaitAheadBringsAPollForward checks WaitOptions.Ahead: a poll it
+// proposes before the schedule's is made then, and Wait tells it every
+// poll's outcome.
+func TestWaitAheadBringsAPollForward(t *testing.T) {
+	fetch, polls := fetcher("connecting", "connected")
+	a := &ahead{next: func(last, _ time.Duration) time.Duration { return last + 10*time.Millisecond }}
+	start := time.Now()
+	// The schedule's next poll is a minute away: only Ahead's proposal
+	// lets the wait end now.
+	c, err := client.Wait(t.Context(), fetch, statusOf, client.ConnectionTerminal,
+		client.WaitOptions{Initial: time.Minute, Max: time.Minute, Ahead: a})
+	if err != nil || c.Status != "connected" {
+		t.Fatalf("Wait = %+v, %v", c, err)
+	}
+	if waited := time.Since(start); waited > 30*time.Second {
+		t.Errorf("waited %v: the proposed poll was not made", waited)
+	}
+	if *polls != 2 || !reflect.DeepEqual(a.polled, []bool{false, true}) || a.asked != 1 {
+		t.Errorf("%d polls, Polled saw %v, Next asked %d times; want 2 polls, [false true], once", *polls, a.polled, a.asked)
+	}
+}
+
+// TestWaitAheadNeverDelaysAPoll checks that proposals outside (last,
+// scheduled) are ignored: a later one does not delay the schedule's poll,
+// and one at or before the last poll does not make Wait poll in a loop.
+func TestWaitAheadNeverDelaysAPoll(t *testing.T) {
+	for name, next := range map[string]func(last, scheduled time.Duration) time.Duration{
+		"later":  func(_, scheduled time.Duration) time.Duration { return scheduled + time.Hour },
+		"last":   func(last, _ time.Duration) time.Duration { return last },
+		"before": func(last, _ time.Duration) time.Duration { return last - time.Second },
+	} {
+		t.Run(name, func(t *testing.T) {
+			fetch, polls := fetcher("connecting", "connecting", "connecting", "connected")
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			defer cancel()
+			start := time.Now()
+			_, err := client.Wait(ctx, fetch, statusOf, client.ConnectionTerminal,
+				client.WaitOptions{Initial: 20 * time.Millisecond, Max: 20 * time.Millisecond, Ahead: &ahead{next: next}})
+			if err != nil || *polls != 4 {
+				t.Fatalf("Wait: %v after %d polls, want 4 polls", err, *polls)
+			}
+			// Three intervals of 20ms: a poll made at once would end
+			// it sooner.
+			if waited := time.Since(start); waited < 60*time.Millisecond {
+				t.Errorf("ended after %v, want the schedule's 3 intervals of 20ms at least", waited)
+			}
+		})
+	}
+}
