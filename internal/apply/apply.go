@@ -192,7 +192,10 @@ type lockWatcher interface {
 type engine struct {
 	opts  Options
 	links func(app string) (linkAPI, error)
-	rec   recorder
+	rec   *batcher
+	// readiness times each class's provisioning for the waits that
+	// follow (see readiness).
+	readiness readiness
 	// writeCtx outlives ctx: mutating calls and state writes made after an
 	// interrupt still complete, bounded by Grace (calls) or
 	// stateWriteTimeout (writes).
@@ -319,7 +322,6 @@ func run(ctx context.Context, p *plan.Plan, links func(string) (linkAPI, error),
 	e := &engine{
 		opts:     opts,
 		links:    links,
-		rec:      rec,
 		writeCtx: writeCtx,
 		graceCtx: graceCtx,
 		obs:      obs,

@@ -1,7 +1,9 @@
 package apply
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"sync"
 
 	"github.com/applinkctl/applinkctl/internal/state"
@@ -28,6 +30,11 @@ type batcher struct {
 type write struct {
 	fn   func(*state.State) error
 	done chan writeResult
+	// then, when set, runs once the save is done and before any of its
+	// callers is told: the saves of a batch run their then in order of
+	// rank, highest first (see saved).
+	then func()
+	rank int
 }
 
 // writeResult is what a queued caller is told: its write's outcome, or
@@ -41,7 +48,21 @@ type writeResult struct {
 // queued with it. A save's error is every one of its writes' error; the
 // store then keeps none of them, as for a single write.
 func (b *batcher) Update(ctx context.Context, fn func(*state.State) error) error {
-	w := &write{fn: fn, done: make(chan writeResult, 1)}
+	return b.update(ctx, &write{fn: fn})
+}
+
+// UpdateThen is Update, with then run once the save is done, before the
+// callers of the batch are told, in order of rank among them (highest
+// first, then in the order they queued). A change that gave its slot back
+// for its write queues for it in then (see dag.Slot.Queue): the changes
+// saved together take their slots back by priority, whichever goroutine
+// wakes first.
+func (b *batcher) UpdateThen(ctx context.Context, fn func(*state.State) error, rank int, then func()) error {
+	return b.update(ctx, &write{fn: fn, then: then, rank: rank})
+}
+
+func (b *batcher) update(ctx context.Context, w *write) error {
+	w.done = make(chan writeResult, 1)
 	b.mu.Lock()
 	b.queue = append(b.queue, w)
 	lead := !b.busy
@@ -65,6 +86,7 @@ func (b *batcher) Update(ctx context.Context, fn func(*state.State) error) error
 		}
 		return nil
 	})
+	saved(batch)
 	for _, x := range batch {
 		if x != w {
 			x.done <- writeResult{err: err}
@@ -82,4 +104,19 @@ func (b *batcher) Update(ctx context.Context, fn func(*state.State) error) error
 	b.busy = false
 	b.mu.Unlock()
 	return err
+}
+
+// saved runs the then of a batch's writes, highest rank first, then in
+// the order they queued.
+func saved(batch []*write) {
+	var then []*write
+	for _, x := range batch {
+		if x.then != nil {
+			then = append(then, x)
+		}
+	}
+	slices.SortStableFunc(then, func(a, b *write) int { return cmp.Compare(b.rank, a.rank) })
+	for _, x := range then {
+		x.then()
+	}
 }

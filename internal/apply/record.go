@@ -26,16 +26,35 @@ import (
 // saveAhead) is waited for first: the change's writes land in the order it
 // made them, and its error is this one's.
 func (t *task) update(fn func(s *state.State, old *state.Resource) *state.Resource) error {
+	return t.save(fn, false)
+}
+
+// updateBeforeCall is update for a write that the change's next call
+// follows (an intent): the change queues for its slot as soon as the
+// write is saved, by priority among the changes saved with it (see
+// batcher.UpdateThen), instead of when its goroutine next runs.
+func (t *task) updateBeforeCall(fn func(s *state.State, old *state.Resource) *state.Resource) error {
+	return t.save(fn, true)
+}
+
+func (t *task) save(fn func(s *state.State, old *state.Resource) *state.Resource, call bool) error {
 	if t.e.opts.DryRun {
 		return nil
 	}
-	if t.e.opts.yieldsWhileWaiting() && t.slot != nil {
+	yield := t.e.opts.yieldsWhileWaiting() && t.slot != nil
+	if yield {
 		t.slot.Release()
 	}
 	if err := t.joinWrite(); err != nil {
 		return err
 	}
-	return t.write(fn)
+	var then func()
+	if call && t.slot != nil && !t.slot.Held() {
+		// Given back for the write, or never taken (see walk): queue for
+		// it as the save ends.
+		then = t.slot.Queue
+	}
+	return t.write(fn, then)
 }
 
 // saveAhead starts the state write fn in the background, for a write the
@@ -50,7 +69,7 @@ func (t *task) saveAhead(fn func(s *state.State, old *state.Resource) *state.Res
 	}
 	t.inputsOnce()
 	done := make(chan error, 1)
-	go func() { done <- t.write(fn) }()
+	go func() { done <- t.write(fn, nil) }()
 	t.ahead = done
 }
 
@@ -65,16 +84,17 @@ func (t *task) joinWrite() error {
 	return err
 }
 
-// write saves fn's change to the change's record. It touches neither the
+// write saves fn's change to the change's record, running then (if not
+// nil) once it is saved (see batcher.UpdateThen). It touches neither the
 // slot nor the task's progress, so saveAhead may run it beside the change.
-func (t *task) write(fn func(s *state.State, old *state.Resource) *state.Resource) error {
+func (t *task) write(fn func(s *state.State, old *state.Resource) *state.Resource, then func()) error {
 	// Built here, not in fn: fn runs while the store saves no other
 	// change, and a publication's record gzips its spec.
 	t.inputsOnce()
 	ctx, cancel := context.WithTimeout(t.e.writeCtx, stateWriteTimeout)
 	defer cancel()
 	a := t.c.Address
-	return t.e.rec.Update(ctx, func(s *state.State) error {
+	return t.e.rec.UpdateThen(ctx, func(s *state.State) error {
 		if s.Resources == nil {
 			s.Resources = map[addr.Address]*state.Resource{}
 		}
@@ -91,7 +111,7 @@ func (t *task) write(fn func(s *state.State, old *state.Resource) *state.Resourc
 		r.UpdatedBy = t.e.opts.Who
 		s.Resources[a] = r
 		return nil
-	})
+	}, t.slot.Priority(), then)
 }
 
 // intent records that a mutating call (op) is about to be made. keepOld
@@ -99,7 +119,7 @@ func (t *task) write(fn func(s *state.State, old *state.Resource) *state.Resourc
 // the call never happen, the next plan still sees the old inputs and plans
 // the same change again.
 func (t *task) intent(op string, keepOld bool) error {
-	return t.update(func(_ *state.State, old *state.Resource) *state.Resource {
+	return t.updateBeforeCall(func(_ *state.State, old *state.Resource) *state.Resource {
 		var r *state.Resource
 		if keepOld && old != nil {
 			cp := *old

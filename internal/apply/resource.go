@@ -63,6 +63,10 @@ type ops struct {
 	ready    func(string) bool
 	// browser is set for OAuth creates: a person must approve them.
 	browser bool
+	// class groups the creates whose provisioning takes alike (see
+	// readiness): the kind, with a connection's or authorization's type
+	// and method. Empty for kinds without a status.
+	class string
 }
 
 // opsFor builds the routes of one change.
@@ -93,6 +97,7 @@ func (e *engine) opsFor(c *plan.Change) (*ops, error) {
 		}
 		if d, ok := c.Desired.(*manifest.Connection); ok && d != nil {
 			o.browser = d.JWT == nil
+			o.class = createClass(o.kind, d.Type, o.browser)
 			o.post = func(ctx context.Context) (probe, error) {
 				var v *client.Connection
 				var err error
@@ -126,6 +131,7 @@ func (e *engine) opsFor(c *plan.Change) (*ops, error) {
 		o.del = func(ctx context.Context) error { return link.DeleteAuthorization(ctx, parts.Name) }
 		if d, ok := c.Desired.(*manifest.Authorization); ok && d != nil {
 			o.browser = d.JWT == nil
+			o.class = createClass(o.kind, d.Type, o.browser)
 			o.post = func(ctx context.Context) (probe, error) {
 				var v *client.Authorization
 				var err error
@@ -162,6 +168,7 @@ func (e *engine) opsFor(c *plan.Change) (*ops, error) {
 			return targetProbe(v), nil
 		}
 		if d != nil {
+			o.class = string(addr.KindTarget)
 			o.post = func(ctx context.Context) (probe, error) {
 				v, err := link.CreateDataActionTarget(ctx, parts.Connection, client.TargetRequest{
 					Label: d.Label, APIName: apiName, TargetEndpoint: d.TargetEndpoint, Type: d.Type,

@@ -209,3 +209,37 @@ func TestCancelWhileWaitingForASlotStartsNothingMore(t *testing.T) {
 		}
 	}
 }
+
+// TestIntentIsSavedWhileTheSlotsAreBusy checks that a change starts as soon
+// as it is ready, without a free slot: its intent is saved while another
+// change's create holds the only slot, so it sends its own create as soon
+// as that slot is free, instead of saving its intent only then.
+func TestIntentIsSavedWhileTheSlotsAreBusy(t *testing.T) {
+	yielding := fastOpts()
+	yielding.Poll = client.WaitOptions{Initial: 20 * time.Millisecond, Max: 50 * time.Millisecond}
+	for name, opts := range map[string]Options{"fast polling": fastOpts(), "yielding": yielding} {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t)
+			opts.Parallelism = 1
+			var first sync.Once
+			both := false
+			h.link.inPost = func() {
+				// The first POST holds the only slot: wait, within
+				// bounds, for both intents to be saved meanwhile.
+				first.Do(func() {
+					for deadline := time.Now().Add(10 * time.Second); !both && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+						a, b := h.record(addr.Connection(app, "a_org")), h.record(addr.Connection(app, "b_org"))
+						both = a != nil && b != nil && a.Phase == state.Intent && b.Phase == state.Intent
+					}
+				})
+			}
+			_, s, err := h.apply(context.Background(), opts, jwtConn("a_org"), jwtConn("b_org"))
+			if err != nil || s.Created != 2 {
+				t.Fatalf("apply = %+v, %v", s, err)
+			}
+			if !both {
+				t.Error("the second change's intent was not saved while the first change's create held the only slot")
+			}
+		})
+	}
+}

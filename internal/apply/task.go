@@ -46,6 +46,9 @@ type task struct {
 	// ahead is the outcome of a state write saved while the change goes
 	// on (see saveAhead); nil when none is outstanding.
 	ahead chan error
+	// learn, set for the wait that follows a creating request, times it
+	// for the class (see readiness); the next wait takes and clears it.
+	learn *waitAhead
 }
 
 // do applies one change and reports how it ended. It emits the change's
@@ -283,6 +286,7 @@ func (t *task) delete(ctx context.Context, o *ops) result {
 // (the walk runs this after) or replaced (done before all deletes) in this
 // run; else it may already be gone live; else it cannot be pruned.
 func (t *task) dropChild(ctx context.Context, o *ops, dry bool) result {
+	t.hold() // it may look the resource up
 	parent := t.c.Address.Parent()
 	if i, ok := t.e.byAddr[parent]; ok {
 		switch pc := t.e.changes[i]; pc.Action {
@@ -377,6 +381,10 @@ func (t *task) post(ctx context.Context, o *ops) (probe, error) {
 		}
 	}
 	t.hold()
+	if err := t.e.lockLost(); err != nil {
+		// The run stopped while it waited for its slot, for this.
+		return probe{}, err
+	}
 	if err := ctx.Err(); err != nil {
 		// Interrupted while it waited for its slot: nothing is sent.
 		return probe{}, fmt.Errorf("%w: %w", errNotSent, err)
@@ -469,6 +477,11 @@ func (t *task) afterPost(ctx context.Context, o *ops, p probe) result {
 		// change's next write (its applied record, before its dependents
 		// start) waits for this one, and fails with it.
 		t.saveAhead(t.recordFn(state.Pending))
+		// The wait starts at the creating request's answer: what it
+		// learns times the class's provisioning (see readiness).
+		if o.class != "" {
+			t.learn = &waitAhead{r: &t.e.readiness, class: o.class}
+		}
 	}
 	return t.await(ctx, o, p)
 }
@@ -476,6 +489,7 @@ func (t *task) afterPost(ctx context.Context, o *ops, p probe) result {
 // settle waits for an existing resource (a noop or adopt the plan found
 // pending, or an unfinished create of an earlier run) and records it.
 func (t *task) settle(ctx context.Context, o *ops) result {
+	t.hold() // its first look is a call
 	key := t.remoteID
 	if key == "" || o.kind == addr.KindTarget || o.kind == addr.KindPublication {
 		key = o.name
@@ -578,6 +592,10 @@ func (t *task) wait(ctx context.Context, fetch func(context.Context) (probe, err
 		t.status = s
 		t.e.emit(Event{Address: t.c.Address, Action: t.c.Action, Type: EventStatus, Status: s, RemoteID: t.remoteID, Elapsed: t.elapsed()})
 	}
+	if t.learn != nil {
+		wo.Ahead = t.learn
+		t.learn = nil
+	}
 	poll := fetch
 	if t.e.opts.yieldsWhileWaiting() && t.slot != nil {
 		poll = func(ctx context.Context) (probe, error) { return withToken(ctx, t.e.polls, fetch) }
@@ -631,6 +649,7 @@ func (t *task) interrupted() result {
 
 // dryRun reports what the change would do, reading but never writing.
 func (t *task) dryRun(ctx context.Context, o *ops) result {
+	t.hold() // it reads what it would change
 	c := t.c
 	var msg string
 	switch c.Action {

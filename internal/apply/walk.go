@@ -10,20 +10,24 @@ import (
 )
 
 // walk runs the changes of g in dependency order and records a result for
-// every one, including those it skipped. A change starts once the walk has
-// taken one of the engine's slots for it, the ready change heading the
-// heaviest chain of dependents first (see weight), then in the order they
-// became ready, so the chains that bound the run's length start first. A
-// change waiting for its resource gives its slot back between polls (see
-// minYield), so Parallelism bounds the calls in flight, not the changes
-// being waited on.
+// every one, including those it skipped. A change starts as soon as it is
+// ready; the slots (Parallelism) bound its calls, not its start. The slots
+// go to the change heading the heaviest chain of dependents first (see
+// weight), then in the order they asked, so the chains that bound the
+// run's length go first. A change waiting for its resource gives its slot
+// back between polls (see minYield), so Parallelism bounds the calls in
+// flight, not the changes being waited on.
 func (e *engine) walk(ctx context.Context, g *dag.Graph[addr.Address]) {
 	if g.Len() == 0 {
 		return
 	}
 	// On a cycle there are no heights; the walk reports the cycle.
 	h, _ := g.Heights(weight)
-	opts := dag.WalkOptions[addr.Address]{Priority: func(a addr.Address) int { return h[a] }, Slots: e.slots}
+	// A change starts at once, with its slot if one is free: most begin
+	// with their intent's state write, which needs none, and is saved
+	// while the slots are busy; it takes its slot for its first call (see
+	// hold), queuing by priority as that write is saved.
+	opts := dag.WalkOptions[addr.Address]{Priority: func(a addr.Address) int { return h[a] }, Slots: e.slots, StartUnheld: true}
 	res := dag.WalkWith(ctx, g, opts, func(ctx context.Context, a addr.Address, s *dag.Slot) error {
 		i := e.byAddr[a]
 		r := e.do(ctx, e.changes[i], s)
