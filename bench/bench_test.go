@@ -62,6 +62,13 @@ func TestModels(t *testing.T) {
 	if got := criticalPath(noDC, rt, d); got != 700*time.Millisecond {
 		t.Errorf("critical path without Data Cloud %v, want 700ms (connection, then POST + read-back)", got)
 	}
+	// 80 targets through 16 slots: five waves, four more than the path.
+	if got := targetWaveFloor(issueFleet, rt, d, 16); got != 1400*time.Millisecond {
+		t.Errorf("target wave floor at 16 %v, want 1.4s (the path and 4 more POSTs)", got)
+	}
+	if got := targetWaveFloor(noDC, rt, d, 16); got != 700*time.Millisecond {
+		t.Errorf("target wave floor without targets %v, want the critical path", got)
+	}
 	// 180 asynchronous creates × (3 round trips + one 5 s poll and its
 	// round trip) + 40 publications × 3 round trips.
 	wall, reqs := cliApplyModel(issueFleet, rt, d)

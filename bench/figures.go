@@ -225,6 +225,20 @@ func criticalPath(s shape, rt, delay time.Duration) time.Duration {
 	return chain
 }
 
+// targetWaveFloor is a lower bound tighter than the critical path at
+// parallelism par: the Data Cloud connections' targets can only be posted
+// once their connection is ready, through par slots, so in ⌈targets/par⌉
+// waves of a round trip each, of which the critical path counts one.
+func targetWaveFloor(s shape, rt, delay time.Duration, par int) time.Duration {
+	bound := criticalPath(s, rt, delay)
+	targets := s.Apps * s.DataCloud * s.TargetsPerDC
+	if targets == 0 {
+		return bound
+	}
+	waves := (targets + par - 1) / par
+	return bound + time.Duration(waves-1)*rt
+}
+
 // slotWork is the least total time that changes occupy a parallelism slot
 // (the engine holds a slot while a change waits for its resource), so
 // slotWork/P is a second lower bound at parallelism P.
@@ -293,6 +307,7 @@ func figure3(ctx context.Context, tmp string, key []byte, runs int, log func(str
 				timed(ratioFig),
 				timed(info(name+"ratio_to_slot_bound", r.wall.Seconds()/slotBound.Seconds(), "×")),
 				info(name+"requests", float64(r.requests), "requests"),
+				info(name+"target_wave_floor_ratio", round(targetWaveFloor(s, latency, provisioning, par).Seconds()/bound.Seconds()), "×"),
 			)
 			if last != nil {
 				last.close()
