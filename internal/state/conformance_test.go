@@ -906,6 +906,21 @@ func TestConformanceMigratedMarker(t *testing.T) {
 		if _, err := state.Migrate(ctx, src, dst); err != nil {
 			t.Fatal(err)
 		}
+		// Both histories say where the state went and came from.
+		newest := func(b state.Backend) string {
+			t.Helper()
+			h, err := b.History(ctx, 1)
+			if err != nil || len(h) != 1 || h[0].Outcome != "success" || h[0].Who == "" {
+				t.Fatalf("history of %s = %+v, %v", b.Describe(), h, err)
+			}
+			return h[0].Operation
+		}
+		if got, want := newest(dst), "state migrate from "+src.Describe(); got != want {
+			t.Errorf("the new state's newest history record is %q, want %q", got, want)
+		}
+		if got, want := newest(src), "state migrate to "+dst.Describe(); got != want {
+			t.Errorf("the old state's newest history record is %q, want %q", got, want)
+		}
 		isMigrated := func(what string, err error) {
 			t.Helper()
 			var me *state.MigratedError
@@ -937,6 +952,9 @@ func TestConformanceMigratedMarker(t *testing.T) {
 		}
 		if _, err := state.UndoMigration(ctx, src, dst); err != nil {
 			t.Fatal(err)
+		}
+		if got, want := newest(src), "state migrate --undo (back from "+dst.Describe()+")"; got != want {
+			t.Errorf("after undo, the old state's newest history record is %q, want %q", got, want)
 		}
 		if got := load(t, open(t, url, state.OpenOptions{})); got.Digest() != s.Digest() {
 			t.Fatalf("after undo: %+v", got)

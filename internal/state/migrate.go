@@ -50,7 +50,9 @@ func Migrate(ctx context.Context, from, to Backend) (MigrateResult, error) {
 	} else if pre.Serial == 0 {
 		return res, fmt.Errorf("state migrate: source %s holds no state", from.Describe())
 	}
-	relFrom, err := from.Lock(ctx, NewLockInfo("migrate"), 0)
+	started := time.Now().UTC()
+	info := NewLockInfo("migrate")
+	relFrom, err := from.Lock(ctx, info, 0)
 	if err != nil {
 		return res, fmt.Errorf("state migrate: source %s: %w", from.Describe(), err)
 	}
@@ -87,7 +89,10 @@ func Migrate(ctx context.Context, from, to Backend) (MigrateResult, error) {
 	if dst.Serial != 0 {
 		if dst.Digest() == res.Digest {
 			res.Unchanged = true
-			return res, mark(ctx, mk, from, to, res)
+			if err := mark(ctx, mk, from, to, res); err != nil {
+				return res, err
+			}
+			return res, recordMigration(ctx, from, to, info, started, res)
 		}
 		return res, fmt.Errorf("state migrate: destination %s already holds a different state (serial %d, lineage %s); refusing to overwrite it",
 			to.Describe(), dst.Serial, dst.Lineage)
@@ -112,7 +117,29 @@ func Migrate(ctx context.Context, from, to Backend) (MigrateResult, error) {
 	if d := got.Digest(); d != res.Digest {
 		return res, fmt.Errorf("state migrate: verify: destination digest %s differs from source %s; the source is left usable and unmarked", d, res.Digest)
 	}
-	return res, mark(ctx, mk, from, to, res)
+	if err := mark(ctx, mk, from, to, res); err != nil {
+		return res, err
+	}
+	return res, recordMigration(ctx, from, to, info, started, res)
+}
+
+// recordMigration adds the migration to both histories, once it is done:
+// the new state's says where it came from, the old state's where it went.
+// History is not part of the digest, so the records change neither the
+// verified copy nor what --undo compares.
+func recordMigration(ctx context.Context, from, to Backend, info LockInfo, started time.Time, res MigrateResult) error {
+	summary := map[string]int{"resources": res.Resources, "history_records": res.History}
+	for _, end := range []struct {
+		b  Backend
+		op string
+	}{{to, "state migrate from " + from.Describe()}, {from, "state migrate to " + to.Describe()}} {
+		r := HistoryRecord{Operation: end.op, Started: started, Ended: time.Now().UTC(),
+			Who: info.Who, Host: info.Host, CIRunURL: info.CIRunURL, Summary: summary, Outcome: "success"}
+		if err := end.b.AppendHistory(ctx, r); err != nil {
+			return fmt.Errorf("state migrate: migrated and verified, but could not add the migration to the history of %s: %w", end.b.Describe(), err)
+		}
+	}
+	return nil
 }
 
 // mark records on the source, whose lock the caller holds, that its state
@@ -138,7 +165,9 @@ func UndoMigration(ctx context.Context, from, to Backend) (Migration, error) {
 	if !ok {
 		return Migration{}, fmt.Errorf("state migrate --undo: %s has no migration marker", from.Describe())
 	}
-	relFrom, err := from.Lock(ctx, NewLockInfo("migrate --undo"), 0)
+	started := time.Now().UTC()
+	info := NewLockInfo("migrate --undo")
+	relFrom, err := from.Lock(ctx, info, 0)
 	if err != nil {
 		return Migration{}, fmt.Errorf("state migrate --undo: %s: %w", from.Describe(), err)
 	}
@@ -168,6 +197,11 @@ func UndoMigration(ctx context.Context, from, to Backend) (Migration, error) {
 	}
 	if err := mk.clearMigrated(ctx); err != nil {
 		return *m, fmt.Errorf("state migrate --undo: %w", err)
+	}
+	r := HistoryRecord{Operation: "state migrate --undo (back from " + to.Describe() + ")", Started: started, Ended: time.Now().UTC(),
+		Who: info.Who, Host: info.Host, CIRunURL: info.CIRunURL, Outcome: "success"}
+	if err := from.AppendHistory(ctx, r); err != nil {
+		return *m, fmt.Errorf("state migrate --undo: %s is usable again, but could not add the undo to its history: %w", from.Describe(), err)
 	}
 	return *m, nil
 }

@@ -220,7 +220,7 @@ func TestMigrateFileToPostgresToFile(t *testing.T) {
 	}
 	back := open(t, "file://"+t.TempDir()+"/back/state.json", state.OpenOptions{})
 	res, err = state.Migrate(ctx, pg, back)
-	if err != nil || res.History != 2 {
+	if err != nil || res.History != 3 { // c1, c2 and the first migration
 		t.Fatalf("postgres → file = %+v, %v", res, err)
 	}
 	got := load(t, back)
@@ -228,7 +228,7 @@ func TestMigrateFileToPostgresToFile(t *testing.T) {
 		t.Fatal("round trip changed the state")
 	}
 	h, _ := back.History(ctx, 0)
-	if len(h) != 2 || h[0].GitCommit != "c2" {
+	if len(h) != 4 || h[0].Operation != "state migrate from "+pg.Describe() || h[1].Operation != "state migrate from "+src.Describe() || h[2].GitCommit != "c2" {
 		t.Fatalf("history after round trip = %+v", h)
 	}
 	// A destination holding another state is never overwritten.
