@@ -168,8 +168,9 @@ func TestHeaviestChainStartsFirst(t *testing.T) {
 // TestCancelWhileWaitingForASlotStartsNothingMore checks Ctrl-C with the
 // slot given back during waits and state writes: changes still waiting for
 // a slot send nothing once interrupted. One that had its intent saved
-// meanwhile is pending (the next apply looks its name up, and finds
-// nothing); the others are skipped and write no state.
+// meanwhile (changes start at once, so usually all) is pending (the next
+// apply looks its name up, and finds nothing); one that had not is
+// skipped and writes no state.
 func TestCancelWhileWaitingForASlotStartsNothingMore(t *testing.T) {
 	h := newHarness(t)
 	h.link.postDelay = 100 * time.Millisecond
