@@ -261,7 +261,9 @@ func TestStatePostgres(t *testing.T) {
 		t.Fatalf("show from postgres:\n%s", out)
 	}
 	out, _, _ = runOut(t, "state", "history", "--state", pg, "--format", "json")
-	if !strings.Contains(out, `"backend": "postgres://127.0.0.1:`) || strings.Count(out, `"outcome"`) != 2 {
+	// The two records copied, and the migration itself.
+	if !strings.Contains(out, `"backend": "postgres://127.0.0.1:`) || strings.Count(out, `"outcome"`) != 3 ||
+		!strings.Contains(out, `"operation": "state migrate from file://`) {
 		t.Fatalf("history from postgres:\n%s", out)
 	}
 	// Another workspace in the same database is empty.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -52,15 +53,25 @@ func TestTimelineRecordsEachRequest(t *testing.T) {
 	do(a.URL, "GET", "/apps/acme-api", "", false)
 	e.SetFaults(emulator.Faults{})
 
-	resp, err := http.Get(a.URL + "/_emulator/timeline")
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The dropped request's client sees the connection close before its
+	// handler has returned and recorded its end (End is nil while a
+	// request runs): read the timeline until every request has ended.
 	var tl emulator.Timeline
-	err = json.NewDecoder(resp.Body).Decode(&tl)
-	resp.Body.Close()
-	if err != nil {
-		t.Fatal(err)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		resp, err := http.Get(a.URL + "/_emulator/timeline")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tl = emulator.Timeline{}
+		err = json.NewDecoder(resp.Body).Decode(&tl)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		running := slices.ContainsFunc(tl.Requests, func(r emulator.TimelineEntry) bool { return r.End == nil })
+		if !running || time.Now().After(deadline) {
+			break
+		}
 	}
 	want := []struct {
 		route    string
