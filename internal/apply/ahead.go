@@ -93,12 +93,11 @@ func (r *readiness) next(class string, last, scheduled time.Duration) time.Durat
 	if !ok || lo >= hi {
 		return scheduled
 	}
-	for _, at := range []time.Duration{lo + (hi-lo)/2, hi} {
-		if at == hi || hi-lo > readinessStep {
-			if at > last && at < scheduled {
-				return at
-			}
-		}
+	if mid := lo + (hi-lo)/2; hi-lo > readinessStep && mid > last && mid < scheduled {
+		return mid
+	}
+	if hi > last && hi < scheduled {
+		return hi
 	}
 	return scheduled
 }

@@ -72,8 +72,7 @@ func (s *Semaphore) wait(priority int) *waiter {
 	defer s.mu.Unlock()
 	w := &waiter{priority: priority, seq: s.next, ready: make(chan struct{}), index: -1}
 	s.next++
-	if s.free > 0 && len(s.waiting) == 0 {
-		s.free--
+	if s.takeFree() {
 		close(w.ready)
 		return w
 	}
@@ -85,6 +84,11 @@ func (s *Semaphore) wait(priority int) *waiter {
 func (s *Semaphore) try() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.takeFree()
+}
+
+// takeFree takes a slot if one is free and nobody waits; s.mu is held.
+func (s *Semaphore) takeFree() bool {
 	if s.free > 0 && len(s.waiting) == 0 {
 		s.free--
 		return true

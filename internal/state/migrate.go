@@ -123,6 +123,13 @@ func Migrate(ctx context.Context, from, to Backend) (MigrateResult, error) {
 	return res, recordMigration(ctx, from, to, info, started, res)
 }
 
+// migrationRecord is the history record of a successful state migrate (or
+// --undo) run by the holder of info, ending now.
+func migrationRecord(op string, info LockInfo, started time.Time, summary map[string]int) HistoryRecord {
+	return HistoryRecord{Operation: op, Started: started, Ended: time.Now().UTC(),
+		Who: info.Who, Host: info.Host, CIRunURL: info.CIRunURL, Summary: summary, Outcome: "success"}
+}
+
 // recordMigration adds the migration to both histories, once it is done:
 // the new state's says where it came from, the old state's where it went.
 // History is not part of the digest, so the records change neither the
@@ -133,9 +140,7 @@ func recordMigration(ctx context.Context, from, to Backend, info LockInfo, start
 		b  Backend
 		op string
 	}{{to, "state migrate from " + from.Describe()}, {from, "state migrate to " + to.Describe()}} {
-		r := HistoryRecord{Operation: end.op, Started: started, Ended: time.Now().UTC(),
-			Who: info.Who, Host: info.Host, CIRunURL: info.CIRunURL, Summary: summary, Outcome: "success"}
-		if err := end.b.AppendHistory(ctx, r); err != nil {
+		if err := end.b.AppendHistory(ctx, migrationRecord(end.op, info, started, summary)); err != nil {
 			return fmt.Errorf("state migrate: migrated and verified, but could not add the migration to the history of %s: %w", end.b.Describe(), err)
 		}
 	}
@@ -198,8 +203,7 @@ func UndoMigration(ctx context.Context, from, to Backend) (Migration, error) {
 	if err := mk.clearMigrated(ctx); err != nil {
 		return *m, fmt.Errorf("state migrate --undo: %w", err)
 	}
-	r := HistoryRecord{Operation: "state migrate --undo (back from " + to.Describe() + ")", Started: started, Ended: time.Now().UTC(),
-		Who: info.Who, Host: info.Host, CIRunURL: info.CIRunURL, Outcome: "success"}
+	r := migrationRecord("state migrate --undo (back from "+to.Describe()+")", info, started, nil)
 	if err := from.AppendHistory(ctx, r); err != nil {
 		return *m, fmt.Errorf("state migrate --undo: %s is usable again, but could not add the undo to its history: %w", from.Describe(), err)
 	}
