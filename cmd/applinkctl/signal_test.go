@@ -166,15 +166,7 @@ func TestSecondSignalStillReleasesTheLock(t *testing.T) {
 			if err := cmd.Process.Signal(sig); err != nil {
 				t.Fatal(err)
 			}
-			var ee *exec.ExitError
-			select {
-			case err := <-exited:
-				if !errors.As(err, &ee) || ee.ExitCode() != exitInterrupted {
-					t.Fatalf("exit: %v, want code %d\n%s", err, exitInterrupted, diag())
-				}
-			case <-time.After(2 * time.Minute):
-				t.Fatalf("apply did not exit after the second signal\n%s", diag())
-			}
+			waitInterrupted(t, exited, "apply did not exit after the second signal", diag)
 			if !strings.Contains(stderr.String(), "Aborting: in-flight calls are abandoned") {
 				t.Errorf("no notice of the abort\n%s", diag())
 			}
@@ -200,6 +192,7 @@ func TestSecondSignalStillReleasesTheLock(t *testing.T) {
 				c.Stdout, c.Stderr = &o, &e
 				err := c.Run()
 				code := 0
+				var ee *exec.ExitError
 				if errors.As(err, &ee) {
 					code = ee.ExitCode()
 				} else if err != nil {
@@ -262,6 +255,21 @@ func startSignalRun(t *testing.T, cmd *exec.Cmd, stdout, stderr *syncBuffer) (ex
 	return done, func() string { return "stdout:\n" + stdout.String() + "\nstderr:\n" + stderr.String() }
 }
 
+// waitInterrupted waits for the run to exit with the interrupted code;
+// never within two minutes fails with what.
+func waitInterrupted(t *testing.T, exited <-chan error, what string, diag func() string) {
+	t.Helper()
+	var ee *exec.ExitError
+	select {
+	case err := <-exited:
+		if !errors.As(err, &ee) || ee.ExitCode() != exitInterrupted {
+			t.Fatalf("exit: %v, want code %d\n%s", err, exitInterrupted, diag())
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("%s\n%s", what, diag())
+	}
+}
+
 // heldGets holds every GET until the client gives up, so that a run is
 // reading the live world when the signal comes.
 type heldGets struct {
@@ -316,15 +324,7 @@ func TestInterruptedDryRunSaysWhatItDoes(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
-	var ee *exec.ExitError
-	select {
-	case err := <-exited:
-		if !errors.As(err, &ee) || ee.ExitCode() != exitInterrupted {
-			t.Fatalf("exit: %v, want code %d\n%s", err, exitInterrupted, diag())
-		}
-	case <-time.After(2 * time.Minute):
-		t.Fatalf("the dry run did not stop after the signal\n%s", diag())
-	}
+	waitInterrupted(t, exited, "the dry run did not stop after the signal", diag)
 	errs := stderr.String()
 	if !strings.Contains(errs, "Interrupted: stopping the dry run (it holds no lock and writes no state)") {
 		t.Errorf("no dry-run notice\n%s", diag())

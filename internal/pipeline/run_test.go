@@ -73,16 +73,23 @@ func (w *world) inputs(t *testing.T, opened, closed *atomic.Int32) pipeline.Inpu
 	}
 }
 
+// openState opens the run's state backend, closed when the test ends.
+func (w *world) openState(t *testing.T) state.Backend {
+	t.Helper()
+	b, err := state.Open(context.Background(), w.state, state.OpenOptions{ManifestFiles: []string{w.manifest}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	return b
+}
+
 // assertUnlocked takes and releases the lock on the run's state: it fails
 // when a run left the lock behind.
 func (w *world) assertUnlocked(t *testing.T) {
 	t.Helper()
 	ctx := context.Background()
-	b, err := state.Open(ctx, w.state, state.OpenOptions{ManifestFiles: []string{w.manifest}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := w.openState(t)
 	release, err := b.Lock(ctx, state.NewLockInfo("test"), 0)
 	if err != nil {
 		t.Fatalf("the lock was left behind: %v", err)
@@ -96,11 +103,7 @@ func (w *world) assertUnlocked(t *testing.T) {
 func (w *world) assertLocked(t *testing.T) {
 	t.Helper()
 	ctx := context.Background()
-	b, err := state.Open(ctx, w.state, state.OpenOptions{ManifestFiles: []string{w.manifest}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := w.openState(t)
 	var locked *state.LockedError
 	if release, err := b.Lock(ctx, state.NewLockInfo("test"), 0); !errors.As(err, &locked) {
 		if err == nil {
@@ -257,11 +260,7 @@ func TestPlanApplyRecordsHistoryAndReleases(t *testing.T) {
 		t.Errorf("warnings: %v", rec.warnings)
 	}
 
-	b, err := state.Open(ctx, w.state, state.OpenOptions{ManifestFiles: []string{w.manifest}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := w.openState(t)
 	h, err := b.History(ctx, 0)
 	if err != nil || len(h) != 1 {
 		t.Fatalf("history = %+v, %v", h, err)
